@@ -1,0 +1,28 @@
+//! # datadao-core
+//!
+//! The pure simulation core of a grassroots dataDAO economy: members mint dDT, spend it on
+//! compute into The Pie, trade it against xDAI in a constant-product pool, and receive
+//! Pie distributions. No files, no terminal, no command line: a front end builds a
+//! [`Config`], creates a [`Simulation`] and watches it through an [`Observer`].
+//!
+//! Module map (one per mechanism): [`market`] (the pool), [`pie`], [`agents`] (who decides
+//! what), [`population`] (who joins), [`ledger`] (token books and audit), [`metrics`]
+//! (per-step snapshot), [`transactions`] (records and the observer), [`engine`] (applies
+//! plans and runs steps), [`config`] (every setting and its validation).
+
+pub mod agents;
+pub mod config;
+pub mod engine;
+pub mod ledger;
+pub mod market;
+pub mod metrics;
+pub mod pie;
+pub mod population;
+pub mod transactions;
+
+pub use agents::AgentType;
+pub use config::{Config, ConfigError};
+pub use engine::Simulation;
+pub use ledger::AuditError;
+pub use metrics::{Cell, StepMetrics};
+pub use transactions::{Action, NullObserver, Observer, Transaction};

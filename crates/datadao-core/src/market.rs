@@ -1,0 +1,404 @@
+//! The dDT/xDAI constant-product market, with Uniswap v2 semantics in `f64`.
+//!
+//! Reserves change in exactly one place, [`Pool::update`], the way Uniswap v2's pair writes
+//! its reserves only in `_update`; the LP supply changes only in [`Pool::mint_lp`] and
+//! [`Pool::burn_lp`]. Swaps and liquidity changes are split into a *quote* (pure, `&self`)
+//! and an *apply* step, so an agent's plan can be checked against its balance before the
+//! pool moves.
+//!
+//! Rounding always favours the pool, as Uniswap's integer floors do: after a swap the new
+//! reserves are nudged by whole ulps until `x*y` is not below its old value, so the
+//! invariant "a swap never lowers k" holds exactly in `f64`, not just up to rounding.
+
+use serde::{Deserialize, Serialize};
+
+/// Which way a swap goes, named from the trader's side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    /// xDAI in, dDT out.
+    BuyDdt,
+    /// dDT in, xDAI out.
+    SellDdt,
+}
+
+/// What a swap would do, computed without moving the pool.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SwapQuote {
+    /// Which way the swap goes.
+    pub side: Side,
+    /// Everything the trader pays, fee included (it all enters the reserves).
+    pub amount_in: f64,
+    /// What the trader receives.
+    pub amount_out: f64,
+    /// The part of `amount_in` that is the fee, in the input token.
+    pub fee: f64,
+    /// Input-token reserve after the swap.
+    new_reserve_in: f64,
+    /// Output-token reserve after the swap.
+    new_reserve_out: f64,
+}
+
+/// What an executed swap did to the invariant, for the audit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SwapReceipt {
+    /// The quote that was executed.
+    pub quote: SwapQuote,
+    /// `x*y` before the swap.
+    pub k_before: f64,
+    /// `x*y` after the swap; never below `k_before`.
+    pub k_after: f64,
+}
+
+/// A liquidity deposit sized like the Uniswap v2 router.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepositQuote {
+    /// dDT actually deposited.
+    pub ddt: f64,
+    /// xDAI actually deposited.
+    pub xdai: f64,
+    /// LP tokens minted for it.
+    pub lp: f64,
+}
+
+/// What burning LP tokens returns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Withdrawal {
+    /// dDT paid out.
+    pub ddt: f64,
+    /// xDAI paid out.
+    pub xdai: f64,
+    /// LP tokens burned.
+    pub lp: f64,
+}
+
+/// One constant-product pool of dDT and xDAI.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool {
+    ddt_reserve: f64,
+    xdai_reserve: f64,
+    lp_supply: f64,
+    fee_rate: f64,
+}
+
+/// Largest number of one-ulp nudges a rounding guard may take. A correct quote needs at
+/// most a handful; the bound keeps a pathological input from looping.
+const MAX_NUDGES: usize = 64;
+
+impl Pool {
+    /// An empty pool charging `fee_rate` (in `[0, 1)`, checked by the configuration).
+    pub fn new(fee_rate: f64) -> Self {
+        Self {
+            ddt_reserve: 0.0,
+            xdai_reserve: 0.0,
+            lp_supply: 0.0,
+            fee_rate,
+        }
+    }
+
+    /// dDT held by the pool.
+    pub fn ddt_reserve(&self) -> f64 {
+        self.ddt_reserve
+    }
+
+    /// xDAI held by the pool.
+    pub fn xdai_reserve(&self) -> f64 {
+        self.xdai_reserve
+    }
+
+    /// LP tokens in existence.
+    pub fn lp_supply(&self) -> f64 {
+        self.lp_supply
+    }
+
+    /// The fee rate charged on every swap input.
+    pub fn fee_rate(&self) -> f64 {
+        self.fee_rate
+    }
+
+    /// `x*y`.
+    pub fn k(&self) -> f64 {
+        self.ddt_reserve * self.xdai_reserve
+    }
+
+    /// True while either reserve is empty: no price, no swaps.
+    pub fn is_empty(&self) -> bool {
+        !(self.ddt_reserve > 0.0 && self.xdai_reserve > 0.0)
+    }
+
+    /// Spot price in xDAI per dDT, `None` while the pool is empty.
+    pub fn price(&self) -> Option<f64> {
+        (!self.is_empty()).then(|| self.xdai_reserve / self.ddt_reserve)
+    }
+
+    fn reserves_for(&self, side: Side) -> (f64, f64) {
+        match side {
+            Side::BuyDdt => (self.xdai_reserve, self.ddt_reserve),
+            Side::SellDdt => (self.ddt_reserve, self.xdai_reserve),
+        }
+    }
+
+    /// Quote an exact-input swap: pay `amount_in`, receive
+    /// `a(1-f) R_out / (R_in + a(1-f))`. `None` (a visible no-op) when the pool is empty
+    /// or the amount is not positive.
+    pub fn quote_exact_in(&self, side: Side, amount_in: f64) -> Option<SwapQuote> {
+        if self.is_empty() || !(amount_in > 0.0) || !amount_in.is_finite() {
+            return None;
+        }
+        let (r_in, r_out) = self.reserves_for(side);
+        let effective = amount_in * (1.0 - self.fee_rate);
+        let ideal_out = effective * r_out / (r_in + effective);
+        let new_in = r_in + amount_in;
+        let k = r_in * r_out;
+        let mut new_out = r_out - ideal_out;
+        for _ in 0..MAX_NUDGES {
+            if new_in * new_out >= k {
+                break;
+            }
+            new_out = new_out.next_up();
+        }
+        let amount_out = r_out - new_out;
+        if !(amount_out > 0.0) || new_in * new_out < k {
+            return None;
+        }
+        Some(SwapQuote {
+            side,
+            amount_in,
+            amount_out,
+            fee: amount_in * self.fee_rate,
+            new_reserve_in: new_in,
+            new_reserve_out: new_out,
+        })
+    }
+
+    /// Quote an exact-output swap: receive `amount_out`, pay
+    /// `R_in b / ((R_out - b)(1-f))`. Requires `0 < amount_out < R_out`.
+    pub fn quote_exact_out(&self, side: Side, amount_out: f64) -> Option<SwapQuote> {
+        let (r_in, r_out) = self.reserves_for(side);
+        if self.is_empty() || !(amount_out > 0.0) || !(amount_out < r_out) {
+            return None;
+        }
+        let new_out = r_out - amount_out;
+        let ideal_in = r_in * amount_out / (new_out * (1.0 - self.fee_rate));
+        let k = r_in * r_out;
+        let mut new_in = r_in + ideal_in;
+        for _ in 0..MAX_NUDGES {
+            if new_in * new_out >= k {
+                break;
+            }
+            new_in = new_in.next_up();
+        }
+        let amount_in = new_in - r_in;
+        if !amount_in.is_finite() || new_in * new_out < k {
+            return None;
+        }
+        Some(SwapQuote {
+            side,
+            amount_in,
+            amount_out: r_out - new_out,
+            fee: amount_in * self.fee_rate,
+            new_reserve_in: new_in,
+            new_reserve_out: new_out,
+        })
+    }
+
+    /// Execute a quote made against the current reserves.
+    pub fn swap(&mut self, quote: &SwapQuote) -> SwapReceipt {
+        let k_before = self.k();
+        match quote.side {
+            Side::BuyDdt => self.update(quote.new_reserve_out, quote.new_reserve_in),
+            Side::SellDdt => self.update(quote.new_reserve_in, quote.new_reserve_out),
+        }
+        SwapReceipt {
+            quote: *quote,
+            k_before,
+            k_after: self.k(),
+        }
+    }
+
+    /// Size a deposit like the Uniswap v2 router: an empty pool takes both amounts as
+    /// given and mints `sqrt(x*y)`; otherwise the deposit keeps the pool's ratio, using as
+    /// much of both desired amounts as that allows, and mints `min(dx*T/x, dy*T/y)`.
+    pub fn quote_deposit(&self, desired_ddt: f64, desired_xdai: f64) -> Option<DepositQuote> {
+        if !(desired_ddt > 0.0 && desired_xdai > 0.0) {
+            return None;
+        }
+        if self.lp_supply <= 0.0 || self.is_empty() {
+            return Some(DepositQuote {
+                ddt: desired_ddt,
+                xdai: desired_xdai,
+                lp: (desired_ddt * desired_xdai).sqrt(),
+            });
+        }
+        let (d, x, t) = (self.ddt_reserve, self.xdai_reserve, self.lp_supply);
+        let xdai_optimal = desired_ddt * x / d;
+        let (ddt, xdai) = if xdai_optimal <= desired_xdai {
+            (desired_ddt, xdai_optimal)
+        } else {
+            (desired_xdai * d / x, desired_xdai)
+        };
+        let lp = (ddt * t / d).min(xdai * t / x);
+        (lp > 0.0).then_some(DepositQuote { ddt, xdai, lp })
+    }
+
+    /// Execute a deposit quote made against the current reserves.
+    pub fn deposit(&mut self, quote: &DepositQuote) {
+        self.update(
+            self.ddt_reserve + quote.ddt,
+            self.xdai_reserve + quote.xdai,
+        );
+        self.mint_lp(quote.lp);
+    }
+
+    /// Burn `lp` tokens for the pro-rata share of both reserves. Amounts are rounded
+    /// down (in the pool's favour) unless the whole supply is burned.
+    pub fn withdraw(&mut self, lp: f64) -> Option<Withdrawal> {
+        if !(lp > 0.0) || lp > self.lp_supply {
+            return None;
+        }
+        let (ddt, xdai) = if lp == self.lp_supply {
+            (self.ddt_reserve, self.xdai_reserve)
+        } else {
+            let share = lp / self.lp_supply;
+            (
+                (self.ddt_reserve * share).next_down().max(0.0),
+                (self.xdai_reserve * share).next_down().max(0.0),
+            )
+        };
+        self.update(self.ddt_reserve - ddt, self.xdai_reserve - xdai);
+        self.burn_lp(lp);
+        Some(Withdrawal { ddt, xdai, lp })
+    }
+
+    /// The one place reserves are written (Uniswap v2's `_update`).
+    fn update(&mut self, ddt_reserve: f64, xdai_reserve: f64) {
+        debug_assert!(ddt_reserve >= 0.0 && xdai_reserve >= 0.0);
+        self.ddt_reserve = ddt_reserve;
+        self.xdai_reserve = xdai_reserve;
+    }
+
+    /// Scale the dDT reserve by a demurrage factor, as a pair holding a decaying token
+    /// would see after `sync()`: the pool does not trade, its balance simply shrinks.
+    pub fn sync_ddt_decay(&mut self, factor: f64) {
+        self.update(self.ddt_reserve * factor, self.xdai_reserve);
+    }
+
+    fn mint_lp(&mut self, lp: f64) {
+        self.lp_supply += lp;
+    }
+
+    fn burn_lp(&mut self, lp: f64) {
+        self.lp_supply = if lp >= self.lp_supply {
+            0.0
+        } else {
+            self.lp_supply - lp
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    fn seeded(ddt: f64, xdai: f64, fee: f64) -> Pool {
+        let mut pool = Pool::new(fee);
+        let q = pool.quote_deposit(ddt, xdai).unwrap();
+        pool.deposit(&q);
+        pool
+    }
+
+    #[test]
+    fn empty_pool_has_no_price_and_refuses_swaps() {
+        let pool = Pool::new(0.003);
+        assert_eq!(pool.price(), None);
+        assert!(pool.quote_exact_in(Side::SellDdt, 1.0).is_none());
+        assert!(pool.quote_exact_out(Side::BuyDdt, 1.0).is_none());
+    }
+
+    #[test]
+    fn zero_or_negative_amounts_are_no_ops() {
+        let pool = seeded(100.0, 100.0, 0.003);
+        assert!(pool.quote_exact_in(Side::SellDdt, 0.0).is_none());
+        assert!(pool.quote_exact_in(Side::SellDdt, -1.0).is_none());
+        assert!(pool.quote_exact_out(Side::BuyDdt, 0.0).is_none());
+        assert!(pool.quote_exact_out(Side::BuyDdt, 100.0).is_none(), "b must be < R_out");
+    }
+
+    /// Hand-computed table: (R_in, R_out, fee, a) -> out = a(1-f)R_out/(R_in + a(1-f)).
+    #[test]
+    fn exact_input_table() {
+        let table = [
+            // 10 * 0.997 * 1000 / (1000 + 9.97) = 9970 / 1009.97
+            (1000.0, 1000.0, 0.003, 10.0, 9970.0 / 1009.97),
+            // no fee: 50 * 200 / (100 + 50) = 66.666...
+            (100.0, 200.0, 0.0, 50.0, 200.0 / 3.0),
+            // 1% fee: 1 * 0.99 * 10 / (10 + 0.99) = 9.9 / 10.99
+            (10.0, 10.0, 0.01, 1.0, 9.9 / 10.99),
+        ];
+        for (r_in, r_out, fee, a, expected) in table {
+            let pool = seeded(r_in, r_out, fee);
+            let q = pool.quote_exact_in(Side::SellDdt, a).unwrap();
+            assert!(close(q.amount_out, expected), "{} vs {expected}", q.amount_out);
+            assert!(close(q.fee, a * fee));
+        }
+    }
+
+    /// Hand-computed table: (R_in, R_out, fee, b) -> in = R_in b / ((R_out - b)(1-f)).
+    #[test]
+    fn exact_output_table() {
+        let table = [
+            // 1000 * 10 / (990 * 0.997) = 10000 / 987.03
+            (1000.0, 1000.0, 0.003, 10.0, 10000.0 / 987.03),
+            // no fee: 100 * 50 / 150 = 33.333...
+            (100.0, 200.0, 0.0, 50.0, 100.0 / 3.0),
+        ];
+        for (r_in, r_out, fee, b, expected) in table {
+            // BuyDdt: R_in is the xDAI reserve, R_out the dDT reserve.
+            let pool = seeded(r_out, r_in, fee);
+            let q = pool.quote_exact_out(Side::BuyDdt, b).unwrap();
+            assert!(close(q.amount_in, expected), "{} vs {expected}", q.amount_in);
+            assert!(close(q.amount_out, b));
+        }
+    }
+
+    #[test]
+    fn fee_stays_in_the_pool() {
+        let mut pool = seeded(1000.0, 1000.0, 0.003);
+        let q = pool.quote_exact_in(Side::BuyDdt, 10.0).unwrap();
+        let r = pool.swap(&q);
+        assert_eq!(pool.xdai_reserve(), 1010.0, "whole input, fee included, enters");
+        assert!(r.k_after > r.k_before);
+    }
+
+    #[test]
+    fn first_deposit_mints_geometric_mean() {
+        let pool = seeded(10.0, 40.0, 0.003);
+        assert_eq!(pool.lp_supply(), 20.0);
+        assert_eq!(pool.price(), Some(4.0));
+    }
+
+    #[test]
+    fn router_keeps_the_ratio() {
+        // Pool 100 dDT : 50 xDAI (price 0.5). Desired 10 dDT, 10 xDAI: only 5 xDAI fit.
+        let pool = seeded(100.0, 50.0, 0.003);
+        let t = pool.lp_supply();
+        let q = pool.quote_deposit(10.0, 10.0).unwrap();
+        assert_eq!((q.ddt, q.xdai), (10.0, 5.0));
+        assert!(close(q.lp, 10.0 * t / 100.0));
+        // Desired 10 dDT, 2 xDAI: xDAI binds, 4 dDT used.
+        let q = pool.quote_deposit(10.0, 2.0).unwrap();
+        assert_eq!((q.ddt, q.xdai), (4.0, 2.0));
+    }
+
+    #[test]
+    fn withdrawing_everything_empties_the_pool() {
+        let mut pool = seeded(10.0, 10.0, 0.003);
+        let w = pool.withdraw(pool.lp_supply()).unwrap();
+        assert_eq!((w.ddt, w.xdai), (10.0, 10.0));
+        assert!(pool.is_empty());
+        assert_eq!(pool.lp_supply(), 0.0);
+    }
+}

@@ -1,0 +1,158 @@
+//! What a step looks like from outside: the row of `simulation_data.csv`.
+//!
+//! [`StepFlows`] accumulates what moves during a step (volume, fees, Pie in and out);
+//! [`StepMetrics`] is the snapshot taken after the Pie has distributed. Column names and
+//! cell values are defined here, once, so every writer (CSV, sweeps, tests) agrees.
+
+use crate::agents::AgentType;
+
+/// Flows accumulated during one step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepFlows {
+    /// xDAI side of every swap.
+    pub volume_xdai: f64,
+    /// Fees paid in xDAI (on buys).
+    pub fees_xdai: f64,
+    /// Fees paid in dDT (on sells).
+    pub fees_ddt: f64,
+    /// Number of swaps.
+    pub swaps: u64,
+    /// dDT spent on compute.
+    pub pie_inflow_ddt: f64,
+    /// dDT paid out by The Pie.
+    pub pie_distributed_ddt: f64,
+    /// dDT minted.
+    pub minted_ddt: f64,
+}
+
+/// One cell of a metrics row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cell {
+    /// A count.
+    Int(u64),
+    /// An amount or ratio.
+    Float(f64),
+    /// No value (a price while the pool is empty, a mean over no agents).
+    Empty,
+}
+
+impl From<Option<f64>> for Cell {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Cell::Empty, Cell::Float)
+    }
+}
+
+/// The state of the economy at the end of a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepMetrics {
+    /// Step index, from 0.
+    pub step: u32,
+    /// xDAI per dDT; `None` while the pool is empty.
+    pub price: Option<f64>,
+    /// dDT in the pool.
+    pub lp_ddt_reserve: f64,
+    /// xDAI in the pool.
+    pub lp_xdai_reserve: f64,
+    /// LP tokens in existence.
+    pub lp_supply: f64,
+    /// dDT left in The Pie after distribution.
+    pub pie_ddt: f64,
+    /// dDT in existence.
+    pub ddt_supply: f64,
+    /// What moved during the step.
+    pub flows: StepFlows,
+    /// Agents of each type so far.
+    pub agents: [u64; 5],
+    /// Mean xDAI per agent of each type.
+    pub avg_xdai: [Option<f64>; 5],
+    /// Mean dDT per agent of each type.
+    pub avg_ddt: [Option<f64>; 5],
+}
+
+impl StepMetrics {
+    /// Every agent so far.
+    pub fn agents_total(&self) -> u64 {
+        self.agents.iter().sum()
+    }
+
+    /// Column names, in the order of [`StepMetrics::cells`].
+    pub fn columns() -> Vec<String> {
+        let mut cols: Vec<String> = [
+            "step",
+            "price",
+            "lp_ddt_reserve",
+            "lp_xdai_reserve",
+            "lp_supply",
+            "pie_ddt",
+            "pie_inflow_ddt",
+            "pie_distributed_ddt",
+            "ddt_supply",
+            "ddt_minted",
+            "volume_xdai",
+            "fees_xdai",
+            "fees_ddt",
+            "swaps",
+            "agents_total",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for prefix in ["agents", "avg_xdai", "avg_ddt"] {
+            for kind in AgentType::ALL {
+                cols.push(format!("{prefix}_{}", kind.name()));
+            }
+        }
+        cols
+    }
+
+    /// The row's values, in the order of [`StepMetrics::columns`].
+    pub fn cells(&self) -> Vec<Cell> {
+        let f = &self.flows;
+        let mut cells = vec![
+            Cell::Int(u64::from(self.step)),
+            self.price.into(),
+            Cell::Float(self.lp_ddt_reserve),
+            Cell::Float(self.lp_xdai_reserve),
+            Cell::Float(self.lp_supply),
+            Cell::Float(self.pie_ddt),
+            Cell::Float(f.pie_inflow_ddt),
+            Cell::Float(f.pie_distributed_ddt),
+            Cell::Float(self.ddt_supply),
+            Cell::Float(f.minted_ddt),
+            Cell::Float(f.volume_xdai),
+            Cell::Float(f.fees_xdai),
+            Cell::Float(f.fees_ddt),
+            Cell::Int(f.swaps),
+            Cell::Int(self.agents_total()),
+        ];
+        cells.extend(self.agents.iter().map(|&n| Cell::Int(n)));
+        cells.extend(self.avg_xdai.iter().map(|&v| Cell::from(v)));
+        cells.extend(self.avg_ddt.iter().map(|&v| Cell::from(v)));
+        cells
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_and_cells_line_up() {
+        let m = StepMetrics {
+            step: 0,
+            price: None,
+            lp_ddt_reserve: 0.0,
+            lp_xdai_reserve: 0.0,
+            lp_supply: 0.0,
+            pie_ddt: 0.0,
+            ddt_supply: 0.0,
+            flows: StepFlows::default(),
+            agents: [0; 5],
+            avg_xdai: [None; 5],
+            avg_ddt: [None; 5],
+        };
+        assert_eq!(StepMetrics::columns().len(), m.cells().len());
+        assert_eq!(StepMetrics::columns()[15], "agents_degen");
+        assert_eq!(m.cells()[1], Cell::Empty);
+    }
+}

@@ -1,0 +1,93 @@
+//! What happened, one record at a time, and the interface through which a front end
+//! watches a run.
+//!
+//! The core never writes files: it hands each [`Transaction`] and each step's metrics to
+//! an [`Observer`] as they happen, so a CLI can stream them to disk and a benchmark can
+//! drop them, and memory never grows with the number of steps.
+
+use crate::agents::AgentType;
+use crate::metrics::StepMetrics;
+
+/// Kinds of transaction, as named in `transaction_history.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// An agent arrives with its xDAI.
+    Join,
+    /// dDT created for a member.
+    Mint,
+    /// xDAI in, dDT out.
+    Buy,
+    /// dDT in, xDAI out.
+    Sell,
+    /// Liquidity deposited for LP tokens.
+    AddLiquidity,
+    /// LP tokens burned for both reserves.
+    RemoveLiquidity,
+    /// dDT spent on compute, into The Pie.
+    Compute,
+    /// dDT received from The Pie.
+    PieShare,
+}
+
+impl Action {
+    /// Name used in the transaction log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Join => "join",
+            Action::Mint => "mint",
+            Action::Buy => "buy",
+            Action::Sell => "sell",
+            Action::AddLiquidity => "add_liquidity",
+            Action::RemoveLiquidity => "remove_liquidity",
+            Action::Compute => "compute",
+            Action::PieShare => "pie_share",
+        }
+    }
+}
+
+/// One transaction, amounts signed from the agent's side (+ received, - paid).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transaction {
+    /// Step it happened in.
+    pub step: u32,
+    /// Position in the run's sequence of transactions, from 0.
+    pub seq: u64,
+    /// The agent's join-order id.
+    pub agent_id: u32,
+    /// The agent's type.
+    pub agent_type: AgentType,
+    /// What happened.
+    pub action: Action,
+    /// Change in the agent's dDT.
+    pub ddt: f64,
+    /// Change in the agent's xDAI.
+    pub xdai: f64,
+    /// Change in the agent's LP tokens.
+    pub lp: f64,
+    /// The agent's dDT afterwards.
+    pub ddt_balance: f64,
+    /// The agent's xDAI afterwards.
+    pub xdai_balance: f64,
+    /// Pool price afterwards, `None` while the pool is empty.
+    pub price: Option<f64>,
+}
+
+/// Watches a run. Every method has a do-nothing default.
+pub trait Observer {
+    /// Whether to build transaction records at all; returning `false` skips the work.
+    fn wants_transactions(&self) -> bool {
+        false
+    }
+
+    /// A transaction has happened.
+    fn on_transaction(&mut self, _tx: &Transaction) {}
+
+    /// A step has ended; its metrics are final.
+    fn on_step(&mut self, _metrics: &StepMetrics) {}
+}
+
+/// Watches nothing: for benchmarks and sweeps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NullObserver;
+
+impl Observer for NullObserver {}
