@@ -1,1 +1,134 @@
-fn main(){}
+//! `datadao`: the command-line front end over `datadao-core`.
+//!
+//! Glue only: parse flags, layer the settings, drive the engine step by step while
+//! streaming its outputs, then draw the figure and print the summary. The model lives in
+//! the core crate.
+
+mod cli;
+mod output;
+mod plot;
+mod series;
+mod settings;
+mod summary;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use datadao_core::Simulation;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use cli::{Cli, Command, RunArgs, ScenarioArgs};
+use output::{PendingFile, RunSink};
+use settings::{Inputs, Resolved};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Run(args)) => run(&args),
+        Some(Command::Config(args)) => print_config(&args),
+        None => run(&cli.run),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Gather every input the settings layer needs from the process and the flags.
+fn resolve(args: &ScenarioArgs) -> Result<Resolved> {
+    let flags = args.overrides().map_err(anyhow::Error::msg)?;
+    let inputs = Inputs {
+        preset: None,
+        config_file: args.config.clone(),
+        dotenv: Some(PathBuf::from(".env")),
+        env: std::env::vars().collect(),
+        flags,
+    };
+    settings::resolve(&inputs)
+}
+
+fn print_config(args: &ScenarioArgs) -> Result<()> {
+    let resolved = resolve(args)?;
+    print!("{}", config_header());
+    print!("{}", settings::to_toml(&resolved.settings));
+    Ok(())
+}
+
+fn config_header() -> String {
+    format!(
+        "# Effective datadao configuration (datadao {}).\n# Repeat this run with: datadao run --config <this file>\n\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn prepare_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "output.dir = '{}': cannot create the output folder; accepted: a folder that can be created and written",
+            dir.display()
+        )
+    })
+}
+
+fn progress_bar(steps: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}")
+            .expect("static template"),
+    );
+    bar
+}
+
+fn run(args: &RunArgs) -> Result<()> {
+    let started = Instant::now();
+    let resolved = resolve(&args.scenario)?;
+    let settings = resolved.settings;
+    let dir = settings.output.dir.clone();
+    prepare_dir(&dir)?;
+
+    let mut sim = Simulation::new(settings.model.clone())?;
+    let mut sink = RunSink::create(&dir, settings.output.transactions)?;
+    let bar = progress_bar(settings.model.simulation.total_steps, args.quiet);
+    while !sim.is_finished() {
+        sim.step(&mut sink)?;
+        if let Some(e) = sink.take_error() {
+            return Err(e).context(format!("writing the outputs in {}", dir.display()));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let series = sink.series.points();
+    let stats = sink.stats.clone();
+    let rows = sink.transaction_rows();
+    let mut files = sink.finish()?;
+    if settings.output.plot {
+        let pending = PendingFile::new(&dir, output::PLOT_FILE);
+        let title = format!(
+            "datadao: {} steps, fee {}, seed {}",
+            settings.model.simulation.total_steps,
+            settings.model.market.fee_rate,
+            settings.model.simulation.seed
+        );
+        plot::render(pending.temp_path(), &title, &plot::run_panels(&series))?;
+        files.push(pending.commit()?);
+    }
+    let config_text = format!("{}{}", config_header(), settings::to_toml(&settings));
+    files.push(output::write_whole(&dir, output::CONFIG_FILE, config_text.as_bytes())?);
+
+    if !args.quiet {
+        let seconds = started.elapsed().as_secs_f64();
+        print!("{}", summary::render(&stats, &files, seconds, rows));
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The command line: subcommands and flags, nothing else.
+//!
+//! Flags that set model values are taken as raw text and validated with every other
+//! source, so `--steps abc` and `TOTAL_STEPS=abc` get the same message.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Simulate a grassroots dataDAO token economy.
+#[derive(Debug, Parser)]
+#[command(name = "datadao", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; without one, `run`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `run`, accepted without the subcommand too.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a simulation and write its outputs (the default).
+    Run(RunArgs),
+    /// Print the effective configuration as TOML that --config reads back.
+    Config(ScenarioArgs),
+}
+
+/// Everything that selects a scenario and its outputs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScenarioArgs {
+    /// TOML scenario file (keys as printed by `datadao config`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Set any setting by its TOML key, e.g. --set market.fee_rate=0.01 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Number of steps (simulation.total_steps).
+    #[arg(long, value_name = "N")]
+    pub steps: Option<String>,
+    /// Seed of the run's generator (simulation.seed).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<String>,
+    /// Output folder (output.dir).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<String>,
+    /// Check the token ledger after every step (simulation.audit).
+    #[arg(long)]
+    pub audit: bool,
+    /// Do not write transaction_history.csv (output.transactions = false).
+    #[arg(long)]
+    pub no_transactions: bool,
+    /// Do not write simulation_results.png (output.plot = false).
+    #[arg(long)]
+    pub no_plot: bool,
+}
+
+impl ScenarioArgs {
+    /// The flags as (dotted key, raw value, flag as typed), `--set` first so that the
+    /// dedicated flags win.
+    pub fn overrides(&self) -> Result<Vec<(String, String, String)>, String> {
+        let mut out = Vec::new();
+        for item in &self.set {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(format!(
+                    "--set {item}: expected KEY=VALUE, e.g. --set market.fee_rate=0.01"
+                ));
+            };
+            out.push((key.trim().to_string(), value.to_string(), format!("--set {item}")));
+        }
+        let mut flag = |key: &str, value: &str, name: &str| {
+            out.push((key.to_string(), value.to_string(), name.to_string()));
+        };
+        if let Some(v) = &self.steps {
+            flag("simulation.total_steps", v, "--steps");
+        }
+        if let Some(v) = &self.seed {
+            flag("simulation.seed", v, "--seed");
+        }
+        if let Some(v) = &self.out {
+            flag("output.dir", v, "--out");
+        }
+        if self.audit {
+            flag("simulation.audit", "true", "--audit");
+        }
+        if self.no_transactions {
+            flag("output.transactions", "false", "--no-transactions");
+        }
+        if self.no_plot {
+            flag("output.plot", "false", "--no-plot");
+        }
+        Ok(out)
+    }
+}
+
+/// Options of `run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Scenario selection.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

@@ -1,0 +1,282 @@
+//! `simulation_results.png`: the seed's four charts plus agents and mean xDAI by type.
+//!
+//! Text is drawn by plotters' pure-Rust `ab_glyph` path with DejaVu Sans embedded from the
+//! `dejavu` crate, so the figure renders on a machine with no fonts and no font
+//! libraries; nothing in the dependency tree links fontconfig or freetype.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, Result};
+use datadao_core::AgentType;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use crate::series::Point;
+
+/// One line of a panel.
+pub struct Line {
+    /// Legend text.
+    pub label: String,
+    /// Colour.
+    pub color: RGBColor,
+    /// (step, value) pairs.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One chart.
+pub struct Panel {
+    /// Title.
+    pub title: String,
+    /// Y axis label.
+    pub y_label: String,
+    /// Its lines.
+    pub lines: Vec<Line>,
+}
+
+/// Colour of each agent type, in [`AgentType::ALL`] order.
+pub const TYPE_COLORS: [RGBColor; 5] = [
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+];
+
+/// Colours for scenario comparisons and single-series panels.
+pub const PALETTE: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+];
+
+fn ensure_font() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(anyhow!("the embedded DejaVu Sans font could not be loaded"))
+    }
+}
+
+fn single(points: &[Point], label: &str, f: impl Fn(&Point) -> Option<f64>) -> Vec<Line> {
+    vec![Line {
+        label: label.to_string(),
+        color: PALETTE[0],
+        points: points
+            .iter()
+            .filter_map(|p| f(p).map(|v| (f64::from(p.step), v)))
+            .collect(),
+    }]
+}
+
+fn per_type(points: &[Point], f: impl Fn(&Point, usize) -> Option<f64>) -> Vec<Line> {
+    AgentType::ALL
+        .iter()
+        .map(|k| Line {
+            label: k.name().to_string(),
+            color: TYPE_COLORS[k.index()],
+            points: points
+                .iter()
+                .filter_map(|p| f(p, k.index()).map(|v| (f64::from(p.step), v)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The panels of a single run's figure.
+pub fn run_panels(points: &[Point]) -> Vec<Panel> {
+    vec![
+        Panel {
+            title: "Token Price Over Time".into(),
+            y_label: "xDAI per dDT".into(),
+            lines: single(points, "price", |p| p.price),
+        },
+        Panel {
+            title: "LP Token Reserve Over Time".into(),
+            y_label: "dDT in pool".into(),
+            lines: single(points, "dDT reserve", |p| Some(p.ddt_reserve)),
+        },
+        Panel {
+            title: "LP Dollar Reserve Over Time".into(),
+            y_label: "xDAI in pool".into(),
+            lines: single(points, "xDAI reserve", |p| Some(p.xdai_reserve)),
+        },
+        Panel {
+            title: "The Pie Tokens Over Time".into(),
+            y_label: "dDT in the Pie".into(),
+            lines: single(points, "Pie balance", |p| Some(p.pie)),
+        },
+        Panel {
+            title: "Agents by Type".into(),
+            y_label: "agents".into(),
+            lines: per_type(points, |p, t| Some(p.agents[t] as f64)),
+        },
+        Panel {
+            title: "Average xDAI per Agent by Type".into(),
+            y_label: "xDAI".into(),
+            lines: per_type(points, |p, t| p.avg_xdai[t]),
+        },
+    ]
+}
+
+fn bounds(lines: &[Line]) -> (f64, f64, f64, f64) {
+    let all = lines.iter().flat_map(|l| l.points.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in all {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return (0.0, 1.0, 0.0, 1.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { y0.abs().max(1.0) * 0.1 };
+    let y_low = if y0 >= 0.0 && y0 - pad < 0.0 { 0.0 } else { y0 - pad };
+    (x0, x1, y_low, y1 + pad)
+}
+
+/// Tick text that stays short across magnitudes: integers as integers, tiny or huge
+/// values in scientific notation.
+pub fn tick(v: &f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{v:.1e}")
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// Whether a panel reads better on a log axis: every value positive and spanning more
+/// than three orders of magnitude (a collapsing price, for instance).
+fn wants_log(lines: &[Line]) -> bool {
+    let mut values = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (mut lo, mut hi) = (f64::MAX, 0.0f64);
+    let all_positive = values.all(|y| {
+        lo = lo.min(y);
+        hi = hi.max(y);
+        y > 0.0
+    });
+    all_positive && hi > 0.0 && hi / lo > 1e3
+}
+
+fn plot_error(what: &str, e: impl std::fmt::Debug) -> anyhow::Error {
+    anyhow!("drawing {what}: {e:?}")
+}
+
+/// Mesh, lines and legend: the same whatever the y axis is.
+fn fill_chart<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    panel: &Panel,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc("step (day)")
+        .y_desc(panel.y_label.as_str())
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(|e| plot_error(&panel.title, e))?;
+    for line in &panel.lines {
+        let color = line.color;
+        chart
+            .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
+            .map_err(|e| plot_error(&panel.title, e))?
+            .label(line.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+    }
+    if panel.lines.len() > 1 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| plot_error(&panel.title, e))?;
+    }
+    Ok(())
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, panel: &Panel) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (x0, x1, y0, y1) = bounds(&panel.lines);
+    let log = wants_log(&panel.lines);
+    let title = if log {
+        format!("{} (log scale)", panel.title)
+    } else {
+        panel.title.clone()
+    };
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(&title, ("sans-serif", 26))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(84);
+    if log {
+        let lo = panel
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .fold(f64::MAX, f64::min);
+        let hi = y1.max(lo * 10.0);
+        let mut chart = builder
+            .build_cartesian_2d(x0..x1, (lo * 0.8..hi * 1.25).log_scale())
+            .map_err(|e| plot_error(&panel.title, e))?;
+        fill_chart(&mut chart, panel)
+    } else {
+        let mut chart = builder
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| plot_error(&panel.title, e))?;
+        fill_chart(&mut chart, panel)
+    }
+}
+
+/// Draw `panels` two to a row under `title` into the PNG at `path`.
+pub fn render(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+    ensure_font()?;
+    let rows = panels.len().div_ceil(2).max(1);
+    let size = (1600u32, 80 + 480 * rows as u32);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("drawing the figure: {e:?}"))?;
+    let (head, body) = root.split_vertically(80);
+    head.draw(&Text::new(
+        title.to_string(),
+        (24, 24),
+        ("sans-serif", 32).into_font().color(&BLACK),
+    ))
+    .map_err(|e| anyhow!("drawing the title: {e:?}"))?;
+    let areas = body.split_evenly((rows, 2));
+    for (area, panel) in areas.iter().zip(panels) {
+        draw_panel(area, panel)?;
+    }
+    root.present()
+        .map_err(|e| anyhow!("writing {}: {e:?}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! The per-step series the figure needs, kept in bounded memory.
+//!
+//! A chart a few thousand pixels wide cannot show more points than that, so the series
+//! keeps at most [`CAPACITY`] evenly spaced steps: when it fills, every other point is
+//! dropped and the stride doubles. Memory is constant whatever the number of steps; the
+//! last step is always kept so every line ends where the run ended.
+
+use datadao_core::StepMetrics;
+
+/// Most points kept.
+pub const CAPACITY: usize = 4096;
+
+/// What one plotted step holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    /// Step index.
+    pub step: u32,
+    /// Price, if the pool had one.
+    pub price: Option<f64>,
+    /// dDT reserve.
+    pub ddt_reserve: f64,
+    /// xDAI reserve.
+    pub xdai_reserve: f64,
+    /// dDT in the Pie.
+    pub pie: f64,
+    /// dDT supply.
+    pub ddt_supply: f64,
+    /// Agents of each type.
+    pub agents: [u64; 5],
+    /// Mean xDAI per agent of each type.
+    pub avg_xdai: [Option<f64>; 5],
+}
+
+impl From<&StepMetrics> for Point {
+    fn from(m: &StepMetrics) -> Self {
+        Self {
+            step: m.step,
+            price: m.price,
+            ddt_reserve: m.lp_ddt_reserve,
+            xdai_reserve: m.lp_xdai_reserve,
+            pie: m.pie_ddt,
+            ddt_supply: m.ddt_supply,
+            agents: m.agents,
+            avg_xdai: m.avg_xdai,
+        }
+    }
+}
+
+/// Evenly thinned points of a run.
+#[derive(Clone, Debug)]
+pub struct Series {
+    stride: u32,
+    points: Vec<Point>,
+    last: Option<Point>,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Series {
+    /// Empty.
+    pub fn new() -> Self {
+        Self {
+            stride: 1,
+            points: Vec::with_capacity(CAPACITY),
+            last: None,
+        }
+    }
+
+    /// Offer a step's metrics.
+    pub fn push(&mut self, m: &StepMetrics) {
+        if m.step % self.stride == 0 {
+            self.points.push(Point::from(m));
+            self.last = None;
+            if self.points.len() >= CAPACITY {
+                self.stride *= 2;
+                let stride = self.stride;
+                self.points.retain(|p| p.step % stride == 0);
+            }
+        } else {
+            self.last = Some(Point::from(m));
+        }
+    }
+
+    /// The kept points, ending with the last step seen.
+    pub fn points(&self) -> Vec<Point> {
+        let mut out = self.points.clone();
+        out.extend(self.last.clone());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datadao_core::metrics::StepFlows;
+
+    fn metrics(step: u32) -> StepMetrics {
+        StepMetrics {
+            step,
+            price: Some(1.0),
+            lp_ddt_reserve: 0.0,
+            lp_xdai_reserve: 0.0,
+            lp_supply: 0.0,
+            pie_ddt: 0.0,
+            ddt_supply: 0.0,
+            flows: StepFlows::default(),
+            agents: [0; 5],
+            avg_xdai: [None; 5],
+            avg_ddt: [None; 5],
+        }
+    }
+
+    #[test]
+    fn memory_is_bounded_and_the_last_step_kept() {
+        let mut s = Series::new();
+        for step in 0..100_001 {
+            s.push(&metrics(step));
+        }
+        let pts = s.points();
+        assert!(pts.len() <= CAPACITY + 1);
+        assert!(pts.len() > CAPACITY / 2);
+        assert_eq!(pts.first().unwrap().step, 0);
+        assert_eq!(pts.last().unwrap().step, 100_000);
+        assert!(pts.windows(2).all(|w| w[0].step < w[1].step));
+    }
+}

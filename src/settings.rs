@@ -1,0 +1,557 @@
+//! Where every setting comes from: built-in defaults < TOML scenario file < `.env` in the
+//! working directory < environment variables < flags.
+//!
+//! All layers are reduced to one flat map of dotted keys (`market.fee_rate`) whose shape
+//! and types come from the defaults themselves, so a new field in the core's `Config`
+//! is configurable everywhere at once. Each value remembers its source, so an error can
+//! say "FEE_RATE from the environment" rather than just "fee_rate".
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use datadao_core::Config;
+use serde::{Deserialize, Serialize};
+
+/// Settings of the command-line front end that are not part of the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSettings {
+    /// Folder the outputs are written to.
+    pub dir: PathBuf,
+    /// Write `transaction_history.csv`.
+    pub transactions: bool,
+    /// Write `simulation_results.png`.
+    pub plot: bool,
+}
+
+impl Default for OutputSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("."),
+            transactions: true,
+            plot: true,
+        }
+    }
+}
+
+/// Everything a run needs: the model's scenario and where its outputs go.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Settings {
+    /// The scenario handed to the core.
+    pub model: Config,
+    /// Output options.
+    pub output: OutputSettings,
+}
+
+/// Environment variables with names of their own (the seed's names and a few more).
+/// Any other key can be set as `DATADAO_` + the key in capitals with `__` for dots.
+pub const NAMED_VARIABLES: &[(&str, &str, &str)] = &[
+    ("TOTAL_STEPS", "simulation.total_steps", "steps (days) to simulate"),
+    ("ENTRY_STEPS", "simulation.entry_steps", "agents join every this many steps"),
+    ("AGENTS_PER_ENTRY", "simulation.agents_per_entry", "agents joining at each entry step"),
+    ("INITIAL_AGENTS", "simulation.initial_agents", "agents joining before step 0"),
+    ("SEED", "simulation.seed", "seed of the run's ChaCha8 generator"),
+    ("ACTIVATION", "simulation.activation", "agent order in a step: sequential or shuffled"),
+    ("AUDIT", "simulation.audit", "check the token ledger after every step"),
+    ("FEE_RATE", "market.fee_rate", "swap fee kept in the pool, in [0, 1)"),
+    ("PIE_DISTRIBUTION_RATE", "pie.distribution_rate", "share of the Pie paid out each step, in [0, 1]"),
+    ("OUTPUT_DIR", "output.dir", "folder for the outputs"),
+    ("WRITE_TRANSACTIONS", "output.transactions", "write transaction_history.csv"),
+    ("WRITE_PLOT", "output.plot", "write simulation_results.png"),
+];
+
+/// Prefix of the generic environment variables.
+pub const GENERIC_PREFIX: &str = "DATADAO_";
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Built in.
+    Default,
+    /// A named preset.
+    Preset(String),
+    /// A TOML scenario file.
+    File(PathBuf),
+    /// A variable in `.env`.
+    DotEnv(String),
+    /// An environment variable.
+    Env(String),
+    /// A command-line flag.
+    Flag(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => write!(f, "the built-in default"),
+            Source::Preset(p) => write!(f, "preset {p}"),
+            Source::File(p) => write!(f, "config file {}", p.display()),
+            Source::DotEnv(v) => write!(f, "{v} in .env"),
+            Source::Env(v) => write!(f, "environment variable {v}"),
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// What the user asked for, gathered by the CLI before any layering.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// A preset's TOML text and its name.
+    pub preset: Option<(String, String)>,
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+    /// The `.env` file to read, if it exists.
+    pub dotenv: Option<PathBuf>,
+    /// A snapshot of the process environment.
+    pub env: Vec<(String, String)>,
+    /// Flag overrides, in order: (dotted key, raw value, flag as typed).
+    pub flags: Vec<(String, String, String)>,
+}
+
+/// The effective settings and where each non-default came from.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// The settings.
+    pub settings: Settings,
+    /// Source of every key that is not at its default.
+    pub sources: BTreeMap<String, Source>,
+}
+
+/// The flat form: dotted key -> value.
+type Flat = BTreeMap<String, toml::Value>;
+
+fn defaults_table() -> toml::Table {
+    let mut table = toml::Table::try_from(Config::default()).expect("defaults serialize");
+    table.insert(
+        "output".into(),
+        toml::Value::try_from(OutputSettings::default()).expect("defaults serialize"),
+    );
+    table
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Flat) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            other => {
+                out.insert(key, other.clone());
+            }
+        }
+    }
+}
+
+fn unflatten(flat: &Flat) -> toml::Table {
+    let mut root = toml::Table::new();
+    for (key, value) in flat {
+        let mut node = &mut root;
+        let mut parts = key.split('.').peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                node.insert(part.to_string(), value.clone());
+            } else {
+                node = node
+                    .entry(part.to_string())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .expect("keys come from the defaults, so prefixes are tables");
+            }
+        }
+    }
+    root
+}
+
+/// Every known dotted key with its default value.
+pub fn known_keys() -> Flat {
+    let mut flat = Flat::new();
+    flatten("", &defaults_table(), &mut flat);
+    flat
+}
+
+/// The known key closest to `unknown`, if any is close enough to be a likely typo.
+pub fn closest_key<'a>(unknown: &str, known: impl IntoIterator<Item = &'a String>) -> Option<String> {
+    let lower = unknown.to_ascii_lowercase();
+    known
+        .into_iter()
+        .map(|k| {
+            let whole = strsim::jaro_winkler(&lower, k);
+            let last = strsim::jaro_winkler(
+                lower.rsplit('.').next().unwrap_or(&lower),
+                k.rsplit('.').next().unwrap_or(k),
+            );
+            (whole.max(last * 0.95), k)
+        })
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.clone())
+}
+
+fn unknown_key_error(key: &str, source: &Source, known: &Flat) -> anyhow::Error {
+    let hint = closest_key(key, known.keys())
+        .map(|k| format!("; did you mean '{k}'?"))
+        .unwrap_or_else(|| "; `datadao config` lists every setting".to_string());
+    anyhow!("unknown setting '{key}' (from {source}){hint}")
+}
+
+fn describe(template: &toml::Value) -> &'static str {
+    match template {
+        toml::Value::Integer(_) => "a whole number of at least 0",
+        toml::Value::Float(_) => "a number",
+        toml::Value::Boolean(_) => "true or false",
+        toml::Value::String(_) => "text",
+        toml::Value::Array(_) => "a list",
+        _ => "a value of the default's type",
+    }
+}
+
+/// Read a raw string (environment, `.env`, `--set`) as the type of the key's default.
+fn parse_raw(template: &toml::Value, raw: &str) -> Option<toml::Value> {
+    let t = raw.trim();
+    match template {
+        toml::Value::Integer(_) => t.parse::<i64>().ok().map(toml::Value::Integer),
+        toml::Value::Float(_) => t
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(toml::Value::Float),
+        toml::Value::Boolean(_) => match t.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Some(toml::Value::Boolean(false)),
+            _ => None,
+        },
+        toml::Value::String(_) => Some(toml::Value::String(t.to_string())),
+        toml::Value::Array(items) => {
+            let elem = items
+                .first()
+                .cloned()
+                .unwrap_or(toml::Value::String(String::new()));
+            t.split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| parse_raw(&elem, s))
+                .collect::<Option<Vec<_>>>()
+                .map(toml::Value::Array)
+        }
+        _ => None,
+    }
+}
+
+/// Check a typed value (from TOML) against the key's default type; integers are
+/// accepted where a number is expected.
+fn coerce(template: &toml::Value, value: toml::Value) -> Option<toml::Value> {
+    match (template, value) {
+        (toml::Value::Float(_), toml::Value::Integer(i)) => Some(toml::Value::Float(i as f64)),
+        (toml::Value::Float(_), v @ toml::Value::Float(_)) => Some(v),
+        (toml::Value::Integer(_), v @ toml::Value::Integer(_)) => Some(v),
+        (toml::Value::Boolean(_), v @ toml::Value::Boolean(_)) => Some(v),
+        (toml::Value::String(_), v @ toml::Value::String(_)) => Some(v),
+        (toml::Value::Array(_), v @ toml::Value::Array(_)) => Some(v),
+        _ => None,
+    }
+}
+
+fn show(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Deserialize the whole tree; on failure, find the one overridden key that breaks it so
+/// the message can name it (serde's own error does not carry the path).
+fn build(flat: &Flat, sources: &BTreeMap<String, Source>) -> Result<Settings> {
+    let mut table = unflatten(flat);
+    let output = table.remove("output").unwrap_or(toml::Value::Table(toml::Table::new()));
+    let model = Config::deserialize(toml::Value::Table(table.clone()));
+    let output_settings = OutputSettings::deserialize(output);
+    match (model, output_settings) {
+        (Ok(model), Ok(output)) => Ok(Settings { model, output }),
+        (model, output) => {
+            let defaults = known_keys();
+            for (key, source) in sources {
+                let mut probe = defaults.clone();
+                probe.insert(key.clone(), flat[key].clone());
+                let mut t = unflatten(&probe);
+                let o = t.remove("output").expect("output table");
+                let bad = if key.starts_with("output.") {
+                    OutputSettings::deserialize(o).err().map(|e| e.to_string())
+                } else {
+                    Config::deserialize(toml::Value::Table(t)).err().map(|e| e.to_string())
+                };
+                if let Some(message) = bad {
+                    let accepted = message.lines().next().unwrap_or("").to_string();
+                    bail!(
+                        "invalid setting {key} = '{}' (from {source}): {accepted}",
+                        show(&flat[key])
+                    );
+                }
+            }
+            let e = model.err().map(|e| e.to_string()).or(output.err().map(|e| e.to_string()));
+            bail!("invalid settings: {}", e.unwrap_or_default())
+        }
+    }
+}
+
+/// The key an environment variable sets, if it is one of ours.
+fn key_for_variable(var: &str, known: &Flat) -> Option<Result<String>> {
+    if let Some((_, key, _)) = NAMED_VARIABLES.iter().find(|(v, _, _)| *v == var) {
+        return Some(Ok(key.to_string()));
+    }
+    let rest = var.strip_prefix(GENERIC_PREFIX)?;
+    let key = rest.to_ascii_lowercase().replace("__", ".");
+    if known.contains_key(&key) {
+        Some(Ok(key))
+    } else {
+        Some(Err(unknown_key_error(&key, &Source::Env(var.to_string()), known)))
+    }
+}
+
+/// Apply one raw (string) value to the flat map.
+fn set_raw(
+    flat: &mut Flat,
+    sources: &mut BTreeMap<String, Source>,
+    known: &Flat,
+    key: &str,
+    raw: &str,
+    source: Source,
+) -> Result<()> {
+    let Some(template) = known.get(key) else {
+        return Err(unknown_key_error(key, &source, known));
+    };
+    let Some(value) = parse_raw(template, raw) else {
+        bail!(
+            "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
+            describe(template)
+        );
+    };
+    check_sign(key, &value, template, &source)?;
+    flat.insert(key.to_string(), value);
+    sources.insert(key.to_string(), source);
+    Ok(())
+}
+
+/// Counts are unsigned in the model; a negative count is caught here, where the message
+/// can still name its source.
+fn check_sign(key: &str, value: &toml::Value, template: &toml::Value, source: &Source) -> Result<()> {
+    if let (toml::Value::Integer(_), toml::Value::Integer(i)) = (template, value) {
+        if *i < 0 {
+            bail!(
+                "invalid setting {key} = '{i}' (from {source}): accepted: {}",
+                describe(template)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Merge a TOML document's keys into the flat map.
+fn merge_toml(
+    flat: &mut Flat,
+    sources: &mut BTreeMap<String, Source>,
+    known: &Flat,
+    text: &str,
+    source: Source,
+) -> Result<()> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| anyhow!("cannot parse {source}: {e}"))?;
+    let mut given = Flat::new();
+    flatten("", &table, &mut given);
+    for (key, value) in given {
+        let Some(template) = known.get(&key) else {
+            return Err(unknown_key_error(&key, &source, known));
+        };
+        let shown = show(&value);
+        let Some(value) = coerce(template, value) else {
+            bail!(
+                "invalid setting {key} = '{shown}' (from {source}): accepted: {}",
+                describe(template)
+            );
+        };
+        check_sign(&key, &value, template, &source)?;
+        flat.insert(key.clone(), value);
+        sources.insert(key, source.clone());
+    }
+    Ok(())
+}
+
+/// Layer every input over the defaults and validate the result.
+pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
+    let known = known_keys();
+    let mut flat = known.clone();
+    let mut sources = BTreeMap::new();
+
+    if let Some((name, text)) = &inputs.preset {
+        merge_toml(&mut flat, &mut sources, &known, text, Source::Preset(name.clone()))?;
+    }
+    if let Some(path) = &inputs.config_file {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read config file {} (given with --config): expected a readable TOML file",
+                path.display()
+            )
+        })?;
+        merge_toml(&mut flat, &mut sources, &known, &text, Source::File(path.clone()))?;
+    }
+    if let Some(path) = inputs.dotenv.as_deref().filter(|p| p.exists()) {
+        for item in read_dotenv(path)? {
+            let (var, raw) = item;
+            if let Some(key) = key_for_variable(&var, &known) {
+                let key = key?;
+                set_raw(&mut flat, &mut sources, &known, &key, &raw, Source::DotEnv(var))?;
+            }
+        }
+    }
+    for (var, raw) in &inputs.env {
+        if let Some(key) = key_for_variable(var, &known) {
+            let key = key?;
+            set_raw(&mut flat, &mut sources, &known, &key, raw, Source::Env(var.clone()))?;
+        }
+    }
+    for (key, raw, flag) in &inputs.flags {
+        set_raw(&mut flat, &mut sources, &known, key, raw, Source::Flag(flag.clone()))?;
+    }
+
+    let settings = build(&flat, &sources)?;
+    if let Err(e) = settings.model.validate() {
+        bail!(
+            "invalid setting {} = '{}' (from {}): accepted: {}",
+            e.key,
+            e.value,
+            sources_of(&e.key, &sources),
+            e.accepted
+        );
+    }
+    Ok(Resolved { settings, sources })
+}
+
+/// Whether dotted `key` is covered by `pattern`: the same key, a key below it
+/// (`pie.shares` covers `pie.shares.power`) or a match where the pattern has `<...>`
+/// (`agents.<type>.share` covers `agents.degen.share`).
+fn covers(pattern: &str, key: &str) -> bool {
+    if key == pattern || key.starts_with(&format!("{pattern}.")) {
+        return true;
+    }
+    let (p, k): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), key.split('.').collect());
+    p.len() == k.len() && p.iter().zip(&k).all(|(a, b)| a == b || a.starts_with('<'))
+}
+
+/// Where the values behind a setting (or a group of settings) came from.
+fn sources_of(pattern: &str, sources: &BTreeMap<String, Source>) -> String {
+    let mut found: Vec<String> = sources
+        .iter()
+        .filter(|(k, _)| covers(pattern, k))
+        .map(|(_, s)| s.to_string())
+        .collect();
+    found.dedup();
+    if found.is_empty() {
+        Source::Default.to_string()
+    } else {
+        found.join(", ")
+    }
+}
+
+fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
+    let iter = dotenvy::from_path_iter(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    iter.map(|item| item.with_context(|| format!("cannot parse {}", path.display())))
+        .collect()
+}
+
+/// The effective settings as TOML that `--config` reads back.
+pub fn to_toml(settings: &Settings) -> String {
+    let mut table = toml::Table::try_from(&settings.model).expect("settings serialize");
+    table.insert(
+        "output".into(),
+        toml::Value::try_from(&settings.output).expect("settings serialize"),
+    );
+    toml::to_string_pretty(&table).expect("settings serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Inputs {
+        Inputs {
+            env: pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            ..Inputs::default()
+        }
+    }
+
+    #[test]
+    fn defaults_resolve_to_the_core_defaults() {
+        let r = resolve(&Inputs::default()).unwrap();
+        assert_eq!(r.settings, Settings::default());
+        assert!(r.sources.is_empty());
+    }
+
+    #[test]
+    fn named_and_generic_variables_set_their_keys() {
+        let r = resolve(&env(&[
+            ("FEE_RATE", "0.01"),
+            ("DATADAO_AGENTS__POWER__MAX_BUY_PRICE", "3"),
+            ("UNRELATED", "x"),
+        ]))
+        .unwrap();
+        assert_eq!(r.settings.model.market.fee_rate, 0.01);
+        assert_eq!(r.settings.model.agents.power.max_buy_price, 3.0);
+    }
+
+    #[test]
+    fn flags_beat_environment() {
+        let mut inputs = env(&[("TOTAL_STEPS", "10")]);
+        inputs
+            .flags
+            .push(("simulation.total_steps".into(), "20".into(), "--steps".into()));
+        let r = resolve(&inputs).unwrap();
+        assert_eq!(r.settings.model.simulation.total_steps, 20);
+        assert_eq!(r.sources["simulation.total_steps"], Source::Flag("--steps".into()));
+    }
+
+    #[test]
+    fn errors_name_setting_value_and_range() {
+        let e = resolve(&env(&[("FEE_RATE", "abc")])).unwrap_err().to_string();
+        assert!(e.contains("market.fee_rate") && e.contains("'abc'") && e.contains("FEE_RATE"), "{e}");
+        let e = resolve(&env(&[("FEE_RATE", "1.5")])).unwrap_err().to_string();
+        assert!(e.contains("[0, 1)") && e.contains("1.5"), "{e}");
+        let e = resolve(&env(&[("TOTAL_STEPS", "-3")])).unwrap_err().to_string();
+        assert!(e.contains("at least 0") && e.contains("-3"), "{e}");
+        let e = resolve(&env(&[("ACTIVATION", "random")])).unwrap_err().to_string();
+        assert!(e.contains("simulation.activation") && e.contains("shuffled"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_get_a_suggestion() {
+        let mut inputs = Inputs::default();
+        inputs
+            .flags
+            .push(("market.fee_rat".into(), "0.1".into(), "--set".into()));
+        let e = resolve(&inputs).unwrap_err().to_string();
+        assert!(e.contains("did you mean 'market.fee_rate'"), "{e}");
+    }
+
+    #[test]
+    fn printed_config_reads_back() {
+        let mut s = Settings::default();
+        s.model.market.fee_rate = 0.01;
+        s.output.plot = false;
+        let text = to_toml(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        let r = resolve(&Inputs {
+            config_file: Some(path),
+            ..Inputs::default()
+        })
+        .unwrap();
+        assert_eq!(r.settings, s);
+    }
+}

@@ -1,0 +1,82 @@
+//! The short report printed at the end of a run.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use datadao_core::{AgentType, StepMetrics};
+
+/// Running figures over a whole run, updated step by step in constant memory.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    /// Final step's metrics.
+    pub last: Option<StepMetrics>,
+    /// Lowest price seen, with its step.
+    pub min_price: Option<(f64, u32)>,
+    /// Highest price seen, with its step.
+    pub max_price: Option<(f64, u32)>,
+    /// xDAI traded over the run.
+    pub volume_xdai: f64,
+    /// dDT spent on compute over the run.
+    pub pie_inflow_ddt: f64,
+    /// dDT paid out by the Pie over the run.
+    pub pie_distributed_ddt: f64,
+}
+
+impl RunStats {
+    /// Fold in a step.
+    pub fn update(&mut self, m: &StepMetrics) {
+        if let Some(p) = m.price {
+            if self.min_price.is_none_or(|(lo, _)| p < lo) {
+                self.min_price = Some((p, m.step));
+            }
+            if self.max_price.is_none_or(|(hi, _)| p > hi) {
+                self.max_price = Some((p, m.step));
+            }
+        }
+        self.volume_xdai += m.flows.volume_xdai;
+        self.pie_inflow_ddt += m.flows.pie_inflow_ddt;
+        self.pie_distributed_ddt += m.flows.pie_distributed_ddt;
+        self.last = Some(m.clone());
+    }
+}
+
+fn price(p: Option<f64>) -> String {
+    p.map_or("none (pool empty)".into(), |p| format!("{p:.6} xDAI/dDT"))
+}
+
+/// The summary text.
+pub fn render(stats: &RunStats, files: &[PathBuf], seconds: f64, transaction_rows: Option<u64>) -> String {
+    let mut s = String::new();
+    let Some(last) = &stats.last else {
+        return "no steps were run\n".into();
+    };
+    let _ = writeln!(s, "datadao: {} steps in {seconds:.2} s", last.step + 1);
+    let _ = writeln!(s, "  price        final {}", price(last.price));
+    if let (Some((lo, lo_step)), Some((hi, hi_step))) = (stats.min_price, stats.max_price) {
+        let _ = writeln!(s, "               min {lo:.6} (step {lo_step}), max {hi:.6} (step {hi_step})");
+    }
+    let _ = writeln!(
+        s,
+        "  pool         {:.3} dDT / {:.3} xDAI",
+        last.lp_ddt_reserve, last.lp_xdai_reserve
+    );
+    let _ = writeln!(
+        s,
+        "  Pie          {:.3} dDT left; {:.3} in, {:.3} paid out over the run",
+        last.pie_ddt, stats.pie_inflow_ddt, stats.pie_distributed_ddt
+    );
+    let _ = writeln!(s, "  dDT supply   {:.3}", last.ddt_supply);
+    let _ = writeln!(s, "  volume       {:.3} xDAI", stats.volume_xdai);
+    let by_type: Vec<String> = AgentType::ALL
+        .iter()
+        .map(|k| format!("{} {}", k.name(), last.agents[k.index()]))
+        .collect();
+    let _ = writeln!(s, "  agents       {} ({})", last.agents_total(), by_type.join(", "));
+    if let Some(rows) = transaction_rows {
+        let _ = writeln!(s, "  transactions {rows}");
+    }
+    for f in files {
+        let _ = writeln!(s, "  wrote        {}", f.display());
+    }
+    s
+}
