@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// Simulate a grassroots dataDAO token economy.
 #[derive(Debug, Parser)]
-#[command(name = "datadao", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "datadao",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; without one, `run`.
     #[command(subcommand)]
@@ -68,7 +73,11 @@ impl ScenarioArgs {
                     "--set {item}: expected KEY=VALUE, e.g. --set market.fee_rate=0.01"
                 ));
             };
-            out.push((key.trim().to_string(), value.to_string(), format!("--set {item}")));
+            out.push((
+                key.trim().to_string(),
+                value.to_string(),
+                format!("--set {item}"),
+            ));
         }
         let mut flag = |key: &str, value: &str, name: &str| {
             out.push((key.to_string(), value.to_string(), name.to_string()));

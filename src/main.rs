@@ -56,16 +56,23 @@ fn resolve(args: &ScenarioArgs) -> Result<Resolved> {
 
 fn print_config(args: &ScenarioArgs) -> Result<()> {
     let resolved = resolve(args)?;
-    print!("{}", config_header());
+    print!("{}", config_header(&resolved));
     print!("{}", settings::to_toml(&resolved.settings));
     Ok(())
 }
 
-fn config_header() -> String {
-    format!(
-        "# Effective datadao configuration (datadao {}).\n# Repeat this run with: datadao run --config <this file>\n\n",
+/// Comment lines for an effective configuration: the version, how to repeat the run, and
+/// where every value that is not a built-in default came from.
+fn config_header(resolved: &Resolved) -> String {
+    let mut text = format!(
+        "# Effective datadao configuration (datadao {}).\n# Repeat this run with: datadao run --config <this file>\n",
         env!("CARGO_PKG_VERSION")
-    )
+    );
+    for (key, source) in &resolved.sources {
+        text.push_str(&format!("# {key}: from {source}\n"));
+    }
+    text.push('\n');
+    text
 }
 
 fn prepare_dir(dir: &Path) -> Result<()> {
@@ -92,7 +99,7 @@ fn progress_bar(steps: u64, quiet: bool) -> ProgressBar {
 fn run(args: &RunArgs) -> Result<()> {
     let started = Instant::now();
     let resolved = resolve(&args.scenario)?;
-    let settings = resolved.settings;
+    let settings = resolved.settings.clone();
     let dir = settings.output.dir.clone();
     prepare_dir(&dir)?;
 
@@ -123,8 +130,16 @@ fn run(args: &RunArgs) -> Result<()> {
         plot::render(pending.temp_path(), &title, &plot::run_panels(&series))?;
         files.push(pending.commit()?);
     }
-    let config_text = format!("{}{}", config_header(), settings::to_toml(&settings));
-    files.push(output::write_whole(&dir, output::CONFIG_FILE, config_text.as_bytes())?);
+    let config_text = format!(
+        "{}{}",
+        config_header(&resolved),
+        settings::to_toml(&settings)
+    );
+    files.push(output::write_whole(
+        &dir,
+        output::CONFIG_FILE,
+        config_text.as_bytes(),
+    )?);
 
     if !args.quiet {
         let seconds = started.elapsed().as_secs_f64();

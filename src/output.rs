@@ -3,7 +3,7 @@
 //! Every output is written to a hidden temporary name in the output folder and renamed
 //! when done ([`PendingFile`]), so an interrupted or failed run never leaves a half file
 //! that looks finished. The transaction log is streamed as it happens; at default
-//! settings it is millions of rows, so its rows are formatted by hand with `itoa`/`ryu`
+//! settings it is millions of rows, so its rows are formatted by hand with `itoa`/`zmij`
 //! into one reused buffer instead of going through serde.
 
 use std::fs::File;
@@ -58,11 +58,6 @@ impl PendingFile {
         &self.temp
     }
 
-    /// Where it will be.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Create the temporary file for writing.
     pub fn create(&self) -> Result<BufWriter<File>> {
         let file = File::create(&self.temp).with_context(|| {
@@ -78,7 +73,11 @@ impl PendingFile {
     /// Move the finished file to its final name.
     pub fn commit(mut self) -> Result<PathBuf> {
         std::fs::rename(&self.temp, &self.target).with_context(|| {
-            format!("cannot move {} to {}", self.temp.display(), self.target.display())
+            format!(
+                "cannot move {} to {}",
+                self.temp.display(),
+                self.target.display()
+            )
         })?;
         self.committed = true;
         Ok(self.target.clone())

@@ -55,8 +55,9 @@ pub const PALETTE: [RGBColor; 4] = [
 
 fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED
-        .get_or_init(|| register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok());
+    let ok = *REGISTERED.get_or_init(|| {
+        register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok()
+    });
     if ok {
         Ok(())
     } else {
@@ -140,8 +141,16 @@ fn bounds(lines: &[Line]) -> (f64, f64, f64, f64) {
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
-    let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { y0.abs().max(1.0) * 0.1 };
-    let y_low = if y0 >= 0.0 && y0 - pad < 0.0 { 0.0 } else { y0 - pad };
+    let pad = if y1 > y0 {
+        (y1 - y0) * 0.05
+    } else {
+        y0.abs().max(1.0) * 0.1
+    };
+    let y_low = if y0 >= 0.0 && y0 - pad < 0.0 {
+        0.0
+    } else {
+        y0 - pad
+    };
     (x0, x1, y_low, y1 + pad)
 }
 
@@ -204,10 +213,15 @@ where
     for line in &panel.lines {
         let color = line.color;
         chart
-            .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                line.points.iter().copied(),
+                color.stroke_width(2),
+            ))
             .map_err(|e| plot_error(&panel.title, e))?
             .label(line.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
     }
     if panel.lines.len() > 1 {
         chart
@@ -222,7 +236,10 @@ where
     Ok(())
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, panel: &Panel) -> Result<()>
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    panel: &Panel,
+) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
@@ -264,7 +281,8 @@ pub fn render(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
     let rows = panels.len().div_ceil(2).max(1);
     let size = (1600u32, 80 + 480 * rows as u32);
     let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow!("drawing the figure: {e:?}"))?;
+    root.fill(&WHITE)
+        .map_err(|e| anyhow!("drawing the figure: {e:?}"))?;
     let (head, body) = root.split_vertically(80);
     head.draw(&Text::new(
         title.to_string(),

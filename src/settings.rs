@@ -48,17 +48,57 @@ pub struct Settings {
 /// Environment variables with names of their own (the seed's names and a few more).
 /// Any other key can be set as `DATADAO_` + the key in capitals with `__` for dots.
 pub const NAMED_VARIABLES: &[(&str, &str, &str)] = &[
-    ("TOTAL_STEPS", "simulation.total_steps", "steps (days) to simulate"),
-    ("ENTRY_STEPS", "simulation.entry_steps", "agents join every this many steps"),
-    ("AGENTS_PER_ENTRY", "simulation.agents_per_entry", "agents joining at each entry step"),
-    ("INITIAL_AGENTS", "simulation.initial_agents", "agents joining before step 0"),
-    ("SEED", "simulation.seed", "seed of the run's ChaCha8 generator"),
-    ("ACTIVATION", "simulation.activation", "agent order in a step: sequential or shuffled"),
-    ("AUDIT", "simulation.audit", "check the token ledger after every step"),
-    ("FEE_RATE", "market.fee_rate", "swap fee kept in the pool, in [0, 1)"),
-    ("PIE_DISTRIBUTION_RATE", "pie.distribution_rate", "share of the Pie paid out each step, in [0, 1]"),
+    (
+        "TOTAL_STEPS",
+        "simulation.total_steps",
+        "steps (days) to simulate",
+    ),
+    (
+        "ENTRY_STEPS",
+        "simulation.entry_steps",
+        "agents join every this many steps",
+    ),
+    (
+        "AGENTS_PER_ENTRY",
+        "simulation.agents_per_entry",
+        "agents joining at each entry step",
+    ),
+    (
+        "INITIAL_AGENTS",
+        "simulation.initial_agents",
+        "agents joining before step 0",
+    ),
+    (
+        "SEED",
+        "simulation.seed",
+        "seed of the run's ChaCha8 generator",
+    ),
+    (
+        "ACTIVATION",
+        "simulation.activation",
+        "agent order in a step: sequential or shuffled",
+    ),
+    (
+        "AUDIT",
+        "simulation.audit",
+        "check the token ledger after every step",
+    ),
+    (
+        "FEE_RATE",
+        "market.fee_rate",
+        "swap fee kept in the pool, in [0, 1)",
+    ),
+    (
+        "PIE_DISTRIBUTION_RATE",
+        "pie.distribution_rate",
+        "share of the Pie paid out each step, in [0, 1]",
+    ),
     ("OUTPUT_DIR", "output.dir", "folder for the outputs"),
-    ("WRITE_TRANSACTIONS", "output.transactions", "write transaction_history.csv"),
+    (
+        "WRITE_TRANSACTIONS",
+        "output.transactions",
+        "write transaction_history.csv",
+    ),
     ("WRITE_PLOT", "output.plot", "write simulation_results.png"),
 ];
 
@@ -175,7 +215,10 @@ pub fn known_keys() -> Flat {
 }
 
 /// The known key closest to `unknown`, if any is close enough to be a likely typo.
-pub fn closest_key<'a>(unknown: &str, known: impl IntoIterator<Item = &'a String>) -> Option<String> {
+pub fn closest_key<'a>(
+    unknown: &str,
+    known: impl IntoIterator<Item = &'a String>,
+) -> Option<String> {
     let lower = unknown.to_ascii_lowercase();
     known
         .into_iter()
@@ -266,7 +309,9 @@ fn show(value: &toml::Value) -> String {
 /// the message can name it (serde's own error does not carry the path).
 fn build(flat: &Flat, sources: &BTreeMap<String, Source>) -> Result<Settings> {
     let mut table = unflatten(flat);
-    let output = table.remove("output").unwrap_or(toml::Value::Table(toml::Table::new()));
+    let output = table
+        .remove("output")
+        .unwrap_or(toml::Value::Table(toml::Table::new()));
     let model = Config::deserialize(toml::Value::Table(table.clone()));
     let output_settings = OutputSettings::deserialize(output);
     match (model, output_settings) {
@@ -281,7 +326,9 @@ fn build(flat: &Flat, sources: &BTreeMap<String, Source>) -> Result<Settings> {
                 let bad = if key.starts_with("output.") {
                     OutputSettings::deserialize(o).err().map(|e| e.to_string())
                 } else {
-                    Config::deserialize(toml::Value::Table(t)).err().map(|e| e.to_string())
+                    Config::deserialize(toml::Value::Table(t))
+                        .err()
+                        .map(|e| e.to_string())
                 };
                 if let Some(message) = bad {
                     let accepted = message.lines().next().unwrap_or("").to_string();
@@ -291,7 +338,10 @@ fn build(flat: &Flat, sources: &BTreeMap<String, Source>) -> Result<Settings> {
                     );
                 }
             }
-            let e = model.err().map(|e| e.to_string()).or(output.err().map(|e| e.to_string()));
+            let e = model
+                .err()
+                .map(|e| e.to_string())
+                .or(output.err().map(|e| e.to_string()));
             bail!("invalid settings: {}", e.unwrap_or_default())
         }
     }
@@ -307,7 +357,11 @@ fn key_for_variable(var: &str, known: &Flat) -> Option<Result<String>> {
     if known.contains_key(&key) {
         Some(Ok(key))
     } else {
-        Some(Err(unknown_key_error(&key, &Source::Env(var.to_string()), known)))
+        Some(Err(unknown_key_error(
+            &key,
+            &Source::Env(var.to_string()),
+            known,
+        )))
     }
 }
 
@@ -337,7 +391,12 @@ fn set_raw(
 
 /// Counts are unsigned in the model; a negative count is caught here, where the message
 /// can still name its source.
-fn check_sign(key: &str, value: &toml::Value, template: &toml::Value, source: &Source) -> Result<()> {
+fn check_sign(
+    key: &str,
+    value: &toml::Value,
+    template: &toml::Value,
+    source: &Source,
+) -> Result<()> {
     if let (toml::Value::Integer(_), toml::Value::Integer(i)) = (template, value) {
         if *i < 0 {
             bail!(
@@ -386,7 +445,13 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     let mut sources = BTreeMap::new();
 
     if let Some((name, text)) = &inputs.preset {
-        merge_toml(&mut flat, &mut sources, &known, text, Source::Preset(name.clone()))?;
+        merge_toml(
+            &mut flat,
+            &mut sources,
+            &known,
+            text,
+            Source::Preset(name.clone()),
+        )?;
     }
     if let Some(path) = &inputs.config_file {
         let text = std::fs::read_to_string(path).with_context(|| {
@@ -395,25 +460,52 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
                 path.display()
             )
         })?;
-        merge_toml(&mut flat, &mut sources, &known, &text, Source::File(path.clone()))?;
+        merge_toml(
+            &mut flat,
+            &mut sources,
+            &known,
+            &text,
+            Source::File(path.clone()),
+        )?;
     }
     if let Some(path) = inputs.dotenv.as_deref().filter(|p| p.exists()) {
         for item in read_dotenv(path)? {
             let (var, raw) = item;
             if let Some(key) = key_for_variable(&var, &known) {
                 let key = key?;
-                set_raw(&mut flat, &mut sources, &known, &key, &raw, Source::DotEnv(var))?;
+                set_raw(
+                    &mut flat,
+                    &mut sources,
+                    &known,
+                    &key,
+                    &raw,
+                    Source::DotEnv(var),
+                )?;
             }
         }
     }
     for (var, raw) in &inputs.env {
         if let Some(key) = key_for_variable(var, &known) {
             let key = key?;
-            set_raw(&mut flat, &mut sources, &known, &key, raw, Source::Env(var.clone()))?;
+            set_raw(
+                &mut flat,
+                &mut sources,
+                &known,
+                &key,
+                raw,
+                Source::Env(var.clone()),
+            )?;
         }
     }
     for (key, raw, flag) in &inputs.flags {
-        set_raw(&mut flat, &mut sources, &known, key, raw, Source::Flag(flag.clone()))?;
+        set_raw(
+            &mut flat,
+            &mut sources,
+            &known,
+            key,
+            raw,
+            Source::Flag(flag.clone()),
+        )?;
     }
 
     let settings = build(&flat, &sources)?;
@@ -456,8 +548,8 @@ fn sources_of(pattern: &str, sources: &BTreeMap<String, Source>) -> String {
 }
 
 fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
-    let iter = dotenvy::from_path_iter(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let iter =
+        dotenvy::from_path_iter(path).with_context(|| format!("cannot read {}", path.display()))?;
     iter.map(|item| item.with_context(|| format!("cannot parse {}", path.display())))
         .collect()
 }
@@ -508,24 +600,43 @@ mod tests {
     #[test]
     fn flags_beat_environment() {
         let mut inputs = env(&[("TOTAL_STEPS", "10")]);
-        inputs
-            .flags
-            .push(("simulation.total_steps".into(), "20".into(), "--steps".into()));
+        inputs.flags.push((
+            "simulation.total_steps".into(),
+            "20".into(),
+            "--steps".into(),
+        ));
         let r = resolve(&inputs).unwrap();
         assert_eq!(r.settings.model.simulation.total_steps, 20);
-        assert_eq!(r.sources["simulation.total_steps"], Source::Flag("--steps".into()));
+        assert_eq!(
+            r.sources["simulation.total_steps"],
+            Source::Flag("--steps".into())
+        );
     }
 
     #[test]
     fn errors_name_setting_value_and_range() {
-        let e = resolve(&env(&[("FEE_RATE", "abc")])).unwrap_err().to_string();
-        assert!(e.contains("market.fee_rate") && e.contains("'abc'") && e.contains("FEE_RATE"), "{e}");
-        let e = resolve(&env(&[("FEE_RATE", "1.5")])).unwrap_err().to_string();
+        let e = resolve(&env(&[("FEE_RATE", "abc")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("market.fee_rate") && e.contains("'abc'") && e.contains("FEE_RATE"),
+            "{e}"
+        );
+        let e = resolve(&env(&[("FEE_RATE", "1.5")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("[0, 1)") && e.contains("1.5"), "{e}");
-        let e = resolve(&env(&[("TOTAL_STEPS", "-3")])).unwrap_err().to_string();
+        let e = resolve(&env(&[("TOTAL_STEPS", "-3")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at least 0") && e.contains("-3"), "{e}");
-        let e = resolve(&env(&[("ACTIVATION", "random")])).unwrap_err().to_string();
-        assert!(e.contains("simulation.activation") && e.contains("shuffled"), "{e}");
+        let e = resolve(&env(&[("ACTIVATION", "random")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("simulation.activation") && e.contains("shuffled"),
+            "{e}"
+        );
     }
 
     #[test]

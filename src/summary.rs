@@ -45,7 +45,12 @@ fn price(p: Option<f64>) -> String {
 }
 
 /// The summary text.
-pub fn render(stats: &RunStats, files: &[PathBuf], seconds: f64, transaction_rows: Option<u64>) -> String {
+pub fn render(
+    stats: &RunStats,
+    files: &[PathBuf],
+    seconds: f64,
+    transaction_rows: Option<u64>,
+) -> String {
     let mut s = String::new();
     let Some(last) = &stats.last else {
         return "no steps were run\n".into();
@@ -53,7 +58,10 @@ pub fn render(stats: &RunStats, files: &[PathBuf], seconds: f64, transaction_row
     let _ = writeln!(s, "datadao: {} steps in {seconds:.2} s", last.step + 1);
     let _ = writeln!(s, "  price        final {}", price(last.price));
     if let (Some((lo, lo_step)), Some((hi, hi_step))) = (stats.min_price, stats.max_price) {
-        let _ = writeln!(s, "               min {lo:.6} (step {lo_step}), max {hi:.6} (step {hi_step})");
+        let _ = writeln!(
+            s,
+            "               min {lo:.6} (step {lo_step}), max {hi:.6} (step {hi_step})"
+        );
     }
     let _ = writeln!(
         s,
@@ -71,7 +79,12 @@ pub fn render(stats: &RunStats, files: &[PathBuf], seconds: f64, transaction_row
         .iter()
         .map(|k| format!("{} {}", k.name(), last.agents[k.index()]))
         .collect();
-    let _ = writeln!(s, "  agents       {} ({})", last.agents_total(), by_type.join(", "));
+    let _ = writeln!(
+        s,
+        "  agents       {} ({})",
+        last.agents_total(),
+        by_type.join(", ")
+    );
     if let Some(rows) = transaction_rows {
         let _ = writeln!(s, "  transactions {rows}");
     }

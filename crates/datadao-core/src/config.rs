@@ -400,9 +400,10 @@ impl Config {
                 "a whole number from 1 to 4294967295",
             ));
         }
-        let most_agents = s
-            .initial_agents
-            .saturating_add(s.agents_per_entry.saturating_mul(s.total_steps.div_ceil(s.entry_steps)));
+        let most_agents = s.initial_agents.saturating_add(
+            s.agents_per_entry
+                .saturating_mul(s.total_steps.div_ceil(s.entry_steps)),
+        );
         if most_agents > u64::from(u32::MAX) {
             return Err(err(
                 "simulation.agents_per_entry",
@@ -425,7 +426,11 @@ impl Config {
         }
         sums_to_one(
             "pie.shares",
-            &[("power", ps.power), ("active", ps.active), ("casual", ps.casual)],
+            &[
+                ("power", ps.power),
+                ("active", ps.active),
+                ("casual", ps.casual),
+            ],
         )?;
 
         let a = &self.agents;
@@ -459,8 +464,14 @@ impl Config {
         )?;
         non_negative("agents.power.daily_compute_ddt", a.power.daily_compute_ddt)?;
         positive("agents.power.max_buy_price", a.power.max_buy_price)?;
-        non_negative("agents.active.daily_compute_ddt", a.active.daily_compute_ddt)?;
-        non_negative("agents.casual.daily_compute_ddt", a.casual.daily_compute_ddt)?;
+        non_negative(
+            "agents.active.daily_compute_ddt",
+            a.active.daily_compute_ddt,
+        )?;
+        non_negative(
+            "agents.casual.daily_compute_ddt",
+            a.casual.daily_compute_ddt,
+        )?;
         non_negative("agents.casual.daily_sell_ddt", a.casual.daily_sell_ddt)?;
         Ok(())
     }

@@ -198,7 +198,15 @@ impl Simulation {
                 agent.ddt -= q.ddt;
                 agent.xdai -= q.xdai;
                 agent.lp += q.lp;
-                self.record(observer, step, i, Action::AddLiquidity, -q.ddt, -q.xdai, q.lp);
+                self.record(
+                    observer,
+                    step,
+                    i,
+                    Action::AddLiquidity,
+                    -q.ddt,
+                    -q.xdai,
+                    q.lp,
+                );
             }
             Intent::SellDdt { amount } => {
                 let amount = amount.min(self.agents[i].ddt);
@@ -213,7 +221,15 @@ impl Simulation {
                 let agent = &mut self.agents[i];
                 agent.ddt -= q.amount_in;
                 agent.xdai += q.amount_out;
-                self.record(observer, step, i, Action::Sell, -q.amount_in, q.amount_out, 0.0);
+                self.record(
+                    observer,
+                    step,
+                    i,
+                    Action::Sell,
+                    -q.amount_in,
+                    q.amount_out,
+                    0.0,
+                );
             }
             Intent::BuyDdtExact { amount, max_price } => {
                 if amount <= DUST {
@@ -234,7 +250,15 @@ impl Simulation {
                 let agent = &mut self.agents[i];
                 agent.xdai -= q.amount_in;
                 agent.ddt += q.amount_out;
-                self.record(observer, step, i, Action::Buy, q.amount_out, -q.amount_in, 0.0);
+                self.record(
+                    observer,
+                    step,
+                    i,
+                    Action::Buy,
+                    q.amount_out,
+                    -q.amount_in,
+                    0.0,
+                );
             }
             Intent::Compute { amount, partial } => {
                 let held = self.agents[i].ddt;

@@ -80,6 +80,26 @@ pub struct Pool {
     fee_rate: f64,
 }
 
+/// Ulps by which LP mints and withdrawals are rounded down. Each of their two or three
+/// `f64` operations may round up by half an ulp; flooring by a few whole ulps keeps
+/// "add then remove returns no more than was put in" exact, at a cost of ~1e-15 of the
+/// amount, the `f64` analogue of Uniswap losing at most one wei to its integer floors.
+const FLOOR_ULPS: usize = 4;
+
+/// `value` lowered by `FLOOR_ULPS` ulps (never below zero).
+fn floored(value: f64) -> f64 {
+    let mut v = value;
+    for _ in 0..FLOOR_ULPS {
+        v = v.next_down();
+    }
+    v.max(0.0)
+}
+
+/// A usable amount: above zero and finite (NaN is neither).
+fn usable(amount: f64) -> bool {
+    amount > 0.0 && amount.is_finite()
+}
+
 /// Largest number of one-ulp nudges a rounding guard may take. A correct quote needs at
 /// most a handful; the bound keeps a pathological input from looping.
 const MAX_NUDGES: usize = 64;
@@ -141,7 +161,7 @@ impl Pool {
     /// `a(1-f) R_out / (R_in + a(1-f))`. `None` (a visible no-op) when the pool is empty
     /// or the amount is not positive.
     pub fn quote_exact_in(&self, side: Side, amount_in: f64) -> Option<SwapQuote> {
-        if self.is_empty() || !(amount_in > 0.0) || !amount_in.is_finite() {
+        if self.is_empty() || !usable(amount_in) {
             return None;
         }
         let (r_in, r_out) = self.reserves_for(side);
@@ -157,7 +177,7 @@ impl Pool {
             new_out = new_out.next_up();
         }
         let amount_out = r_out - new_out;
-        if !(amount_out > 0.0) || new_in * new_out < k {
+        if !usable(amount_out) || new_in * new_out < k {
             return None;
         }
         Some(SwapQuote {
@@ -174,7 +194,7 @@ impl Pool {
     /// `R_in b / ((R_out - b)(1-f))`. Requires `0 < amount_out < R_out`.
     pub fn quote_exact_out(&self, side: Side, amount_out: f64) -> Option<SwapQuote> {
         let (r_in, r_out) = self.reserves_for(side);
-        if self.is_empty() || !(amount_out > 0.0) || !(amount_out < r_out) {
+        if self.is_empty() || !usable(amount_out) || amount_out >= r_out {
             return None;
         }
         let new_out = r_out - amount_out;
@@ -219,7 +239,7 @@ impl Pool {
     /// given and mints `sqrt(x*y)`; otherwise the deposit keeps the pool's ratio, using as
     /// much of both desired amounts as that allows, and mints `min(dx*T/x, dy*T/y)`.
     pub fn quote_deposit(&self, desired_ddt: f64, desired_xdai: f64) -> Option<DepositQuote> {
-        if !(desired_ddt > 0.0 && desired_xdai > 0.0) {
+        if !(usable(desired_ddt) && usable(desired_xdai)) {
             return None;
         }
         if self.lp_supply <= 0.0 || self.is_empty() {
@@ -230,38 +250,36 @@ impl Pool {
             });
         }
         let (d, x, t) = (self.ddt_reserve, self.xdai_reserve, self.lp_supply);
+        // As the router asserts, neither amount may exceed what was offered; the `min`
+        // stops the one-ulp overshoot that `f64` division can produce.
         let xdai_optimal = desired_ddt * x / d;
         let (ddt, xdai) = if xdai_optimal <= desired_xdai {
             (desired_ddt, xdai_optimal)
         } else {
-            (desired_xdai * d / x, desired_xdai)
+            ((desired_xdai * d / x).min(desired_ddt), desired_xdai)
         };
-        let lp = (ddt * t / d).min(xdai * t / x);
+        let lp = floored((ddt * t / d).min(xdai * t / x));
         (lp > 0.0).then_some(DepositQuote { ddt, xdai, lp })
     }
 
     /// Execute a deposit quote made against the current reserves.
     pub fn deposit(&mut self, quote: &DepositQuote) {
-        self.update(
-            self.ddt_reserve + quote.ddt,
-            self.xdai_reserve + quote.xdai,
-        );
+        self.update(self.ddt_reserve + quote.ddt, self.xdai_reserve + quote.xdai);
         self.mint_lp(quote.lp);
     }
 
-    /// Burn `lp` tokens for the pro-rata share of both reserves. Amounts are rounded
-    /// down (in the pool's favour) unless the whole supply is burned.
+    /// Burn `lp` tokens for the pro-rata share of both reserves. Amounts are floored (in
+    /// the pool's favour) unless the whole supply is burned.
     pub fn withdraw(&mut self, lp: f64) -> Option<Withdrawal> {
-        if !(lp > 0.0) || lp > self.lp_supply {
+        if !usable(lp) || lp > self.lp_supply {
             return None;
         }
         let (ddt, xdai) = if lp == self.lp_supply {
             (self.ddt_reserve, self.xdai_reserve)
         } else {
-            let share = lp / self.lp_supply;
             (
-                (self.ddt_reserve * share).next_down().max(0.0),
-                (self.xdai_reserve * share).next_down().max(0.0),
+                floored(self.ddt_reserve * lp / self.lp_supply),
+                floored(self.xdai_reserve * lp / self.lp_supply),
             )
         };
         self.update(self.ddt_reserve - ddt, self.xdai_reserve - xdai);
@@ -324,7 +342,10 @@ mod tests {
         assert!(pool.quote_exact_in(Side::SellDdt, 0.0).is_none());
         assert!(pool.quote_exact_in(Side::SellDdt, -1.0).is_none());
         assert!(pool.quote_exact_out(Side::BuyDdt, 0.0).is_none());
-        assert!(pool.quote_exact_out(Side::BuyDdt, 100.0).is_none(), "b must be < R_out");
+        assert!(
+            pool.quote_exact_out(Side::BuyDdt, 100.0).is_none(),
+            "b must be < R_out"
+        );
     }
 
     /// Hand-computed table: (R_in, R_out, fee, a) -> out = a(1-f)R_out/(R_in + a(1-f)).
@@ -341,7 +362,11 @@ mod tests {
         for (r_in, r_out, fee, a, expected) in table {
             let pool = seeded(r_in, r_out, fee);
             let q = pool.quote_exact_in(Side::SellDdt, a).unwrap();
-            assert!(close(q.amount_out, expected), "{} vs {expected}", q.amount_out);
+            assert!(
+                close(q.amount_out, expected),
+                "{} vs {expected}",
+                q.amount_out
+            );
             assert!(close(q.fee, a * fee));
         }
     }
@@ -359,7 +384,11 @@ mod tests {
             // BuyDdt: R_in is the xDAI reserve, R_out the dDT reserve.
             let pool = seeded(r_out, r_in, fee);
             let q = pool.quote_exact_out(Side::BuyDdt, b).unwrap();
-            assert!(close(q.amount_in, expected), "{} vs {expected}", q.amount_in);
+            assert!(
+                close(q.amount_in, expected),
+                "{} vs {expected}",
+                q.amount_in
+            );
             assert!(close(q.amount_out, b));
         }
     }
@@ -369,7 +398,11 @@ mod tests {
         let mut pool = seeded(1000.0, 1000.0, 0.003);
         let q = pool.quote_exact_in(Side::BuyDdt, 10.0).unwrap();
         let r = pool.swap(&q);
-        assert_eq!(pool.xdai_reserve(), 1010.0, "whole input, fee included, enters");
+        assert_eq!(
+            pool.xdai_reserve(),
+            1010.0,
+            "whole input, fee included, enters"
+        );
         assert!(r.k_after > r.k_before);
     }
 

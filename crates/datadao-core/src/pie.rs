@@ -48,7 +48,12 @@ impl Pie {
     /// Pay out `rate` of the balance: each type's `group_shares` part of it is split
     /// equally among that type's `members`; a type with no members leaves its part in the
     /// Pie. Returns what each member gets.
-    pub fn distribute(&mut self, rate: f64, group_shares: [f64; 5], members: [u64; 5]) -> Distribution {
+    pub fn distribute(
+        &mut self,
+        rate: f64,
+        group_shares: [f64; 5],
+        members: [u64; 5],
+    ) -> Distribution {
         let pot = self.balance * rate;
         let mut dist = Distribution::default();
         for i in 0..5 {

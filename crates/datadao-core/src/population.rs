@@ -112,7 +112,10 @@ mod tests {
             for kind in AgentType::ALL {
                 let target = SEED_SHARES[kind.index()] * n as f64;
                 let c = pop.counts()[kind.index()] as f64;
-                assert!((c - target).abs() < 1.0 + 1e-9, "{kind:?} at {n}: {c} vs {target}");
+                assert!(
+                    (c - target).abs() < 1.0 + 1e-9,
+                    "{kind:?} at {n}: {c} vs {target}"
+                );
             }
         }
         // Checked against exact rational arithmetic (Python `fractions`).

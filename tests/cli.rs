@@ -1,0 +1,383 @@
+//! The binary, run the way a user runs it: defaults, `.env`, environment variables,
+//! flags, `--config`, and each kind of bad input.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+/// The binary in `dir`, with an environment stripped of anything that could leak in from
+/// the machine (a stray SEED or FEE_RATE would change results).
+fn datadao(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("datadao").unwrap();
+    cmd.current_dir(dir).env_clear();
+    cmd
+}
+
+fn rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .map(String::from)
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
+}
+
+#[test]
+fn a_short_default_run_writes_all_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .env("TOTAL_STEPS", "60")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("60 steps").and(predicate::str::contains("wrote")));
+    for f in [
+        "simulation_data.csv",
+        "transaction_history.csv",
+        "simulation_results.png",
+        "run_config.toml",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f} missing");
+    }
+    let data = rows(&dir.path().join("simulation_data.csv"));
+    assert_eq!(data.len(), 60);
+    assert_eq!(data[0]["step"], "0");
+    for col in [
+        "price",
+        "lp_ddt_reserve",
+        "lp_xdai_reserve",
+        "lp_supply",
+        "pie_ddt",
+        "pie_inflow_ddt",
+        "pie_distributed_ddt",
+        "ddt_supply",
+        "volume_xdai",
+        "fees_xdai",
+        "agents_total",
+        "agents_degen",
+        "avg_xdai_casual",
+        "avg_ddt_power",
+    ] {
+        assert!(data[0].contains_key(col), "column {col} missing");
+    }
+    // Entry at steps 0, 5, ..., 55 adds 10 each to the 10 initial agents.
+    assert_eq!(data[59]["agents_total"], "130");
+    let png = fs::read(dir.path().join("simulation_results.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // No temporary file is left behind.
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("partial")), "{names:?}");
+}
+
+#[test]
+fn the_transaction_log_reconciles_with_every_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["--steps", "40", "--no-plot", "--quiet"])
+        .assert()
+        .success();
+    let log = rows(&dir.path().join("transaction_history.csv"));
+    let mut ddt: HashMap<String, f64> = HashMap::new();
+    let mut xdai: HashMap<String, f64> = HashMap::new();
+    let mut seq = 0u64;
+    for tx in &log {
+        assert_eq!(
+            tx["seq"].parse::<u64>().unwrap(),
+            seq,
+            "seq runs 0, 1, 2, ..."
+        );
+        seq += 1;
+        let id = tx["agent_id"].clone();
+        let d = ddt.entry(id.clone()).or_default();
+        *d += num(tx, "ddt");
+        let x = xdai.entry(id).or_default();
+        *x += num(tx, "xdai");
+        // Running sums of the signed amounts equal the balances the log reports.
+        assert!((*d - num(tx, "ddt_balance")).abs() < 1e-9, "{tx:?}");
+        assert!((*x - num(tx, "xdai_balance")).abs() < 1e-9, "{tx:?}");
+    }
+    let actions: std::collections::HashSet<&str> =
+        log.iter().map(|t| t["action"].as_str()).collect();
+    for a in [
+        "join",
+        "mint",
+        "add_liquidity",
+        "sell",
+        "buy",
+        "compute",
+        "pie_share",
+    ] {
+        assert!(actions.contains(a), "no {a} in the log");
+    }
+}
+
+#[test]
+fn same_seed_gives_byte_identical_outputs() {
+    let run = |activation: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        datadao(dir.path())
+            .args(["--steps", "80", "--no-plot", "-q", "--seed", "7"])
+            .env("ACTIVATION", activation)
+            .assert()
+            .success();
+        (
+            fs::read(dir.path().join("simulation_data.csv")).unwrap(),
+            fs::read(dir.path().join("transaction_history.csv")).unwrap(),
+        )
+    };
+    assert!(run("sequential") == run("sequential"));
+    assert!(run("shuffled") == run("shuffled"));
+}
+
+#[test]
+fn precedence_is_file_then_dotenv_then_env_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    fs::write(
+        p.join("s.toml"),
+        "[simulation]\ntotal_steps = 11\nseed = 3\n[market]\nfee_rate = 0.01\n",
+    )
+    .unwrap();
+    let config = |cmd: &mut Command, extra: &[&str]| {
+        let out = cmd
+            .args(["config", "--config", "s.toml"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = config(&mut datadao(p), &[]);
+    assert!(
+        text.contains("total_steps = 11") && text.contains("fee_rate = 0.01"),
+        "{text}"
+    );
+    fs::write(p.join(".env"), "TOTAL_STEPS=12\nFEE_RATE=0.02\n").unwrap();
+    let text = config(&mut datadao(p), &[]);
+    assert!(
+        text.contains("total_steps = 12") && text.contains("fee_rate = 0.02"),
+        "{text}"
+    );
+    assert!(
+        text.contains("seed = 3"),
+        "file values not overridden stay: {text}"
+    );
+    let text = config(datadao(p).env("TOTAL_STEPS", "13"), &[]);
+    assert!(
+        text.contains("total_steps = 13") && text.contains("fee_rate = 0.02"),
+        "{text}"
+    );
+    assert!(
+        text.contains("from environment variable TOTAL_STEPS"),
+        "{text}"
+    );
+    let text = config(
+        datadao(p).env("TOTAL_STEPS", "13"),
+        &["--steps", "14", "--set", "market.fee_rate=0.05"],
+    );
+    assert!(
+        text.contains("total_steps = 14") && text.contains("fee_rate = 0.05"),
+        "{text}"
+    );
+}
+
+#[test]
+fn printed_config_repeats_the_run_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    datadao(p)
+        .args([
+            "--steps",
+            "30",
+            "--seed",
+            "9",
+            "--out",
+            "a",
+            "-q",
+            "--no-plot",
+        ])
+        .env("FEE_RATE", "0.007")
+        .assert()
+        .success();
+    datadao(p)
+        .args(["run", "--config", "a/run_config.toml", "--out", "b", "-q"])
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read(p.join("a/simulation_data.csv")).unwrap(),
+        fs::read(p.join("b/simulation_data.csv")).unwrap()
+    );
+}
+
+#[test]
+fn switches_turn_outputs_off() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args([
+            "--steps",
+            "5",
+            "--no-transactions",
+            "--no-plot",
+            "--audit",
+            "-q",
+        ])
+        .assert()
+        .success()
+        .stdout("");
+    assert!(dir.path().join("simulation_data.csv").exists());
+    assert!(!dir.path().join("transaction_history.csv").exists());
+    assert!(!dir.path().join("simulation_results.png").exists());
+}
+
+/// (environment, arguments, texts the error message must contain).
+type BadInput = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// Every kind of bad input: non-zero exit, a message naming setting, value and what is
+/// accepted, no panic, and no output files.
+#[test]
+fn bad_input_is_refused_clearly() {
+    let cases: &[BadInput] = &[
+        (
+            &[("TOTAL_STEPS", "ten")],
+            &[],
+            &[
+                "simulation.total_steps",
+                "'ten'",
+                "TOTAL_STEPS",
+                "whole number",
+            ],
+        ),
+        (
+            &[("FEE_RATE", "1.5")],
+            &[],
+            &["market.fee_rate", "1.5", "[0, 1)"],
+        ),
+        (
+            &[("FEE_RATE", "-0.1")],
+            &[],
+            &["market.fee_rate", "-0.1", "[0, 1)"],
+        ),
+        (
+            &[("PIE_DISTRIBUTION_RATE", "2")],
+            &[],
+            &["pie.distribution_rate", "[0, 1]"],
+        ),
+        (
+            &[],
+            &["--set", "agents.degen.share=0.5"],
+            &["share", "sum", "sum to 1"],
+        ),
+        (
+            &[("AGENTS_PER_ENTRY", "0")],
+            &[],
+            &["simulation.agents_per_entry", "at least 1"],
+        ),
+        (
+            &[("ENTRY_STEPS", "-5")],
+            &[],
+            &["simulation.entry_steps", "-5"],
+        ),
+        (
+            &[],
+            &["--steps", "0"],
+            &["simulation.total_steps", "--steps", "at least 1"],
+        ),
+        (
+            &[("ACTIVATION", "random")],
+            &[],
+            &["simulation.activation", "random", "shuffled"],
+        ),
+        (
+            &[],
+            &["--set", "market.fee=0.1"],
+            &["unknown setting 'market.fee'", "market.fee_rate"],
+        ),
+        (&[], &["--set", "nonsense"], &["KEY=VALUE"]),
+        (
+            &[("DATADAO_MARKET__FEE_RAT", "0.1")],
+            &[],
+            &["unknown setting", "market.fee_rate"],
+        ),
+        (
+            &[],
+            &["--config", "missing.toml"],
+            &["missing.toml", "cannot read"],
+        ),
+        (
+            &[],
+            &["--config", "bad_key.toml"],
+            &[
+                "unknown setting 'market.fee_rte'",
+                "did you mean 'market.fee_rate'",
+            ],
+        ),
+        (
+            &[],
+            &["--config", "bad_syntax.toml"],
+            &["cannot parse", "bad_syntax.toml"],
+        ),
+        (
+            &[],
+            &["--config", "bad_type.toml"],
+            &["simulation.total_steps", "whole number"],
+        ),
+        (&[], &["--out", "a_file/sub"], &["output.dir", "a_file/sub"]),
+    ];
+    for (env, args, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        fs::write(p.join("bad_key.toml"), "[market]\nfee_rte = 0.1\n").unwrap();
+        fs::write(p.join("bad_syntax.toml"), "[market\nfee_rate = \n").unwrap();
+        fs::write(
+            p.join("bad_type.toml"),
+            "[simulation]\ntotal_steps = \"many\"\n",
+        )
+        .unwrap();
+        fs::write(p.join("a_file"), "not a folder").unwrap();
+        let mut cmd = datadao(p);
+        cmd.args(*args).arg("-q");
+        for (k, v) in *env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{env:?} {args:?} succeeded");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        for e in *expected {
+            assert!(
+                stderr.contains(e),
+                "{env:?} {args:?}: {e:?} not in: {stderr}"
+            );
+        }
+        assert!(
+            !p.join("simulation_data.csv").exists(),
+            "{env:?} {args:?} wrote output"
+        );
+    }
+}
