@@ -97,14 +97,12 @@ fn the_transaction_log_reconciles_with_every_balance() {
     let log = rows(&dir.path().join("transaction_history.csv"));
     let mut ddt: HashMap<String, f64> = HashMap::new();
     let mut xdai: HashMap<String, f64> = HashMap::new();
-    let mut seq = 0u64;
-    for tx in &log {
+    for (seq, tx) in log.iter().enumerate() {
         assert_eq!(
-            tx["seq"].parse::<u64>().unwrap(),
+            tx["seq"].parse::<usize>().unwrap(),
             seq,
             "seq runs 0, 1, 2, ..."
         );
-        seq += 1;
         let id = tx["agent_id"].clone();
         let d = ddt.entry(id.clone()).or_default();
         *d += num(tx, "ddt");
