@@ -1,1 +1,53 @@
-fn main() {}
+//! Throughput of the engine in agent-steps per second (one agent taking one step), over
+//! whole default-scenario runs at three population sizes, plus the swap hot path.
+//!
+//! Run with `cargo bench --bench engine`. Whole-process timings (with every output
+//! written) are in the README; this measures the core alone, with no observer.
+
+use datadao_core::market::{Pool, Side};
+use datadao_core::{Config, NullObserver, Simulation};
+use divan::counter::ItemsCount;
+use divan::Bencher;
+
+fn main() {
+    divan::main();
+}
+
+/// Agent-steps in a run: the population present at each step, summed over steps.
+fn agent_steps(config: &Config) -> u64 {
+    let s = &config.simulation;
+    (0..s.total_steps)
+        .map(|step| s.initial_agents + s.agents_per_entry * (step / s.entry_steps + 1))
+        .sum()
+}
+
+/// The default 2000-step run with `AGENTS_PER_ENTRY` set to each value (10 is the
+/// default, ~4000 agents at the end; 250 reaches ~100,000).
+#[divan::bench(args = [10, 50, 250], sample_count = 5, sample_size = 1)]
+fn default_run(bencher: Bencher, agents_per_entry: u64) {
+    let mut config = Config::default();
+    config.simulation.agents_per_entry = agents_per_entry;
+    bencher
+        .counter(ItemsCount::new(agent_steps(&config)))
+        .bench(|| {
+            let mut sim = Simulation::new(config.clone()).unwrap();
+            sim.run(&mut NullObserver).unwrap();
+            sim.pool().price()
+        });
+}
+
+/// One exact-input quote and swap on a deep pool.
+#[divan::bench]
+fn swap_exact_in(bencher: Bencher) {
+    let mut pool = Pool::new(0.003);
+    let q = pool.quote_deposit(1e6, 1e6).unwrap();
+    pool.deposit(&q);
+    bencher.bench_local(|| {
+        let q = pool
+            .quote_exact_in(Side::SellDdt, divan::black_box(0.9))
+            .unwrap();
+        pool.swap(&q);
+        let back = pool.quote_exact_in(Side::BuyDdt, q.amount_out).unwrap();
+        pool.swap(&back);
+    });
+}

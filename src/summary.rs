@@ -40,8 +40,19 @@ impl RunStats {
     }
 }
 
+/// Six significant digits whatever the magnitude (a collapsed price is ~1e-9).
+fn sig(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e9).contains(&v.abs()) {
+        format!("{v:.5e}")
+    } else {
+        format!("{v:.6}")
+    }
+}
+
 fn price(p: Option<f64>) -> String {
-    p.map_or("none (pool empty)".into(), |p| format!("{p:.6} xDAI/dDT"))
+    p.map_or("none (pool empty)".into(), |p| {
+        format!("{} xDAI/dDT", sig(p))
+    })
 }
 
 /// The summary text.
@@ -60,13 +71,16 @@ pub fn render(
     if let (Some((lo, lo_step)), Some((hi, hi_step))) = (stats.min_price, stats.max_price) {
         let _ = writeln!(
             s,
-            "               min {lo:.6} (step {lo_step}), max {hi:.6} (step {hi_step})"
+            "               min {} (step {lo_step}), max {} (step {hi_step})",
+            sig(lo),
+            sig(hi)
         );
     }
     let _ = writeln!(
         s,
-        "  pool         {:.3} dDT / {:.3} xDAI",
-        last.lp_ddt_reserve, last.lp_xdai_reserve
+        "  pool         {} dDT / {} xDAI",
+        sig(last.lp_ddt_reserve),
+        sig(last.lp_xdai_reserve)
     );
     let _ = writeln!(
         s,
