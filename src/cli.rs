@@ -31,11 +31,16 @@ pub enum Command {
     Run(RunArgs),
     /// Print the effective configuration as TOML that --config reads back.
     Config(ScenarioArgs),
+    /// List the named scenarios --preset accepts.
+    Presets,
 }
 
 /// Everything that selects a scenario and its outputs.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ScenarioArgs {
+    /// Start from a named scenario (see `datadao presets`); --config and the rest apply on top.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// TOML scenario file (keys as printed by `datadao config`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

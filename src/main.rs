@@ -7,6 +7,7 @@
 mod cli;
 mod output;
 mod plot;
+mod presets;
 mod series;
 mod settings;
 mod summary;
@@ -30,6 +31,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Config(args)) => print_config(&args),
+        Some(Command::Presets) => {
+            print!("{}", presets::listing());
+            Ok(())
+        }
         None => run(&cli.run),
     };
     match result {
@@ -44,8 +49,15 @@ fn main() -> ExitCode {
 /// Gather every input the settings layer needs from the process and the flags.
 fn resolve(args: &ScenarioArgs) -> Result<Resolved> {
     let flags = args.overrides().map_err(anyhow::Error::msg)?;
+    let preset = match &args.preset {
+        Some(name) => {
+            let p = presets::find(name).map_err(anyhow::Error::msg)?;
+            Some((p.name.to_string(), p.toml.to_string()))
+        }
+        None => None,
+    };
     let inputs = Inputs {
-        preset: None,
+        preset,
         config_file: args.config.clone(),
         dotenv: Some(PathBuf::from(".env")),
         env: std::env::vars().collect(),
@@ -104,7 +116,8 @@ fn run(args: &RunArgs) -> Result<()> {
     prepare_dir(&dir)?;
 
     let mut sim = Simulation::new(settings.model.clone())?;
-    let mut sink = RunSink::create(&dir, settings.output.transactions)?;
+    let use_cases = settings.model.data.use_cases.clone();
+    let mut sink = RunSink::create(&dir, settings.output.transactions, &use_cases)?;
     let bar = progress_bar(settings.model.simulation.total_steps, args.quiet);
     while !sim.is_finished() {
         sim.step(&mut sink)?;
@@ -121,13 +134,15 @@ fn run(args: &RunArgs) -> Result<()> {
     let mut files = sink.finish()?;
     if settings.output.plot {
         let pending = PendingFile::new(&dir, output::PLOT_FILE);
+        let preset = args.scenario.preset.as_deref().unwrap_or("seed");
         let title = format!(
-            "datadao: {} steps, fee {}, seed {}",
+            "datadao: preset {preset}, {} steps, fee {}, seed {}",
             settings.model.simulation.total_steps,
             settings.model.market.fee_rate,
             settings.model.simulation.seed
         );
-        plot::render(pending.temp_path(), &title, &plot::run_panels(&series))?;
+        let panels = plot::run_panels(&series, &use_cases);
+        plot::render(pending.temp_path(), &title, &panels)?;
         files.push(pending.commit()?);
     }
     let config_text = format!(

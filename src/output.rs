@@ -13,7 +13,8 @@ use std::sync::mpsc;
 use std::thread;
 
 use anyhow::{Context, Result};
-use datadao_core::{Cell, Observer, StepMetrics, Transaction};
+use datadao_core::config::PiePolicy;
+use datadao_core::{Cell, Detail, Observer, StepMetrics, Transaction};
 
 use crate::series::Series;
 use crate::summary::RunStats;
@@ -29,7 +30,7 @@ pub const CONFIG_FILE: &str = "run_config.toml";
 
 /// Columns of the transaction log.
 pub const TRANSACTION_COLUMNS: &str =
-    "step,seq,agent_id,agent_type,action,ddt,xdai,lp,ddt_balance,xdai_balance,price";
+    "step,seq,agent_id,agent_type,action,ddt,xdai,lp,ddt_balance,xdai_balance,price,detail";
 
 /// A file being written under a temporary name; renamed by [`PendingFile::commit`],
 /// removed if dropped uncommitted.
@@ -232,7 +233,58 @@ struct TransactionLog {
     file: PendingFile,
     writer: BackgroundWriter,
     spelling: FloatSpelling,
+    use_cases: Vec<String>,
     rows: u64,
+}
+
+/// Spell a transaction's detail: a use case, a dataset's figures, what a capped mint
+/// asked for, the Pie policy. Empty for plain trades.
+fn push_detail(out: &mut Vec<u8>, detail: &Detail, use_cases: &[String]) {
+    let names = |out: &mut Vec<u8>, mask: u8| {
+        let mut first = true;
+        for (u, name) in use_cases.iter().enumerate() {
+            if mask & (1 << u) != 0 {
+                if !first {
+                    out.push(b'|');
+                }
+                out.extend_from_slice(name.as_bytes());
+                first = false;
+            }
+        }
+    };
+    match *detail {
+        Detail::None => {}
+        Detail::UseCase(u) => out.extend_from_slice(use_cases[u as usize].as_bytes()),
+        Detail::UseCases(mask) => names(out, mask),
+        Detail::Dataset {
+            quantity,
+            quality,
+            weight,
+            allowed,
+        } => {
+            out.extend_from_slice(b"quantity=");
+            push_f64(out, quantity);
+            out.extend_from_slice(b";quality=");
+            push_f64(out, quality);
+            out.extend_from_slice(b";weight=");
+            push_f64(out, weight);
+            out.extend_from_slice(b";allows=");
+            names(out, allowed);
+        }
+        Detail::Capped { requested } => {
+            out.extend_from_slice(b"capped;requested=");
+            push_f64(out, requested);
+        }
+        Detail::Removed { weight } => {
+            out.extend_from_slice(b"weight=");
+            push_f64(out, weight);
+        }
+        Detail::Policy(p) => out.extend_from_slice(match p {
+            PiePolicy::Groups => b"groups",
+            PiePolicy::Usage => b"usage",
+            PiePolicy::Weight => b"weight",
+        }),
+    }
 }
 
 impl TransactionLog {
@@ -255,6 +307,8 @@ impl TransactionLog {
         if let Some(p) = tx.price {
             self.spelling.push(l, p);
         }
+        l.push(b',');
+        push_detail(l, &tx.detail, &self.use_cases);
         l.push(b'\n');
         self.rows += 1;
         self.writer.after_row()
@@ -278,10 +332,10 @@ pub struct RunSink {
 
 impl RunSink {
     /// Open the outputs in `dir` under temporary names.
-    pub fn create(dir: &Path, transactions: bool) -> Result<Self> {
+    pub fn create(dir: &Path, transactions: bool, use_cases: &[String]) -> Result<Self> {
         let data_file = PendingFile::new(dir, DATA_FILE);
         let mut data = data_file.create()?;
-        let header = StepMetrics::columns().join(",");
+        let header = StepMetrics::columns(use_cases).join(",");
         writeln!(data, "{header}").context("cannot write the data header")?;
         let transactions = if transactions {
             let file = PendingFile::new(dir, TRANSACTIONS_FILE);
@@ -291,6 +345,7 @@ impl RunSink {
                 file,
                 writer: BackgroundWriter::new(writer),
                 spelling: FloatSpelling::new(),
+                use_cases: use_cases.to_vec(),
                 rows: 0,
             })
         } else {

@@ -91,7 +91,7 @@ fn per_type(points: &[Point], f: impl Fn(&Point, usize) -> Option<f64>) -> Vec<L
 }
 
 /// The panels of a single run's figure.
-pub fn run_panels(points: &[Point]) -> Vec<Panel> {
+pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
     vec![
         Panel {
             title: "Token Price Over Time".into(),
@@ -122,6 +122,44 @@ pub fn run_panels(points: &[Point]) -> Vec<Panel> {
             title: "Average xDAI per Agent by Type".into(),
             y_label: "xDAI".into(),
             lines: per_type(points, |p, t| p.avg_xdai[t]),
+        },
+        Panel {
+            title: "dDT Supply and CRC Locked".into(),
+            y_label: "tokens".into(),
+            lines: vec![
+                Line {
+                    label: "dDT supply".into(),
+                    color: PALETTE[0],
+                    points: points
+                        .iter()
+                        .map(|p| (f64::from(p.step), p.ddt_supply))
+                        .collect(),
+                },
+                Line {
+                    label: "CRC locked".into(),
+                    color: PALETTE[1],
+                    points: points
+                        .iter()
+                        .map(|p| (f64::from(p.step), p.crc_locked))
+                        .collect(),
+                },
+            ],
+        },
+        Panel {
+            title: "Share of Data Allowed per Use Case".into(),
+            y_label: "share of live weight".into(),
+            lines: use_cases
+                .iter()
+                .enumerate()
+                .map(|(u, name)| Line {
+                    label: name.clone(),
+                    color: PALETTE[u % PALETTE.len()],
+                    points: points
+                        .iter()
+                        .filter_map(|p| p.allowed_share.get(u).map(|&v| (f64::from(p.step), v)))
+                        .collect(),
+                })
+                .collect(),
         },
     ]
 }

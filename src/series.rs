@@ -29,6 +29,10 @@ pub struct Point {
     pub agents: [u64; 5],
     /// Mean xDAI per agent of each type.
     pub avg_xdai: [Option<f64>; 5],
+    /// CRC locked in the vault.
+    pub crc_locked: f64,
+    /// Share of data allowing each use case.
+    pub allowed_share: Vec<f64>,
 }
 
 impl From<&StepMetrics> for Point {
@@ -42,6 +46,8 @@ impl From<&StepMetrics> for Point {
             ddt_supply: m.ddt_supply,
             agents: m.agents,
             avg_xdai: m.avg_xdai,
+            crc_locked: m.crc_locked,
+            allowed_share: m.allowed_share.clone(),
         }
     }
 }
@@ -111,6 +117,11 @@ mod tests {
             agents: [0; 5],
             avg_xdai: [None; 5],
             avg_ddt: [None; 5],
+            crc_supply: 0.0,
+            crc_locked: 0.0,
+            data_weight: 0.0,
+            data_removed_weight: 0.0,
+            allowed_share: vec![1.0],
         }
     }
 

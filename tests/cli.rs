@@ -116,11 +116,12 @@ fn the_transaction_log_reconciles_with_every_balance() {
         log.iter().map(|t| t["action"].as_str()).collect();
     for a in [
         "join",
-        "mint",
+        "contribute",
+        "lock_and_mint",
         "add_liquidity",
         "sell",
         "buy",
-        "compute",
+        "job_run",
         "pie_share",
     ] {
         assert!(actions.contains(a), "no {a} in the log");

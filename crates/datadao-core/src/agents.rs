@@ -6,9 +6,11 @@
 //! moment, so "each as far as its balance allows" is the engine's rule, stated once.
 
 use arrayvec::ArrayVec;
+use rand::Rng;
+use rand_distr::{Beta, Distribution, LogNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AgentsConfig, PieShareUse};
+use crate::config::{AgentsConfig, Draw, MemberConfig, PieShareUse, MAX_USE_CASES};
 
 /// The five kinds of participant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -80,6 +82,14 @@ pub struct Agent {
     pub lp: f64,
     /// Whether it has had its first step (degens act differently then).
     pub has_acted: bool,
+    /// Personal CRC held (members only).
+    pub crc: f64,
+    /// CRC it has locked in the vault to mint dDT.
+    pub crc_locked: f64,
+    /// Days since it last claimed its CRC issuance.
+    pub unclaimed_days: u32,
+    /// CRC issued to it since its last mint (the `issuance-score` policy's base).
+    pub issued_since_mint: f64,
 }
 
 /// Something an agent wants done. The engine decides whether it can be.
@@ -105,48 +115,106 @@ pub enum Intent {
         /// Highest acceptable spot price, xDAI per dDT.
         max_price: f64,
     },
-    /// Spend dDT on compute (into The Pie). With `partial`, as much as it holds up to
-    /// `amount`; without, all of `amount` or nothing.
+    /// Run a compute job for `use_case`, paying dDT into The Pie. With `partial`, as
+    /// much as it holds up to `amount`; without, all of `amount` or nothing. Refused,
+    /// at no cost, when no live data allows the use case.
     Compute {
         /// dDT to spend.
         amount: f64,
         /// Whether a smaller spend is acceptable.
         partial: bool,
+        /// Index into `data.use_cases`.
+        use_case: u8,
+    },
+    /// Lock CRC and mint the same amount of dDT, as far as the mint cap and its CRC allow.
+    Mint {
+        /// dDT requested.
+        amount: f64,
+    },
+    /// Burn dDT to unlock the same amount of CRC, as far as it holds and has locked.
+    Redeem {
+        /// dDT to burn.
+        amount: f64,
     },
 }
 
 /// A short, allocation-free list of intents, carried out in order.
-pub type Plan = ArrayVec<Intent, 4>;
+pub type Plan = ArrayVec<Intent, 6>;
+
+/// What an agent can see of the world when it decides.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outlook {
+    /// Whether a job for each use case would find data to run over.
+    pub can_run: [bool; MAX_USE_CASES],
+    /// Share of live data weight allowing each use case.
+    pub allowed_share: [f64; MAX_USE_CASES],
+    /// Each type's job use case, indexed by [`AgentType::index`].
+    pub job_use_case: [u8; 5],
+    /// Whether organizations scale their demand by the allowed share.
+    pub scale_demand: bool,
+}
+
+impl Default for Outlook {
+    /// Everything allowed, every job runnable: the seed's world.
+    fn default() -> Self {
+        Self {
+            can_run: [true; MAX_USE_CASES],
+            allowed_share: [1.0; MAX_USE_CASES],
+            job_use_case: [0; 5],
+            scale_demand: false,
+        }
+    }
+}
 
 /// What an agent does on its turn in a step.
-pub fn decide(agent: &Agent, params: &AgentsConfig) -> Plan {
+pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook) -> Plan {
     let mut plan = Plan::new();
+    let use_case = outlook.job_use_case[agent.kind.index()];
+    let runnable = outlook.can_run[use_case as usize];
+    if let Some(m) = params.member(agent.kind) {
+        if m.daily_mint_ddt > 0.0 && agent.has_acted {
+            plan.push(Intent::Mint {
+                amount: m.daily_mint_ddt,
+            });
+        }
+    }
     match agent.kind {
         AgentType::Degen => {
-            if !agent.has_acted {
-                plan.push(Intent::AddLiquidity {
-                    ddt: params.degen.liquidity_ddt,
-                    xdai: params.degen.liquidity_xdai,
-                });
+            let minted_today = params.degen.member.daily_mint_ddt > 0.0;
+            if !agent.has_acted || minted_today {
+                if !agent.has_acted {
+                    plan.push(Intent::AddLiquidity {
+                        ddt: params.degen.liquidity_ddt,
+                        xdai: params.degen.liquidity_xdai,
+                    });
+                }
                 plan.push(Intent::SellDdt {
                     amount: f64::INFINITY,
                 });
             }
         }
         AgentType::Organization => {
-            let amount = params.organization.daily_compute_ddt;
-            plan.push(Intent::BuyDdtExact {
-                amount,
-                max_price: f64::INFINITY,
-            });
+            let mut amount = params.organization.daily_compute_ddt;
+            if outlook.scale_demand {
+                amount *= outlook.allowed_share[use_case as usize];
+            }
+            // Buy only for a job that can run; a job that cannot is still attempted so
+            // its refusal is recorded, at no cost.
+            if runnable {
+                plan.push(Intent::BuyDdtExact {
+                    amount,
+                    max_price: f64::INFINITY,
+                });
+            }
             plan.push(Intent::Compute {
                 amount,
                 partial: false,
+                use_case,
             });
         }
         AgentType::Power => {
             let amount = params.power.daily_compute_ddt;
-            if agent.ddt < amount {
+            if agent.ddt < amount && runnable {
                 plan.push(Intent::BuyDdtExact {
                     amount: amount - agent.ddt,
                     max_price: params.power.max_buy_price,
@@ -155,35 +223,132 @@ pub fn decide(agent: &Agent, params: &AgentsConfig) -> Plan {
             plan.push(Intent::Compute {
                 amount,
                 partial: false,
+                use_case,
             });
         }
-        AgentType::Active => plan.push(Intent::Compute {
-            amount: params.active.daily_compute_ddt,
-            partial: false,
-        }),
+        AgentType::Active => {
+            // Only a member that can pay for a job asks for one.
+            let amount = params.active.daily_compute_ddt;
+            if agent.ddt + DUST >= amount {
+                plan.push(Intent::Compute {
+                    amount,
+                    partial: false,
+                    use_case,
+                });
+            }
+        }
         AgentType::Casual => {
-            plan.push(Intent::Compute {
-                amount: params.casual.daily_compute_ddt,
-                partial: true,
-            });
+            if agent.ddt > DUST {
+                plan.push(Intent::Compute {
+                    amount: params.casual.daily_compute_ddt,
+                    partial: true,
+                    use_case,
+                });
+            }
             plan.push(Intent::SellDdt {
                 amount: params.casual.daily_sell_ddt,
+            });
+        }
+    }
+    if let Some(m) = params.member(agent.kind) {
+        if m.daily_redeem_ddt > 0.0 {
+            plan.push(Intent::Redeem {
+                amount: m.daily_redeem_ddt,
             });
         }
     }
     plan
 }
 
+/// A member's decision about its data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DataIntent {
+    /// Add a dataset.
+    Contribute {
+        /// Quantity, in `data.quantity_unit`.
+        quantity: f64,
+        /// Quality in [0, 1].
+        quality: f64,
+        /// Use cases it allows (bit `u`).
+        allowed: u8,
+    },
+    /// Stop one use case for all its data.
+    Revoke {
+        /// Index into `data.use_cases`.
+        use_case: u8,
+    },
+    /// Take all its data out of the pool.
+    Remove,
+}
+
+/// Up to three data decisions a day.
+pub type DataPlan = ArrayVec<DataIntent, 3>;
+
+/// Draw a new dataset from the type's distributions. Fixed draws use no randomness, so
+/// the default scenario's generator stream is untouched.
+pub fn draw_contribution<R: Rng>(m: &MemberConfig, use_cases: usize, rng: &mut R) -> DataIntent {
+    let quantity = match m.quantity_draw {
+        Draw::Lognormal => LogNormal::new(m.quantity_mu, m.quantity_sigma)
+            .map(|d| d.sample(rng))
+            .unwrap_or(m.quantity),
+        Draw::Fixed | Draw::Beta => m.quantity,
+    };
+    let quality = match m.quality_draw {
+        Draw::Beta => Beta::new(m.quality_alpha, m.quality_beta)
+            .map(|d| d.sample(rng))
+            .unwrap_or(m.quality),
+        Draw::Fixed | Draw::Lognormal => m.quality,
+    };
+    let mut allowed = 0u8;
+    for u in 0..use_cases {
+        let p = if m.restrict_probability.len() == 1 {
+            m.restrict_probability[0]
+        } else {
+            m.restrict_probability[u]
+        };
+        let restricted = p > 0.0 && rng.gen::<f64>() < p;
+        if !restricted {
+            allowed |= 1 << u;
+        }
+    }
+    DataIntent::Contribute {
+        quantity,
+        quality,
+        allowed,
+    }
+}
+
+/// A member's data decisions for the day: maybe contribute, maybe revoke one of the use
+/// cases its data allows, maybe remove everything. Draws only for non-zero
+/// probabilities.
+pub fn decide_data<R: Rng>(
+    m: &MemberConfig,
+    allowed_mask: u8,
+    has_data: bool,
+    use_cases: usize,
+    rng: &mut R,
+) -> DataPlan {
+    let mut plan = DataPlan::new();
+    if m.contribution_rate > 0.0 && rng.gen::<f64>() < m.contribution_rate {
+        plan.push(draw_contribution(m, use_cases, rng));
+    }
+    if m.revoke_probability > 0.0 && allowed_mask != 0 && rng.gen::<f64>() < m.revoke_probability {
+        let choices: ArrayVec<u8, MAX_USE_CASES> = (0..use_cases as u8)
+            .filter(|u| allowed_mask & (1 << u) != 0)
+            .collect();
+        let use_case = choices[rng.gen_range(0..choices.len())];
+        plan.push(DataIntent::Revoke { use_case });
+    }
+    if m.remove_probability > 0.0 && has_data && rng.gen::<f64>() < m.remove_probability {
+        plan.push(DataIntent::Remove);
+    }
+    plan
+}
+
 /// What a member does with a Pie share it has just received.
 pub fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig) -> Plan {
-    let use_ = match kind {
-        AgentType::Power => params.power.pie_share,
-        AgentType::Active => params.active.pie_share,
-        AgentType::Casual => params.casual.pie_share,
-        AgentType::Degen | AgentType::Organization => PieShareUse::Keep,
-    };
     let mut plan = Plan::new();
-    if use_ == PieShareUse::Sell {
+    if params.pie_share_use(kind) == PieShareUse::Sell {
         plan.push(Intent::SellDdt { amount: share });
     }
     plan
@@ -202,6 +367,10 @@ mod tests {
             xdai: 0.0,
             lp: 0.0,
             has_acted: false,
+            crc: 0.0,
+            crc_locked: 0.0,
+            unclaimed_days: 0,
+            issued_since_mint: 0.0,
         }
     }
 
@@ -209,7 +378,7 @@ mod tests {
     fn degen_provides_liquidity_then_dumps_once() {
         let p = AgentsConfig::default();
         let mut a = agent(AgentType::Degen, 100.0);
-        let plan = decide(&a, &p);
+        let plan = decide(&a, &p, &Outlook::default());
         assert_eq!(
             plan.as_slice(),
             &[
@@ -223,13 +392,13 @@ mod tests {
             ]
         );
         a.has_acted = true;
-        assert!(decide(&a, &p).is_empty());
+        assert!(decide(&a, &p, &Outlook::default()).is_empty());
     }
 
     #[test]
     fn power_user_buys_only_the_shortfall() {
         let p = AgentsConfig::default();
-        let plan = decide(&agent(AgentType::Power, 0.5), &p);
+        let plan = decide(&agent(AgentType::Power, 0.5), &p, &Outlook::default());
         assert_eq!(
             plan[0],
             Intent::BuyDdtExact {
@@ -237,7 +406,38 @@ mod tests {
                 max_price: 2.0
             }
         );
-        assert_eq!(decide(&agent(AgentType::Power, 5.0), &p).len(), 1);
+        assert_eq!(
+            decide(&agent(AgentType::Power, 5.0), &p, &Outlook::default()).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_organization_does_not_buy_for_a_job_that_cannot_run() {
+        let p = AgentsConfig::default();
+        let mut outlook = Outlook::default();
+        outlook.can_run[0] = false;
+        let plan = decide(&agent(AgentType::Organization, 0.0), &p, &outlook);
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert!(matches!(plan[0], Intent::Compute { .. }));
+    }
+
+    #[test]
+    fn demand_scales_with_allowed_share() {
+        let p = AgentsConfig::default();
+        let mut outlook = Outlook {
+            scale_demand: true,
+            ..Outlook::default()
+        };
+        outlook.allowed_share[0] = 0.25;
+        let plan = decide(&agent(AgentType::Organization, 0.0), &p, &outlook);
+        assert_eq!(
+            plan[0],
+            Intent::BuyDdtExact {
+                amount: 0.5,
+                max_price: f64::INFINITY
+            }
+        );
     }
 
     #[test]

@@ -95,17 +95,200 @@ impl Default for PieShares {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PieConfig {
+    /// Who gets the Pie: `groups`, `usage` or `weight`.
+    pub policy: PiePolicy,
+    /// The Pie distributes every this many steps (at the end of the step).
+    pub interval_steps: u64,
     /// Fraction of the Pie's balance distributed at each distribution.
     pub distribution_rate: f64,
-    /// Split of each distribution between groups.
+    /// Split of each distribution between groups (policy `groups`).
     pub shares: PieShares,
 }
 
 impl Default for PieConfig {
     fn default() -> Self {
         Self {
+            policy: PiePolicy::Groups,
+            interval_steps: 1,
             distribution_rate: 0.7,
             shares: PieShares::default(),
+        }
+    }
+}
+
+/// Circles: personal CRC issuance and demurrage, as the Circles v2 protocol defines them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CirclesConfig {
+    /// Personal CRC issued per day (1 per hour in Circles v2).
+    pub issuance_per_day: f64,
+    /// Members claim their issuance every this many days (1 = daily).
+    pub claim_interval_days: u64,
+    /// At most this many days of issuance can be claimed at once (14 in Circles v2).
+    pub max_claim_days: u64,
+    /// Yearly demurrage on personal CRC (7% in Circles v2): balances are multiplied by
+    /// `(1 - rate)^(1/365.25)` each day.
+    pub demurrage_per_year: f64,
+    /// Let dDT decay like CRC: every dDT balance (members', the Pie's, the pool's reserve)
+    /// and the CRC locked in the vault shrink by the same daily factor, so backing stays
+    /// 1:1. Off by default: the seed's figures assume a non-decaying dDT.
+    pub ddt_demurrage: bool,
+    /// CRC a member holds when it joins (14 days of issuance).
+    pub initial_crc: f64,
+}
+
+impl Default for CirclesConfig {
+    fn default() -> Self {
+        Self {
+            issuance_per_day: 24.0,
+            claim_interval_days: 1,
+            max_claim_days: 14,
+            demurrage_per_year: 0.07,
+            ddt_demurrage: false,
+            initial_crc: 336.0,
+        }
+    }
+}
+
+/// How the right to mint is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MintPolicy {
+    /// Total CRC locked may not exceed `mint_per_weight * ContributionWeight`.
+    Weight,
+    /// A mint may use at most `min(score, 100)/100` of the CRC issued to the member since
+    /// its last mint (Circles' score-based group policy).
+    IssuanceScore,
+}
+
+/// Minting dDT against locked CRC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MintingConfig {
+    /// Which cap applies.
+    pub policy: MintPolicy,
+    /// CRC that may be locked per unit of Contribution Weight (policy `weight`).
+    pub mint_per_weight: f64,
+}
+
+impl Default for MintingConfig {
+    fn default() -> Self {
+        Self {
+            policy: MintPolicy::Weight,
+            mint_per_weight: 1.0,
+        }
+    }
+}
+
+/// The data pool as a whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Use cases members consent to or not (at most 8).
+    pub use_cases: Vec<String>,
+    /// Exponent `a` of quality in `quality^a * quantity^b`.
+    pub quality_exponent: f64,
+    /// Exponent `b` of quantity in `quality^a * quantity^b`.
+    pub quantity_exponent: f64,
+    /// Label of the quantity unit (KB, triplets, ...), for reports only.
+    pub quantity_unit: String,
+    /// Organizations buy `daily * allowed_weight / total_weight` for their use case
+    /// instead of the full daily amount.
+    pub demand_scales_with_allowed_data: bool,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            use_cases: vec!["research".into(), "commercial".into(), "ai_training".into()],
+            quality_exponent: 1.0,
+            quantity_exponent: 1.0,
+            quantity_unit: "KB".into(),
+            demand_scales_with_allowed_data: false,
+        }
+    }
+}
+
+/// How The Pie is shared out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PiePolicy {
+    /// The seed's fixed split by type (`pie.shares`), equal within a type.
+    Groups,
+    /// In proportion to the usage credit each member's data earned since the last
+    /// distribution.
+    Usage,
+    /// In proportion to live Contribution Weight.
+    Weight,
+}
+
+/// Distribution of a per-type draw: fixed, lognormal quantity, beta quality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Draw {
+    /// Always the fixed value.
+    Fixed,
+    /// `exp(N(mu, sigma))` (quantities).
+    Lognormal,
+    /// `Beta(alpha, beta)` (qualities).
+    Beta,
+}
+
+/// A member type's data, consent and minting behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemberConfig {
+    /// How contribution quantities are drawn: `fixed` or `lognormal`.
+    pub quantity_draw: Draw,
+    /// Quantity of each contribution under `fixed`.
+    pub quantity: f64,
+    /// `mu` of the lognormal quantity.
+    pub quantity_mu: f64,
+    /// `sigma` of the lognormal quantity.
+    pub quantity_sigma: f64,
+    /// How qualities are drawn: `fixed` or `beta`.
+    pub quality_draw: Draw,
+    /// Quality of each contribution under `fixed`, in [0, 1].
+    pub quality: f64,
+    /// `alpha` of the beta quality.
+    pub quality_alpha: f64,
+    /// `beta` of the beta quality.
+    pub quality_beta: f64,
+    /// Probability per day of contributing another dataset.
+    pub contribution_rate: f64,
+    /// For each use case (in `data.use_cases` order), the probability that a new
+    /// contribution does not allow it. One value applies to every use case.
+    pub restrict_probability: Vec<f64>,
+    /// Probability per day of revoking one allowed use case (chosen at random).
+    pub revoke_probability: f64,
+    /// Probability per day of removing all its data from the pool.
+    pub remove_probability: f64,
+    /// dDT it tries to mint each day, as far as its cap and its CRC allow.
+    pub daily_mint_ddt: f64,
+    /// dDT it redeems (burns to unlock CRC) each day, as far as it holds and has locked.
+    pub daily_redeem_ddt: f64,
+    /// Use case of its compute jobs.
+    pub job_use_case: String,
+}
+
+impl Default for MemberConfig {
+    fn default() -> Self {
+        Self {
+            quantity_draw: Draw::Fixed,
+            quantity: 100.0,
+            quantity_mu: 4.0,
+            quantity_sigma: 1.0,
+            quality_draw: Draw::Fixed,
+            quality: 1.0,
+            quality_alpha: 2.0,
+            quality_beta: 2.0,
+            contribution_rate: 0.0,
+            restrict_probability: vec![0.0],
+            revoke_probability: 0.0,
+            remove_probability: 0.0,
+            daily_mint_ddt: 0.0,
+            daily_redeem_ddt: 0.0,
+            job_use_case: "research".into(),
         }
     }
 }
@@ -134,6 +317,10 @@ pub struct DegenConfig {
     pub liquidity_ddt: f64,
     /// xDAI it offers to the pool on its first step (router-sized).
     pub liquidity_xdai: f64,
+    /// What it does with a Pie share (it gets one under `usage` and `weight`).
+    pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
 }
 
 impl Default for DegenConfig {
@@ -144,6 +331,8 @@ impl Default for DegenConfig {
             initial_xdai: 10.0,
             liquidity_ddt: 10.0,
             liquidity_xdai: 10.0,
+            pie_share: PieShareUse::Sell,
+            member: MemberConfig::default(),
         }
     }
 }
@@ -161,6 +350,8 @@ pub struct OrganizationConfig {
     pub initial_xdai: f64,
     /// dDT it buys (exact output) and spends on compute each step.
     pub daily_compute_ddt: f64,
+    /// Use case of its compute jobs.
+    pub job_use_case: String,
 }
 
 impl Default for OrganizationConfig {
@@ -170,6 +361,7 @@ impl Default for OrganizationConfig {
             initial_ddt: 0.0,
             initial_xdai: 1000.0,
             daily_compute_ddt: 2.0,
+            job_use_case: "commercial".into(),
         }
     }
 }
@@ -190,6 +382,8 @@ pub struct PowerConfig {
     pub max_buy_price: f64,
     /// What it does with a Pie share.
     pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
 }
 
 impl Default for PowerConfig {
@@ -201,6 +395,7 @@ impl Default for PowerConfig {
             daily_compute_ddt: 2.0,
             max_buy_price: 2.0,
             pie_share: PieShareUse::Keep,
+            member: MemberConfig::default(),
         }
     }
 }
@@ -219,6 +414,8 @@ pub struct ActiveConfig {
     pub daily_compute_ddt: f64,
     /// What it does with a Pie share.
     pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
 }
 
 impl Default for ActiveConfig {
@@ -229,6 +426,7 @@ impl Default for ActiveConfig {
             initial_xdai: 0.0,
             daily_compute_ddt: 1.0,
             pie_share: PieShareUse::Sell,
+            member: MemberConfig::default(),
         }
     }
 }
@@ -249,6 +447,8 @@ pub struct CasualConfig {
     pub daily_sell_ddt: f64,
     /// What it does with a Pie share.
     pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
 }
 
 impl Default for CasualConfig {
@@ -260,6 +460,7 @@ impl Default for CasualConfig {
             daily_compute_ddt: 0.1,
             daily_sell_ddt: 0.9,
             pie_share: PieShareUse::Sell,
+            member: MemberConfig::default(),
         }
     }
 }
@@ -292,6 +493,36 @@ impl AgentsConfig {
         ]
     }
 
+    /// Data, consent and minting behaviour of a member type (`None` for organizations).
+    pub fn member(&self, kind: AgentType) -> Option<&MemberConfig> {
+        match kind {
+            AgentType::Degen => Some(&self.degen.member),
+            AgentType::Organization => None,
+            AgentType::Power => Some(&self.power.member),
+            AgentType::Active => Some(&self.active.member),
+            AgentType::Casual => Some(&self.casual.member),
+        }
+    }
+
+    /// What a type does with a Pie share.
+    pub fn pie_share_use(&self, kind: AgentType) -> PieShareUse {
+        match kind {
+            AgentType::Degen => self.degen.pie_share,
+            AgentType::Organization => PieShareUse::Keep,
+            AgentType::Power => self.power.pie_share,
+            AgentType::Active => self.active.pie_share,
+            AgentType::Casual => self.casual.pie_share,
+        }
+    }
+
+    /// Use case of a type's compute jobs.
+    pub fn job_use_case(&self, kind: AgentType) -> &str {
+        match self.member(kind) {
+            Some(m) => &m.job_use_case,
+            None => &self.organization.job_use_case,
+        }
+    }
+
     /// (initial dDT, initial xDAI) of a type.
     pub fn endowment(&self, kind: AgentType) -> (f64, f64) {
         match kind {
@@ -317,6 +548,12 @@ pub struct Config {
     pub market: MarketConfig,
     /// The Pie.
     pub pie: PieConfig,
+    /// Personal CRC.
+    pub circles: CirclesConfig,
+    /// Minting against locked CRC.
+    pub minting: MintingConfig,
+    /// The data pool and consent.
+    pub data: DataConfig,
     /// Agent types.
     pub agents: AgentsConfig,
 }
@@ -332,6 +569,9 @@ pub struct ConfigError {
     /// What would have been accepted.
     pub accepted: String,
 }
+
+/// Most use cases a scenario may define; per-member consent state is a fixed-size array.
+pub const MAX_USE_CASES: usize = 8;
 
 /// How far a set of shares may stray from 1 before it is refused. Decimal shares such as
 /// 0.4 + 0.05 + 0.05 + 0.3 + 0.2 do not sum to exactly 1.0 in binary.
@@ -473,6 +713,106 @@ impl Config {
             a.casual.daily_compute_ddt,
         )?;
         non_negative("agents.casual.daily_sell_ddt", a.casual.daily_sell_ddt)?;
+        at_least_one("pie.interval_steps", self.pie.interval_steps)?;
+        self.validate_circles_and_data()
+    }
+
+    /// Index of a use case in `data.use_cases`.
+    pub fn use_case_index(&self, name: &str) -> Option<usize> {
+        self.data.use_cases.iter().position(|u| u == name)
+    }
+
+    fn validate_circles_and_data(&self) -> Result<(), ConfigError> {
+        let c = &self.circles;
+        non_negative("circles.issuance_per_day", c.issuance_per_day)?;
+        at_least_one("circles.claim_interval_days", c.claim_interval_days)?;
+        at_least_one("circles.max_claim_days", c.max_claim_days)?;
+        if !(0.0..1.0).contains(&c.demurrage_per_year) {
+            return Err(err(
+                "circles.demurrage_per_year",
+                c.demurrage_per_year,
+                "a number in [0, 1)",
+            ));
+        }
+        non_negative("circles.initial_crc", c.initial_crc)?;
+        non_negative("minting.mint_per_weight", self.minting.mint_per_weight)?;
+        let d = &self.data;
+        let uc = &d.use_cases;
+        if uc.is_empty() || uc.len() > MAX_USE_CASES {
+            return Err(err(
+                "data.use_cases",
+                format!("{uc:?}"),
+                "a list of 1 to 8 names",
+            ));
+        }
+        for (i, name) in uc.iter().enumerate() {
+            let ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+            if !ok || uc[..i].contains(name) {
+                return Err(err(
+                    "data.use_cases",
+                    format!("{uc:?}"),
+                    "distinct names of letters, digits, '_' or '-'",
+                ));
+            }
+        }
+        non_negative("data.quality_exponent", d.quality_exponent)?;
+        non_negative("data.quantity_exponent", d.quantity_exponent)?;
+        let org_case = &self.agents.organization.job_use_case;
+        if self.use_case_index(org_case).is_none() {
+            return Err(err(
+                "agents.organization.job_use_case",
+                org_case,
+                &format!("one of data.use_cases {uc:?}"),
+            ));
+        }
+        for kind in AgentType::ALL {
+            let Some(m) = self.agents.member(kind) else {
+                continue;
+            };
+            let key = |field: &str| format!("agents.{}.member.{field}", kind.name());
+            if m.quantity_draw == Draw::Beta {
+                return Err(err(&key("quantity_draw"), "beta", "fixed or lognormal"));
+            }
+            if m.quality_draw == Draw::Lognormal {
+                return Err(err(&key("quality_draw"), "lognormal", "fixed or beta"));
+            }
+            non_negative(&key("quantity"), m.quantity)?;
+            if !m.quantity_mu.is_finite() {
+                return Err(err(&key("quantity_mu"), m.quantity_mu, "a finite number"));
+            }
+            non_negative(&key("quantity_sigma"), m.quantity_sigma)?;
+            fraction(&key("quality"), m.quality)?;
+            positive(&key("quality_alpha"), m.quality_alpha)?;
+            positive(&key("quality_beta"), m.quality_beta)?;
+            fraction(&key("contribution_rate"), m.contribution_rate)?;
+            fraction(&key("revoke_probability"), m.revoke_probability)?;
+            fraction(&key("remove_probability"), m.remove_probability)?;
+            non_negative(&key("daily_mint_ddt"), m.daily_mint_ddt)?;
+            non_negative(&key("daily_redeem_ddt"), m.daily_redeem_ddt)?;
+            let rp = &m.restrict_probability;
+            if !(rp.len() == 1 || rp.len() == uc.len())
+                || rp.iter().any(|p| !(0.0..=1.0).contains(p))
+            {
+                return Err(err(
+                    &key("restrict_probability"),
+                    format!("{rp:?}"),
+                    &format!(
+                        "one probability in [0, 1], or one per use case ({})",
+                        uc.len()
+                    ),
+                ));
+            }
+            if self.use_case_index(&m.job_use_case).is_none() {
+                return Err(err(
+                    &key("job_use_case"),
+                    &m.job_use_case,
+                    &format!("one of data.use_cases {uc:?}"),
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -1,23 +1,27 @@
 //! The engine: runs steps, applies agents' plans, and keeps the books.
 //!
-//! A step is: entry (initial agents join before step 0), every agent acts in activation
-//! order, The Pie distributes and recipients act on their shares, then the step's metrics
-//! are taken and, with `simulation.audit`, the ledger is checked. Agents only *decide*
-//! ([`crate::agents::decide`]); every balance change happens here, in [`Simulation::apply`]
-//! and the few helpers it calls, each of which also records the transaction.
+//! A step is: a day passes for existing members (CRC demurrage and issuance claims, and
+//! dDT demurrage if on; not before step 0), entry (initial agents join before step 0),
+//! every agent acts in activation order (data decisions first, then its plan), The Pie
+//! distributes if due and recipients act on their shares, then the step's metrics are
+//! taken and, with `simulation.audit`, the books are checked. Agents only *decide*
+//! ([`crate::agents`]); every balance change happens here, each recorded as a
+//! [`Transaction`] where it happens.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::agents::{self, Agent, Intent, Plan, DUST};
-use crate::config::{Activation, Config, ConfigError};
+use crate::agents::{self, Agent, DataIntent, Intent, Outlook, Plan, DUST};
+use crate::circles::{self, Vault};
+use crate::config::{Activation, Config, ConfigError, MintPolicy, PiePolicy};
+use crate::data_pool::DataPool;
 use crate::ledger::{AuditError, Holdings, Ledger};
 use crate::market::{Pool, Side, SwapReceipt};
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::pie::Pie;
 use crate::population::Population;
-use crate::transactions::{Action, Observer, Transaction};
+use crate::transactions::{Action, Detail, Observer, Transaction};
 
 /// One simulated economy, advanced a step at a time.
 #[derive(Clone, Debug)]
@@ -28,14 +32,21 @@ pub struct Simulation {
     pie: Pie,
     population: Population,
     ledger: Ledger,
+    vault: Vault,
+    data: DataPool,
     rng: ChaCha8Rng,
     next_step: u32,
     seq: u64,
     flows: StepFlows,
     /// Scratch permutation for shuffled activation, reused every step.
     order: Vec<u32>,
-    /// First swap found to lower `x*y`, kept for the audit.
-    k_violation: Option<(f64, f64)>,
+    /// Each type's job use case, resolved once.
+    job_use_case: [u8; 5],
+    use_cases: usize,
+    crc_factor: f64,
+    ddt_factor: f64,
+    /// First broken invariant seen mid-step, kept for the audit.
+    violation: Option<String>,
 }
 
 impl Simulation {
@@ -45,6 +56,23 @@ impl Simulation {
         let pool = Pool::new(config.market.fee_rate);
         let population = Population::new(config.agents.shares());
         let rng = ChaCha8Rng::seed_from_u64(config.simulation.seed);
+        let mut job_use_case = [0u8; 5];
+        for kind in crate::AgentType::ALL {
+            let name = config.agents.job_use_case(kind);
+            job_use_case[kind.index()] = config.use_case_index(name).expect("validated") as u8;
+        }
+        let use_cases = config.data.use_cases.len();
+        let data = DataPool::new(
+            use_cases,
+            config.data.quality_exponent,
+            config.data.quantity_exponent,
+        );
+        let crc_factor = circles::daily_factor(config.circles.demurrage_per_year);
+        let ddt_factor = if config.circles.ddt_demurrage {
+            crc_factor
+        } else {
+            1.0
+        };
         Ok(Self {
             config,
             agents: Vec::new(),
@@ -52,12 +80,18 @@ impl Simulation {
             pie: Pie::new(),
             population,
             ledger: Ledger::default(),
+            vault: Vault::default(),
+            data,
             rng,
             next_step: 0,
             seq: 0,
             flows: StepFlows::default(),
             order: Vec::new(),
-            k_violation: None,
+            job_use_case,
+            use_cases,
+            crc_factor,
+            ddt_factor,
+            violation: None,
         })
     }
 
@@ -86,6 +120,16 @@ impl Simulation {
         &self.ledger
     }
 
+    /// The CRC vault.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The data pool.
+    pub fn data(&self) -> &DataPool {
+        &self.data
+    }
+
     /// The step the next call to [`Simulation::step`] runs.
     pub fn next_step(&self) -> u32 {
         self.next_step
@@ -109,6 +153,9 @@ impl Simulation {
         let step = self.next_step;
         self.flows = StepFlows::default();
 
+        if step > 0 {
+            self.pass_a_day();
+        }
         if step == 0 {
             for _ in 0..self.config.simulation.initial_agents {
                 self.join(step, observer);
@@ -128,12 +175,16 @@ impl Simulation {
         }
         for n in 0..self.agents.len() {
             let i = if shuffled { self.order[n] as usize } else { n };
-            let plan = agents::decide(&self.agents[i], &self.config.agents);
+            self.data_turn(step, i, observer);
+            let outlook = self.outlook();
+            let plan = agents::decide(&self.agents[i], &self.config.agents, &outlook);
             self.carry_out(step, i, &plan, observer);
             self.agents[i].has_acted = true;
         }
 
-        self.distribute_pie(step, shuffled, observer);
+        if (u64::from(step) + 1) % self.config.pie.interval_steps == 0 {
+            self.distribute_pie(step, shuffled, observer);
+        }
 
         let (metrics, holdings) = self.measure(step);
         if self.config.simulation.audit {
@@ -144,10 +195,58 @@ impl Simulation {
         Ok(metrics)
     }
 
+    /// What agents see when they decide.
+    fn outlook(&self) -> Outlook {
+        let mut o = Outlook {
+            job_use_case: self.job_use_case,
+            scale_demand: self.config.data.demand_scales_with_allowed_data,
+            ..Outlook::default()
+        };
+        for u in 0..self.use_cases {
+            o.can_run[u] = self.data.can_run(u);
+            o.allowed_share[u] = self.data.allowed_share(u);
+        }
+        o
+    }
+
+    /// A day passes: demurrage on CRC (and dDT if on), then issuance is claimed.
+    fn pass_a_day(&mut self) {
+        let c = &self.config.circles;
+        let (crc_factor, ddt_factor) = (self.crc_factor, self.ddt_factor);
+        let (interval, per_day, max_days) =
+            (c.claim_interval_days, c.issuance_per_day, c.max_claim_days);
+        for a in self.agents.iter_mut().filter(|a| a.kind.is_member()) {
+            a.crc *= crc_factor;
+            a.unclaimed_days += 1;
+            if u64::from(a.unclaimed_days) >= interval {
+                let claim = circles::claimable(u64::from(a.unclaimed_days), per_day, max_days);
+                a.crc += claim;
+                a.issued_since_mint += claim;
+                a.unclaimed_days = 0;
+            }
+        }
+        if ddt_factor < 1.0 {
+            let before = self.ledger.supply();
+            for a in &mut self.agents {
+                a.ddt *= ddt_factor;
+                a.crc_locked *= ddt_factor;
+            }
+            self.pie.decay(ddt_factor);
+            self.pool.sync_ddt_decay(ddt_factor);
+            self.vault.decay(ddt_factor);
+            self.ledger.record_decay(before * (1.0 - ddt_factor));
+        }
+    }
+
     fn join<O: Observer>(&mut self, step: u32, observer: &mut O) {
         let kind = self.population.next_type();
         self.population.admit(kind);
         let (ddt, xdai) = self.config.agents.endowment(kind);
+        let crc = if kind.is_member() {
+            self.config.circles.initial_crc
+        } else {
+            0.0
+        };
         let id = self.agents.len() as u32;
         self.agents.push(Agent {
             id,
@@ -157,21 +256,161 @@ impl Simulation {
             xdai,
             lp: 0.0,
             has_acted: false,
+            crc,
+            crc_locked: 0.0,
+            unclaimed_days: 0,
+            issued_since_mint: crc,
         });
         let i = id as usize;
+        self.data.register(i);
         self.ledger.record_xdai_brought(xdai);
-        self.record(observer, step, i, Action::Join, 0.0, xdai, 0.0);
-        if kind.is_member() && ddt > 0.0 {
-            self.mint(step, i, ddt, observer);
+        self.record(
+            observer,
+            step,
+            i,
+            Action::Join,
+            0.0,
+            xdai,
+            0.0,
+            Detail::None,
+        );
+        if let Some(member) = self.config.agents.member(kind) {
+            let dataset = agents::draw_contribution(member, self.use_cases, &mut self.rng);
+            self.apply_data(step, i, dataset, observer);
+            if ddt > 0.0 {
+                self.lock_and_mint(step, i, ddt, observer);
+            }
         }
     }
 
-    /// Create dDT for member `i`.
-    fn mint<O: Observer>(&mut self, step: u32, i: usize, amount: f64, observer: &mut O) {
-        self.agents[i].ddt += amount;
+    /// A member's data decisions for the day.
+    fn data_turn<O: Observer>(&mut self, step: u32, i: usize, observer: &mut O) {
+        let Some(member) = self.config.agents.member(self.agents[i].kind) else {
+            return;
+        };
+        if member.contribution_rate <= 0.0
+            && member.revoke_probability <= 0.0
+            && member.remove_probability <= 0.0
+        {
+            return;
+        }
+        let data = self.data.member(i);
+        let plan = agents::decide_data(
+            member,
+            data.mask,
+            data.weight > 0.0,
+            self.use_cases,
+            &mut self.rng,
+        );
+        for intent in plan {
+            self.apply_data(step, i, intent, observer);
+        }
+    }
+
+    fn apply_data<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        intent: DataIntent,
+        observer: &mut O,
+    ) {
+        match intent {
+            DataIntent::Contribute {
+                quantity,
+                quality,
+                allowed,
+            } => {
+                let weight = self.data.contribute(i, quantity, quality, allowed);
+                let detail = Detail::Dataset {
+                    quantity,
+                    quality,
+                    weight,
+                    allowed,
+                };
+                self.record(observer, step, i, Action::Contribute, 0.0, 0.0, 0.0, detail);
+                let all = ((1u16 << self.use_cases) - 1) as u8;
+                if allowed != all {
+                    let restricted = Detail::UseCases(all & !allowed);
+                    self.record(
+                        observer,
+                        step,
+                        i,
+                        Action::Restrict,
+                        0.0,
+                        0.0,
+                        0.0,
+                        restricted,
+                    );
+                }
+            }
+            DataIntent::Revoke { use_case } => {
+                self.data.revoke(i, use_case as usize);
+                let detail = Detail::UseCase(use_case);
+                self.record(observer, step, i, Action::Revoke, 0.0, 0.0, 0.0, detail);
+            }
+            DataIntent::Remove => {
+                let weight = self.data.remove(i);
+                let detail = Detail::Removed { weight };
+                self.record(observer, step, i, Action::Remove, 0.0, 0.0, 0.0, detail);
+            }
+        }
+    }
+
+    /// Lock member `i`'s CRC and mint the same dDT, as far as the mint policy and its
+    /// CRC allow.
+    fn lock_and_mint<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        requested: f64,
+        observer: &mut O,
+    ) {
+        let policy = self.config.minting.policy;
+        let per_weight = self.config.minting.mint_per_weight;
+        let data = self.data.member(i);
+        let a = &self.agents[i];
+        let cap = match policy {
+            MintPolicy::Weight => circles::weight_room(per_weight, data.weight, a.crc_locked),
+            MintPolicy::IssuanceScore => {
+                circles::score_allowance(data.score(), a.issued_since_mint)
+            }
+        };
+        let capped = cap < requested;
+        let amount = requested.min(cap).min(a.crc);
+        if capped {
+            self.flows.mint_capped += 1;
+        }
+        let detail = if capped {
+            Detail::Capped { requested }
+        } else {
+            Detail::None
+        };
+        if amount <= DUST {
+            if capped {
+                self.record(observer, step, i, Action::Mint, 0.0, 0.0, 0.0, detail);
+            }
+            return;
+        }
+        let a = &mut self.agents[i];
+        a.crc -= amount;
+        a.crc_locked += amount;
+        a.ddt += amount;
+        if policy == MintPolicy::IssuanceScore {
+            a.issued_since_mint = 0.0;
+        }
+        if policy == MintPolicy::Weight
+            && a.crc_locked > per_weight * data.weight * (1.0 + 1e-12) + DUST
+            && self.violation.is_none()
+        {
+            self.violation = Some(format!(
+                "member {} locked {} CRC, above its cap {} x weight {}",
+                a.id, a.crc_locked, per_weight, data.weight
+            ));
+        }
+        self.vault.lock(amount);
         self.ledger.record_mint(amount);
         self.flows.minted_ddt += amount;
-        self.record(observer, step, i, Action::Mint, amount, 0.0, 0.0);
+        self.record(observer, step, i, Action::Mint, amount, 0.0, 0.0, detail);
     }
 
     fn carry_out<O: Observer>(&mut self, step: u32, i: usize, plan: &Plan, observer: &mut O) {
@@ -198,14 +437,16 @@ impl Simulation {
                 agent.ddt -= q.ddt;
                 agent.xdai -= q.xdai;
                 agent.lp += q.lp;
+                let action = Action::AddLiquidity;
                 self.record(
                     observer,
                     step,
                     i,
-                    Action::AddLiquidity,
+                    action,
                     -q.ddt,
                     -q.xdai,
                     q.lp,
+                    Detail::None,
                 );
             }
             Intent::SellDdt { amount } => {
@@ -221,15 +462,8 @@ impl Simulation {
                 let agent = &mut self.agents[i];
                 agent.ddt -= q.amount_in;
                 agent.xdai += q.amount_out;
-                self.record(
-                    observer,
-                    step,
-                    i,
-                    Action::Sell,
-                    -q.amount_in,
-                    q.amount_out,
-                    0.0,
-                );
+                let (d, x) = (-q.amount_in, q.amount_out);
+                self.record(observer, step, i, Action::Sell, d, x, 0.0, Detail::None);
             }
             Intent::BuyDdtExact { amount, max_price } => {
                 if amount <= DUST {
@@ -250,36 +484,79 @@ impl Simulation {
                 let agent = &mut self.agents[i];
                 agent.xdai -= q.amount_in;
                 agent.ddt += q.amount_out;
+                let (d, x) = (q.amount_out, -q.amount_in);
+                self.record(observer, step, i, Action::Buy, d, x, 0.0, Detail::None);
+            }
+            Intent::Compute {
+                amount,
+                partial,
+                use_case,
+            } => self.run_job(step, i, amount, partial, use_case, observer),
+            Intent::Mint { amount } => self.lock_and_mint(step, i, amount, observer),
+            Intent::Redeem { amount } => {
+                let a = &self.agents[i];
+                let amount = amount.min(a.ddt).min(a.crc_locked);
+                if amount <= DUST {
+                    return;
+                }
+                let a = &mut self.agents[i];
+                a.ddt -= amount;
+                a.crc_locked -= amount;
+                a.crc += amount;
+                self.vault.unlock(amount);
+                self.ledger.record_burn(amount);
+                self.flows.redeemed_ddt += amount;
                 self.record(
                     observer,
                     step,
                     i,
-                    Action::Buy,
-                    q.amount_out,
-                    -q.amount_in,
+                    Action::Redeem,
+                    -amount,
                     0.0,
+                    0.0,
+                    Detail::None,
                 );
             }
-            Intent::Compute { amount, partial } => {
-                let held = self.agents[i].ddt;
-                // An exact-output buy can land a rounding hair short of the target; that
-                // hair must not cancel the job it was bought for.
-                let spend = if held + DUST >= amount {
-                    amount.min(held)
-                } else if partial {
-                    held
-                } else {
-                    return;
-                };
-                if spend <= DUST {
-                    return;
-                }
-                self.agents[i].ddt -= spend;
-                self.pie.deposit(spend);
-                self.flows.pie_inflow_ddt += spend;
-                self.record(observer, step, i, Action::Compute, -spend, 0.0, 0.0);
-            }
         }
+    }
+
+    /// A compute job: refused at no cost if no live data allows its use case; otherwise
+    /// paid into The Pie and credited to the owners of the data it used.
+    fn run_job<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        amount: f64,
+        partial: bool,
+        use_case: u8,
+        observer: &mut O,
+    ) {
+        let u = use_case as usize;
+        let detail = Detail::UseCase(use_case);
+        if !self.data.can_run(u) {
+            self.flows.jobs_refused += 1;
+            self.record(observer, step, i, Action::JobRefused, 0.0, 0.0, 0.0, detail);
+            return;
+        }
+        let held = self.agents[i].ddt;
+        // An exact-output buy can land a rounding hair short of the target; that hair
+        // must not cancel the job it was bought for.
+        let spend = if held + DUST >= amount {
+            amount.min(held)
+        } else if partial {
+            held
+        } else {
+            return;
+        };
+        if spend <= DUST {
+            return;
+        }
+        self.agents[i].ddt -= spend;
+        self.pie.deposit(spend);
+        self.data.record_job(u, spend);
+        self.flows.pie_inflow_ddt += spend;
+        self.flows.jobs_run += 1;
+        self.record(observer, step, i, Action::Compute, -spend, 0.0, 0.0, detail);
     }
 
     fn note_swap(&mut self, receipt: &SwapReceipt) {
@@ -295,32 +572,76 @@ impl Simulation {
                 self.flows.fees_ddt += q.fee;
             }
         }
-        if receipt.k_after < receipt.k_before && self.k_violation.is_none() {
-            self.k_violation = Some((receipt.k_before, receipt.k_after));
+        if receipt.k_after < receipt.k_before && self.violation.is_none() {
+            self.violation = Some(format!(
+                "a swap lowered x*y from {} to {}",
+                receipt.k_before, receipt.k_after
+            ));
         }
     }
 
     fn distribute_pie<O: Observer>(&mut self, step: u32, shuffled: bool, observer: &mut O) {
-        let shares = &self.config.pie.shares;
-        let group_shares = [0.0, 0.0, shares.power, shares.active, shares.casual];
-        let dist = self.pie.distribute(
-            self.config.pie.distribution_rate,
-            group_shares,
-            self.population.counts(),
-        );
-        self.flows.pie_distributed_ddt += dist.total;
-        if dist.total <= 0.0 {
-            return;
+        let policy = self.config.pie.policy;
+        let rate = self.config.pie.distribution_rate;
+        // Per-member amounts: by type under `groups`, pro rata under `usage`/`weight`.
+        let group_amounts;
+        let pro_rata: Option<(Vec<f64>, f64)> = match policy {
+            PiePolicy::Groups => {
+                let shares = &self.config.pie.shares;
+                let group_shares = [0.0, 0.0, shares.power, shares.active, shares.casual];
+                let dist = self
+                    .pie
+                    .distribute(rate, group_shares, self.population.counts());
+                self.flows.pie_distributed_ddt += dist.total;
+                if dist.total <= 0.0 {
+                    return;
+                }
+                group_amounts = dist;
+                None
+            }
+            PiePolicy::Usage => {
+                let usage = self.data.take_usage();
+                let total: f64 = usage.iter().sum();
+                group_amounts = Default::default();
+                Some((usage, total))
+            }
+            PiePolicy::Weight => {
+                let weights: Vec<f64> = (0..self.agents.len())
+                    .map(|i| self.data.member(i).weight)
+                    .collect();
+                let total = self.data.total_weight();
+                group_amounts = Default::default();
+                Some((weights, total))
+            }
+        };
+        let pot = self.pie.balance() * rate;
+        if let Some((_, total)) = &pro_rata {
+            // `<= 0.0` alone would let a NaN total through.
+            if total.is_nan() || *total <= 0.0 || pot <= 0.0 {
+                return;
+            }
         }
         for n in 0..self.agents.len() {
             let i = if shuffled { self.order[n] as usize } else { n };
             let kind = self.agents[i].kind;
-            let share = dist.share_of(kind);
+            let share = match &pro_rata {
+                None => group_amounts.share_of(kind),
+                Some((claims, total)) => {
+                    let owed = pot * claims[i] / total;
+                    if owed <= 0.0 {
+                        continue;
+                    }
+                    let paid = self.pie.pay(owed);
+                    self.flows.pie_distributed_ddt += paid;
+                    paid
+                }
+            };
             if share <= 0.0 {
                 continue;
             }
             self.agents[i].ddt += share;
-            self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0);
+            let detail = Detail::Policy(policy);
+            self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0, detail);
             let plan = agents::on_pie_share(kind, share, &self.config.agents);
             self.carry_out(step, i, &plan, observer);
         }
@@ -330,10 +651,12 @@ impl Simulation {
     fn measure(&self, step: u32) -> (StepMetrics, Holdings) {
         let mut sum_xdai = [0.0f64; 5];
         let mut sum_ddt = [0.0f64; 5];
+        let mut crc_held = 0.0;
         for a in &self.agents {
             let t = a.kind.index();
             sum_xdai[t] += a.xdai;
             sum_ddt[t] += a.ddt;
+            crc_held += a.crc;
         }
         let counts = self.population.counts();
         let mean = |sums: &[f64; 5]| {
@@ -357,6 +680,13 @@ impl Simulation {
             agents: counts,
             avg_xdai: mean(&sum_xdai),
             avg_ddt: mean(&sum_ddt),
+            crc_supply: crc_held + self.vault.locked(),
+            crc_locked: self.vault.locked(),
+            data_weight: self.data.total_weight(),
+            data_removed_weight: self.data.removed_weight(),
+            allowed_share: (0..self.use_cases)
+                .map(|u| self.data.allowed_share(u))
+                .collect(),
         };
         let holdings = Holdings {
             agents_ddt: sum_ddt.iter().sum(),
@@ -364,31 +694,46 @@ impl Simulation {
             pool_ddt: self.pool.ddt_reserve(),
             pool_xdai: self.pool.xdai_reserve(),
             pie_ddt: self.pie.balance(),
+            crc_locked: self.vault.locked(),
         };
         (metrics, holdings)
     }
 
     fn audit(&self, step: u32, holdings: &Holdings) -> Result<(), AuditError> {
-        if let Some((before, after)) = self.k_violation {
+        if let Some(detail) = &self.violation {
             return Err(AuditError {
                 step,
-                detail: format!("a swap lowered x*y from {before} to {after}"),
+                detail: detail.clone(),
             });
         }
+        let mut locked = 0.0;
         for a in &self.agents {
-            if a.ddt < 0.0 || a.xdai < 0.0 || a.lp < 0.0 {
+            locked += a.crc_locked;
+            if a.ddt < 0.0 || a.xdai < 0.0 || a.lp < 0.0 || a.crc < 0.0 || a.crc_locked < 0.0 {
                 return Err(AuditError {
                     step,
                     detail: format!(
-                        "agent {} ({}) has a negative balance: dDT {}, xDAI {}, LP {}",
+                        "agent {} ({}) has a negative balance: dDT {}, xDAI {}, LP {}, CRC {}, locked {}",
                         a.id,
                         a.kind.name(),
                         a.ddt,
                         a.xdai,
-                        a.lp
+                        a.lp,
+                        a.crc,
+                        a.crc_locked
                     ),
                 });
             }
+        }
+        let scale = self.vault.locked().max(1.0);
+        if (locked - self.vault.locked()).abs() > crate::ledger::AUDIT_TOLERANCE * scale {
+            return Err(AuditError {
+                step,
+                detail: format!(
+                    "members' locked CRC {locked} != vault {}",
+                    self.vault.locked()
+                ),
+            });
         }
         self.ledger.audit(step, holdings)
     }
@@ -403,6 +748,7 @@ impl Simulation {
         ddt: f64,
         xdai: f64,
         lp: f64,
+        detail: Detail,
     ) {
         if !observer.wants_transactions() {
             return;
@@ -420,6 +766,7 @@ impl Simulation {
             ddt_balance: agent.ddt,
             xdai_balance: agent.xdai,
             price: self.pool.price(),
+            detail,
         };
         self.seq += 1;
         observer.on_transaction(&tx);
@@ -451,9 +798,53 @@ mod tests {
         let mut sim = Simulation::new(small(1)).unwrap();
         let m = sim.step(&mut NullObserver).unwrap();
         assert_eq!(m.agents, [8, 1, 1, 6, 4]);
-        // Every type but organizations is a member and mints 100: 8+1+6+4 = 19 members.
+        // Every type but organizations is a member and mints 100: 8+1+6+4 = 19 members,
+        // each locking 100 of its 336 CRC.
         assert_eq!(m.ddt_supply, 1900.0);
+        assert_eq!(m.crc_locked, 1900.0);
+        assert_eq!(m.crc_supply, 19.0 * 336.0);
+        assert_eq!(m.data_weight, 1900.0);
         assert!(m.lp_supply > 0.0);
+    }
+
+    #[test]
+    fn a_day_of_circles() {
+        // After step 1, each step-0 member has (336 - 100) * gamma + 24 CRC unlocked.
+        let mut sim = Simulation::new(small(2)).unwrap();
+        sim.step(&mut NullObserver).unwrap();
+        sim.step(&mut NullObserver).unwrap();
+        let g = circles::daily_factor(0.07);
+        let member = sim.agents().iter().find(|a| a.kind.is_member()).unwrap();
+        assert!(
+            (member.crc - (236.0 * g + 24.0)).abs() < 1e-9,
+            "{}",
+            member.crc
+        );
+    }
+
+    #[test]
+    fn no_consent_means_refused_jobs_and_no_spending() {
+        let mut c = small(20);
+        for kind in crate::AgentType::ALL {
+            if let Some(m) = match kind {
+                crate::AgentType::Degen => Some(&mut c.agents.degen.member),
+                crate::AgentType::Power => Some(&mut c.agents.power.member),
+                crate::AgentType::Active => Some(&mut c.agents.active.member),
+                crate::AgentType::Casual => Some(&mut c.agents.casual.member),
+                crate::AgentType::Organization => None,
+            } {
+                m.restrict_probability = vec![1.0];
+            }
+        }
+        let mut sim = Simulation::new(c).unwrap();
+        let mut refused = 0;
+        for _ in 0..20 {
+            let m = sim.step(&mut NullObserver).unwrap();
+            assert_eq!(m.flows.jobs_run, 0);
+            assert_eq!(m.flows.pie_inflow_ddt, 0.0);
+            refused += m.flows.jobs_refused;
+        }
+        assert!(refused > 0);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub const AUDIT_TOLERANCE: f64 = 1e-9;
 pub struct Ledger {
     ddt_minted: f64,
     ddt_burned: f64,
+    ddt_decayed: f64,
     xdai_brought: f64,
 }
 
@@ -32,6 +33,8 @@ pub struct Holdings {
     pub pool_xdai: f64,
     /// dDT in The Pie.
     pub pie_ddt: f64,
+    /// CRC locked in the vault (backs dDT 1:1).
+    pub crc_locked: f64,
 }
 
 /// A broken invariant, with the figures that show it.
@@ -55,6 +58,16 @@ impl Ledger {
         self.ddt_burned += amount;
     }
 
+    /// dDT lost to demurrage (every balance shrank by the same factor).
+    pub fn record_decay(&mut self, amount: f64) {
+        self.ddt_decayed += amount;
+    }
+
+    /// dDT lost to demurrage so far.
+    pub fn ddt_decayed(&self) -> f64 {
+        self.ddt_decayed
+    }
+
     /// xDAI an agent brought into the economy.
     pub fn record_xdai_brought(&mut self, amount: f64) {
         self.xdai_brought += amount;
@@ -72,7 +85,7 @@ impl Ledger {
 
     /// dDT in existence.
     pub fn supply(&self) -> f64 {
-        self.ddt_minted - self.ddt_burned
+        self.ddt_minted - self.ddt_burned - self.ddt_decayed
     }
 
     /// xDAI brought in so far.
@@ -83,19 +96,32 @@ impl Ledger {
     /// Check conservation of both tokens against what is held.
     pub fn audit(&self, step: u32, h: &Holdings) -> Result<(), AuditError> {
         let held_ddt = h.agents_ddt + h.pool_ddt + h.pie_ddt;
+        let accounted = held_ddt + self.ddt_burned + self.ddt_decayed;
         let scale = self.ddt_minted.abs().max(1.0);
-        if (self.ddt_minted - (held_ddt + self.ddt_burned)).abs() > AUDIT_TOLERANCE * scale {
+        if (self.ddt_minted - accounted).abs() > AUDIT_TOLERANCE * scale {
             return Err(AuditError {
                 step,
                 detail: format!(
-                    "dDT minted {} != held by agents {} + pool {} + Pie {} + burned {} (= {}), difference {}",
+                    "dDT minted {} != held by agents {} + pool {} + Pie {} + burned {} + decayed {} (= {}), difference {}",
                     self.ddt_minted,
                     h.agents_ddt,
                     h.pool_ddt,
                     h.pie_ddt,
                     self.ddt_burned,
-                    held_ddt + self.ddt_burned,
-                    self.ddt_minted - (held_ddt + self.ddt_burned)
+                    self.ddt_decayed,
+                    accounted,
+                    self.ddt_minted - accounted
+                ),
+            });
+        }
+        if (self.supply() - h.crc_locked).abs() > AUDIT_TOLERANCE * scale {
+            return Err(AuditError {
+                step,
+                detail: format!(
+                    "dDT supply {} != CRC locked in the vault {}, difference {}",
+                    self.supply(),
+                    h.crc_locked,
+                    self.supply() - h.crc_locked
                 ),
             });
         }
@@ -134,6 +160,7 @@ mod tests {
             pool_ddt: 25.0,
             pool_xdai: 30.0,
             pie_ddt: 5.0,
+            crc_locked: 90.0,
         };
         assert_eq!(l.supply(), 90.0);
         l.audit(3, &h).unwrap();
@@ -145,6 +172,7 @@ mod tests {
         l.record_mint(100.0);
         let h = Holdings {
             agents_ddt: 99.0,
+            crc_locked: 100.0,
             ..Holdings::default()
         };
         let e = l.audit(7, &h).unwrap_err();

@@ -5,13 +5,17 @@
 //! Pie distributions. No files, no terminal, no command line: a front end builds a
 //! [`Config`], creates a [`Simulation`] and watches it through an [`Observer`].
 //!
-//! Module map (one per mechanism): [`market`] (the pool), [`pie`], [`agents`] (who decides
-//! what), [`population`] (who joins), [`ledger`] (token books and audit), [`metrics`]
-//! (per-step snapshot), [`transactions`] (records and the observer), [`engine`] (applies
-//! plans and runs steps), [`config`] (every setting and its validation).
+//! Module map (one per mechanism): [`market`] (the pool), [`pie`], [`circles`] (personal
+//! CRC, demurrage, the vault and mint caps), [`data_pool`] (contributions, consent, usage),
+//! [`agents`] (who decides what), [`population`] (who joins), [`ledger`] (token books and
+//! audit), [`metrics`] (per-step snapshot), [`transactions`] (records and the observer),
+//! [`engine`] (applies plans and runs steps), [`config`] (every setting and its
+//! validation).
 
 pub mod agents;
+pub mod circles;
 pub mod config;
+pub mod data_pool;
 pub mod engine;
 pub mod ledger;
 pub mod market;
@@ -25,4 +29,4 @@ pub use config::{Config, ConfigError};
 pub use engine::Simulation;
 pub use ledger::AuditError;
 pub use metrics::{Cell, StepMetrics};
-pub use transactions::{Action, NullObserver, Observer, Transaction};
+pub use transactions::{Action, Detail, NullObserver, Observer, Transaction};

@@ -23,6 +23,14 @@ pub struct StepFlows {
     pub pie_distributed_ddt: f64,
     /// dDT minted.
     pub minted_ddt: f64,
+    /// dDT burned by redemptions.
+    pub redeemed_ddt: f64,
+    /// Jobs that ran.
+    pub jobs_run: u64,
+    /// Jobs refused for lack of data allowing their use case.
+    pub jobs_refused: u64,
+    /// Mints cut (or refused) by the mint cap.
+    pub mint_capped: u64,
 }
 
 /// One cell of a metrics row.
@@ -67,6 +75,16 @@ pub struct StepMetrics {
     pub avg_xdai: [Option<f64>; 5],
     /// Mean dDT per agent of each type.
     pub avg_ddt: [Option<f64>; 5],
+    /// Personal CRC in existence, held and locked.
+    pub crc_supply: f64,
+    /// CRC locked in the vault.
+    pub crc_locked: f64,
+    /// Live Contribution Weight in the pool.
+    pub data_weight: f64,
+    /// Contribution Weight removed from the pool so far.
+    pub data_removed_weight: f64,
+    /// Share of live weight allowing each use case, in `data.use_cases` order.
+    pub allowed_share: Vec<f64>,
 }
 
 impl StepMetrics {
@@ -75,8 +93,8 @@ impl StepMetrics {
         self.agents.iter().sum()
     }
 
-    /// Column names, in the order of [`StepMetrics::cells`].
-    pub fn columns() -> Vec<String> {
+    /// Column names, in the order of [`StepMetrics::cells`], for these use cases.
+    pub fn columns(use_cases: &[String]) -> Vec<String> {
         let mut cols: Vec<String> = [
             "step",
             "price",
@@ -102,6 +120,19 @@ impl StepMetrics {
                 cols.push(format!("{prefix}_{}", kind.name()));
             }
         }
+        for name in [
+            "crc_supply",
+            "crc_locked",
+            "data_weight",
+            "data_removed_weight",
+            "ddt_redeemed",
+            "jobs_run",
+            "jobs_refused",
+            "mint_capped",
+        ] {
+            cols.push(name.to_string());
+        }
+        cols.extend(use_cases.iter().map(|u| format!("allowed_share_{u}")));
         cols
     }
 
@@ -128,6 +159,17 @@ impl StepMetrics {
         cells.extend(self.agents.iter().map(|&n| Cell::Int(n)));
         cells.extend(self.avg_xdai.iter().map(|&v| Cell::from(v)));
         cells.extend(self.avg_ddt.iter().map(|&v| Cell::from(v)));
+        cells.extend([
+            Cell::Float(self.crc_supply),
+            Cell::Float(self.crc_locked),
+            Cell::Float(self.data_weight),
+            Cell::Float(self.data_removed_weight),
+            Cell::Float(f.redeemed_ddt),
+            Cell::Int(f.jobs_run),
+            Cell::Int(f.jobs_refused),
+            Cell::Int(f.mint_capped),
+        ]);
+        cells.extend(self.allowed_share.iter().map(|&v| Cell::Float(v)));
         cells
     }
 }
@@ -150,9 +192,17 @@ mod tests {
             agents: [0; 5],
             avg_xdai: [None; 5],
             avg_ddt: [None; 5],
+            crc_supply: 0.0,
+            crc_locked: 0.0,
+            data_weight: 0.0,
+            data_removed_weight: 0.0,
+            allowed_share: vec![1.0, 1.0],
         };
-        assert_eq!(StepMetrics::columns().len(), m.cells().len());
-        assert_eq!(StepMetrics::columns()[15], "agents_degen");
+        let cases = vec!["a".to_string(), "b".to_string()];
+        let cols = StepMetrics::columns(&cases);
+        assert_eq!(cols.len(), m.cells().len());
+        assert_eq!(cols[15], "agents_degen");
+        assert_eq!(cols.last().unwrap(), "allowed_share_b");
         assert_eq!(m.cells()[1], Cell::Empty);
     }
 }

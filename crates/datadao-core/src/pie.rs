@@ -1,6 +1,7 @@
 //! The Pie: every dDT spent on compute lands here, and a fraction flows back to members.
 //!
-//! The balance is written only by [`Pie::deposit`] and [`Pie::distribute`]. Distribution is
+//! The balance is written only by [`Pie::deposit`], [`Pie::distribute`] (the `groups`
+//! policy), [`Pie::pay`] (the pro-rata `usage` and `weight` policies) and [`Pie::decay`]. Distribution is
 //! computed as per-member amounts for each type; the engine credits the members and lets
 //! them react, so the Pie never needs to know who the members are.
 
@@ -67,6 +68,14 @@ impl Pie {
         }
         self.balance = (self.balance - dist.total).max(0.0);
         dist
+    }
+
+    /// Pay `amount` out to one member (pro-rata policies). Never takes the balance
+    /// below zero.
+    pub fn pay(&mut self, amount: f64) -> f64 {
+        let paid = amount.min(self.balance).max(0.0);
+        self.balance -= paid;
+        paid
     }
 
     /// Scale the balance by a demurrage factor.

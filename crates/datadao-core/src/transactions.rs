@@ -6,6 +6,7 @@
 //! drop them, and memory never grows with the number of steps.
 
 use crate::agents::AgentType;
+use crate::config::PiePolicy;
 use crate::metrics::StepMetrics;
 
 /// Kinds of transaction, as named in `transaction_history.csv`.
@@ -13,8 +14,20 @@ use crate::metrics::StepMetrics;
 pub enum Action {
     /// An agent arrives with its xDAI.
     Join,
-    /// dDT created for a member.
+    /// CRC locked in the vault and the same amount of dDT minted.
     Mint,
+    /// dDT burned and the same amount of CRC unlocked.
+    Redeem,
+    /// A dataset added to the pool.
+    Contribute,
+    /// A new dataset that does not allow some use cases.
+    Restrict,
+    /// A member stops one use case for all its data.
+    Revoke,
+    /// A member takes all its data out of the pool.
+    Remove,
+    /// A compute job that found no data allowing its use case: nothing spent.
+    JobRefused,
     /// xDAI in, dDT out.
     Buy,
     /// dDT in, xDAI out.
@@ -23,7 +36,7 @@ pub enum Action {
     AddLiquidity,
     /// LP tokens burned for both reserves.
     RemoveLiquidity,
-    /// dDT spent on compute, into The Pie.
+    /// A compute job ran: dDT spent into The Pie.
     Compute,
     /// dDT received from The Pie.
     PieShare,
@@ -34,15 +47,56 @@ impl Action {
     pub fn name(self) -> &'static str {
         match self {
             Action::Join => "join",
-            Action::Mint => "mint",
+            Action::Mint => "lock_and_mint",
+            Action::Redeem => "redeem",
+            Action::Contribute => "contribute",
+            Action::Restrict => "restrict",
+            Action::Revoke => "revoke",
+            Action::Remove => "remove",
+            Action::JobRefused => "job_refused",
             Action::Buy => "buy",
             Action::Sell => "sell",
             Action::AddLiquidity => "add_liquidity",
             Action::RemoveLiquidity => "remove_liquidity",
-            Action::Compute => "compute",
+            Action::Compute => "job_run",
             Action::PieShare => "pie_share",
         }
     }
+}
+
+/// What a transaction was about, beyond its amounts.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Detail {
+    /// Nothing more.
+    #[default]
+    None,
+    /// A job's or a consent change's use case (index into `data.use_cases`).
+    UseCase(u8),
+    /// The use cases a restriction keeps out (bit `u`).
+    UseCases(u8),
+    /// A dataset: quantity, quality and the use cases it allows.
+    Dataset {
+        /// Quantity.
+        quantity: f64,
+        /// Quality.
+        quality: f64,
+        /// Contribution Weight.
+        weight: f64,
+        /// Use cases allowed (bit `u`).
+        allowed: u8,
+    },
+    /// A mint cut by its cap: what was asked for.
+    Capped {
+        /// dDT requested.
+        requested: f64,
+    },
+    /// Weight taken out of the pool.
+    Removed {
+        /// Contribution Weight removed.
+        weight: f64,
+    },
+    /// The Pie policy a share was paid under.
+    Policy(PiePolicy),
 }
 
 /// One transaction, amounts signed from the agent's side (+ received, - paid).
@@ -70,6 +124,8 @@ pub struct Transaction {
     pub xdai_balance: f64,
     /// Pool price afterwards, `None` while the pool is empty.
     pub price: Option<f64>,
+    /// What it was about.
+    pub detail: Detail,
 }
 
 /// Watches a run. Every method has a do-nothing default.

@@ -1,0 +1,127 @@
+//! Circles: personal CRC issuance and demurrage, and the vault where members lock CRC to
+//! mint dDT 1:1.
+//!
+//! Formulas (Circles v2): 1 CRC per hour, 24 per day, claimable for at most the last 14
+//! days; demurrage of 7% a year, applied daily as `gamma = (1 - 0.07)^(1/365.25)`.
+//! The vault total is written only by [`Vault::lock`], [`Vault::unlock`] and
+//! [`Vault::decay`].
+
+/// The daily demurrage factor for a yearly rate: `(1 - rate)^(1/365.25)`.
+pub fn daily_factor(rate_per_year: f64) -> f64 {
+    (1.0 - rate_per_year).powf(1.0 / 365.25)
+}
+
+/// What a claim after `days` unclaimed days pays: issuance for at most `max_days`.
+pub fn claimable(days: u64, issuance_per_day: f64, max_days: u64) -> f64 {
+    issuance_per_day * days.min(max_days) as f64
+}
+
+/// How much of a mint request the `weight` policy allows: locked CRC may not exceed
+/// `mint_per_weight * weight`.
+pub fn weight_room(mint_per_weight: f64, weight: f64, locked: f64) -> f64 {
+    (mint_per_weight * weight - locked).max(0.0)
+}
+
+/// How much the `issuance-score` policy allows: `min(score, 100)/100` of the CRC issued
+/// since the member's last mint.
+pub fn score_allowance(score: f64, issued_since_last_mint: f64) -> f64 {
+    (score.clamp(0.0, 100.0) / 100.0) * issued_since_last_mint.max(0.0)
+}
+
+/// CRC locked as collateral for dDT.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Vault {
+    locked: f64,
+}
+
+impl Vault {
+    /// CRC locked in total.
+    pub fn locked(&self) -> f64 {
+        self.locked
+    }
+
+    /// Lock CRC (a mint).
+    pub fn lock(&mut self, amount: f64) {
+        self.locked += amount;
+    }
+
+    /// Unlock CRC (a redemption).
+    pub fn unlock(&mut self, amount: f64) {
+        self.locked = (self.locked - amount).max(0.0);
+    }
+
+    /// Demurrage on the locked CRC, matching dDT's when `ddt_demurrage` is on.
+    pub fn decay(&mut self, factor: f64) {
+        self.locked *= factor;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    /// Values computed independently (Python: `0.93 ** (d / 365.25)`).
+    #[test]
+    fn demurrage_over_1_14_and_365_days() {
+        let g = daily_factor(0.07);
+        assert!(close(g, 0.999801332008599), "{g}");
+        let table = [
+            (1, 0.999801332008599),
+            (14, 0.9972222369440836),
+            (365, 0.9300461960442039),
+        ];
+        for (days, expected) in table {
+            let mut balance = 1.0;
+            for _ in 0..days {
+                balance *= g;
+            }
+            assert!(
+                (balance - expected).abs() < 1e-12,
+                "{days}: {balance} vs {expected}"
+            );
+        }
+        // A year (365.25 days) is exactly 7%.
+        assert!(close(g.powf(365.25), 0.93));
+        // 336 CRC idle for 14 days keeps 335.0667.
+        assert!((336.0 * g.powi(14) - 335.0666716132121).abs() < 1e-9);
+    }
+
+    #[test]
+    fn issuance_is_capped_at_fourteen_days() {
+        assert_eq!(claimable(1, 24.0, 14), 24.0);
+        assert_eq!(claimable(14, 24.0, 14), 336.0);
+        assert_eq!(claimable(30, 24.0, 14), 336.0);
+    }
+
+    #[test]
+    fn weight_cap_table() {
+        // (mint_per_weight, weight, locked) -> room
+        let table = [
+            (1.0, 100.0, 0.0, 100.0),
+            (1.0, 100.0, 100.0, 0.0),
+            (0.5, 100.0, 20.0, 30.0),
+            (1.0, 50.0, 80.0, 0.0),
+        ];
+        for (m, w, l, room) in table {
+            assert_eq!(weight_room(m, w, l), room);
+        }
+    }
+
+    #[test]
+    fn score_policy_table() {
+        // (score, issued since last mint) -> allowance
+        let table = [
+            (100.0, 336.0, 336.0),
+            (50.0, 240.0, 120.0),
+            (150.0, 24.0, 24.0),
+            (0.0, 99.0, 0.0),
+        ];
+        for (score, issued, allowed) in table {
+            assert_eq!(score_allowance(score, issued), allowed);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The data pool: contributions, consent per use case, and who the jobs' usage credits.
+//!
+//! Consent changes (revoking a use case, removing data) apply to all of a member's data,
+//! so the pool keeps per-member aggregates rather than a list of datasets: Contribution
+//! Weight `sum(quality^a * quantity^b)`, the part of it that allows each use case, and the
+//! quantity-weighted quality used as the Circles score.
+//!
+//! Usage is credited with the reward-per-token pattern of staking contracts: a job of
+//! `A` dDT for use case `u` raises `usage_index[u]` by `A / W_u` (W_u: weight allowing
+//! `u`), and a member's credit is its allowed weight times the index's rise since it last
+//! settled. A job is O(1) whatever the number of members, and a member's weight is always
+//! settled *before* it changes, so data is credited only while its owner allows the use.
+
+use crate::config::MAX_USE_CASES;
+
+/// One member's data and usage account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemberData {
+    /// Live Contribution Weight.
+    pub weight: f64,
+    /// Live weight allowing each use case.
+    pub allowed: [f64; MAX_USE_CASES],
+    /// Use cases any of its live data allows (bit `u`).
+    pub mask: u8,
+    /// Sum of quality * quantity over live data (for the score).
+    pub quality_quantity: f64,
+    /// Sum of quantity over live data.
+    pub quantity: f64,
+    usage_snapshot: [f64; MAX_USE_CASES],
+    /// Usage credit earned since the last Pie distribution, as of the last settlement.
+    usage_credit: f64,
+}
+
+impl MemberData {
+    /// The Circles score: quantity-weighted mean quality of its live data, 0..100.
+    pub fn score(&self) -> f64 {
+        if self.quantity > 0.0 {
+            100.0 * self.quality_quantity / self.quantity
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The pool of all members' data.
+#[derive(Clone, Debug)]
+pub struct DataPool {
+    use_cases: usize,
+    quality_exponent: f64,
+    quantity_exponent: f64,
+    members: Vec<MemberData>,
+    total_weight: f64,
+    allowed_total: [f64; MAX_USE_CASES],
+    /// Members whose data allows each use case; when it reaches zero the total is reset
+    /// to exactly zero, so rounding residue never lets a job run over nothing.
+    allowing: [u64; MAX_USE_CASES],
+    removed_weight: f64,
+    usage_index: [f64; MAX_USE_CASES],
+    /// Members with live data (same exact-zero reset as `allowing`).
+    contributors: u64,
+}
+
+impl DataPool {
+    /// An empty pool for `use_cases` use cases and weight `quality^a * quantity^b`.
+    pub fn new(use_cases: usize, a: f64, b: f64) -> Self {
+        Self {
+            use_cases,
+            quality_exponent: a,
+            quantity_exponent: b,
+            members: Vec::new(),
+            total_weight: 0.0,
+            allowed_total: [0.0; MAX_USE_CASES],
+            allowing: [0; MAX_USE_CASES],
+            removed_weight: 0.0,
+            usage_index: [0.0; MAX_USE_CASES],
+            contributors: 0,
+        }
+    }
+
+    /// `quality^a * quantity^b`.
+    pub fn weight_of(&self, quality: f64, quantity: f64) -> f64 {
+        quality.powf(self.quality_exponent) * quantity.powf(self.quantity_exponent)
+    }
+
+    /// Make room for agent `id` (organizations get an empty account too, so ids index
+    /// directly).
+    pub fn register(&mut self, id: usize) {
+        if self.members.len() <= id {
+            self.members.resize(id + 1, MemberData::default());
+        }
+    }
+
+    /// A member's data.
+    pub fn member(&self, id: usize) -> &MemberData {
+        &self.members[id]
+    }
+
+    /// Live weight of all data.
+    pub fn total_weight(&self) -> f64 {
+        self.total_weight
+    }
+
+    /// Weight ever removed from the pool.
+    pub fn removed_weight(&self) -> f64 {
+        self.removed_weight
+    }
+
+    /// Live weight allowing use case `u`.
+    pub fn allowed_weight(&self, u: usize) -> f64 {
+        self.allowed_total[u]
+    }
+
+    /// Share of live weight allowing `u` (0 when the pool is empty).
+    pub fn allowed_share(&self, u: usize) -> f64 {
+        if self.total_weight > 0.0 {
+            (self.allowed_total[u] / self.total_weight).min(1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether a job for `u` has data to run over.
+    pub fn can_run(&self, u: usize) -> bool {
+        self.allowing[u] > 0 && self.allowed_total[u] > 0.0
+    }
+
+    /// Move usage accrued since the member last settled into its credit.
+    fn settle(&mut self, id: usize) {
+        let m = &mut self.members[id];
+        for u in 0..self.use_cases {
+            if m.allowed[u] > 0.0 {
+                m.usage_credit += m.allowed[u] * (self.usage_index[u] - m.usage_snapshot[u]);
+            }
+            m.usage_snapshot[u] = self.usage_index[u];
+        }
+    }
+
+    fn set_allowed(&mut self, id: usize, u: usize, value: f64) {
+        let old = self.members[id].allowed[u];
+        if old > 0.0 && value <= 0.0 {
+            self.allowing[u] -= 1;
+        } else if old <= 0.0 && value > 0.0 {
+            self.allowing[u] += 1;
+        }
+        self.members[id].allowed[u] = value;
+        self.allowed_total[u] = if self.allowing[u] == 0 {
+            0.0
+        } else {
+            (self.allowed_total[u] - old + value).max(0.0)
+        };
+        if value > 0.0 {
+            self.members[id].mask |= 1 << u;
+        } else {
+            self.members[id].mask &= !(1 << u);
+        }
+    }
+
+    /// Add a dataset allowing the use cases in `mask`; returns its weight.
+    pub fn contribute(&mut self, id: usize, quantity: f64, quality: f64, mask: u8) -> f64 {
+        self.settle(id);
+        let w = self.weight_of(quality, quantity);
+        if self.members[id].weight <= 0.0 && w > 0.0 {
+            self.contributors += 1;
+        }
+        {
+            let m = &mut self.members[id];
+            m.weight += w;
+            m.quality_quantity += quality * quantity;
+            m.quantity += quantity;
+        }
+        self.total_weight += w;
+        for u in 0..self.use_cases {
+            if mask & (1 << u) != 0 && w > 0.0 {
+                let now = self.members[id].allowed[u] + w;
+                self.set_allowed(id, u, now);
+            }
+        }
+        w
+    }
+
+    /// Stop all of a member's data being used for `u`; returns the weight affected.
+    pub fn revoke(&mut self, id: usize, u: usize) -> f64 {
+        self.settle(id);
+        let w = self.members[id].allowed[u];
+        self.set_allowed(id, u, 0.0);
+        w
+    }
+
+    /// Take all of a member's data out of the pool; returns the weight removed.
+    pub fn remove(&mut self, id: usize) -> f64 {
+        self.settle(id);
+        let w = self.members[id].weight;
+        for u in 0..self.use_cases {
+            self.set_allowed(id, u, 0.0);
+        }
+        if w > 0.0 {
+            self.contributors -= 1;
+        }
+        let m = &mut self.members[id];
+        m.weight = 0.0;
+        m.quality_quantity = 0.0;
+        m.quantity = 0.0;
+        self.total_weight = if self.contributors == 0 {
+            0.0
+        } else {
+            (self.total_weight - w).max(0.0)
+        };
+        self.removed_weight += w;
+        w
+    }
+
+    /// A job of `amount` dDT for use case `u` ran over the data allowing it.
+    pub fn record_job(&mut self, u: usize, amount: f64) {
+        debug_assert!(self.can_run(u));
+        self.usage_index[u] += amount / self.allowed_total[u];
+    }
+
+    /// Settle every member and hand back each one's usage credit since the last call,
+    /// resetting it; indexed by member id.
+    pub fn take_usage(&mut self) -> Vec<f64> {
+        (0..self.members.len())
+            .map(|id| {
+                self.settle(id);
+                std::mem::take(&mut self.members[id].usage_credit)
+            })
+            .collect()
+    }
+
+    /// A member's usage credit up to now, without resetting it.
+    pub fn usage_of(&mut self, id: usize) -> f64 {
+        self.settle(id);
+        self.members[id].usage_credit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weight_table() {
+        // (a, b, quality, quantity) -> quality^a * quantity^b
+        let table = [
+            (1.0, 1.0, 1.0, 100.0, 100.0),
+            (1.0, 1.0, 0.5, 100.0, 50.0),
+            (2.0, 1.0, 0.5, 100.0, 25.0),
+            (1.0, 0.5, 0.8, 400.0, 16.0),
+        ];
+        for (a, b, q, n, w) in table {
+            let pool = DataPool::new(3, a, b);
+            assert!((pool.weight_of(q, n) - w).abs() < 1e-12, "{a} {b} {q} {n}");
+        }
+    }
+
+    #[test]
+    fn usage_goes_to_allowing_owners_in_proportion_to_weight() {
+        let mut pool = DataPool::new(2, 1.0, 1.0);
+        for id in 0..3 {
+            pool.register(id);
+        }
+        pool.contribute(0, 100.0, 1.0, 0b11); // weight 100, both uses
+        pool.contribute(1, 300.0, 1.0, 0b01); // weight 300, use 0 only
+        pool.contribute(2, 50.0, 1.0, 0b10); // weight 50, use 1 only
+        pool.record_job(0, 8.0); // over 400: 2 to member 0, 6 to member 1
+        pool.record_job(1, 3.0); // over 150: 2 to member 0, 1 to member 2
+        let usage = pool.take_usage();
+        assert!((usage[0] - 4.0).abs() < 1e-12);
+        assert!((usage[1] - 6.0).abs() < 1e-12);
+        assert!((usage[2] - 1.0).abs() < 1e-12);
+        assert_eq!(pool.take_usage(), vec![0.0, 0.0, 0.0], "credits reset");
+    }
+
+    #[test]
+    fn revoked_or_removed_data_earns_nothing_afterwards() {
+        let mut pool = DataPool::new(1, 1.0, 1.0);
+        pool.register(0);
+        pool.register(1);
+        pool.contribute(0, 100.0, 1.0, 1);
+        pool.contribute(1, 100.0, 1.0, 1);
+        pool.record_job(0, 2.0); // 1 each
+        pool.revoke(0, 0);
+        pool.record_job(0, 2.0); // all to member 1
+        let usage = pool.take_usage();
+        assert_eq!(usage, vec![1.0, 3.0]);
+        pool.remove(1);
+        assert!(!pool.can_run(0), "no live data allows use 0");
+        assert_eq!(pool.allowed_share(0), 0.0);
+        assert_eq!(pool.removed_weight(), 100.0);
+    }
+
+    #[test]
+    fn score_is_quantity_weighted_quality() {
+        let mut pool = DataPool::new(1, 1.0, 1.0);
+        pool.register(0);
+        pool.contribute(0, 100.0, 0.9, 1);
+        pool.contribute(0, 300.0, 0.5, 1);
+        // (90 + 150) / 400 = 0.6
+        assert!((pool.member(0).score() - 60.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,52 @@
+//! Named scenarios shipped with the program (`--preset NAME`, `datadao presets`).
+//!
+//! Each is a TOML layer applied between the built-in defaults and `--config`, kept as a
+//! file in `presets/` so users can read it and copy it as a starting point.
+
+/// A named scenario.
+pub struct Preset {
+    /// Name given to `--preset`.
+    pub name: &'static str,
+    /// One line for `datadao presets`.
+    pub summary: &'static str,
+    /// The TOML layer.
+    pub toml: &'static str,
+}
+
+/// Every preset, default first.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "seed",
+        summary: "the default: all data allowed, every member mints its 100 dDT, Pie 40/40/20 by type",
+        toml: include_str!("../presets/seed.toml"),
+    },
+    Preset {
+        name: "privacy",
+        summary: "a third restrict commercial use, some revoke and remove; demand follows allowed data; Pie by usage",
+        toml: include_str!("../presets/privacy.toml"),
+    },
+    Preset {
+        name: "scarce-data",
+        summary: "lognormal quantities, beta qualities, mint_per_weight 0.5: most members cannot mint all they want",
+        toml: include_str!("../presets/scarce-data.toml"),
+    },
+];
+
+/// The preset called `name`.
+pub fn find(name: &str) -> Result<&'static Preset, String> {
+    PRESETS.iter().find(|p| p.name == name).ok_or_else(|| {
+        let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+        format!(
+            "unknown preset '{name}' (given with --preset); accepted: {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// The listing printed by `datadao presets`.
+pub fn listing() -> String {
+    PRESETS
+        .iter()
+        .map(|p| format!("{:<12} {}\n", p.name, p.summary))
+        .collect()
+}
