@@ -331,13 +331,11 @@ impl Observer for ConsentReplay {
                     }
                 }
             }
-            (Action::PieShare, _) => {
-                if !self.eligible.contains(&tx.agent_id) {
-                    self.violations.push(format!(
-                        "step {}: agent {} paid {} without consenting data",
-                        tx.step, tx.agent_id, tx.ddt
-                    ));
-                }
+            (Action::PieShare, _) if !self.eligible.contains(&tx.agent_id) => {
+                self.violations.push(format!(
+                    "step {}: agent {} paid {} without consenting data",
+                    tx.step, tx.agent_id, tx.ddt
+                ));
             }
             _ => {}
         }
