@@ -124,7 +124,7 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
             lines: per_type(points, |p, t| p.avg_xdai[t]),
         },
         Panel {
-            title: "dDT Supply and CRC Locked".into(),
+            title: "dDT Supply and CRC Locked (1:1, lines coincide)".into(),
             y_label: "tokens".into(),
             lines: vec![
                 Line {

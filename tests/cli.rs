@@ -380,3 +380,97 @@ fn bad_input_is_refused_clearly() {
         );
     }
 }
+
+#[test]
+fn presets_are_listed_and_change_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    datadao(p).arg("presets").assert().success().stdout(
+        predicate::str::contains("seed")
+            .and(predicate::str::contains("privacy"))
+            .and(predicate::str::contains("scarce-data")),
+    );
+    datadao(p)
+        .args([
+            "run",
+            "--preset",
+            "scarce-data",
+            "--steps",
+            "30",
+            "--out",
+            "s",
+            "-q",
+            "--audit",
+            "--no-plot",
+        ])
+        .assert()
+        .success();
+    let data = rows(&p.join("s/simulation_data.csv"));
+    let capped: f64 = data.iter().map(|r| num(r, "mint_capped")).sum();
+    assert!(capped > 0.0, "a tight cap must cut some mints");
+    let last = data.last().unwrap();
+    assert_eq!(
+        num(last, "ddt_supply"),
+        num(last, "crc_locked"),
+        "dDT is backed 1:1"
+    );
+    for col in [
+        "crc_supply",
+        "data_weight",
+        "data_removed_weight",
+        "jobs_run",
+        "jobs_refused",
+        "allowed_share_research",
+        "allowed_share_commercial",
+        "allowed_share_ai_training",
+    ] {
+        assert!(last.contains_key(col), "column {col} missing");
+    }
+    let log = rows(&p.join("s/transaction_history.csv"));
+    assert!(log
+        .iter()
+        .any(|t| t["action"] == "lock_and_mint" && t["detail"].starts_with("capped")));
+    assert!(log
+        .iter()
+        .any(|t| t["action"] == "contribute" && t["detail"].contains("quality=")));
+    datadao(p)
+        .args(["run", "--preset", "nope"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("unknown preset 'nope'")
+                .and(predicate::str::contains("scarce-data")),
+        );
+}
+
+#[test]
+fn privacy_preset_records_consent_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    datadao(p)
+        .args([
+            "run",
+            "--preset",
+            "privacy",
+            "--steps",
+            "200",
+            "-q",
+            "--audit",
+            "--no-plot",
+        ])
+        .env("DATADAO_AGENTS__ACTIVE__MEMBER__REVOKE_PROBABILITY", "0.05")
+        .env("DATADAO_AGENTS__ACTIVE__MEMBER__REMOVE_PROBABILITY", "0.01")
+        .assert()
+        .success();
+    let log = rows(&p.join("transaction_history.csv"));
+    for action in ["restrict", "revoke", "remove"] {
+        assert!(log.iter().any(|t| t["action"] == action), "no {action}");
+    }
+    assert!(log
+        .iter()
+        .any(|t| t["action"] == "pie_share" && t["detail"] == "usage"));
+    let data = rows(&p.join("simulation_data.csv"));
+    let last = data.last().unwrap();
+    assert!(num(last, "allowed_share_commercial") < 0.9);
+    assert!(num(last, "data_removed_weight") > 0.0);
+}

@@ -90,6 +90,41 @@ pub struct Agent {
     pub unclaimed_days: u32,
     /// CRC issued to it since its last mint (the `issuance-score` policy's base).
     pub issued_since_mint: f64,
+    /// Steps at which it next contributes, revokes and removes (`u32::MAX`: never).
+    pub data_events: [u32; 3],
+}
+
+/// Positions in [`Agent::data_events`].
+pub const CONTRIBUTE: usize = 0;
+/// Position of the next revocation.
+pub const REVOKE: usize = 1;
+/// Position of the next removal.
+pub const REMOVE: usize = 2;
+
+/// The step at which an event with daily probability `p` next happens, counting from
+/// step `from` (which may itself be the one). The waiting time is geometric, so this is
+/// the same in distribution as flipping a `p`-coin every day, but it draws once per event
+/// instead of once per member per day: rare events cost nothing on the days they don't
+/// happen.
+pub fn next_occurrence<R: Rng>(from: u32, p: f64, rng: &mut R) -> u32 {
+    if p <= 0.0 {
+        return u32::MAX;
+    }
+    if p >= 1.0 {
+        return from;
+    }
+    let u: f64 = rng.gen();
+    let failures = ((1.0 - u).ln() / (1.0 - p).ln()).floor();
+    from.saturating_add(failures.min(f64::from(u32::MAX)) as u32)
+}
+
+/// When a new member's data events first happen.
+pub fn first_data_events<R: Rng>(m: &MemberConfig, join_step: u32, rng: &mut R) -> [u32; 3] {
+    [
+        next_occurrence(join_step + 1, m.contribution_rate, rng),
+        next_occurrence(join_step, m.revoke_probability, rng),
+        next_occurrence(join_step, m.remove_probability, rng),
+    ]
 }
 
 /// Something an agent wants done. The engine decides whether it can be.
@@ -138,8 +173,9 @@ pub enum Intent {
     },
 }
 
-/// A short, allocation-free list of intents, carried out in order.
-pub type Plan = ArrayVec<Intent, 6>;
+/// A short, allocation-free list of intents, carried out in order. Four is the longest
+/// plan any type makes (mint, buy, compute, redeem).
+pub type Plan = ArrayVec<Intent, 4>;
 
 /// What an agent can see of the world when it decides.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -166,9 +202,10 @@ impl Default for Outlook {
     }
 }
 
-/// What an agent does on its turn in a step.
-pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook) -> Plan {
-    let mut plan = Plan::new();
+/// What an agent does on its turn in a step, written into `plan` (cleared first). The
+/// caller owns the buffer so a million agents a step do not copy plans around.
+pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mut Plan) {
+    plan.clear();
     let use_case = outlook.job_use_case[agent.kind.index()];
     let runnable = outlook.can_run[use_case as usize];
     if let Some(m) = params.member(agent.kind) {
@@ -257,7 +294,6 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook) -> Plan {
             });
         }
     }
-    plan
 }
 
 /// A member's decision about its data.
@@ -318,40 +354,49 @@ pub fn draw_contribution<R: Rng>(m: &MemberConfig, use_cases: usize, rng: &mut R
     }
 }
 
-/// A member's data decisions for the day: maybe contribute, maybe revoke one of the use
-/// cases its data allows, maybe remove everything. Draws only for non-zero
-/// probabilities.
+/// A member's data decisions on a day when at least one of its scheduled data events
+/// is due: contribute, revoke one of the use cases its data allows (chosen at random),
+/// remove everything. Returns the plan and the rescheduled events.
 pub fn decide_data<R: Rng>(
+    agent: &Agent,
     m: &MemberConfig,
     allowed_mask: u8,
     has_data: bool,
+    step: u32,
     use_cases: usize,
     rng: &mut R,
-) -> DataPlan {
+) -> (DataPlan, [u32; 3]) {
     let mut plan = DataPlan::new();
-    if m.contribution_rate > 0.0 && rng.gen::<f64>() < m.contribution_rate {
+    let mut next = agent.data_events;
+    if step >= next[CONTRIBUTE] {
         plan.push(draw_contribution(m, use_cases, rng));
+        next[CONTRIBUTE] = next_occurrence(step + 1, m.contribution_rate, rng);
     }
-    if m.revoke_probability > 0.0 && allowed_mask != 0 && rng.gen::<f64>() < m.revoke_probability {
-        let choices: ArrayVec<u8, MAX_USE_CASES> = (0..use_cases as u8)
-            .filter(|u| allowed_mask & (1 << u) != 0)
-            .collect();
-        let use_case = choices[rng.gen_range(0..choices.len())];
-        plan.push(DataIntent::Revoke { use_case });
+    if step >= next[REVOKE] {
+        if allowed_mask != 0 {
+            let choices: ArrayVec<u8, MAX_USE_CASES> = (0..use_cases as u8)
+                .filter(|u| allowed_mask & (1 << u) != 0)
+                .collect();
+            let use_case = choices[rng.gen_range(0..choices.len())];
+            plan.push(DataIntent::Revoke { use_case });
+        }
+        next[REVOKE] = next_occurrence(step + 1, m.revoke_probability, rng);
     }
-    if m.remove_probability > 0.0 && has_data && rng.gen::<f64>() < m.remove_probability {
-        plan.push(DataIntent::Remove);
+    if step >= next[REMOVE] {
+        if has_data {
+            plan.push(DataIntent::Remove);
+        }
+        next[REMOVE] = next_occurrence(step + 1, m.remove_probability, rng);
     }
-    plan
+    (plan, next)
 }
 
-/// What a member does with a Pie share it has just received.
-pub fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig) -> Plan {
-    let mut plan = Plan::new();
+/// What a member does with a Pie share it has just received, written into `plan`.
+pub fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig, plan: &mut Plan) {
+    plan.clear();
     if params.pie_share_use(kind) == PieShareUse::Sell {
         plan.push(Intent::SellDdt { amount: share });
     }
-    plan
 }
 
 #[cfg(test)]
@@ -371,7 +416,38 @@ mod tests {
             crc_locked: 0.0,
             unclaimed_days: 0,
             issued_since_mint: 0.0,
+            data_events: [u32::MAX; 3],
         }
+    }
+
+    /// Geometric waiting times: the mean gap between events is 1/p days, and p = 0 or 1
+    /// mean never and at once.
+    #[test]
+    fn event_schedule_has_the_daily_probability() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(next_occurrence(5, 0.0, &mut rng), u32::MAX);
+        assert_eq!(next_occurrence(5, 1.0, &mut rng), 5);
+        let n = 200_000;
+        let p = 0.05;
+        let mean: f64 = (0..n)
+            .map(|_| f64::from(next_occurrence(0, p, &mut rng)))
+            .sum::<f64>()
+            / n as f64;
+        // Failures before the first success: mean (1-p)/p = 19.
+        assert!((mean - 19.0).abs() < 0.2, "{mean}");
+    }
+
+    fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook) -> Plan {
+        let mut plan = Plan::new();
+        super::decide(agent, params, outlook, &mut plan);
+        plan
+    }
+
+    fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig) -> Plan {
+        let mut plan = Plan::new();
+        super::on_pie_share(kind, share, params, &mut plan);
+        plan
     }
 
     #[test]

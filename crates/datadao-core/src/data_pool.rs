@@ -13,25 +13,39 @@
 
 use crate::config::MAX_USE_CASES;
 
-/// One member's data and usage account.
+/// A member's standing for one use case: the weight allowing it and the usage index
+/// when that weight was last settled. Kept side by side so settling touches one line.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct UseAccount {
+    allowed: f64,
+    snapshot: f64,
+}
+
+/// One member's data and usage account. Laid out for the per-step settlement pass over
+/// every member: the credit, the mask and the first use cases' accounts share the first
+/// cache line.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[repr(C, align(64))]
 pub struct MemberData {
-    /// Live Contribution Weight.
-    pub weight: f64,
-    /// Live weight allowing each use case.
-    pub allowed: [f64; MAX_USE_CASES],
+    /// Usage credit earned since the last Pie distribution, as of the last settlement.
+    usage_credit: f64,
     /// Use cases any of its live data allows (bit `u`).
     pub mask: u8,
+    accounts: [UseAccount; MAX_USE_CASES],
+    /// Live Contribution Weight.
+    pub weight: f64,
     /// Sum of quality * quantity over live data (for the score).
     pub quality_quantity: f64,
     /// Sum of quantity over live data.
     pub quantity: f64,
-    usage_snapshot: [f64; MAX_USE_CASES],
-    /// Usage credit earned since the last Pie distribution, as of the last settlement.
-    usage_credit: f64,
 }
 
 impl MemberData {
+    /// Live weight allowing use case `u`.
+    pub fn allowed(&self, u: usize) -> f64 {
+        self.accounts[u].allowed
+    }
+
     /// The Circles score: quantity-weighted mean quality of its live data, 0..100.
     pub fn score(&self) -> f64 {
         if self.quantity > 0.0 {
@@ -58,6 +72,9 @@ pub struct DataPool {
     usage_index: [f64; MAX_USE_CASES],
     /// Members with live data (same exact-zero reset as `allowing`).
     contributors: u64,
+    /// dDT of jobs since usage was last taken: every job is credited in full to
+    /// someone, so this is the sum of all members' credits without a pass over them.
+    usage_total: f64,
 }
 
 impl DataPool {
@@ -74,6 +91,7 @@ impl DataPool {
             removed_weight: 0.0,
             usage_index: [0.0; MAX_USE_CASES],
             contributors: 0,
+            usage_total: 0.0,
         }
     }
 
@@ -124,25 +142,31 @@ impl DataPool {
         self.allowing[u] > 0 && self.allowed_total[u] > 0.0
     }
 
-    /// Move usage accrued since the member last settled into its credit.
+    /// Move usage accrued since the member last settled into its credit. Only allowed
+    /// use cases accrue; a use case's snapshot is refreshed when it becomes allowed
+    /// (in `set_allowed`), so members with no data cost almost nothing here.
     fn settle(&mut self, id: usize) {
         let m = &mut self.members[id];
-        for u in 0..self.use_cases {
-            if m.allowed[u] > 0.0 {
-                m.usage_credit += m.allowed[u] * (self.usage_index[u] - m.usage_snapshot[u]);
-            }
-            m.usage_snapshot[u] = self.usage_index[u];
+        let mut mask = m.mask;
+        while mask != 0 {
+            let u = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let account = &mut m.accounts[u];
+            m.usage_credit += account.allowed * (self.usage_index[u] - account.snapshot);
+            account.snapshot = self.usage_index[u];
         }
     }
 
     fn set_allowed(&mut self, id: usize, u: usize, value: f64) {
-        let old = self.members[id].allowed[u];
+        let old = self.members[id].accounts[u].allowed;
         if old > 0.0 && value <= 0.0 {
             self.allowing[u] -= 1;
         } else if old <= 0.0 && value > 0.0 {
             self.allowing[u] += 1;
+            // Newly allowed data earns only from now on.
+            self.members[id].accounts[u].snapshot = self.usage_index[u];
         }
-        self.members[id].allowed[u] = value;
+        self.members[id].accounts[u].allowed = value;
         self.allowed_total[u] = if self.allowing[u] == 0 {
             0.0
         } else {
@@ -171,7 +195,7 @@ impl DataPool {
         self.total_weight += w;
         for u in 0..self.use_cases {
             if mask & (1 << u) != 0 && w > 0.0 {
-                let now = self.members[id].allowed[u] + w;
+                let now = self.members[id].accounts[u].allowed + w;
                 self.set_allowed(id, u, now);
             }
         }
@@ -181,7 +205,7 @@ impl DataPool {
     /// Stop all of a member's data being used for `u`; returns the weight affected.
     pub fn revoke(&mut self, id: usize, u: usize) -> f64 {
         self.settle(id);
-        let w = self.members[id].allowed[u];
+        let w = self.members[id].accounts[u].allowed;
         self.set_allowed(id, u, 0.0);
         w
     }
@@ -213,17 +237,35 @@ impl DataPool {
     pub fn record_job(&mut self, u: usize, amount: f64) {
         debug_assert!(self.can_run(u));
         self.usage_index[u] += amount / self.allowed_total[u];
+        self.usage_total += amount;
     }
 
-    /// Settle every member and hand back each one's usage credit since the last call,
-    /// resetting it; indexed by member id.
-    pub fn take_usage(&mut self) -> Vec<f64> {
-        (0..self.members.len())
-            .map(|id| {
-                self.settle(id);
-                std::mem::take(&mut self.members[id].usage_credit)
-            })
-            .collect()
+    /// Usage credited since the last [`DataPool::take_usage_total`]: the sum of every
+    /// member's credit, known without settling them.
+    pub fn usage_total(&self) -> f64 {
+        self.usage_total
+    }
+
+    /// Start a new distribution period; returns the period's total usage.
+    pub fn take_usage_total(&mut self) -> f64 {
+        std::mem::take(&mut self.usage_total)
+    }
+
+    /// Settle member `id` and hand back its usage credit since it was last taken,
+    /// resetting it.
+    pub fn take_usage_of(&mut self, id: usize) -> f64 {
+        self.settle(id);
+        std::mem::take(&mut self.members[id].usage_credit)
+    }
+
+    /// Settle every member and write each one's usage credit since the last call into
+    /// `out` (indexed by member id), resetting it. `out` is reused across calls.
+    pub fn take_usage(&mut self, out: &mut Vec<f64>) {
+        out.clear();
+        for id in 0..self.members.len() {
+            self.settle(id);
+            out.push(std::mem::take(&mut self.members[id].usage_credit));
+        }
     }
 
     /// A member's usage credit up to now, without resetting it.
@@ -263,11 +305,24 @@ mod tests {
         pool.contribute(2, 50.0, 1.0, 0b10); // weight 50, use 1 only
         pool.record_job(0, 8.0); // over 400: 2 to member 0, 6 to member 1
         pool.record_job(1, 3.0); // over 150: 2 to member 0, 1 to member 2
-        let usage = pool.take_usage();
+        assert_eq!(pool.usage_total(), 11.0, "every job is credited in full");
+        assert!((pool.take_usage_of(1) - 6.0).abs() < 1e-12);
+        assert!((pool.take_usage_of(1)).abs() < 1e-12, "taken once");
+        pool.record_job(0, 4.0); // 1 to member 0, 3 to member 1
+        let mut usage = Vec::new();
+        pool.take_usage(&mut usage);
+        assert!((usage[0] - 5.0).abs() < 1e-12);
+        assert!((usage[1] - 3.0).abs() < 1e-12);
+        assert!((usage[2] - 1.0).abs() < 1e-12);
+        let mut usage = Vec::new();
+        pool.record_job(0, 8.0);
+        pool.record_job(1, 3.0);
+        pool.take_usage(&mut usage);
         assert!((usage[0] - 4.0).abs() < 1e-12);
         assert!((usage[1] - 6.0).abs() < 1e-12);
         assert!((usage[2] - 1.0).abs() < 1e-12);
-        assert_eq!(pool.take_usage(), vec![0.0, 0.0, 0.0], "credits reset");
+        pool.take_usage(&mut usage);
+        assert_eq!(usage, vec![0.0, 0.0, 0.0], "credits reset");
     }
 
     #[test]
@@ -280,12 +335,22 @@ mod tests {
         pool.record_job(0, 2.0); // 1 each
         pool.revoke(0, 0);
         pool.record_job(0, 2.0); // all to member 1
-        let usage = pool.take_usage();
+        let mut usage = Vec::new();
+        pool.take_usage(&mut usage);
         assert_eq!(usage, vec![1.0, 3.0]);
+        // Consent given again later earns only from then on.
+        pool.contribute(0, 100.0, 1.0, 1);
+        pool.record_job(0, 2.0); // 1 each again
+        pool.take_usage(&mut usage);
+        assert!(usage.iter().all(|u| (u - 1.0).abs() < 1e-12), "{usage:?}");
         pool.remove(1);
+        assert!(pool.can_run(0), "member 0's new dataset still allows use 0");
+        pool.remove(0);
         assert!(!pool.can_run(0), "no live data allows use 0");
         assert_eq!(pool.allowed_share(0), 0.0);
-        assert_eq!(pool.removed_weight(), 100.0);
+        assert_eq!(pool.total_weight(), 0.0);
+        // Member 1's 100, and member 0's two datasets of 100 each.
+        assert_eq!(pool.removed_weight(), 300.0);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The engine: runs steps, applies agents' plans, and keeps the books.
 //!
-//! A step is: a day passes for existing members (CRC demurrage and issuance claims, and
-//! dDT demurrage if on; not before step 0), entry (initial agents join before step 0),
-//! every agent acts in activation order (data decisions first, then its plan), The Pie
-//! distributes if due and recipients act on their shares, then the step's metrics are
-//! taken and, with `simulation.audit`, the books are checked. Agents only *decide*
+//! A step is: a day passes (not before step 0: CRC demurrage and issuance claims, and
+//! dDT demurrage if on), entry (initial agents join before step 0), every agent acts in
+//! activation order (the day's effects on it, its data decisions, then its plan), The
+//! Pie distributes if due and recipients act on their shares, then the step's metrics
+//! are taken and, with `simulation.audit`, the books are checked. The per-agent parts of
+//! the day and of the metrics ride along in those loops, so a step walks the agents
+//! twice, not four times. Agents only *decide*
 //! ([`crate::agents`]); every balance change happens here, each recorded as a
 //! [`Transaction`] where it happens.
 
@@ -22,6 +24,23 @@ use crate::metrics::{StepFlows, StepMetrics};
 use crate::pie::Pie;
 use crate::population::Population;
 use crate::transactions::{Action, Detail, Observer, Transaction};
+
+/// Sums of agents' balances, per type, gathered in whatever pass last visits them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    sum_xdai: [f64; 5],
+    sum_ddt: [f64; 5],
+    crc_held: f64,
+}
+
+impl Tally {
+    fn add(&mut self, a: &Agent) {
+        let t = a.kind.index();
+        self.sum_xdai[t] += a.xdai;
+        self.sum_ddt[t] += a.ddt;
+        self.crc_held += a.crc;
+    }
+}
 
 /// One simulated economy, advanced a step at a time.
 #[derive(Clone, Debug)]
@@ -47,6 +66,9 @@ pub struct Simulation {
     ddt_factor: f64,
     /// First broken invariant seen mid-step, kept for the audit.
     violation: Option<String>,
+    /// What agents see; refreshed only when data changes (`outlook_stale`).
+    outlook: Outlook,
+    outlook_stale: bool,
 }
 
 impl Simulation {
@@ -92,6 +114,8 @@ impl Simulation {
             crc_factor,
             ddt_factor,
             violation: None,
+            outlook: Outlook::default(),
+            outlook_stale: true,
         })
     }
 
@@ -154,7 +178,7 @@ impl Simulation {
         self.flows = StepFlows::default();
 
         if step > 0 {
-            self.pass_a_day();
+            self.pass_a_day_globally();
         }
         if step == 0 {
             for _ in 0..self.config.simulation.initial_agents {
@@ -173,20 +197,39 @@ impl Simulation {
             self.order.extend(0..self.agents.len() as u32);
             self.order.shuffle(&mut self.rng);
         }
+        let mut plan = Plan::new();
         for n in 0..self.agents.len() {
             let i = if shuffled { self.order[n] as usize } else { n };
+            if self.agents[i].joined_step < step {
+                self.pass_a_day_for(i);
+            }
             self.data_turn(step, i, observer);
-            let outlook = self.outlook();
-            let plan = agents::decide(&self.agents[i], &self.config.agents, &outlook);
+            if self.outlook_stale {
+                self.outlook = self.fresh_outlook();
+                self.outlook_stale = false;
+            }
+            agents::decide(
+                &self.agents[i],
+                &self.config.agents,
+                &self.outlook,
+                &mut plan,
+            );
             self.carry_out(step, i, &plan, observer);
             self.agents[i].has_acted = true;
         }
 
-        if (u64::from(step) + 1) % self.config.pie.interval_steps == 0 {
-            self.distribute_pie(step, shuffled, observer);
-        }
-
-        let (metrics, holdings) = self.measure(step);
+        let distributes = (u64::from(step) + 1) % self.config.pie.interval_steps == 0;
+        let tally = if distributes {
+            self.distribute_pie(step, shuffled, observer)
+        } else {
+            None
+        };
+        let tally = tally.unwrap_or_else(|| {
+            let mut t = Tally::default();
+            self.agents.iter().for_each(|a| t.add(a));
+            t
+        });
+        let (metrics, holdings) = self.measure(step, &tally);
         if self.config.simulation.audit {
             self.audit(step, &holdings)?;
         }
@@ -195,8 +238,8 @@ impl Simulation {
         Ok(metrics)
     }
 
-    /// What agents see when they decide.
-    fn outlook(&self) -> Outlook {
+    /// What agents see when they decide, computed from the data pool.
+    fn fresh_outlook(&self) -> Outlook {
         let mut o = Outlook {
             job_use_case: self.job_use_case,
             scale_demand: self.config.data.demand_scales_with_allowed_data,
@@ -209,32 +252,44 @@ impl Simulation {
         o
     }
 
-    /// A day passes: demurrage on CRC (and dDT if on), then issuance is claimed.
-    fn pass_a_day(&mut self) {
+    /// A day passes for what is not an agent: with dDT demurrage, the Pie, the pool's
+    /// reserve (synced as a pair holding a decaying token is) and the vault decay, and
+    /// the books record it. Agents' own balances decay at the start of their turn
+    /// ([`Simulation::pass_a_day_for`]), which nothing before it in the step can see, so
+    /// the day costs no extra pass over a million agents.
+    fn pass_a_day_globally(&mut self) {
+        let f = self.ddt_factor;
+        if f < 1.0 {
+            let before = self.ledger.supply();
+            self.pie.decay(f);
+            self.pool.sync_ddt_decay(f);
+            self.vault.decay(f);
+            self.ledger.record_decay(before * (1.0 - f));
+        }
+    }
+
+    /// A day passes for agent `i`: dDT demurrage (if on) on what it holds and has locked,
+    /// CRC demurrage, then its issuance claim if one is due.
+    fn pass_a_day_for(&mut self, i: usize) {
         let c = &self.config.circles;
-        let (crc_factor, ddt_factor) = (self.crc_factor, self.ddt_factor);
         let (interval, per_day, max_days) =
             (c.claim_interval_days, c.issuance_per_day, c.max_claim_days);
-        for a in self.agents.iter_mut().filter(|a| a.kind.is_member()) {
-            a.crc *= crc_factor;
-            a.unclaimed_days += 1;
-            if u64::from(a.unclaimed_days) >= interval {
-                let claim = circles::claimable(u64::from(a.unclaimed_days), per_day, max_days);
-                a.crc += claim;
-                a.issued_since_mint += claim;
-                a.unclaimed_days = 0;
-            }
-        }
+        let (crc_factor, ddt_factor) = (self.crc_factor, self.ddt_factor);
+        let a = &mut self.agents[i];
         if ddt_factor < 1.0 {
-            let before = self.ledger.supply();
-            for a in &mut self.agents {
-                a.ddt *= ddt_factor;
-                a.crc_locked *= ddt_factor;
-            }
-            self.pie.decay(ddt_factor);
-            self.pool.sync_ddt_decay(ddt_factor);
-            self.vault.decay(ddt_factor);
-            self.ledger.record_decay(before * (1.0 - ddt_factor));
+            a.ddt *= ddt_factor;
+            a.crc_locked *= ddt_factor;
+        }
+        if !a.kind.is_member() {
+            return;
+        }
+        a.crc *= crc_factor;
+        a.unclaimed_days += 1;
+        if u64::from(a.unclaimed_days) >= interval {
+            let claim = circles::claimable(u64::from(a.unclaimed_days), per_day, max_days);
+            a.crc += claim;
+            a.issued_since_mint += claim;
+            a.unclaimed_days = 0;
         }
     }
 
@@ -260,6 +315,7 @@ impl Simulation {
             crc_locked: 0.0,
             unclaimed_days: 0,
             issued_since_mint: crc,
+            data_events: [u32::MAX; 3],
         });
         let i = id as usize;
         self.data.register(i);
@@ -275,6 +331,7 @@ impl Simulation {
             Detail::None,
         );
         if let Some(member) = self.config.agents.member(kind) {
+            self.agents[i].data_events = agents::first_data_events(member, step, &mut self.rng);
             let dataset = agents::draw_contribution(member, self.use_cases, &mut self.rng);
             self.apply_data(step, i, dataset, observer);
             if ddt > 0.0 {
@@ -283,25 +340,26 @@ impl Simulation {
         }
     }
 
-    /// A member's data decisions for the day.
+    /// A member's data decisions, on the days one of its data events is due.
     fn data_turn<O: Observer>(&mut self, step: u32, i: usize, observer: &mut O) {
-        let Some(member) = self.config.agents.member(self.agents[i].kind) else {
-            return;
-        };
-        if member.contribution_rate <= 0.0
-            && member.revoke_probability <= 0.0
-            && member.remove_probability <= 0.0
-        {
+        let agent = &self.agents[i];
+        if agent.data_events.iter().all(|&due| step < due) {
             return;
         }
+        let Some(member) = self.config.agents.member(agent.kind) else {
+            return;
+        };
         let data = self.data.member(i);
-        let plan = agents::decide_data(
+        let (plan, next) = agents::decide_data(
+            agent,
             member,
             data.mask,
             data.weight > 0.0,
+            step,
             self.use_cases,
             &mut self.rng,
         );
+        self.agents[i].data_events = next;
         for intent in plan {
             self.apply_data(step, i, intent, observer);
         }
@@ -580,12 +638,22 @@ impl Simulation {
         }
     }
 
-    fn distribute_pie<O: Observer>(&mut self, step: u32, shuffled: bool, observer: &mut O) {
+    /// Pay out the Pie. Returns the step's balance sums when it has visited every agent
+    /// (each agent's balances are final once its Pie turn is over), sparing `measure` a
+    /// pass; `None` when there was nothing to pay.
+    fn distribute_pie<O: Observer>(
+        &mut self,
+        step: u32,
+        shuffled: bool,
+        observer: &mut O,
+    ) -> Option<Tally> {
         let policy = self.config.pie.policy;
         let rate = self.config.pie.distribution_rate;
-        // Per-member amounts: by type under `groups`, pro rata under `usage`/`weight`.
-        let group_amounts;
-        let pro_rata: Option<(Vec<f64>, f64)> = match policy {
+        let pot = self.pie.balance() * rate;
+        // Under `groups` the Pie computes per-type amounts; under `usage` and `weight`
+        // each member's claim is read as it is paid, against a total known up front.
+        let mut groups = None;
+        let total_claims = match policy {
             PiePolicy::Groups => {
                 let shares = &self.config.pie.shares;
                 let group_shares = [0.0, 0.0, shares.power, shares.active, shares.casual];
@@ -593,71 +661,81 @@ impl Simulation {
                     .pie
                     .distribute(rate, group_shares, self.population.counts());
                 self.flows.pie_distributed_ddt += dist.total;
-                if dist.total <= 0.0 {
-                    return;
-                }
-                group_amounts = dist;
-                None
+                groups = Some(dist);
+                dist.total
             }
-            PiePolicy::Usage => {
-                let usage = self.data.take_usage();
-                let total: f64 = usage.iter().sum();
-                group_amounts = Default::default();
-                Some((usage, total))
-            }
-            PiePolicy::Weight => {
-                let weights: Vec<f64> = (0..self.agents.len())
-                    .map(|i| self.data.member(i).weight)
-                    .collect();
-                let total = self.data.total_weight();
-                group_amounts = Default::default();
-                Some((weights, total))
-            }
+            PiePolicy::Usage => self.data.take_usage_total(),
+            PiePolicy::Weight => self.data.total_weight(),
         };
-        let pot = self.pie.balance() * rate;
-        if let Some((_, total)) = &pro_rata {
-            // `<= 0.0` alone would let a NaN total through.
-            if total.is_nan() || *total <= 0.0 || pot <= 0.0 {
-                return;
-            }
+        // `<= 0.0` alone would let a NaN through.
+        if total_claims.is_nan() || total_claims <= 0.0 || pot <= 0.0 {
+            return None;
         }
+        let mut plan = Plan::new();
+        let mut tally = Tally::default();
         for n in 0..self.agents.len() {
             let i = if shuffled { self.order[n] as usize } else { n };
-            let kind = self.agents[i].kind;
-            let share = match &pro_rata {
-                None => group_amounts.share_of(kind),
-                Some((claims, total)) => {
-                    let owed = pot * claims[i] / total;
-                    if owed <= 0.0 {
-                        continue;
-                    }
-                    let paid = self.pie.pay(owed);
-                    self.flows.pie_distributed_ddt += paid;
-                    paid
-                }
-            };
-            if share <= 0.0 {
-                continue;
-            }
-            self.agents[i].ddt += share;
-            let detail = Detail::Policy(policy);
-            self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0, detail);
-            let plan = agents::on_pie_share(kind, share, &self.config.agents);
-            self.carry_out(step, i, &plan, observer);
+            self.pie_turn(
+                step,
+                i,
+                policy,
+                groups.as_ref(),
+                pot,
+                total_claims,
+                &mut plan,
+                observer,
+            );
+            tally.add(&self.agents[i]);
         }
+        Some(tally)
     }
 
-    /// Snapshot the step and sum what is held, in one pass over the agents.
-    fn measure(&self, step: u32) -> (StepMetrics, Holdings) {
-        let mut sum_xdai = [0.0f64; 5];
-        let mut sum_ddt = [0.0f64; 5];
-        let mut crc_held = 0.0;
-        for a in &self.agents {
-            let t = a.kind.index();
-            sum_xdai[t] += a.xdai;
-            sum_ddt[t] += a.ddt;
-            crc_held += a.crc;
+    /// One agent's share of a distribution, and what it does with it.
+    #[allow(clippy::too_many_arguments)]
+    fn pie_turn<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        policy: PiePolicy,
+        groups: Option<&crate::pie::Distribution>,
+        pot: f64,
+        total_claims: f64,
+        plan: &mut Plan,
+        observer: &mut O,
+    ) {
+        let kind = self.agents[i].kind;
+        let share = match groups {
+            Some(dist) => dist.share_of(kind),
+            None => {
+                let claim = match policy {
+                    PiePolicy::Usage => self.data.take_usage_of(i),
+                    _ => self.data.member(i).weight,
+                };
+                if claim <= 0.0 {
+                    return;
+                }
+                let paid = self.pie.pay(pot * claim / total_claims);
+                self.flows.pie_distributed_ddt += paid;
+                paid
+            }
+        };
+        if share <= 0.0 {
+            return;
         }
+        self.agents[i].ddt += share;
+        let detail = Detail::Policy(policy);
+        self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0, detail);
+        agents::on_pie_share(kind, share, &self.config.agents, plan);
+        self.carry_out(step, i, plan, observer);
+    }
+
+    /// Snapshot the step from the agents' balance sums.
+    fn measure(&self, step: u32, tally: &Tally) -> (StepMetrics, Holdings) {
+        let Tally {
+            sum_xdai,
+            sum_ddt,
+            crc_held,
+        } = *tally;
         let counts = self.population.counts();
         let mean = |sums: &[f64; 5]| {
             let mut out = [None; 5];
