@@ -36,6 +36,22 @@ fn default_run(bencher: Bencher, agents_per_entry: u64) {
         });
 }
 
+/// The `privacy` preset (consent changes, usage-based Pie paying every member every step)
+/// at the default population and at 50 agents per entry.
+#[divan::bench(args = [10, 50], sample_count = 5, sample_size = 1)]
+fn privacy_run(bencher: Bencher, agents_per_entry: u64) {
+    let mut config: Config =
+        toml::from_str(include_str!("../presets/privacy.toml")).expect("the preset parses");
+    config.simulation.agents_per_entry = agents_per_entry;
+    bencher
+        .counter(ItemsCount::new(agent_steps(&config)))
+        .bench(|| {
+            let mut sim = Simulation::new(config.clone()).unwrap();
+            sim.run(&mut NullObserver).unwrap();
+            sim.pool().price()
+        });
+}
+
 /// One exact-input quote and swap on a deep pool.
 #[divan::bench]
 fn swap_exact_in(bencher: Bencher) {
