@@ -925,6 +925,67 @@ mod tests {
         assert!(refused > 0);
     }
 
+    /// Records Pie shares by agent id.
+    #[derive(Default)]
+    struct Shares(Vec<(u32, f64)>);
+
+    impl Observer for Shares {
+        fn wants_transactions(&self) -> bool {
+            true
+        }
+        fn on_transaction(&mut self, tx: &Transaction) {
+            if tx.action == Action::PieShare {
+                self.0.push((tx.agent_id, tx.ddt));
+            }
+        }
+    }
+
+    /// One power user (agent 0: weight 100, its data keeps out `ai_training`, research
+    /// jobs of 2 dDT) and one active user (agent 1: weight 300, `ai_training` jobs of
+    /// 1 dDT). Step 0 puts 3 dDT in the Pie; 70% of it, 2.1, is distributed.
+    ///   groups: power 0.4 * 2.1 = 0.84, active 0.84, casual's 0.42 stays.
+    ///   weight: power 2.1 * 100/400 = 0.525, active 2.1 * 300/400 = 1.575.
+    ///   usage:  research 2 dDT over 400 -> power 0.5, active 1.5; ai_training 1 dDT
+    ///           over active's 300 -> active 1. Power 0.5/3 * 2.1 = 0.35, active 1.75.
+    #[test]
+    fn each_pie_policy_by_hand() {
+        let mut c = small(1);
+        c.simulation.initial_agents = 0;
+        c.simulation.agents_per_entry = 2;
+        let a = &mut c.agents;
+        (a.degen.share, a.organization.share, a.power.share) = (0.0, 0.0, 0.5);
+        (a.active.share, a.casual.share) = (0.5, 0.0);
+        a.power.member.quantity = 100.0;
+        a.power.member.restrict_probability = vec![0.0, 0.0, 1.0];
+        a.active.member.quantity = 300.0;
+        a.active.member.job_use_case = "ai_training".into();
+        let table = [
+            (PiePolicy::Groups, 0.84, 0.84, 3.0 - 1.68),
+            (PiePolicy::Weight, 0.525, 1.575, 0.9),
+            (PiePolicy::Usage, 0.35, 1.75, 0.9),
+        ];
+        for (policy, power, active, left) in table {
+            c.pie.policy = policy;
+            let mut sim = Simulation::new(c.clone()).unwrap();
+            let mut shares = Shares::default();
+            let m = sim.step(&mut shares).unwrap();
+            assert_eq!(m.agents, [0, 0, 1, 1, 0]);
+            assert_eq!(shares.0.len(), 2, "{policy:?}: {:?}", shares.0);
+            let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
+            assert!(
+                close(shares.0[0].1, power),
+                "{policy:?} power {:?}",
+                shares.0
+            );
+            assert!(
+                close(shares.0[1].1, active),
+                "{policy:?} active {:?}",
+                shares.0
+            );
+            assert!(close(m.pie_ddt, left), "{policy:?} Pie {}", m.pie_ddt);
+        }
+    }
+
     #[test]
     fn shuffled_runs_repeat_with_the_same_seed() {
         let mut c = small(50);
