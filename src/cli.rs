@@ -33,6 +33,22 @@ pub enum Command {
     Config(ScenarioArgs),
     /// List the named scenarios --preset accepts.
     Presets,
+    /// Run several scenarios and draw them on one figure (compare_results.png).
+    Compare(CompareArgs),
+}
+
+/// Options of `compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Scenarios: preset names (see `datadao presets`) or TOML files, two or more.
+    #[arg(required = true, num_args = 2.., value_name = "PRESET_OR_FILE")]
+    pub scenarios: Vec<String>,
+    /// Settings applied to every scenario (--steps, --seed, --set, --out, ...).
+    #[command(flatten)]
+    pub shared: ScenarioArgs,
+    /// No summary.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Everything that selects a scenario and its outputs.

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use datadao_core::Simulation;
+use datadao_core::Economy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{Cli, Command, RunArgs, ScenarioArgs};
@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Config(args)) => print_config(&args),
+        Some(Command::Compare(args)) => compare(&args),
         Some(Command::Presets) => {
             print!("{}", presets::listing());
             Ok(())
@@ -48,6 +49,11 @@ fn main() -> ExitCode {
 
 /// Gather every input the settings layer needs from the process and the flags.
 fn resolve(args: &ScenarioArgs) -> Result<Resolved> {
+    resolve_with(args, None)
+}
+
+/// As [`resolve`], with a scenario file standing in for `--config`.
+fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Result<Resolved> {
     let flags = args.overrides().map_err(anyhow::Error::msg)?;
     let preset = match &args.preset {
         Some(name) => {
@@ -58,12 +64,93 @@ fn resolve(args: &ScenarioArgs) -> Result<Resolved> {
     };
     let inputs = Inputs {
         preset,
-        config_file: args.config.clone(),
+        config_file: scenario_file.or_else(|| args.config.clone()),
         dotenv: Some(PathBuf::from(".env")),
         env: std::env::vars().collect(),
         flags,
     };
     settings::resolve(&inputs)
+}
+
+/// Collects what a compared run needs: the figure's points and the summary figures.
+#[derive(Default)]
+struct Trace {
+    series: series::Series,
+    stats: summary::RunStats,
+}
+
+impl datadao_core::Observer for Trace {
+    fn on_step(&mut self, m: &datadao_core::StepMetrics) {
+        self.series.push(m);
+        self.stats.update(m);
+    }
+}
+
+/// Run each scenario (a preset or a TOML file) with the shared settings, then draw them
+/// together and print one line each.
+fn compare(args: &cli::CompareArgs) -> Result<()> {
+    if args.shared.preset.is_some() || args.shared.config.is_some() {
+        anyhow::bail!(
+            "compare takes its scenarios as arguments (preset names or TOML files), not --preset or --config"
+        );
+    }
+    let mut runs = Vec::new();
+    let mut dir = PathBuf::from(".");
+    for scenario in &args.scenarios {
+        let mut shared = args.shared.clone();
+        let file = if presets::find(scenario).is_ok() {
+            shared.preset = Some(scenario.clone());
+            None
+        } else if Path::new(scenario).is_file() {
+            Some(PathBuf::from(scenario))
+        } else {
+            let names: Vec<&str> = presets::PRESETS.iter().map(|p| p.name).collect();
+            anyhow::bail!(
+                "compare: '{scenario}' is neither a preset nor a readable file; accepted: {} or a TOML scenario file",
+                names.join(", ")
+            );
+        };
+        let settings = resolve_with(&shared, file)?.settings;
+        dir = settings.output.dir.clone();
+        let mut economy = Economy::new(settings.model.clone())?;
+        let mut trace = Trace::default();
+        while !economy.is_finished() {
+            economy
+                .step(&mut trace)
+                .with_context(|| format!("scenario {scenario}"))?;
+        }
+        runs.push((scenario.clone(), trace));
+    }
+    prepare_dir(&dir)?;
+    let named: Vec<(String, Vec<series::Point>)> = runs
+        .iter()
+        .map(|(name, t)| (name.clone(), t.series.points()))
+        .collect();
+    let pending = PendingFile::new(&dir, output::COMPARE_FILE);
+    let title = format!("datadao: {}", args.scenarios.join(" vs "));
+    plot::render(pending.temp_path(), &title, &plot::compare_panels(&named))?;
+    let path = pending.commit()?;
+    if !args.quiet {
+        println!(
+            "{:<16} {:>13} {:>13} {:>13} {:>11} {:>12}",
+            "scenario", "final price", "dDT reserve", "xDAI reserve", "Pie", "dDT supply"
+        );
+        for (name, t) in &runs {
+            if let Some(m) = &t.stats.last {
+                println!(
+                    "{:<16} {:>13.6e} {:>13.1} {:>13.4} {:>11.3} {:>12.1}",
+                    name,
+                    m.price.unwrap_or(f64::NAN),
+                    m.lp_ddt_reserve,
+                    m.lp_xdai_reserve,
+                    m.pie_ddt,
+                    m.ddt_supply
+                );
+            }
+        }
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn print_config(args: &ScenarioArgs) -> Result<()> {
@@ -115,7 +202,7 @@ fn run(args: &RunArgs) -> Result<()> {
     let dir = settings.output.dir.clone();
     prepare_dir(&dir)?;
 
-    let mut sim = Simulation::new(settings.model.clone())?;
+    let mut sim = Economy::new(settings.model.clone())?;
     let use_cases = settings.model.data.use_cases.clone();
     let mut sink = RunSink::create(&dir, settings.output.transactions, &use_cases)?;
     let bar = progress_bar(settings.model.simulation.total_steps, args.quiet);
@@ -159,6 +246,9 @@ fn run(args: &RunArgs) -> Result<()> {
     if !args.quiet {
         let seconds = started.elapsed().as_secs_f64();
         print!("{}", summary::render(&stats, &files, seconds, rows));
+        if let Some(defects) = sim.defects() {
+            print!("{}", summary::render_defects(defects));
+        }
     }
     Ok(())
 }

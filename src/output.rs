@@ -25,6 +25,8 @@ pub const DATA_FILE: &str = "simulation_data.csv";
 pub const TRANSACTIONS_FILE: &str = "transaction_history.csv";
 /// Figure.
 pub const PLOT_FILE: &str = "simulation_results.png";
+/// Comparison figure.
+pub const COMPARE_FILE: &str = "compare_results.png";
 /// Effective configuration.
 pub const CONFIG_FILE: &str = "run_config.toml";
 

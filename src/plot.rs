@@ -164,6 +164,44 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
     ]
 }
 
+/// The panels of a comparison: one line per scenario in each.
+pub fn compare_panels(runs: &[(String, Vec<Point>)]) -> Vec<Panel> {
+    let lines = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<Line> {
+        runs.iter()
+            .enumerate()
+            .map(|(n, (name, points))| Line {
+                label: name.clone(),
+                color: PALETTE[n % PALETTE.len()],
+                points: points
+                    .iter()
+                    .filter_map(|p| f(p).map(|v| (f64::from(p.step), v)))
+                    .collect(),
+            })
+            .collect()
+    };
+    let panel = |title: &str, y_label: &str, f: &dyn Fn(&Point) -> Option<f64>| Panel {
+        title: title.into(),
+        y_label: y_label.into(),
+        lines: lines(f),
+    };
+    vec![
+        panel("Token Price Over Time", "xDAI per dDT", &|p| p.price),
+        panel("LP Token Reserve Over Time", "dDT in pool", &|p| {
+            Some(p.ddt_reserve)
+        }),
+        panel("LP Dollar Reserve Over Time", "xDAI in pool", &|p| {
+            Some(p.xdai_reserve)
+        }),
+        panel("The Pie Tokens Over Time", "dDT in the Pie", &|p| {
+            Some(p.pie)
+        }),
+        panel("dDT Supply Over Time", "dDT in existence", &|p| {
+            Some(p.ddt_supply)
+        }),
+        panel("Average xDAI per Degen", "xDAI", &|p| p.avg_xdai[0]),
+    ]
+}
+
 fn bounds(lines: &[Line]) -> (f64, f64, f64, f64) {
     let all = lines.iter().flat_map(|l| l.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);

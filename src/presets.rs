@@ -26,6 +26,16 @@ pub const PRESETS: &[Preset] = &[
         toml: include_str!("../presets/privacy.toml"),
     },
     Preset {
+        name: "original-2024",
+        summary: "the first published simulation's rules, defects and all; reproduces its default run exactly",
+        toml: include_str!("../presets/original-2024.toml"),
+    },
+    Preset {
+        name: "original-2024-corrected",
+        summary: "the same rules with the three accounting defects corrected, nothing else changed",
+        toml: include_str!("../presets/original-2024-corrected.toml"),
+    },
+    Preset {
         name: "scarce-data",
         summary: "lognormal quantities, beta qualities, mint_per_weight 0.5: most members cannot mint all they want",
         toml: include_str!("../presets/scarce-data.toml"),
@@ -47,6 +57,6 @@ pub fn find(name: &str) -> Result<&'static Preset, String> {
 pub fn listing() -> String {
     PRESETS
         .iter()
-        .map(|p| format!("{:<12} {}\n", p.name, p.summary))
+        .map(|p| format!("{:<24} {}\n", p.name, p.summary))
         .collect()
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use datadao_core::original_2024::Defects;
 use datadao_core::{AgentType, StepMetrics};
 
 /// Running figures over a whole run, updated step by step in constant memory.
@@ -105,5 +106,39 @@ pub fn render(
     for f in files {
         let _ = writeln!(s, "  wrote        {}", f.display());
     }
+    s
+}
+
+/// What rules with known accounting defects created and destroyed over the run.
+pub fn render_defects(d: &Defects) -> String {
+    let mut s = String::from(
+        "  accounting defects of these rules (created or destroyed, not traded):
+",
+    );
+    let _ = writeln!(
+        s,
+        "    LP fees owed to other providers, lost at collection  {:.6} xDAI",
+        d.lp_fees_lost_xdai
+    );
+    let _ = writeln!(
+        s,
+        "    liquidity added without payment                      {:.6} dDT + {:.6} xDAI",
+        d.unpaid_liquidity_ddt, d.unpaid_liquidity_xdai
+    );
+    let _ = writeln!(
+        s,
+        "    collected fees neither kept nor paid in              {:.6} xDAI",
+        d.uncredited_fees_xdai
+    );
+    let _ = writeln!(
+        s,
+        "    Pie payouts that reached nobody                      {:.3} dDT",
+        d.pie_lost_ddt
+    );
+    let _ = writeln!(
+        s,
+        "    lowest dDT balance (the rules allow negatives)       {:.6} dDT",
+        d.lowest_ddt_balance
+    );
     s
 }

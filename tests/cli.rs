@@ -474,3 +474,50 @@ fn privacy_preset_records_consent_changes() {
     assert!(num(last, "allowed_share_commercial") < 0.9);
     assert!(num(last, "data_removed_weight") > 0.0);
 }
+
+#[test]
+fn original_2024_reports_its_defects_and_compares() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    datadao(p)
+        .args([
+            "run",
+            "--preset",
+            "original-2024",
+            "--steps",
+            "50",
+            "--no-plot",
+            "--audit",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Pie payouts that reached nobody")
+                .and(predicate::str::contains("LP fees owed to other providers")),
+        );
+    let data = rows(&p.join("simulation_data.csv"));
+    assert_eq!(data[0]["agents_total"], "20");
+    datadao(p)
+        .args([
+            "compare",
+            "original-2024",
+            "original-2024-corrected",
+            "seed",
+            "--steps",
+            "40",
+            "--out",
+            "cmp",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("original-2024-corrected"));
+    let png = fs::read(p.join("cmp/compare_results.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    datadao(p)
+        .args(["compare", "original-2024", "nonesuch"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "'nonesuch' is neither a preset nor a readable file",
+        ));
+}

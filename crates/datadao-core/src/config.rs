@@ -21,6 +21,19 @@ pub enum Activation {
     Shuffled,
 }
 
+/// Which rules run the economy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rules {
+    /// This project's model.
+    #[default]
+    Model,
+    /// The first published simulation's rules, defects included (preset
+    /// `original-2024`); reads only total_steps, entry_steps, agents_per_entry, fee_rate.
+    #[serde(rename = "original-2024")]
+    Original2024,
+}
+
 /// Whole-run settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -39,6 +52,8 @@ pub struct SimulationConfig {
     pub activation: Activation,
     /// Check the token ledger after every step and stop at the first violation.
     pub audit: bool,
+    /// Which rules run the economy: `model` or `original-2024`.
+    pub rules: Rules,
 }
 
 impl Default for SimulationConfig {
@@ -51,6 +66,7 @@ impl Default for SimulationConfig {
             seed: 42,
             activation: Activation::Sequential,
             audit: false,
+            rules: Rules::Model,
         }
     }
 }
@@ -291,6 +307,20 @@ impl Default for MemberConfig {
             job_use_case: "research".into(),
         }
     }
+}
+
+/// Corrections to the 2024 program's accounting defects, one switch each, for seeing
+/// what each defect does (rules `original-2024` only). All off: the program as it was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Original2024Config {
+    /// Fees accrue to every provider by its shares; collecting takes only one's own.
+    pub correct_lp_fees: bool,
+    /// A degen keeps what it collects instead of adding half, unpaid, to the pool.
+    pub correct_reinvest: bool,
+    /// The Pie's 70% reaches power, active and casual users (40/40/20, equal within a
+    /// group) as the program intended.
+    pub correct_pie: bool,
 }
 
 /// What a member does with a Pie share it receives.
@@ -556,6 +586,8 @@ pub struct Config {
     pub data: DataConfig,
     /// Agent types.
     pub agents: AgentsConfig,
+    /// Corrections to the 2024 program's defects (rules `original-2024`).
+    pub original_2024: Original2024Config,
 }
 
 /// A setting whose value the model cannot use.

@@ -10,22 +10,26 @@
 //! [`agents`] (who decides what), [`population`] (who joins), [`ledger`] (token books and
 //! audit), [`metrics`] (per-step snapshot), [`transactions`] (records and the observer),
 //! [`engine`] (applies plans and runs steps), [`config`] (every setting and its
-//! validation).
+//! validation). [`original_2024`] holds the first published simulation's rules, defects
+//! and all, apart from the model; [`economy`] puts one interface over both.
 
 pub mod agents;
 pub mod circles;
 pub mod config;
 pub mod data_pool;
+pub mod economy;
 pub mod engine;
 pub mod ledger;
 pub mod market;
 pub mod metrics;
+pub mod original_2024;
 pub mod pie;
 pub mod population;
 pub mod transactions;
 
 pub use agents::AgentType;
 pub use config::{Config, ConfigError};
+pub use economy::Economy;
 pub use engine::Simulation;
 pub use ledger::AuditError;
 pub use metrics::{Cell, StepMetrics};

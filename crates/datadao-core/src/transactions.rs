@@ -40,6 +40,8 @@ pub enum Action {
     Compute,
     /// dDT received from The Pie.
     PieShare,
+    /// LP fees collected from a fee bucket (rules `original-2024` only).
+    CollectFees,
 }
 
 impl Action {
@@ -60,6 +62,7 @@ impl Action {
             Action::RemoveLiquidity => "remove_liquidity",
             Action::Compute => "job_run",
             Action::PieShare => "pie_share",
+            Action::CollectFees => "collect_fees",
         }
     }
 }

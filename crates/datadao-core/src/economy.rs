@@ -1,0 +1,56 @@
+//! One interface over the rule sets a run can use: the model ([`crate::engine`]) and the
+//! first published simulation's rules ([`crate::original_2024`]). Front ends drive an
+//! [`Economy`] and never need to know which rules are running.
+
+use crate::config::{Config, ConfigError, Rules};
+use crate::engine::Simulation;
+use crate::ledger::AuditError;
+use crate::metrics::StepMetrics;
+use crate::original_2024;
+use crate::transactions::Observer;
+
+/// A running economy under either rule set.
+#[derive(Clone, Debug)]
+pub enum Economy {
+    /// This project's model.
+    Model(Box<Simulation>),
+    /// The 2024 program's rules.
+    Original2024(Box<original_2024::Simulation>),
+}
+
+impl Economy {
+    /// Build the economy `config.simulation.rules` asks for.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(match config.simulation.rules {
+            Rules::Model => Economy::Model(Box::new(Simulation::new(config)?)),
+            Rules::Original2024 => {
+                Economy::Original2024(Box::new(original_2024::Simulation::new(&config)))
+            }
+        })
+    }
+
+    /// Run one step.
+    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
+        match self {
+            Economy::Model(sim) => sim.step(observer),
+            Economy::Original2024(sim) => sim.step(observer),
+        }
+    }
+
+    /// Whether all configured steps have run.
+    pub fn is_finished(&self) -> bool {
+        match self {
+            Economy::Model(sim) => sim.is_finished(),
+            Economy::Original2024(sim) => sim.is_finished(),
+        }
+    }
+
+    /// What the rules created or destroyed, for rule sets with known defects.
+    pub fn defects(&self) -> Option<&original_2024::Defects> {
+        match self {
+            Economy::Model(_) => None,
+            Economy::Original2024(sim) => Some(sim.defects()),
+        }
+    }
+}
