@@ -131,14 +131,21 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
     plot::render(pending.temp_path(), &title, &plot::compare_panels(&named))?;
     let path = pending.commit()?;
     if !args.quiet {
+        let w = args
+            .scenarios
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(8)
+            .max(8);
         println!(
-            "{:<16} {:>13} {:>13} {:>13} {:>11} {:>12}",
+            "{:<w$} {:>13} {:>13} {:>13} {:>11} {:>12}",
             "scenario", "final price", "dDT reserve", "xDAI reserve", "Pie", "dDT supply"
         );
         for (name, t) in &runs {
             if let Some(m) = &t.stats.last {
                 println!(
-                    "{:<16} {:>13.6e} {:>13.1} {:>13.4} {:>11.3} {:>12.1}",
+                    "{:<w$} {:>13.6e} {:>13.1} {:>13.4} {:>11.3} {:>12.1}",
                     name,
                     m.price.unwrap_or(f64::NAN),
                     m.lp_ddt_reserve,
