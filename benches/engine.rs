@@ -21,12 +21,8 @@ fn agent_steps(config: &Config) -> u64 {
         .sum()
 }
 
-/// The default 2000-step run with `AGENTS_PER_ENTRY` set to each value (10 is the
-/// default, ~4000 agents at the end; 250 reaches ~100,000).
-#[divan::bench(args = [10, 50, 250], sample_count = 5, sample_size = 1)]
-fn default_run(bencher: Bencher, agents_per_entry: u64) {
-    let mut config = Config::default();
-    config.simulation.agents_per_entry = agents_per_entry;
+/// Benchmark whole runs of `config`, counting agent-steps.
+fn bench_runs(bencher: Bencher, config: Config) {
     bencher
         .counter(ItemsCount::new(agent_steps(&config)))
         .bench(|| {
@@ -36,6 +32,15 @@ fn default_run(bencher: Bencher, agents_per_entry: u64) {
         });
 }
 
+/// The default 2000-step run with `AGENTS_PER_ENTRY` set to each value (10 is the
+/// default, ~4000 agents at the end; 250 reaches ~100,000).
+#[divan::bench(args = [10, 50, 250], sample_count = 5, sample_size = 1)]
+fn default_run(bencher: Bencher, agents_per_entry: u64) {
+    let mut config = Config::default();
+    config.simulation.agents_per_entry = agents_per_entry;
+    bench_runs(bencher, config);
+}
+
 /// The `privacy` preset (consent changes, usage-based Pie paying every member every step)
 /// at the default population and at 50 agents per entry.
 #[divan::bench(args = [10, 50], sample_count = 5, sample_size = 1)]
@@ -43,13 +48,7 @@ fn privacy_run(bencher: Bencher, agents_per_entry: u64) {
     let mut config: Config =
         toml::from_str(include_str!("../presets/privacy.toml")).expect("the preset parses");
     config.simulation.agents_per_entry = agents_per_entry;
-    bencher
-        .counter(ItemsCount::new(agent_steps(&config)))
-        .bench(|| {
-            let mut sim = Simulation::new(config.clone()).unwrap();
-            sim.run(&mut NullObserver).unwrap();
-            sim.pool().price()
-        });
+    bench_runs(bencher, config);
 }
 
 /// One exact-input quote and swap on a deep pool.

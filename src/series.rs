@@ -102,26 +102,11 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datadao_core::metrics::StepFlows;
 
     fn metrics(step: u32) -> StepMetrics {
         StepMetrics {
-            step,
             price: Some(1.0),
-            lp_ddt_reserve: 0.0,
-            lp_xdai_reserve: 0.0,
-            lp_supply: 0.0,
-            pie_ddt: 0.0,
-            ddt_supply: 0.0,
-            flows: StepFlows::default(),
-            agents: [0; 5],
-            avg_xdai: [None; 5],
-            avg_ddt: [None; 5],
-            crc_supply: 0.0,
-            crc_locked: 0.0,
-            data_weight: 0.0,
-            data_removed_weight: 0.0,
-            allowed_share: vec![1.0],
+            ..StepMetrics::empty(step, 1)
         }
     }
 

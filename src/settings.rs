@@ -468,33 +468,23 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
             Source::File(path.clone()),
         )?;
     }
-    if let Some(path) = inputs.dotenv.as_deref().filter(|p| p.exists()) {
-        for item in read_dotenv(path)? {
-            let (var, raw) = item;
-            if let Some(key) = key_for_variable(&var, &known) {
-                let key = key?;
-                set_raw(
-                    &mut flat,
-                    &mut sources,
-                    &known,
-                    &key,
-                    &raw,
-                    Source::DotEnv(var),
-                )?;
-            }
-        }
-    }
-    for (var, raw) in &inputs.env {
-        if let Some(key) = key_for_variable(var, &known) {
-            let key = key?;
-            set_raw(
-                &mut flat,
-                &mut sources,
-                &known,
-                &key,
-                raw,
-                Source::Env(var.clone()),
-            )?;
+    // `.env` first, then the environment, so the environment wins.
+    let dotenv = match inputs.dotenv.as_deref().filter(|p| p.exists()) {
+        Some(path) => read_dotenv(path)?,
+        None => Vec::new(),
+    };
+    let variables = dotenv
+        .into_iter()
+        .map(|(var, raw)| (Source::DotEnv(var.clone()), var, raw))
+        .chain(
+            inputs
+                .env
+                .iter()
+                .map(|(var, raw)| (Source::Env(var.clone()), var.clone(), raw.clone())),
+        );
+    for (source, var, raw) in variables {
+        if let Some(key) = key_for_variable(&var, &known) {
+            set_raw(&mut flat, &mut sources, &known, &key?, &raw, source)?;
         }
     }
     for (key, raw, flag) in &inputs.flags {

@@ -88,6 +88,28 @@ pub struct StepMetrics {
 }
 
 impl StepMetrics {
+    /// A step with nothing in it: empty pool, no agents, `use_cases` zero shares.
+    pub fn empty(step: u32, use_cases: usize) -> Self {
+        Self {
+            step,
+            price: None,
+            lp_ddt_reserve: 0.0,
+            lp_xdai_reserve: 0.0,
+            lp_supply: 0.0,
+            pie_ddt: 0.0,
+            ddt_supply: 0.0,
+            flows: StepFlows::default(),
+            agents: [0; 5],
+            avg_xdai: [None; 5],
+            avg_ddt: [None; 5],
+            crc_supply: 0.0,
+            crc_locked: 0.0,
+            data_weight: 0.0,
+            data_removed_weight: 0.0,
+            allowed_share: vec![0.0; use_cases],
+        }
+    }
+
     /// Every agent so far.
     pub fn agents_total(&self) -> u64 {
         self.agents.iter().sum()
@@ -180,24 +202,7 @@ mod tests {
 
     #[test]
     fn columns_and_cells_line_up() {
-        let m = StepMetrics {
-            step: 0,
-            price: None,
-            lp_ddt_reserve: 0.0,
-            lp_xdai_reserve: 0.0,
-            lp_supply: 0.0,
-            pie_ddt: 0.0,
-            ddt_supply: 0.0,
-            flows: StepFlows::default(),
-            agents: [0; 5],
-            avg_xdai: [None; 5],
-            avg_ddt: [None; 5],
-            crc_supply: 0.0,
-            crc_locked: 0.0,
-            data_weight: 0.0,
-            data_removed_weight: 0.0,
-            allowed_share: vec![1.0, 1.0],
-        };
+        let m = StepMetrics::empty(0, 2);
         let cases = vec!["a".to_string(), "b".to_string()];
         let cols = StepMetrics::columns(&cases);
         assert_eq!(cols.len(), m.cells().len());
