@@ -92,6 +92,8 @@ pub struct Agent {
     pub issued_since_mint: f64,
     /// Steps at which it next contributes, revokes and removes (`u32::MAX`: never).
     pub data_events: [u32; 3],
+    /// Step at which it next skips its action (`u32::MAX`: never).
+    pub next_skip: u32,
 }
 
 /// Positions in [`Agent::data_events`].
@@ -296,6 +298,28 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mu
     }
 }
 
+/// Multiply every amount in `plan` by a factor drawn uniformly from `[1 - j, 1 + j]`
+/// (behaviour noise). Draws nothing when `j` is 0.
+pub fn jitter<R: Rng>(plan: &mut Plan, j: f64, rng: &mut R) {
+    if j <= 0.0 {
+        return;
+    }
+    for intent in plan.iter_mut() {
+        let mut factor = || 1.0 + j * (2.0 * rng.gen::<f64>() - 1.0);
+        match intent {
+            Intent::AddLiquidity { ddt, xdai } => {
+                *ddt *= factor();
+                *xdai *= factor();
+            }
+            Intent::SellDdt { amount }
+            | Intent::Mint { amount }
+            | Intent::Redeem { amount }
+            | Intent::Compute { amount, .. } => *amount *= factor(),
+            Intent::BuyDdtExact { amount, .. } => *amount *= factor(),
+        }
+    }
+}
+
 /// A member's decision about its data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum DataIntent {
@@ -417,6 +441,22 @@ mod tests {
             unclaimed_days: 0,
             issued_since_mint: 0.0,
             data_events: [u32::MAX; 3],
+            next_skip: u32::MAX,
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_its_band() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let p = AgentsConfig::default();
+        for _ in 0..1000 {
+            let mut plan = decide(&agent(AgentType::Casual, 50.0), &p, &Outlook::default());
+            jitter(&mut plan, 0.2, &mut rng);
+            let Intent::SellDdt { amount } = plan[1] else {
+                panic!()
+            };
+            assert!((0.72..=1.08).contains(&amount), "{amount}");
         }
     }
 

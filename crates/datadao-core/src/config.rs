@@ -309,6 +309,47 @@ impl Default for MemberConfig {
     }
 }
 
+/// One number per agent type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerType {
+    /// Degens.
+    pub degen: f64,
+    /// Organizations.
+    pub organization: f64,
+    /// Power users.
+    pub power: f64,
+    /// Active users.
+    pub active: f64,
+    /// Casual users.
+    pub casual: f64,
+}
+
+impl PerType {
+    /// The value for `kind`.
+    pub fn of(&self, kind: AgentType) -> f64 {
+        match kind {
+            AgentType::Degen => self.degen,
+            AgentType::Organization => self.organization,
+            AgentType::Power => self.power,
+            AgentType::Active => self.active,
+            AgentType::Casual => self.casual,
+        }
+    }
+}
+
+/// Behaviour noise, drawn from the run's seeded generator. Zero (the default) keeps a run
+/// deterministic and equal to a run without noise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoiseConfig {
+    /// Per type, the probability that an agent skips its action on a given day.
+    pub skip_probability: PerType,
+    /// Per type, the relative jitter on the amounts an agent plans: each amount is
+    /// multiplied by a factor drawn uniformly from `[1 - j, 1 + j]`.
+    pub amount_jitter: PerType,
+}
+
 /// Corrections to the 2024 program's accounting defects, one switch each, for seeing
 /// what each defect does (rules `original-2024` only). All off: the program as it was.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
@@ -588,6 +629,8 @@ pub struct Config {
     pub agents: AgentsConfig,
     /// Corrections to the 2024 program's defects (rules `original-2024`).
     pub original_2024: Original2024Config,
+    /// Behaviour noise.
+    pub noise: NoiseConfig,
 }
 
 /// A setting whose value the model cannot use.
@@ -746,6 +789,16 @@ impl Config {
         )?;
         non_negative("agents.casual.daily_sell_ddt", a.casual.daily_sell_ddt)?;
         at_least_one("pie.interval_steps", self.pie.interval_steps)?;
+        for kind in AgentType::ALL {
+            fraction(
+                &format!("noise.skip_probability.{}", kind.name()),
+                self.noise.skip_probability.of(kind),
+            )?;
+            fraction(
+                &format!("noise.amount_jitter.{}", kind.name()),
+                self.noise.amount_jitter.of(kind),
+            )?;
+        }
         self.validate_circles_and_data()
     }
 

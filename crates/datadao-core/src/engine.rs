@@ -31,6 +31,7 @@ struct Tally {
     sum_xdai: [f64; 5],
     sum_ddt: [f64; 5],
     crc_held: f64,
+    orgs_out_of_xdai: u64,
 }
 
 impl Tally {
@@ -39,6 +40,9 @@ impl Tally {
         self.sum_xdai[t] += a.xdai;
         self.sum_ddt[t] += a.ddt;
         self.crc_held += a.crc;
+        if a.kind == crate::AgentType::Organization && a.xdai <= DUST {
+            self.orgs_out_of_xdai += 1;
+        }
     }
 }
 
@@ -208,12 +212,19 @@ impl Simulation {
                 self.outlook = self.fresh_outlook();
                 self.outlook_stale = false;
             }
+            // A skipped day is not an agent's first: a degen that skips still seeds the
+            // pool on the day it first acts.
+            if self.skips_today(step, i) {
+                continue;
+            }
             agents::decide(
                 &self.agents[i],
                 &self.config.agents,
                 &self.outlook,
                 &mut plan,
             );
+            let jitter = self.config.noise.amount_jitter.of(self.agents[i].kind);
+            agents::jitter(&mut plan, jitter, &mut self.rng);
             self.carry_out(step, i, &plan, observer);
             self.agents[i].has_acted = true;
         }
@@ -236,6 +247,17 @@ impl Simulation {
         observer.on_step(&metrics);
         self.next_step += 1;
         Ok(metrics)
+    }
+
+    /// Whether agent `i` skips its action today (behaviour noise). Skips are scheduled as
+    /// geometric waiting times, so a zero probability draws nothing.
+    fn skips_today(&mut self, step: u32, i: usize) -> bool {
+        if step < self.agents[i].next_skip {
+            return false;
+        }
+        let p = self.config.noise.skip_probability.of(self.agents[i].kind);
+        self.agents[i].next_skip = agents::next_occurrence(step + 1, p, &mut self.rng);
+        true
     }
 
     /// What agents see when they decide, computed from the data pool.
@@ -316,8 +338,11 @@ impl Simulation {
             unclaimed_days: 0,
             issued_since_mint: crc,
             data_events: [u32::MAX; 3],
+            next_skip: u32::MAX,
         });
         let i = id as usize;
+        let skip = self.config.noise.skip_probability.of(kind);
+        self.agents[i].next_skip = agents::next_occurrence(step, skip, &mut self.rng);
         self.data.register(i);
         self.ledger.record_xdai_brought(xdai);
         self.record(
@@ -735,6 +760,7 @@ impl Simulation {
             sum_xdai,
             sum_ddt,
             crc_held,
+            orgs_out_of_xdai,
         } = *tally;
         let counts = self.population.counts();
         let mean = |sums: &[f64; 5]| {
@@ -765,6 +791,7 @@ impl Simulation {
             allowed_share: (0..self.use_cases)
                 .map(|u| self.data.allowed_share(u))
                 .collect(),
+            orgs_out_of_xdai,
         };
         let holdings = Holdings {
             agents_ddt: sum_ddt.iter().sum(),

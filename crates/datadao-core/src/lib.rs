@@ -12,6 +12,7 @@
 //! [`engine`] (applies plans and runs steps), [`config`] (every setting and its
 //! validation). [`original_2024`] holds the first published simulation's rules, defects
 //! and all, apart from the model; [`economy`] puts one interface over both.
+//! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles.
 
 pub mod agents;
 pub mod circles;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod data_pool;
 pub mod economy;
 pub mod engine;
+pub mod experiment;
 pub mod ledger;
 pub mod market;
 pub mod metrics;

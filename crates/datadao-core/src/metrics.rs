@@ -85,6 +85,8 @@ pub struct StepMetrics {
     pub data_removed_weight: f64,
     /// Share of live weight allowing each use case, in `data.use_cases` order.
     pub allowed_share: Vec<f64>,
+    /// Organizations holding no xDAI (below 1e-9).
+    pub orgs_out_of_xdai: u64,
 }
 
 impl StepMetrics {
@@ -107,6 +109,7 @@ impl StepMetrics {
             data_weight: 0.0,
             data_removed_weight: 0.0,
             allowed_share: vec![0.0; use_cases],
+            orgs_out_of_xdai: 0,
         }
     }
 

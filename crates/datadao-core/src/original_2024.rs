@@ -534,6 +534,11 @@ impl Simulation {
             // No data pool in these rules: no weight, so nothing is allowed (as the
             // model reports an empty pool).
             allowed_share: vec![0.0; self.use_cases],
+            orgs_out_of_xdai: self
+                .agents
+                .iter()
+                .filter(|a| a.kind == AgentType::Organization && a.xdai < 1e-9)
+                .count() as u64,
         }
     }
 
