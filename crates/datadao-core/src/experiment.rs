@@ -53,7 +53,7 @@ impl Digest {
         self.count += 1;
         self.sum += value;
         self.points.push((value, 1.0));
-        if self.points.len() >= 2 * CAPACITY + 1 {
+        if self.points.len() > 2 * CAPACITY {
             self.compress();
         }
     }
