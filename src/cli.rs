@@ -35,6 +35,65 @@ pub enum Command {
     Presets,
     /// Run several scenarios and draw them on one figure (compare_results.png).
     Compare(CompareArgs),
+    /// Sweep settings over a grid with Monte Carlo runs per point, in parallel.
+    Sweep(SweepArgs),
+    /// Combine the outputs of sweep shards into the tables of the whole sweep.
+    Merge(MergeArgs),
+}
+
+/// Table formats a sweep can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// CSV only.
+    Csv,
+    /// CSV and Parquet (needs the `parquet` cargo feature).
+    Parquet,
+}
+
+/// Options of `sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// An axis: KEY=V1,V2,... or KEY=START..END:STEP (END included); repeat for a grid.
+    #[arg(long = "grid", value_name = "AXIS")]
+    pub grid: Vec<String>,
+    /// Pair the axes value by value instead of taking their cartesian product.
+    #[arg(long)]
+    pub zip: bool,
+    /// Monte Carlo runs per point (default 1, or the sweep file's `runs`).
+    #[arg(long, value_name = "N")]
+    pub runs: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// A TOML file with a [sweep] section (runs, zip, grid) and any scenario settings.
+    #[arg(long = "sweep", value_name = "FILE")]
+    pub sweep_file: Option<PathBuf>,
+    /// Run only the K-th of N deterministic slices of the points (1-based), for clusters.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Also write the tables as Parquet.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Settings shared by every point (--steps, --seed, --set, --out, --preset, ...).
+    #[command(flatten)]
+    pub shared: ScenarioArgs,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Options of `merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Output folders of the shards (every shard of one sweep, in any order).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged tables (default: the working directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also write the tables as Parquet.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
 }
 
 /// Options of `compare`.

@@ -11,6 +11,9 @@ mod presets;
 mod series;
 mod settings;
 mod summary;
+mod sweep;
+mod sweep_cmd;
+mod tables;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -32,6 +35,8 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Config(args)) => print_config(&args),
         Some(Command::Compare(args)) => compare(&args),
+        Some(Command::Sweep(args)) => sweep_cmd::sweep(&args),
+        Some(Command::Merge(args)) => sweep_cmd::merge(&args),
         Some(Command::Presets) => {
             print!("{}", presets::listing());
             Ok(())
@@ -65,6 +70,7 @@ fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Result<R
     let inputs = Inputs {
         preset,
         config_file: scenario_file.or_else(|| args.config.clone()),
+        config_text: None,
         dotenv: Some(PathBuf::from(".env")),
         env: std::env::vars().collect(),
         flags,

@@ -17,6 +17,7 @@ use plotters::style::{register_font, FontStyle};
 use crate::series::Point;
 
 /// One line of a panel.
+#[derive(Clone)]
 pub struct Line {
     /// Legend text.
     pub label: String,
@@ -26,7 +27,19 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
 }
 
+/// A shaded band between two curves (a 5-95% range, say).
+#[derive(Clone)]
+pub struct Band {
+    /// Colour (drawn translucent).
+    pub color: RGBColor,
+    /// Lower curve, (step, value).
+    pub lower: Vec<(f64, f64)>,
+    /// Upper curve, (step, value).
+    pub upper: Vec<(f64, f64)>,
+}
+
 /// One chart.
+#[derive(Clone)]
 pub struct Panel {
     /// Title.
     pub title: String,
@@ -34,6 +47,29 @@ pub struct Panel {
     pub y_label: String,
     /// Its lines.
     pub lines: Vec<Line>,
+}
+
+/// A panel with shaded bands under its lines.
+#[derive(Clone)]
+pub struct BandedPanel {
+    /// The lines and labels.
+    pub panel: Panel,
+    /// Bands, drawn first.
+    pub bands: Vec<Band>,
+}
+
+/// Attach bands to a panel.
+pub fn with_bands(panel: Panel, bands: Vec<Band>) -> BandedPanel {
+    BandedPanel { panel, bands }
+}
+
+impl From<Panel> for BandedPanel {
+    fn from(panel: Panel) -> Self {
+        BandedPanel {
+            panel,
+            bands: Vec::new(),
+        }
+    }
 }
 
 /// Colour of each agent type, in [`AgentType::ALL`] order.
@@ -268,13 +304,14 @@ fn plot_error(what: &str, e: impl std::fmt::Debug) -> anyhow::Error {
 /// Mesh, lines and legend: the same whatever the y axis is.
 fn fill_chart<'a, DB, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
-    panel: &Panel,
+    banded: &BandedPanel,
 ) -> Result<()>
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let panel = &banded.panel;
     chart
         .configure_mesh()
         .x_desc("step (day)")
@@ -286,6 +323,22 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(|e| plot_error(&panel.title, e))?;
+    for band in &banded.bands {
+        let outline: Vec<(f64, f64)> = band
+            .upper
+            .iter()
+            .copied()
+            .chain(band.lower.iter().rev().copied())
+            .collect();
+        if outline.len() >= 3 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    band.color.mix(0.18).filled(),
+                )))
+                .map_err(|e| plot_error(&panel.title, e))?;
+        }
+    }
     for line in &panel.lines {
         let color = line.color;
         chart
@@ -314,13 +367,26 @@ where
 
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
-    panel: &Panel,
+    banded: &BandedPanel,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
-    let (x0, x1, y0, y1) = bounds(&panel.lines);
-    let log = wants_log(&panel.lines);
+    let panel = &banded.panel;
+    // Axis range and scale cover the bands too.
+    let mut extent: Vec<Line> = banded
+        .bands
+        .iter()
+        .flat_map(|b| [b.lower.clone(), b.upper.clone()])
+        .map(|points| Line {
+            label: String::new(),
+            color: BLACK,
+            points,
+        })
+        .collect();
+    extent.extend(panel.lines.iter().cloned());
+    let (x0, x1, y0, y1) = bounds(&extent);
+    let log = wants_log(&extent);
     let title = if log {
         format!("{} (log scale)", panel.title)
     } else {
@@ -333,8 +399,7 @@ where
         .x_label_area_size(48)
         .y_label_area_size(84);
     if log {
-        let lo = panel
-            .lines
+        let lo = extent
             .iter()
             .flat_map(|l| l.points.iter().map(|p| p.1))
             .fold(f64::MAX, f64::min);
@@ -342,17 +407,18 @@ where
         let mut chart = builder
             .build_cartesian_2d(x0..x1, (lo * 0.8..hi * 1.25).log_scale())
             .map_err(|e| plot_error(&panel.title, e))?;
-        fill_chart(&mut chart, panel)
+        fill_chart(&mut chart, banded)
     } else {
         let mut chart = builder
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| plot_error(&panel.title, e))?;
-        fill_chart(&mut chart, panel)
+        fill_chart(&mut chart, banded)
     }
 }
 
 /// Draw `panels` two to a row under `title` into the PNG at `path`.
-pub fn render(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+pub fn render<P: Into<BandedPanel> + Clone>(path: &Path, title: &str, panels: &[P]) -> Result<()> {
+    let panels: Vec<BandedPanel> = panels.iter().cloned().map(Into::into).collect();
     ensure_font()?;
     let rows = panels.len().div_ceil(2).max(1);
     let size = (1600u32, 80 + 480 * rows as u32);
@@ -367,7 +433,7 @@ pub fn render(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
     ))
     .map_err(|e| anyhow!("drawing the title: {e:?}"))?;
     let areas = body.split_evenly((rows, 2));
-    for (area, panel) in areas.iter().zip(panels) {
+    for (area, panel) in areas.iter().zip(&panels) {
         draw_panel(area, panel)?;
     }
     root.present()

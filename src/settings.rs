@@ -142,6 +142,8 @@ pub struct Inputs {
     pub preset: Option<(String, String)>,
     /// `--config FILE`.
     pub config_file: Option<PathBuf>,
+    /// Scenario TOML already read (a sweep file's settings), with the file it came from.
+    pub config_text: Option<(PathBuf, String)>,
     /// The `.env` file to read, if it exists.
     pub dotenv: Option<PathBuf>,
     /// A snapshot of the process environment.
@@ -365,6 +367,31 @@ fn key_for_variable(var: &str, known: &Flat) -> Option<Result<String>> {
     }
 }
 
+/// Check that `raw` is a usable value for `key` (the type of its default, sign rules),
+/// as a `--set` would; `source` names it in the error.
+pub fn check_raw(key: &str, raw: &str, source: &str) -> Result<()> {
+    let known = known_keys();
+    let source = Source::Flag(source.to_string());
+    let Some(template) = known.get(key) else {
+        return Err(unknown_key_error(key, &source, &known));
+    };
+    let Some(value) = parse_raw(template, raw) else {
+        bail!(
+            "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
+            describe(template)
+        );
+    };
+    check_sign(key, &value, template, &source)
+}
+
+/// Whether `key` holds a number (so ranges like `5..50:5` make sense for it).
+pub fn is_numeric(key: &str) -> bool {
+    matches!(
+        known_keys().get(key),
+        Some(toml::Value::Integer(_) | toml::Value::Float(_))
+    )
+}
+
 /// Apply one raw (string) value to the flat map.
 fn set_raw(
     flat: &mut Flat,
@@ -467,6 +494,10 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
             &text,
             Source::File(path.clone()),
         )?;
+    }
+    if let Some((path, text)) = &inputs.config_text {
+        let source = Source::File(path.clone());
+        merge_toml(&mut flat, &mut sources, &known, text, source)?;
     }
     // `.env` first, then the environment, so the environment wins.
     let dotenv = match inputs.dotenv.as_deref().filter(|p| p.exists()) {

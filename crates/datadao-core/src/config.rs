@@ -726,6 +726,13 @@ impl Config {
                 "a population that stays below 4294967295 agents over the run",
             ));
         }
+        if s.seed > i64::MAX as u64 {
+            return Err(err(
+                "simulation.seed",
+                s.seed,
+                "a whole number from 0 to 9223372036854775807",
+            ));
+        }
         let fee = self.market.fee_rate;
         if !(0.0..1.0).contains(&fee) {
             return Err(err("market.fee_rate", fee, "a number in [0, 1)"));

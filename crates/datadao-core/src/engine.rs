@@ -70,6 +70,11 @@ pub struct Simulation {
     ddt_factor: f64,
     /// First broken invariant seen mid-step, kept for the audit.
     violation: Option<String>,
+    /// Behaviour noise per type, resolved once: skip probability and amount jitter.
+    skip_probability: [f64; 5],
+    amount_jitter: [f64; 5],
+    /// Whether any type has noise at all (the common case is none).
+    noisy: bool,
     /// What agents see; refreshed only when data changes (`outlook_stale`).
     outlook: Outlook,
     outlook_stale: bool,
@@ -94,6 +99,13 @@ impl Simulation {
             config.data.quantity_exponent,
         );
         let crc_factor = circles::daily_factor(config.circles.demurrage_per_year);
+        let noise = &config.noise;
+        let skip_probability = crate::AgentType::ALL.map(|k| noise.skip_probability.of(k));
+        let amount_jitter = crate::AgentType::ALL.map(|k| noise.amount_jitter.of(k));
+        let noisy = skip_probability
+            .iter()
+            .chain(&amount_jitter)
+            .any(|&v| v > 0.0);
         let ddt_factor = if config.circles.ddt_demurrage {
             crc_factor
         } else {
@@ -118,6 +130,9 @@ impl Simulation {
             crc_factor,
             ddt_factor,
             violation: None,
+            skip_probability,
+            amount_jitter,
+            noisy,
             outlook: Outlook::default(),
             outlook_stale: true,
         })
@@ -214,7 +229,7 @@ impl Simulation {
             }
             // A skipped day is not an agent's first: a degen that skips still seeds the
             // pool on the day it first acts.
-            if self.skips_today(step, i) {
+            if self.noisy && self.skips_today(step, i) {
                 continue;
             }
             agents::decide(
@@ -223,8 +238,10 @@ impl Simulation {
                 &self.outlook,
                 &mut plan,
             );
-            let jitter = self.config.noise.amount_jitter.of(self.agents[i].kind);
-            agents::jitter(&mut plan, jitter, &mut self.rng);
+            if self.noisy {
+                let jitter = self.amount_jitter[self.agents[i].kind.index()];
+                agents::jitter(&mut plan, jitter, &mut self.rng);
+            }
             self.carry_out(step, i, &plan, observer);
             self.agents[i].has_acted = true;
         }
@@ -251,11 +268,12 @@ impl Simulation {
 
     /// Whether agent `i` skips its action today (behaviour noise). Skips are scheduled as
     /// geometric waiting times, so a zero probability draws nothing.
+    #[inline]
     fn skips_today(&mut self, step: u32, i: usize) -> bool {
         if step < self.agents[i].next_skip {
             return false;
         }
-        let p = self.config.noise.skip_probability.of(self.agents[i].kind);
+        let p = self.skip_probability[self.agents[i].kind.index()];
         self.agents[i].next_skip = agents::next_occurrence(step + 1, p, &mut self.rng);
         true
     }
@@ -292,6 +310,7 @@ impl Simulation {
 
     /// A day passes for agent `i`: dDT demurrage (if on) on what it holds and has locked,
     /// CRC demurrage, then its issuance claim if one is due.
+    #[inline]
     fn pass_a_day_for(&mut self, i: usize) {
         let c = &self.config.circles;
         let (interval, per_day, max_days) =
@@ -341,7 +360,7 @@ impl Simulation {
             next_skip: u32::MAX,
         });
         let i = id as usize;
-        let skip = self.config.noise.skip_probability.of(kind);
+        let skip = self.skip_probability[kind.index()];
         self.agents[i].next_skip = agents::next_occurrence(step, skip, &mut self.rng);
         self.data.register(i);
         self.ledger.record_xdai_brought(xdai);

@@ -10,14 +10,18 @@ use crate::metrics::StepMetrics;
 use crate::transactions::Observer;
 
 /// Seed of run `index` of a sweep point: SplitMix64 of the base seed advanced by
-/// `index` golden-ratio increments. Depends on nothing else, so `datadao run --seed S`
-/// repeats any run alone.
+/// `index` golden-ratio increments, kept to 63 bits. Depends on nothing else, so
+/// `datadao run --seed S` repeats any run alone; 63 bits because TOML integers (config
+/// files, `--set`, `run_config.toml`) are signed 64-bit.
 pub fn run_seed(base: u64, index: u64) -> u64 {
     let mut z = base.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    (z ^ (z >> 31)) & MAX_SEED
 }
+
+/// Largest seed a run can have (`i64::MAX`).
+pub const MAX_SEED: u64 = i64::MAX as u64;
 
 /// The `q`-quantile (0..=1) of sorted values by linear interpolation between closest
 /// ranks (numpy's default, "type 7"): position `(n - 1) q`.
@@ -281,8 +285,10 @@ mod tests {
         assert_eq!(run_seed(42, 3), run_seed(42, 3));
         assert_ne!(run_seed(42, 3), run_seed(42, 4));
         assert_ne!(run_seed(42, 3), run_seed(43, 3));
-        // SplitMix64's reference output for state 0 after one increment.
-        assert_eq!(run_seed(0, 1), 0xE220_A839_7B1D_CDAF);
+        // SplitMix64's reference output for state 0 after one increment
+        // (0xE220A8397B1DCDAF), top bit cleared.
+        assert_eq!(run_seed(0, 1), 0x6220_A839_7B1D_CDAF);
+        assert!((0..1000).all(|i| run_seed(u64::MAX, i) <= MAX_SEED));
     }
 
     #[test]

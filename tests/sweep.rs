@@ -1,0 +1,222 @@
+//! `datadao sweep` and `datadao merge` as users run them: determinism across `--jobs`,
+//! shards in separate processes merged byte for byte, runs repeatable alone, sweep files,
+//! and the grid's errors.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn datadao(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("datadao").unwrap();
+    cmd.current_dir(dir).env_clear();
+    cmd
+}
+
+const GRID: &[&str] = &[
+    "--grid",
+    "market.fee_rate=0.001,0.01",
+    "--grid",
+    "simulation.agents_per_entry=5..15:5",
+    "--runs",
+    "3",
+    "--steps",
+    "60",
+    "--set",
+    "noise.skip_probability.casual=0.3",
+    "--set",
+    "noise.amount_jitter.organization=0.2",
+    "-q",
+];
+
+fn sweep(dir: &Path, out: &str, extra: &[&str]) {
+    datadao(dir)
+        .arg("sweep")
+        .args(GRID)
+        .args(["--out", out])
+        .args(extra)
+        .assert()
+        .success();
+}
+
+const TABLES: [&str; 4] = [
+    "sweep_runs.csv",
+    "sweep_series.csv",
+    "sweep.toml",
+    "sweep_results.png",
+];
+
+#[test]
+fn results_do_not_depend_on_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    sweep(p, "one", &["--jobs", "1"]);
+    sweep(p, "two", &["--jobs", "2"]);
+    for f in TABLES {
+        assert_eq!(
+            fs::read(p.join("one").join(f)).unwrap(),
+            fs::read(p.join("two").join(f)).unwrap(),
+            "{f} differs between --jobs 1 and --jobs 2"
+        );
+    }
+    let runs = fs::read_to_string(p.join("one/sweep_runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 6 * 3, "6 points x 3 runs");
+}
+
+#[test]
+fn three_shards_in_separate_processes_merge_into_the_whole_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    sweep(p, "whole", &[]);
+    let children: Vec<_> = (1..=3)
+        .map(|k| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("datadao"))
+                .current_dir(p)
+                .env_clear()
+                .arg("sweep")
+                .args(GRID)
+                .args(["--shard", &format!("{k}/3"), "--out", &format!("shard{k}")])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    // Any order of shard folders.
+    datadao(p)
+        .args(["merge", "shard3", "shard1", "shard2", "--out", "merged"])
+        .assert()
+        .success();
+    for f in TABLES {
+        assert_eq!(
+            fs::read(p.join("whole").join(f)).unwrap(),
+            fs::read(p.join("merged").join(f)).unwrap(),
+            "{f}: merged shards differ from the whole sweep"
+        );
+    }
+    // A missing shard is refused.
+    datadao(p)
+        .args(["merge", "shard1", "shard2", "--out", "partial"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("every shard 1..=3"));
+}
+
+#[test]
+fn any_run_repeats_alone_from_its_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    sweep(p, "s", &[]);
+    let mut reader = csv::Reader::from_path(p.join("s/sweep_runs.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let row = reader.records().nth(4).unwrap().unwrap();
+    let (fee, per_entry, seed) = (
+        row[col("market.fee_rate")].to_string(),
+        row[col("simulation.agents_per_entry")].to_string(),
+        row[col("seed")].to_string(),
+    );
+    datadao(p)
+        .args([
+            "run",
+            "--steps",
+            "60",
+            "--seed",
+            &seed,
+            "--out",
+            "alone",
+            "-q",
+            "--no-plot",
+        ])
+        .args(["--set", &format!("market.fee_rate={fee}")])
+        .args(["--set", &format!("simulation.agents_per_entry={per_entry}")])
+        .args(["--set", "noise.skip_probability.casual=0.3"])
+        .args(["--set", "noise.amount_jitter.organization=0.2"])
+        .assert()
+        .success();
+    let data = fs::read_to_string(p.join("alone/simulation_data.csv")).unwrap();
+    let last = data.lines().last().unwrap();
+    let price = last.split(',').nth(1).unwrap();
+    assert_eq!(
+        price,
+        &row[col("final_price")],
+        "the run repeated alone ends at the same price"
+    );
+}
+
+#[test]
+fn a_sweep_file_runs_and_is_saved_with_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    fs::write(
+        p.join("exp.toml"),
+        "[sweep]\nruns = 2\nzip = true\n[sweep.grid]\n\"market.fee_rate\" = [0.001, 0.01]\n\"simulation.seed\" = \"1..2:1\"\n\n[simulation]\ntotal_steps = 40\n",
+    )
+    .unwrap();
+    datadao(p)
+        .args(["sweep", "--sweep", "exp.toml", "--out", "a", "-q"])
+        .assert()
+        .success();
+    let saved = fs::read_to_string(p.join("a/sweep.toml")).unwrap();
+    assert!(
+        saved.contains("zip = true") && saved.contains("total_steps = 40"),
+        "{saved}"
+    );
+    // The saved sweep repeats the sweep exactly.
+    datadao(p)
+        .args(["sweep", "--sweep", "a/sweep.toml", "--out", "b", "-q"])
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read(p.join("a/sweep_runs.csv")).unwrap(),
+        fs::read(p.join("b/sweep_runs.csv")).unwrap()
+    );
+    let runs = fs::read_to_string(p.join("a/sweep_runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 2 * 2, "zipped: 2 points x 2 runs");
+}
+
+#[test]
+fn grid_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--grid", "market.fee_rat=0.1"],
+            "did you mean 'market.fee_rate'",
+        ),
+        (
+            &["--grid", "simulation.agents_per_entry=9..1:2"],
+            "bad range",
+        ),
+        (&["--grid", "market.fee_rate="], "no values"),
+        (
+            &[
+                "--grid",
+                "market.fee_rate=0.1,0.2",
+                "--grid",
+                "simulation.seed=1,2,3",
+                "--zip",
+            ],
+            "same number of values",
+        ),
+        (&["--grid", "market.fee_rate=2"], "[0, 1)"),
+        (&["--shard", "4/3"], "K/N"),
+        (&["--runs", "0"], "at least 1"),
+    ];
+    for (args, expected) in cases {
+        let out = datadao(dir.path())
+            .arg("sweep")
+            .args(*args)
+            .arg("-q")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: {expected:?} not in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
