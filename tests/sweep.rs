@@ -220,3 +220,30 @@ fn grid_errors_are_clear() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// With the `parquet` feature both tables are written as Parquet too, with every row.
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_tables_hold_every_row() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    sweep(p, "pq", &["--format", "parquet"]);
+    for (name, rows) in [("sweep_runs", 18), ("sweep_series", 6 * 60)] {
+        let file = fs::File::open(p.join("pq").join(format!("{name}.parquet"))).unwrap();
+        let reader = SerializedFileReader::new(file).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), rows, "{name}");
+    }
+}
+
+/// Without the feature, asking for Parquet says how to get it.
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_without_the_feature_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["sweep", "--steps", "5", "--format", "parquet", "-q"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--features parquet"));
+}
