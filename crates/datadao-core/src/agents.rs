@@ -82,6 +82,13 @@ pub struct Agent {
     pub lp: f64,
     /// Whether it has had its first step (degens act differently then).
     pub has_acted: bool,
+}
+
+/// The rest of an agent's state: Circles and its schedule of random events. Kept apart
+/// from [`Agent`] because only the agent's own turn touches it, while the Pie's pass
+/// over a million agents needs just their balances: half the bytes to stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
     /// Personal CRC held (members only).
     pub crc: f64,
     /// CRC it has locked in the vault to mint dDT.
@@ -94,6 +101,20 @@ pub struct Agent {
     pub data_events: [u32; 3],
     /// Step at which it next skips its action (`u32::MAX`: never).
     pub next_skip: u32,
+}
+
+impl Member {
+    /// Holding `crc`, nothing locked, no events scheduled.
+    pub fn new(crc: f64) -> Self {
+        Self {
+            crc,
+            crc_locked: 0.0,
+            unclaimed_days: 0,
+            issued_since_mint: crc,
+            data_events: [u32::MAX; 3],
+            next_skip: u32::MAX,
+        }
+    }
 }
 
 /// Positions in [`Agent::data_events`].
@@ -382,7 +403,7 @@ pub fn draw_contribution<R: Rng>(m: &MemberConfig, use_cases: usize, rng: &mut R
 /// is due: contribute, revoke one of the use cases its data allows (chosen at random),
 /// remove everything. Returns the plan and the rescheduled events.
 pub fn decide_data<R: Rng>(
-    agent: &Agent,
+    events: [u32; 3],
     m: &MemberConfig,
     allowed_mask: u8,
     has_data: bool,
@@ -391,7 +412,7 @@ pub fn decide_data<R: Rng>(
     rng: &mut R,
 ) -> (DataPlan, [u32; 3]) {
     let mut plan = DataPlan::new();
-    let mut next = agent.data_events;
+    let mut next = events;
     if step >= next[CONTRIBUTE] {
         plan.push(draw_contribution(m, use_cases, rng));
         next[CONTRIBUTE] = next_occurrence(step + 1, m.contribution_rate, rng);
@@ -415,12 +436,10 @@ pub fn decide_data<R: Rng>(
     (plan, next)
 }
 
-/// What a member does with a Pie share it has just received, written into `plan`.
-pub fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig, plan: &mut Plan) {
-    plan.clear();
-    if params.pie_share_use(kind) == PieShareUse::Sell {
-        plan.push(Intent::SellDdt { amount: share });
-    }
+/// What a member does with a Pie share it has just received: sell it, or nothing (keep).
+#[inline]
+pub fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig) -> Option<Intent> {
+    (params.pie_share_use(kind) == PieShareUse::Sell).then_some(Intent::SellDdt { amount: share })
 }
 
 #[cfg(test)]
@@ -436,12 +455,6 @@ mod tests {
             xdai: 0.0,
             lp: 0.0,
             has_acted: false,
-            crc: 0.0,
-            crc_locked: 0.0,
-            unclaimed_days: 0,
-            issued_since_mint: 0.0,
-            data_events: [u32::MAX; 3],
-            next_skip: u32::MAX,
         }
     }
 
@@ -485,9 +498,9 @@ mod tests {
     }
 
     fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig) -> Plan {
-        let mut plan = Plan::new();
-        super::on_pie_share(kind, share, params, &mut plan);
-        plan
+        super::on_pie_share(kind, share, params)
+            .into_iter()
+            .collect()
     }
 
     #[test]

@@ -12,18 +12,21 @@ pub fn daily_factor(rate_per_year: f64) -> f64 {
 }
 
 /// What a claim after `days` unclaimed days pays: issuance for at most `max_days`.
+#[inline]
 pub fn claimable(days: u64, issuance_per_day: f64, max_days: u64) -> f64 {
     issuance_per_day * days.min(max_days) as f64
 }
 
 /// How much of a mint request the `weight` policy allows: locked CRC may not exceed
 /// `mint_per_weight * weight`.
+#[inline]
 pub fn weight_room(mint_per_weight: f64, weight: f64, locked: f64) -> f64 {
     (mint_per_weight * weight - locked).max(0.0)
 }
 
 /// How much the `issuance-score` policy allows: `min(score, 100)/100` of the CRC issued
 /// since the member's last mint.
+#[inline]
 pub fn score_allowance(score: f64, issued_since_last_mint: f64) -> f64 {
     (score.clamp(0.0, 100.0) / 100.0) * issued_since_last_mint.max(0.0)
 }

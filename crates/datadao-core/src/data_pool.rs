@@ -10,6 +10,13 @@
 //! `u`), and a member's credit is its allowed weight times the index's rise since it last
 //! settled. A job is O(1) whatever the number of members, and a member's weight is always
 //! settled *before* it changes, so data is credited only while its owner allows the use.
+//!
+//! Credits are paid per *period* (from one Pie distribution to the next). A member that
+//! changed nothing during a period earned its allowed weight times the index's rise since
+//! the period began, so reading its credit writes nothing; only members that changed
+//! their data carry a settled credit and snapshots, stamped with the period. Closing a
+//! period is O(1). At a million members this halves the memory traffic of a usage-based
+//! distribution.
 
 use crate::config::MAX_USE_CASES;
 
@@ -27,8 +34,10 @@ struct UseAccount {
 #[derive(Clone, Debug, Default, PartialEq)]
 #[repr(C, align(64))]
 pub struct MemberData {
-    /// Usage credit earned since the last Pie distribution, as of the last settlement.
+    /// Usage credit earned in period `settled_period` up to the last settlement.
     usage_credit: f64,
+    /// The period in which it last settled; its snapshots and credit belong to it.
+    settled_period: u32,
     /// Use cases any of its live data allows (bit `u`).
     pub mask: u8,
     accounts: [UseAccount; MAX_USE_CASES],
@@ -72,6 +81,9 @@ pub struct DataPool {
     usage_index: [f64; MAX_USE_CASES],
     /// Members with live data (same exact-zero reset as `allowing`).
     contributors: u64,
+    /// The current usage period, and the usage index when it began.
+    period: u32,
+    index_at_period_start: [f64; MAX_USE_CASES],
     /// dDT of jobs since usage was last taken: every job is credited in full to
     /// someone, so this is the sum of all members' credits without a pass over them.
     usage_total: f64,
@@ -91,6 +103,8 @@ impl DataPool {
             removed_weight: 0.0,
             usage_index: [0.0; MAX_USE_CASES],
             contributors: 0,
+            period: 0,
+            index_at_period_start: [0.0; MAX_USE_CASES],
             usage_total: 0.0,
         }
     }
@@ -142,18 +156,41 @@ impl DataPool {
         self.allowing[u] > 0 && self.allowed_total[u] > 0.0
     }
 
-    /// Move usage accrued since the member last settled into its credit. Only allowed
-    /// use cases accrue; a use case's snapshot is refreshed when it becomes allowed
-    /// (in `set_allowed`), so members with no data cost almost nothing here.
-    fn settle(&mut self, id: usize) {
-        let m = &mut self.members[id];
+    /// The index value usage of `u` is counted from for member `m` in this period: its
+    /// snapshot if it settled this period, else the period's start.
+    fn base(&self, m: &MemberData, u: usize) -> f64 {
+        if m.settled_period == self.period {
+            m.accounts[u].snapshot
+        } else {
+            self.index_at_period_start[u]
+        }
+    }
+
+    /// Usage member `m` earned this period: its settled credit plus what accrued since.
+    fn earned(&self, m: &MemberData) -> f64 {
+        let mut credit = if m.settled_period == self.period {
+            m.usage_credit
+        } else {
+            0.0
+        };
         let mut mask = m.mask;
         while mask != 0 {
             let u = mask.trailing_zeros() as usize;
             mask &= mask - 1;
-            let account = &mut m.accounts[u];
-            m.usage_credit += account.allowed * (self.usage_index[u] - account.snapshot);
-            account.snapshot = self.usage_index[u];
+            credit += m.accounts[u].allowed * (self.usage_index[u] - self.base(m, u));
+        }
+        credit
+    }
+
+    /// Fix the member's credit so far this period and restart its accrual from now,
+    /// before its allowed weights change.
+    fn settle(&mut self, id: usize) {
+        let credit = self.earned(&self.members[id]);
+        let m = &mut self.members[id];
+        m.usage_credit = credit;
+        m.settled_period = self.period;
+        for u in 0..self.use_cases {
+            m.accounts[u].snapshot = self.usage_index[u];
         }
     }
 
@@ -240,38 +277,30 @@ impl DataPool {
         self.usage_total += amount;
     }
 
-    /// Usage credited since the last [`DataPool::take_usage_total`]: the sum of every
-    /// member's credit, known without settling them.
+    /// Usage credited this period: the sum of every member's credit, known without
+    /// settling them.
     pub fn usage_total(&self) -> f64 {
         self.usage_total
     }
 
-    /// Start a new distribution period; returns the period's total usage.
-    pub fn take_usage_total(&mut self) -> f64 {
-        std::mem::take(&mut self.usage_total)
+    /// Usage member `id` earned this period. Reads only.
+    pub fn usage_of(&self, id: usize) -> f64 {
+        self.earned(&self.members[id])
     }
 
-    /// Settle member `id` and hand back its usage credit since it was last taken,
-    /// resetting it.
-    pub fn take_usage_of(&mut self, id: usize) -> f64 {
-        self.settle(id);
-        std::mem::take(&mut self.members[id].usage_credit)
+    /// End the period (after paying it): credits start again from zero.
+    pub fn close_usage_period(&mut self) {
+        self.period = self.period.wrapping_add(1);
+        self.index_at_period_start = self.usage_index;
+        self.usage_total = 0.0;
     }
 
-    /// Settle every member and write each one's usage credit since the last call into
-    /// `out` (indexed by member id), resetting it. `out` is reused across calls.
+    /// Every member's usage this period into `out` (indexed by member id), then close
+    /// the period. `out` is reused across calls.
     pub fn take_usage(&mut self, out: &mut Vec<f64>) {
         out.clear();
-        for id in 0..self.members.len() {
-            self.settle(id);
-            out.push(std::mem::take(&mut self.members[id].usage_credit));
-        }
-    }
-
-    /// A member's usage credit up to now, without resetting it.
-    pub fn usage_of(&mut self, id: usize) -> f64 {
-        self.settle(id);
-        self.members[id].usage_credit
+        out.extend((0..self.members.len()).map(|id| self.usage_of(id)));
+        self.close_usage_period();
     }
 }
 
@@ -306,14 +335,18 @@ mod tests {
         pool.record_job(0, 8.0); // over 400: 2 to member 0, 6 to member 1
         pool.record_job(1, 3.0); // over 150: 2 to member 0, 1 to member 2
         assert_eq!(pool.usage_total(), 11.0, "every job is credited in full");
-        assert!((pool.take_usage_of(1) - 6.0).abs() < 1e-12);
-        assert!((pool.take_usage_of(1)).abs() < 1e-12, "taken once");
+        assert!((pool.usage_of(1) - 6.0).abs() < 1e-12);
+        pool.close_usage_period();
+        assert!(
+            pool.usage_of(1).abs() < 1e-12,
+            "a new period starts from zero"
+        );
         pool.record_job(0, 4.0); // 1 to member 0, 3 to member 1
         let mut usage = Vec::new();
         pool.take_usage(&mut usage);
-        assert!((usage[0] - 5.0).abs() < 1e-12);
+        assert!((usage[0] - 1.0).abs() < 1e-12);
         assert!((usage[1] - 3.0).abs() < 1e-12);
-        assert!((usage[2] - 1.0).abs() < 1e-12);
+        assert!(usage[2].abs() < 1e-12);
         let mut usage = Vec::new();
         pool.record_job(0, 8.0);
         pool.record_job(1, 3.0);

@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::agents::{self, Agent, DataIntent, Intent, Outlook, Plan, DUST};
+use crate::agents::{self, Agent, DataIntent, Intent, Member, Outlook, Plan, DUST};
 use crate::circles::{self, Vault};
 use crate::config::{Activation, Config, ConfigError, MintPolicy, PiePolicy};
 use crate::data_pool::DataPool;
@@ -30,7 +30,6 @@ use crate::transactions::{Action, Detail, Observer, Transaction};
 struct Tally {
     sum_xdai: [f64; 5],
     sum_ddt: [f64; 5],
-    crc_held: f64,
     orgs_out_of_xdai: u64,
 }
 
@@ -39,7 +38,6 @@ impl Tally {
         let t = a.kind.index();
         self.sum_xdai[t] += a.xdai;
         self.sum_ddt[t] += a.ddt;
-        self.crc_held += a.crc;
         if a.kind == crate::AgentType::Organization && a.xdai <= DUST {
             self.orgs_out_of_xdai += 1;
         }
@@ -51,6 +49,8 @@ impl Tally {
 pub struct Simulation {
     config: Config,
     agents: Vec<Agent>,
+    /// Circles and event schedules, by the same index as `agents`.
+    members: Vec<Member>,
     pool: Pool,
     pie: Pie,
     population: Population,
@@ -114,6 +114,7 @@ impl Simulation {
         Ok(Self {
             config,
             agents: Vec::new(),
+            members: Vec::new(),
             pool,
             pie: Pie::new(),
             population,
@@ -146,6 +147,11 @@ impl Simulation {
     /// Every agent, in join order.
     pub fn agents(&self) -> &[Agent] {
         &self.agents
+    }
+
+    /// Every agent's Circles state and event schedule, in join order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
     }
 
     /// The pool.
@@ -217,33 +223,12 @@ impl Simulation {
             self.order.shuffle(&mut self.rng);
         }
         let mut plan = Plan::new();
+        // CRC moves only in an agent's own turn, so its end-of-step value is known here.
+        let mut crc_held = 0.0;
         for n in 0..self.agents.len() {
             let i = if shuffled { self.order[n] as usize } else { n };
-            if self.agents[i].joined_step < step {
-                self.pass_a_day_for(i);
-            }
-            self.data_turn(step, i, observer);
-            if self.outlook_stale {
-                self.outlook = self.fresh_outlook();
-                self.outlook_stale = false;
-            }
-            // A skipped day is not an agent's first: a degen that skips still seeds the
-            // pool on the day it first acts.
-            if self.noisy && self.skips_today(step, i) {
-                continue;
-            }
-            agents::decide(
-                &self.agents[i],
-                &self.config.agents,
-                &self.outlook,
-                &mut plan,
-            );
-            if self.noisy {
-                let jitter = self.amount_jitter[self.agents[i].kind.index()];
-                agents::jitter(&mut plan, jitter, &mut self.rng);
-            }
-            self.carry_out(step, i, &plan, observer);
-            self.agents[i].has_acted = true;
+            self.agent_turn(step, i, &mut plan, observer);
+            crc_held += self.members[i].crc;
         }
 
         let distributes = (u64::from(step) + 1) % self.config.pie.interval_steps == 0;
@@ -257,7 +242,7 @@ impl Simulation {
             self.agents.iter().for_each(|a| t.add(a));
             t
         });
-        let (metrics, holdings) = self.measure(step, &tally);
+        let (metrics, holdings) = self.measure(step, &tally, crc_held);
         if self.config.simulation.audit {
             self.audit(step, &holdings)?;
         }
@@ -266,15 +251,39 @@ impl Simulation {
         Ok(metrics)
     }
 
+    /// One agent's turn: the day's effects on it, its data decisions, then its plan.
+    fn agent_turn<O: Observer>(&mut self, step: u32, i: usize, plan: &mut Plan, observer: &mut O) {
+        if self.agents[i].joined_step < step {
+            self.pass_a_day_for(i);
+        }
+        self.data_turn(step, i, observer);
+        if self.outlook_stale {
+            self.outlook = self.fresh_outlook();
+            self.outlook_stale = false;
+        }
+        // A skipped day is not an agent's first: a degen that skips still seeds the
+        // pool on the day it first acts.
+        if self.noisy && self.skips_today(step, i) {
+            return;
+        }
+        agents::decide(&self.agents[i], &self.config.agents, &self.outlook, plan);
+        if self.noisy {
+            let jitter = self.amount_jitter[self.agents[i].kind.index()];
+            agents::jitter(plan, jitter, &mut self.rng);
+        }
+        self.carry_out(step, i, plan, observer);
+        self.agents[i].has_acted = true;
+    }
+
     /// Whether agent `i` skips its action today (behaviour noise). Skips are scheduled as
     /// geometric waiting times, so a zero probability draws nothing.
     #[inline]
     fn skips_today(&mut self, step: u32, i: usize) -> bool {
-        if step < self.agents[i].next_skip {
+        if step < self.members[i].next_skip {
             return false;
         }
         let p = self.skip_probability[self.agents[i].kind.index()];
-        self.agents[i].next_skip = agents::next_occurrence(step + 1, p, &mut self.rng);
+        self.members[i].next_skip = agents::next_occurrence(step + 1, p, &mut self.rng);
         true
     }
 
@@ -316,12 +325,13 @@ impl Simulation {
         let (interval, per_day, max_days) =
             (c.claim_interval_days, c.issuance_per_day, c.max_claim_days);
         let (crc_factor, ddt_factor) = (self.crc_factor, self.ddt_factor);
-        let a = &mut self.agents[i];
+        let kind = self.agents[i].kind;
+        let a = &mut self.members[i];
         if ddt_factor < 1.0 {
-            a.ddt *= ddt_factor;
+            self.agents[i].ddt *= ddt_factor;
             a.crc_locked *= ddt_factor;
         }
-        if !a.kind.is_member() {
+        if !kind.is_member() {
             return;
         }
         a.crc *= crc_factor;
@@ -352,16 +362,11 @@ impl Simulation {
             xdai,
             lp: 0.0,
             has_acted: false,
-            crc,
-            crc_locked: 0.0,
-            unclaimed_days: 0,
-            issued_since_mint: crc,
-            data_events: [u32::MAX; 3],
-            next_skip: u32::MAX,
         });
+        self.members.push(Member::new(crc));
         let i = id as usize;
         let skip = self.skip_probability[kind.index()];
-        self.agents[i].next_skip = agents::next_occurrence(step, skip, &mut self.rng);
+        self.members[i].next_skip = agents::next_occurrence(step, skip, &mut self.rng);
         self.data.register(i);
         self.ledger.record_xdai_brought(xdai);
         self.record(
@@ -375,7 +380,7 @@ impl Simulation {
             Detail::None,
         );
         if let Some(member) = self.config.agents.member(kind) {
-            self.agents[i].data_events = agents::first_data_events(member, step, &mut self.rng);
+            self.members[i].data_events = agents::first_data_events(member, step, &mut self.rng);
             let dataset = agents::draw_contribution(member, self.use_cases, &mut self.rng);
             self.apply_data(step, i, dataset, observer);
             if ddt > 0.0 {
@@ -386,16 +391,16 @@ impl Simulation {
 
     /// A member's data decisions, on the days one of its data events is due.
     fn data_turn<O: Observer>(&mut self, step: u32, i: usize, observer: &mut O) {
-        let agent = &self.agents[i];
-        if agent.data_events.iter().all(|&due| step < due) {
+        let events = self.members[i].data_events;
+        if events.iter().all(|&due| step < due) {
             return;
         }
-        let Some(member) = self.config.agents.member(agent.kind) else {
+        let Some(member) = self.config.agents.member(self.agents[i].kind) else {
             return;
         };
         let data = self.data.member(i);
         let (plan, next) = agents::decide_data(
-            agent,
+            events,
             member,
             data.mask,
             data.weight > 0.0,
@@ -403,7 +408,7 @@ impl Simulation {
             self.use_cases,
             &mut self.rng,
         );
-        self.agents[i].data_events = next;
+        self.members[i].data_events = next;
         for intent in plan {
             self.apply_data(step, i, intent, observer);
         }
@@ -470,7 +475,7 @@ impl Simulation {
         let policy = self.config.minting.policy;
         let per_weight = self.config.minting.mint_per_weight;
         let data = self.data.member(i);
-        let a = &self.agents[i];
+        let a = &self.members[i];
         let cap = match policy {
             MintPolicy::Weight => circles::weight_room(per_weight, data.weight, a.crc_locked),
             MintPolicy::IssuanceScore => {
@@ -493,10 +498,10 @@ impl Simulation {
             }
             return;
         }
-        let a = &mut self.agents[i];
+        self.agents[i].ddt += amount;
+        let a = &mut self.members[i];
         a.crc -= amount;
         a.crc_locked += amount;
-        a.ddt += amount;
         if policy == MintPolicy::IssuanceScore {
             a.issued_since_mint = 0.0;
         }
@@ -505,8 +510,8 @@ impl Simulation {
             && self.violation.is_none()
         {
             self.violation = Some(format!(
-                "member {} locked {} CRC, above its cap {} x weight {}",
-                a.id, a.crc_locked, per_weight, data.weight
+                "member {i} locked {} CRC, above its cap {} x weight {}",
+                a.crc_locked, per_weight, data.weight
             ));
         }
         self.vault.lock(amount);
@@ -596,15 +601,16 @@ impl Simulation {
             } => self.run_job(step, i, amount, partial, use_case, observer),
             Intent::Mint { amount } => self.lock_and_mint(step, i, amount, observer),
             Intent::Redeem { amount } => {
-                let a = &self.agents[i];
-                let amount = amount.min(a.ddt).min(a.crc_locked);
+                let amount = amount
+                    .min(self.agents[i].ddt)
+                    .min(self.members[i].crc_locked);
                 if amount <= DUST {
                     return;
                 }
-                let a = &mut self.agents[i];
-                a.ddt -= amount;
-                a.crc_locked -= amount;
-                a.crc += amount;
+                self.agents[i].ddt -= amount;
+                let m = &mut self.members[i];
+                m.crc_locked -= amount;
+                m.crc += amount;
                 self.vault.unlock(amount);
                 self.ledger.record_burn(amount);
                 self.flows.redeemed_ddt += amount;
@@ -708,14 +714,14 @@ impl Simulation {
                 groups = Some(dist);
                 dist.total
             }
-            PiePolicy::Usage => self.data.take_usage_total(),
+            PiePolicy::Usage => self.data.usage_total(),
             PiePolicy::Weight => self.data.total_weight(),
         };
         // `<= 0.0` alone would let a NaN through.
         if total_claims.is_nan() || total_claims <= 0.0 || pot <= 0.0 {
+            self.data.close_usage_period();
             return None;
         }
-        let mut plan = Plan::new();
         let mut tally = Tally::default();
         for n in 0..self.agents.len() {
             let i = if shuffled { self.order[n] as usize } else { n };
@@ -726,11 +732,12 @@ impl Simulation {
                 groups.as_ref(),
                 pot,
                 total_claims,
-                &mut plan,
                 observer,
             );
             tally.add(&self.agents[i]);
         }
+        // Usage credits are paid for this period; the next starts from zero.
+        self.data.close_usage_period();
         Some(tally)
     }
 
@@ -744,7 +751,6 @@ impl Simulation {
         groups: Option<&crate::pie::Distribution>,
         pot: f64,
         total_claims: f64,
-        plan: &mut Plan,
         observer: &mut O,
     ) {
         let kind = self.agents[i].kind;
@@ -752,7 +758,7 @@ impl Simulation {
             Some(dist) => dist.share_of(kind),
             None => {
                 let claim = match policy {
-                    PiePolicy::Usage => self.data.take_usage_of(i),
+                    PiePolicy::Usage => self.data.usage_of(i),
                     _ => self.data.member(i).weight,
                 };
                 if claim <= 0.0 {
@@ -769,16 +775,16 @@ impl Simulation {
         self.agents[i].ddt += share;
         let detail = Detail::Policy(policy);
         self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0, detail);
-        agents::on_pie_share(kind, share, &self.config.agents, plan);
-        self.carry_out(step, i, plan, observer);
+        if let Some(reaction) = agents::on_pie_share(kind, share, &self.config.agents) {
+            self.apply(step, i, reaction, observer);
+        }
     }
 
     /// Snapshot the step from the agents' balance sums.
-    fn measure(&self, step: u32, tally: &Tally) -> (StepMetrics, Holdings) {
+    fn measure(&self, step: u32, tally: &Tally, crc_held: f64) -> (StepMetrics, Holdings) {
         let Tally {
             sum_xdai,
             sum_ddt,
-            crc_held,
             orgs_out_of_xdai,
         } = *tally;
         let counts = self.population.counts();
@@ -831,9 +837,9 @@ impl Simulation {
             });
         }
         let mut locked = 0.0;
-        for a in &self.agents {
-            locked += a.crc_locked;
-            if a.ddt < 0.0 || a.xdai < 0.0 || a.lp < 0.0 || a.crc < 0.0 || a.crc_locked < 0.0 {
+        for (a, m) in self.agents.iter().zip(&self.members) {
+            locked += m.crc_locked;
+            if a.ddt < 0.0 || a.xdai < 0.0 || a.lp < 0.0 || m.crc < 0.0 || m.crc_locked < 0.0 {
                 return Err(AuditError {
                     step,
                     detail: format!(
@@ -843,8 +849,8 @@ impl Simulation {
                         a.ddt,
                         a.xdai,
                         a.lp,
-                        a.crc,
-                        a.crc_locked
+                        m.crc,
+                        m.crc_locked
                     ),
                 });
             }
@@ -938,7 +944,12 @@ mod tests {
         sim.step(&mut NullObserver).unwrap();
         sim.step(&mut NullObserver).unwrap();
         let g = circles::daily_factor(0.07);
-        let member = sim.agents().iter().find(|a| a.kind.is_member()).unwrap();
+        let first = sim
+            .agents()
+            .iter()
+            .position(|a| a.kind.is_member())
+            .unwrap();
+        let member = &sim.members()[first];
         assert!(
             (member.crc - (236.0 * g + 24.0)).abs() < 1e-9,
             "{}",
