@@ -196,15 +196,15 @@ fn prepare_dir(dir: &Path) -> Result<()> {
     })
 }
 
-fn progress_bar(steps: u64, quiet: bool) -> ProgressBar {
+/// A progress bar on stderr counting `unit`s (with rate and time left), or a hidden one
+/// when stderr is not a terminal or the user asked for quiet.
+pub(crate) fn progress_bar(len: u64, unit: &str, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}")
-            .expect("static template"),
-    );
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit}  {{per_sec}}  eta {{eta}}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("valid template"));
     bar
 }
 
@@ -218,7 +218,7 @@ fn run(args: &RunArgs) -> Result<()> {
     let mut sim = Economy::new(settings.model.clone())?;
     let use_cases = settings.model.data.use_cases.clone();
     let mut sink = RunSink::create(&dir, settings.output.transactions, &use_cases)?;
-    let bar = progress_bar(settings.model.simulation.total_steps, args.quiet);
+    let bar = progress_bar(settings.model.simulation.total_steps, "steps", args.quiet);
     while !sim.is_finished() {
         sim.step(&mut sink)?;
         if let Some(e) = sink.take_error() {

@@ -2,11 +2,9 @@
 //! resolve every point's settings, run it (or one shard of it), and write the tables,
 //! the figure and the effective sweep; `merge` reassembles shards into the same files.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Format, MergeArgs, ScenarioArgs, SweepArgs};
 use crate::output::{write_whole, PendingFile};
@@ -148,18 +146,6 @@ fn sweep_toml(runs: u64, zip: bool, axes: &[Axis], base: &settings::Settings) ->
     )
 }
 
-fn progress(total_hint: u64, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total_hint), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  eta {eta}")
-            .expect("static template"),
-    );
-    bar
-}
-
 /// `datadao sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -218,7 +204,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         jobs,
         shard,
     };
-    let bar = progress(runs, args.quiet);
+    let bar = crate::progress_bar(runs, "runs", args.quiet);
     sweep::execute(&plan, &dir, &bar)?;
     bar.finish_and_clear();
     write_whole(
