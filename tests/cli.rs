@@ -1,20 +1,15 @@
 //! The binary, run the way a user runs it: defaults, `.env`, environment variables,
 //! flags, `--config`, and each kind of bad input.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::datadao;
 use predicates::prelude::*;
-
-/// The binary in `dir`, with an environment stripped of anything that could leak in from
-/// the machine (a stray SEED or FEE_RATE would change results).
-fn datadao(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("datadao").unwrap();
-    cmd.current_dir(dir).env_clear();
-    cmd
-}
 
 fn rows(path: &Path) -> Vec<HashMap<String, String>> {
     let mut reader = csv::Reader::from_path(path).unwrap();

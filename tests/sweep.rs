@@ -2,17 +2,13 @@
 //! shards in separate processes merged byte for byte, runs repeatable alone, sweep files,
 //! and the grid's errors.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::datadao;
 use predicates::prelude::*;
-
-fn datadao(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("datadao").unwrap();
-    cmd.current_dir(dir).env_clear();
-    cmd
-}
 
 const GRID: &[&str] = &[
     "--grid",
