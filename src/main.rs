@@ -4,6 +4,7 @@
 //! streaming its outputs, then draw the figure and print the summary. The model lives in
 //! the core crate.
 
+mod block_file;
 mod cli;
 mod output;
 mod plot;
@@ -14,6 +15,7 @@ mod summary;
 mod sweep;
 mod sweep_cmd;
 mod tables;
+mod txlog;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -208,6 +210,27 @@ pub(crate) fn progress_bar(len: u64, unit: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// Draw `simulation_results.png` for a finished run.
+fn draw_figure(
+    dir: &Path,
+    args: &RunArgs,
+    settings: &settings::Settings,
+    series: &[series::Point],
+    use_cases: &[String],
+) -> Result<PathBuf> {
+    let pending = PendingFile::new(dir, output::PLOT_FILE);
+    let preset = args.scenario.preset.as_deref().unwrap_or("seed");
+    let title = format!(
+        "datadao: preset {preset}, {} steps, fee {}, seed {}",
+        settings.model.simulation.total_steps,
+        settings.model.market.fee_rate,
+        settings.model.simulation.seed
+    );
+    let panels = plot::run_panels(series, use_cases);
+    plot::render(pending.temp_path(), &title, &panels)?;
+    pending.commit()
+}
+
 fn run(args: &RunArgs) -> Result<()> {
     let started = Instant::now();
     let resolved = resolve(&args.scenario)?;
@@ -217,7 +240,11 @@ fn run(args: &RunArgs) -> Result<()> {
 
     let mut sim = Economy::new(settings.model.clone())?;
     let use_cases = settings.model.data.use_cases.clone();
-    let mut sink = RunSink::create(&dir, settings.output.transactions, &use_cases)?;
+    let log = settings
+        .output
+        .transactions
+        .then_some(settings.output.direct_io);
+    let mut sink = RunSink::create(&dir, log, &use_cases)?;
     let bar = progress_bar(settings.model.simulation.total_steps, "steps", args.quiet);
     while !sim.is_finished() {
         sim.step(&mut sink)?;
@@ -231,20 +258,23 @@ fn run(args: &RunArgs) -> Result<()> {
     let series = sink.series.points();
     let stats = sink.stats.clone();
     let rows = sink.transaction_rows();
-    let mut files = sink.finish()?;
-    if settings.output.plot {
-        let pending = PendingFile::new(&dir, output::PLOT_FILE);
-        let preset = args.scenario.preset.as_deref().unwrap_or("seed");
-        let title = format!(
-            "datadao: preset {preset}, {} steps, fee {}, seed {}",
-            settings.model.simulation.total_steps,
-            settings.model.market.fee_rate,
-            settings.model.simulation.seed
-        );
-        let panels = plot::run_panels(&series, &use_cases);
-        plot::render(pending.temp_path(), &title, &panels)?;
-        files.push(pending.commit()?);
-    }
+    // The CSVs are finished (the log's last batches written, each file renamed over any
+    // earlier run's, which can wait on the file system freeing the old blocks) while the
+    // figure is drawn.
+    let (csvs, figure) = std::thread::scope(|scope| {
+        let csvs = scope.spawn(|| sink.finish());
+        let figure = settings
+            .output
+            .plot
+            .then(|| draw_figure(&dir, args, &settings, &series, &use_cases))
+            .transpose();
+        let csvs = csvs
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("finishing the CSV files panicked")));
+        (csvs, figure)
+    });
+    let mut files = csvs?;
+    files.extend(figure?);
     let config_text = format!(
         "{}{}",
         config_header(&resolved),

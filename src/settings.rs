@@ -24,6 +24,10 @@ pub struct OutputSettings {
     pub transactions: bool,
     /// Write `simulation_results.png`.
     pub plot: bool,
+    /// Write the transaction log past the page cache (`O_DIRECT`) where the system
+    /// allows: on virtual machines that copy costs more than the whole simulation. Turn
+    /// it off on a spinning disk, where the page cache hides the disk's slowness.
+    pub direct_io: bool,
 }
 
 impl Default for OutputSettings {
@@ -32,6 +36,7 @@ impl Default for OutputSettings {
             dir: PathBuf::from("."),
             transactions: true,
             plot: true,
+            direct_io: true,
         }
     }
 }

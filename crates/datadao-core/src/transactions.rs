@@ -45,6 +45,25 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in declaration order (`ALL[a as usize] == a`).
+    pub const ALL: [Action; 15] = [
+        Action::Join,
+        Action::Mint,
+        Action::Redeem,
+        Action::Contribute,
+        Action::Restrict,
+        Action::Revoke,
+        Action::Remove,
+        Action::JobRefused,
+        Action::Buy,
+        Action::Sell,
+        Action::AddLiquidity,
+        Action::RemoveLiquidity,
+        Action::Compute,
+        Action::PieShare,
+        Action::CollectFees,
+    ];
+
     /// Name used in the transaction log.
     pub fn name(self) -> &'static str {
         match self {
@@ -150,3 +169,36 @@ pub trait Observer {
 pub struct NullObserver;
 
 impl Observer for NullObserver {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Front ends index tables by `action as usize` through `ALL`.
+    #[test]
+    fn all_lists_every_action_at_its_discriminant() {
+        for (i, a) in Action::ALL.iter().enumerate() {
+            assert_eq!(*a as usize, i, "{a:?}");
+        }
+        // A variant added after the last would be missing from ALL; match exhaustively
+        // so adding one forces a look here.
+        let last = match Action::CollectFees {
+            Action::Join
+            | Action::Mint
+            | Action::Redeem
+            | Action::Contribute
+            | Action::Restrict
+            | Action::Revoke
+            | Action::Remove
+            | Action::JobRefused
+            | Action::Buy
+            | Action::Sell
+            | Action::AddLiquidity
+            | Action::RemoveLiquidity
+            | Action::Compute
+            | Action::PieShare => None,
+            Action::CollectFees => Some(Action::CollectFees),
+        };
+        assert_eq!(last, Action::ALL.last().copied());
+    }
+}

@@ -1,0 +1,758 @@
+//! Streaming `transaction_history.csv`: rows formatted on every core, written in order.
+//!
+//! At default settings the log is about five million rows (over 600 MB) from a
+//! simulation that takes a tenth of a second, so spelling numbers and moving bytes are
+//! nearly all of a run's cost. The simulating thread only copies each [`Transaction`]
+//! into a batch. Batches go to one formatter thread per core; each formats its batch
+//! into bytes, a pure function of the rows, and a writer thread puts the batches back in
+//! order and appends them to a [`BlockFile`]. So the bytes do not depend on how the work
+//! was scheduled, and memory holds a bounded number of batches whatever the run's length.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+
+use datadao_core::config::PiePolicy;
+use datadao_core::{Action, AgentType, Detail, Transaction};
+
+use crate::block_file::BlockFile;
+use crate::output::push_f64;
+
+/// Columns of the transaction log.
+pub const TRANSACTION_COLUMNS: &str =
+    "step,seq,agent_id,agent_type,action,ddt,xdai,lp,ddt_balance,xdai_balance,price,detail";
+
+/// Rows per batch: enough to make handing a batch over cheap, few enough that the
+/// batches in flight stay in cache.
+const BATCH: usize = 4096;
+/// Batches queued for the formatters beyond those being formatted.
+const QUEUED: usize = 8;
+/// Formatted batches the writer may fall behind by: more than one [`BlockFile`] write's
+/// worth, so the formatters keep working while a block goes to the device.
+const FORMATTED_AHEAD: usize = 24;
+
+type Batch = Vec<Transaction>;
+
+/// The log of one run, fed one transaction at a time by the simulating thread.
+pub struct TransactionLog {
+    batch: Batch,
+    next_batch: u64,
+    to_formatters: Option<SyncSender<(u64, Batch)>>,
+    spare_batches: Receiver<Batch>,
+    formatters: Vec<JoinHandle<()>>,
+    writer: Option<JoinHandle<io::Result<()>>>,
+    rows: u64,
+}
+
+impl TransactionLog {
+    /// Start the threads writing to `path` (created or truncated), header first.
+    pub fn create(path: &Path, direct_io: bool, use_cases: &[String]) -> io::Result<Self> {
+        let mut file = BlockFile::create(path, direct_io)?;
+        file.write_all(TRANSACTION_COLUMNS.as_bytes())?;
+        file.write_all(b"\n")?;
+
+        // Beyond a few formatters the simulating thread is the bottleneck.
+        let formatters = thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let (to_formatters, jobs) = mpsc::sync_channel::<(u64, Batch)>(QUEUED);
+        let jobs = Arc::new(Mutex::new(jobs));
+        let (to_writer, formatted) = mpsc::sync_channel::<(u64, Formatted)>(FORMATTED_AHEAD);
+        let (give_back_batch, spare_batches) = mpsc::channel::<Batch>();
+        let spare_bytes: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+
+        let formatters = (0..formatters)
+            .map(|_| {
+                let jobs = Arc::clone(&jobs);
+                let to_writer = to_writer.clone();
+                let give_back_batch = give_back_batch.clone();
+                let spare_bytes = Arc::clone(&spare_bytes);
+                let use_cases = use_cases.to_vec();
+                thread::Builder::new()
+                    .name("log-format".into())
+                    .spawn(move || {
+                        let mut rows = RowWriter::new(use_cases);
+                        loop {
+                            // The lock is held only while taking a job.
+                            let job = jobs.lock().map(|jobs| jobs.recv());
+                            let Ok(Ok((index, mut batch))) = job else {
+                                break;
+                            };
+                            let buf = spare_bytes.lock().ok().and_then(|mut s| s.pop());
+                            let formatted = rows.format(&batch, buf.unwrap_or_default());
+                            batch.clear();
+                            let _ = give_back_batch.send(batch);
+                            if to_writer.send((index, formatted)).is_err() {
+                                break;
+                            }
+                        }
+                    })
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        drop(to_writer);
+
+        let writer = thread::Builder::new()
+            .name("log-write".into())
+            .spawn(move || {
+                let mut waiting = BTreeMap::new();
+                let mut next = 0u64;
+                for (index, formatted) in formatted {
+                    waiting.insert(index, formatted);
+                    while let Some(formatted) = waiting.remove(&next) {
+                        file.write_all(formatted.bytes())?;
+                        if let Ok(mut spare) = spare_bytes.lock() {
+                            spare.push(formatted.buf);
+                        }
+                        next += 1;
+                    }
+                }
+                // A batch that never arrived (its formatter died) must not pass
+                // silently as a shorter log.
+                if !waiting.is_empty() {
+                    return Err(io::Error::other(format!(
+                        "batch {next} of the transaction log was never formatted"
+                    )));
+                }
+                file.finish()
+            })?;
+
+        Ok(Self {
+            batch: Vec::with_capacity(BATCH),
+            next_batch: 0,
+            to_formatters: Some(to_formatters),
+            spare_batches,
+            formatters,
+            writer: Some(writer),
+            rows: 0,
+        })
+    }
+
+    /// Rows logged so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Log one transaction. An error means the writer has stopped; it is the writer's.
+    pub fn push(&mut self, tx: &Transaction) -> io::Result<()> {
+        self.batch.push(*tx);
+        self.rows += 1;
+        if self.batch.len() < BATCH {
+            return Ok(());
+        }
+        let fresh = self
+            .spare_batches
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.batch, fresh);
+        self.send(full)
+    }
+
+    fn send(&mut self, batch: Batch) -> io::Result<()> {
+        let index = self.next_batch;
+        self.next_batch += 1;
+        let sent = match &self.to_formatters {
+            Some(s) => s.send((index, batch)).is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            self.finish()
+        }
+    }
+
+    /// Log what is left, wait for the threads and report the writer's outcome.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if self.to_formatters.is_some() && !self.batch.is_empty() {
+            let rest = std::mem::take(&mut self.batch);
+            let index = self.next_batch;
+            self.next_batch += 1;
+            if let Some(s) = &self.to_formatters {
+                let _ = s.send((index, rest));
+            }
+        }
+        self.to_formatters = None;
+        let mut formatters_ok = true;
+        for f in self.formatters.drain(..) {
+            formatters_ok &= f.join().is_ok();
+        }
+        if !formatters_ok {
+            let _ = self.writer.take().map(JoinHandle::join);
+            return Err(io::Error::other(
+                "a transaction log formatter thread panicked",
+            ));
+        }
+        match self.writer.take() {
+            Some(w) => w
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the log writer thread panicked"))),
+            None => Err(io::Error::other("the transaction log was already closed")),
+        }
+    }
+}
+
+/// A number and its spelling as [`push_f64`] writes it: 32 bytes, of which the first
+/// `len` count, so it is copied with one fixed-size move.
+#[derive(Clone, Copy)]
+struct Spelled {
+    bits: u64,
+    len: u8,
+    text: [u8; 32],
+}
+
+impl Spelled {
+    /// Holds 0.0, which is never looked up (zero is spelled `0` directly).
+    const EMPTY: Self = Self {
+        bits: 0,
+        len: 0,
+        text: [0; 32],
+    };
+}
+
+/// Remembers how recent values were spelled. In the log's dDT columns the same few
+/// numbers recur all through a step (each group's Pie share, received then sold), so
+/// most conversions become a lookup.
+struct FloatSpelling {
+    slots: Box<[Spelled; SLOTS]>,
+}
+
+const SLOTS: usize = 256;
+/// Agents whose xDAI balances are remembered at once (more share slots).
+const BALANCE_SLOTS: usize = 8192;
+
+impl FloatSpelling {
+    fn new() -> Self {
+        Self {
+            slots: Box::new([Spelled::EMPTY; SLOTS]),
+        }
+    }
+
+    /// The slot `value` belongs in.
+    fn slot(&mut self, value: f64) -> &mut Spelled {
+        let hash = value.to_bits().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        &mut self.slots[(hash >> (64 - SLOTS.ilog2())) as usize]
+    }
+}
+
+/// Where a column's numbers are looked up. Measured on the default run: dDT amounts and
+/// balances repeat across rows (a table finds 90%); the price, when it repeats, repeats
+/// the row before (a sell, then the next agent's Pie share at the same price); an xDAI
+/// balance repeats the same agent's last one; xDAI amounts are nearly all new.
+#[derive(Clone, Copy)]
+enum Column {
+    Ddt = 0,
+    Xdai,
+    Lp,
+    DdtBalance,
+    XdaiBalance,
+    Price,
+}
+
+/// A formatted batch: the first `len` bytes of `buf`. The storage is passed back and
+/// forth between writer and formatters at its full size, so it is never zeroed again.
+struct Formatted {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Formatted {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// A name of at most 16 bytes, padded to 16 so it is copied in one move.
+#[derive(Clone, Copy, Default)]
+struct Padded {
+    len: usize,
+    text: [u8; 16],
+}
+
+impl Padded {
+    /// # Panics
+    /// If `name` is longer than 16 bytes: names are the program's own, and a test
+    /// spells every one.
+    fn new(name: &str) -> Self {
+        let mut text = [0u8; 16];
+        text[..name.len()].copy_from_slice(name.as_bytes());
+        Self {
+            len: name.len(),
+            text,
+        }
+    }
+}
+
+/// Longest row apart from its detail: three integers, two names, six numbers, commas.
+const ROW_MAX: usize = 3 * 20 + 2 * 24 + 6 * 32 + 16;
+
+/// One row's room in the output and how far the row has got: a local of its own, so
+/// the position stays in a register. Fixed-size pieces are copied whole (a spelled
+/// number's 32 bytes, a name's 16) and the position advanced by their true length: a
+/// few vector moves a row where appending slices would call `memcpy` a dozen times.
+struct Cursor<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn byte(&mut self, b: u8) {
+        self.out[self.at] = b;
+        self.at += 1;
+    }
+
+    /// Append the first `len` of `N` bytes, copying all `N`.
+    fn fixed<const N: usize>(&mut self, s: &[u8; N], len: usize) {
+        self.out[self.at..self.at + N].copy_from_slice(s);
+        self.at += len;
+    }
+
+    /// Append an integer in decimal.
+    fn integer(&mut self, mut v: u64) {
+        let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1);
+        let end = self.at + digits;
+        let mut at = end;
+        while v >= 100 {
+            let pair = (v % 100) as usize * 2;
+            v /= 100;
+            at -= 2;
+            self.out[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        }
+        if v >= 10 {
+            let pair = v as usize * 2;
+            self.out[at - 2..at].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        } else {
+            self.out[at - 1] = b'0' + v as u8;
+        }
+        self.at = end;
+    }
+
+    /// Append a finite, non-zero number as [`push_f64`] spells it, from `slot` if it
+    /// holds it, else spelled here and remembered in `slot`.
+    fn number(&mut self, slot: &mut Spelled, v: f64) {
+        let out = &mut self.out[self.at..self.at + 32];
+        if slot.bits == v.to_bits() {
+            out.copy_from_slice(&slot.text);
+            self.at += usize::from(slot.len);
+        } else {
+            // Spelled straight into the row and copied into the slot from there: a slot
+            // read back right after being written would stall on the store.
+            let mut b = zmij::Buffer::new();
+            let s = b.format_finite(v).as_bytes();
+            out[..s.len()].copy_from_slice(s);
+            slot.text[..s.len()].copy_from_slice(s);
+            slot.len = s.len() as u8;
+            slot.bits = v.to_bits();
+            self.at += s.len();
+        }
+    }
+}
+
+/// Formats rows into a byte buffer, each through a [`Cursor`].
+struct RowWriter {
+    spelling: FloatSpelling,
+    /// Each column's previous number.
+    previous: [Spelled; 6],
+    /// Each agent's last xDAI balance, by agent id modulo the table's size: an agent's
+    /// xDAI does not change between its sell and its next Pie share.
+    balances: Box<[Spelled; BALANCE_SLOTS]>,
+    /// The previous row's step and sequence number, and their spellings as the 16 bytes
+    /// of an integer, so that counting up happens in a register: a byte stored and then
+    /// read back as part of a wider load stalls the pipeline.
+    step: (u32, usize, u128),
+    seq: (u64, usize, u128),
+    /// Agent type and action names padded to 16 bytes, indexed by discriminant.
+    type_names: [Padded; AgentType::ALL.len()],
+    action_names: [Padded; Action::ALL.len()],
+    use_cases: Vec<String>,
+    buf: Vec<u8>,
+    len: usize,
+}
+
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+impl RowWriter {
+    fn new(use_cases: Vec<String>) -> Self {
+        let mut type_names = [Padded::default(); AgentType::ALL.len()];
+        for t in AgentType::ALL {
+            type_names[t as usize] = Padded::new(t.name());
+        }
+        let mut action_names = [Padded::default(); Action::ALL.len()];
+        for a in Action::ALL {
+            action_names[a as usize] = Padded::new(a.name());
+        }
+        Self {
+            spelling: FloatSpelling::new(),
+            previous: [Spelled::EMPTY; 6],
+            balances: Box::new([Spelled::EMPTY; BALANCE_SLOTS]),
+            step: (0, 1, u128::from(b'0')),
+            seq: (0, 0, 0),
+            type_names,
+            action_names,
+            use_cases,
+            buf: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Format `batch` into `buf` (reused storage, overwritten without being cleared).
+    fn format(&mut self, batch: &[Transaction], buf: Vec<u8>) -> Formatted {
+        self.buf = buf;
+        self.len = 0;
+        for tx in batch {
+            self.row(tx);
+        }
+        Formatted {
+            buf: std::mem::take(&mut self.buf),
+            len: self.len,
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        if self.len + n > self.buf.len() {
+            let size = (self.len + n).max(2 * self.buf.len()).max(1 << 16);
+            self.buf.resize(size, 0);
+        }
+    }
+
+    /// Append any slice, reserving room for it.
+    fn put(&mut self, s: &[u8]) {
+        self.reserve(s.len());
+        self.buf[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
+    }
+
+    /// The 16 bytes of `v`'s spelling (at most 16 digits) as an integer, and their count.
+    fn spell_u64(v: u64) -> (u128, usize) {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v).as_bytes();
+        let mut text = [0u8; 16];
+        let len = s.len().min(16);
+        text[..len].copy_from_slice(&s[..len]);
+        (u128::from_le_bytes(text), len)
+    }
+
+    /// The step: the same as the row before's, nearly always.
+    fn step_text(&mut self, step: u32) -> (u128, usize) {
+        if self.step.0 != step {
+            let (text, len) = Self::spell_u64(u64::from(step));
+            self.step = (step, len, text);
+        }
+        (self.step.2, self.step.1)
+    }
+
+    /// The sequence number: the row before's plus one, nearly always, so its last digit
+    /// is counted up in place (nine times in ten without a carry). `None` past 16 digits.
+    fn seq_text(&mut self, seq: u64) -> Option<(u128, usize)> {
+        let (last, len, text) = self.seq;
+        let counted = len > 0 && Some(seq) == last.checked_add(1) && {
+            let last_digit = (text >> (8 * (len - 1))) & 0xff;
+            last_digit < u128::from(b'9')
+        };
+        self.seq = if counted {
+            (seq, len, text + (1u128 << (8 * (len - 1))))
+        } else {
+            let (text, len) = Self::spell_u64(seq);
+            (seq, len, text)
+        };
+        (seq < 10_u64.pow(16)).then_some((self.seq.2, self.seq.1))
+    }
+
+    fn row(&mut self, tx: &Transaction) {
+        self.reserve(ROW_MAX);
+        let step = self.step_text(tx.step);
+        let seq = self.seq_text(tx.seq);
+        let agent = tx.agent_id as usize;
+        let Self {
+            spelling,
+            previous,
+            balances,
+            type_names,
+            action_names,
+            buf,
+            len,
+            ..
+        } = self;
+        let mut row = Cursor {
+            out: &mut buf[*len..*len + ROW_MAX],
+            at: 0,
+        };
+        row.fixed(&step.0.to_le_bytes(), step.1);
+        row.byte(b',');
+        match seq {
+            Some((text, n)) => row.fixed(&text.to_le_bytes(), n),
+            None => row.integer(tx.seq),
+        }
+        row.byte(b',');
+        row.integer(u64::from(tx.agent_id));
+        row.byte(b',');
+        let name = &type_names[tx.agent_type as usize];
+        row.fixed(&name.text, name.len);
+        row.byte(b',');
+        let name = &action_names[tx.action as usize];
+        row.fixed(&name.text, name.len);
+        let mut number = |row: &mut Cursor, column: Column, v: f64| {
+            if v == 0.0 {
+                row.byte(b'0');
+            } else if !v.is_finite() {
+                row.fixed(b"NaN\0", 3);
+            } else {
+                let slot = match column {
+                    Column::Ddt | Column::DdtBalance => spelling.slot(v),
+                    Column::XdaiBalance => &mut balances[agent % BALANCE_SLOTS],
+                    _ => &mut previous[column as usize],
+                };
+                row.number(slot, v);
+            }
+        };
+        let columns = [
+            (Column::Ddt, tx.ddt),
+            (Column::Xdai, tx.xdai),
+            (Column::Lp, tx.lp),
+            (Column::DdtBalance, tx.ddt_balance),
+            (Column::XdaiBalance, tx.xdai_balance),
+        ];
+        for (column, v) in columns {
+            row.byte(b',');
+            number(&mut row, column, v);
+        }
+        row.byte(b',');
+        if let Some(p) = tx.price {
+            number(&mut row, Column::Price, p);
+        }
+        row.byte(b',');
+        *len += row.at;
+        if tx.detail != Detail::None {
+            self.detail(&tx.detail);
+        }
+        self.put(b"\n");
+    }
+
+    /// Spell a transaction's detail: a use case, a dataset's figures, what a capped mint
+    /// asked for, the Pie policy. Empty for plain trades.
+    fn detail(&mut self, detail: &Detail) {
+        // The two details on hot paths (a Pie share's policy, a job's use case) are
+        // appended directly; the rare rest are spelled into a scratch buffer first.
+        let mut scratch = Vec::new();
+        match *detail {
+            Detail::None => {}
+            Detail::Policy(p) => self.put(match p {
+                PiePolicy::Groups => &b"groups"[..],
+                PiePolicy::Usage => &b"usage"[..],
+                PiePolicy::Weight => &b"weight"[..],
+            }),
+            Detail::UseCase(u) => {
+                let name = self.use_cases[usize::from(u)].as_bytes();
+                self.reserve(name.len());
+                let name = self.use_cases[usize::from(u)].as_bytes();
+                self.buf[self.len..self.len + name.len()].copy_from_slice(name);
+                self.len += name.len();
+            }
+            Detail::UseCases(mask) => self.push_names(&mut scratch, mask),
+            Detail::Dataset {
+                quantity,
+                quality,
+                weight,
+                allowed,
+            } => {
+                scratch.extend_from_slice(b"quantity=");
+                push_f64(&mut scratch, quantity);
+                scratch.extend_from_slice(b";quality=");
+                push_f64(&mut scratch, quality);
+                scratch.extend_from_slice(b";weight=");
+                push_f64(&mut scratch, weight);
+                scratch.extend_from_slice(b";allows=");
+                self.push_names(&mut scratch, allowed);
+            }
+            Detail::Capped { requested } => {
+                scratch.extend_from_slice(b"capped;requested=");
+                push_f64(&mut scratch, requested);
+            }
+            Detail::Removed { weight } => {
+                scratch.extend_from_slice(b"weight=");
+                push_f64(&mut scratch, weight);
+            }
+        }
+        if !scratch.is_empty() {
+            self.put(&scratch);
+        }
+    }
+
+    /// The names of the use cases in `mask`, joined by `|`.
+    fn push_names(&self, out: &mut Vec<u8>, mask: u8) {
+        let mut first = true;
+        for (u, name) in self.use_cases.iter().enumerate() {
+            if mask & (1 << u) != 0 {
+                if !first {
+                    out.push(b'|');
+                }
+                out.extend_from_slice(name.as_bytes());
+                first = false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(seq: u64, ddt: f64, price: Option<f64>, detail: Detail) -> Transaction {
+        Transaction {
+            step: 849,
+            seq,
+            agent_id: 113,
+            agent_type: AgentType::Casual,
+            action: Action::PieShare,
+            ddt,
+            xdai: -0.0,
+            lp: 0.0,
+            ddt_balance: ddt,
+            xdai_balance: 0.000_321_978_157_010_539_2,
+            price,
+            detail,
+        }
+    }
+
+    fn format(rows: &[Transaction]) -> String {
+        let use_cases = vec!["research".to_string(), "commercial".to_string()];
+        let formatted = RowWriter::new(use_cases).format(rows, Vec::new());
+        String::from_utf8(formatted.bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn rows_are_spelled_as_the_columns_say() {
+        let rows = [
+            tx(
+                999_999,
+                0.237_424_051_556_393_68,
+                Some(1.594_004_860_801_217_5e-8),
+                Detail::Policy(PiePolicy::Groups),
+            ),
+            tx(0, -2.5, None, Detail::UseCases(0b11)),
+            tx(
+                u64::MAX,
+                f64::NAN,
+                Some(1.0),
+                Detail::Capped { requested: 100.0 },
+            ),
+        ];
+        assert_eq!(
+            format(&rows),
+            "849,999999,113,casual,pie_share,0.23742405155639368,0,0,0.23742405155639368,0.0003219781570105392,1.5940048608012175e-8,groups\n\
+             849,0,113,casual,pie_share,-2.5,0,0,-2.5,0.0003219781570105392,,research|commercial\n\
+             849,18446744073709551615,113,casual,pie_share,NaN,0,0,NaN,0.0003219781570105392,1.0,capped;requested=100.0\n"
+        );
+    }
+
+    #[test]
+    fn integers_of_every_length() {
+        let mut out = [0u8; 32];
+        for v in [0, 7, 10, 99, 100, 12_345, 1_000_000, u64::MAX] {
+            let mut c = Cursor {
+                out: &mut out,
+                at: 3,
+            };
+            c.integer(v);
+            let end = c.at;
+            assert_eq!(&out[3..end], v.to_string().as_bytes());
+        }
+    }
+
+    /// Counting up carries, grows a digit, survives gaps and numbers past 16 digits.
+    #[test]
+    fn sequence_numbers_count_up_in_place() {
+        let mut w = RowWriter::new(Vec::new());
+        let runs = [0..25, 95..1005, 99_999..100_001, 7..9];
+        let big = 10_u64.pow(16);
+        let seqs = runs
+            .into_iter()
+            .flatten()
+            .chain([big - 2, big - 1, big, big + 1, 3]);
+        for seq in seqs {
+            let spelled = match w.seq_text(seq) {
+                Some((text, len)) => text.to_le_bytes()[..len].to_vec(),
+                None => {
+                    assert!(seq >= big);
+                    continue;
+                }
+            };
+            assert_eq!(spelled, seq.to_string().as_bytes());
+        }
+        let rows = [tx(big + 1, 1.0, None, Detail::None)];
+        assert!(format(&rows).starts_with("849,10000000000000001,"));
+    }
+
+    #[test]
+    fn every_name_fits_its_padding() {
+        let w = RowWriter::new(Vec::new());
+        for t in AgentType::ALL {
+            let p = w.type_names[t as usize];
+            assert_eq!(&p.text[..p.len], t.name().as_bytes());
+        }
+        for a in Action::ALL {
+            let p = w.action_names[a as usize];
+            assert_eq!(&p.text[..p.len], a.name().as_bytes());
+        }
+    }
+
+    /// Every column's cache gives the spelling `push_f64` gives, hit or miss.
+    #[test]
+    fn cached_spelling_matches_direct_spelling() {
+        let values = [
+            0.5,
+            0.1,
+            0.5,
+            -0.5,
+            1e300,
+            3.0e-7,
+            0.1,
+            5e-324,
+            0.5,
+            f64::INFINITY,
+        ];
+        let rows: Vec<Transaction> = values
+            .iter()
+            .map(|&v| Transaction {
+                xdai: v,
+                lp: -v,
+                xdai_balance: v,
+                ..tx(1, v, Some(v), Detail::None)
+            })
+            .collect();
+        let text = format(&rows);
+        for (line, v) in text.lines().zip(values) {
+            let spell = |v: f64| {
+                let mut out = Vec::new();
+                push_f64(&mut out, v);
+                String::from_utf8(out).unwrap()
+            };
+            let (plus, minus) = (spell(v), spell(-v));
+            let want = format!("{plus},{plus},{minus},{plus},{plus},{plus},");
+            assert!(line.ends_with(&want), "{line} should end with {want}");
+        }
+    }
+
+    /// A batch is split across formatters and put back in order: the file is the rows in
+    /// sequence whatever the threads did.
+    #[test]
+    fn the_file_holds_every_row_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        let rows: Vec<Transaction> = (0..(3 * BATCH as u64 + 5))
+            .map(|i| tx(i, i as f64 * 0.25, Some(1.5), Detail::None))
+            .collect();
+        let mut log = TransactionLog::create(&path, true, &[]).unwrap();
+        for r in &rows {
+            log.push(r).unwrap();
+        }
+        assert_eq!(log.rows(), rows.len() as u64);
+        log.finish().unwrap();
+        let want = format!("{TRANSACTION_COLUMNS}\n{}", format(&rows));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+    }
+}
