@@ -249,7 +249,7 @@ fn run(args: &RunArgs) -> Result<()> {
     while !sim.is_finished() {
         sim.step(&mut sink)?;
         if let Some(e) = sink.take_error() {
-            return Err(e).context(format!("writing the outputs in {}", dir.display()));
+            return Err(e.context(format!("writing the outputs in {}", dir.display())));
         }
         bar.inc(1);
     }

@@ -136,7 +136,8 @@ pub struct RunSink {
     pub series: Series,
     /// Figures for the summary.
     pub stats: RunStats,
-    error: Option<io::Error>,
+    /// The first write error, and the file it happened to.
+    error: Option<(io::Error, &'static str)>,
 }
 
 impl RunSink {
@@ -173,9 +174,12 @@ impl RunSink {
         })
     }
 
-    /// The first write error, if any (checked by the CLI after each step).
-    pub fn take_error(&mut self) -> Option<io::Error> {
-        self.error.take()
+    /// The first write error, if any, naming its file (checked by the CLI after each
+    /// step).
+    pub fn take_error(&mut self) -> Option<anyhow::Error> {
+        self.error
+            .take()
+            .map(|(e, file)| anyhow::Error::new(e).context(format!("cannot write {file}")))
     }
 
     /// Rows written to the transaction log so far.
@@ -207,7 +211,7 @@ impl Observer for RunSink {
     fn on_transaction(&mut self, tx: &Transaction) {
         if let Some((_, log)) = &mut self.transactions {
             if let Err(e) = log.push(tx) {
-                self.error.get_or_insert(e);
+                self.error.get_or_insert((e, TRANSACTIONS_FILE));
             }
         }
     }
@@ -222,7 +226,7 @@ impl Observer for RunSink {
         }
         self.line.push(b'\n');
         if let Err(e) = self.data.write_all(&self.line) {
-            self.error.get_or_insert(e);
+            self.error.get_or_insert((e, DATA_FILE));
         }
         self.series.push(m);
         self.stats.update(m);
