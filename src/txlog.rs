@@ -30,10 +30,10 @@ pub const TRANSACTION_COLUMNS: &str =
 const BATCH: usize = 1024;
 /// Batches queued for the formatters beyond those being formatted.
 const QUEUED: usize = 8;
-/// Formatted batches (about 120 KB each) the writer may fall behind by: more than two
-/// [`BlockFile`] writes' worth, so the formatters keep working while a block goes to the
-/// device.
-const FORMATTED_AHEAD: usize = 96;
+/// Formatted batches (about 120 KB each) the writer may fall behind by: more than one
+/// [`BlockFile`] write's worth, so the formatters keep working while a block goes to the
+/// device, and no more, so the buffers in flight stay few.
+const FORMATTED_AHEAD: usize = 40;
 
 type Batch = Vec<Transaction>;
 
