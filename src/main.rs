@@ -4,7 +4,6 @@
 //! streaming its outputs, then draw the figure and print the summary. The model lives in
 //! the core crate.
 
-mod block_file;
 mod cli;
 mod output;
 mod plot;
@@ -15,7 +14,6 @@ mod summary;
 mod sweep;
 mod sweep_cmd;
 mod tables;
-mod txlog;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -2,9 +2,9 @@
 //!
 //! Every output is written to a hidden temporary name in the output folder and renamed
 //! when done ([`PendingFile`]), so an interrupted or failed run never leaves a half file
-//! that looks finished. The transaction log is streamed as it happens, by
-//! [`crate::txlog`]; the small files here are spelled by hand with `itoa`/`zmij` in the
-//! same number format.
+//! that looks finished. The transaction log is streamed as it happens, by the
+//! `datadao-log` crate; the small files here are spelled by hand in the same number
+//! format ([`push_f64`]).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -15,7 +15,8 @@ use datadao_core::{Cell, Observer, StepMetrics, Transaction};
 
 use crate::series::Series;
 use crate::summary::RunStats;
-use crate::txlog::TransactionLog;
+pub use datadao_log::push_f64;
+use datadao_log::TransactionLog;
 
 /// Names of the outputs.
 pub const DATA_FILE: &str = "simulation_data.csv";
@@ -98,17 +99,6 @@ pub fn write_whole(dir: &Path, name: &str, contents: &[u8]) -> Result<PathBuf> {
         .with_context(|| format!("cannot write {}", pending.temp_path().display()))?;
     drop(w);
     pending.commit()
-}
-
-/// Append an `f64` the way the CSVs spell numbers: shortest round-trip form, `0` for zero.
-pub fn push_f64(out: &mut Vec<u8>, value: f64) {
-    if value == 0.0 {
-        out.push(b'0');
-    } else if value.is_finite() {
-        out.extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
-    } else {
-        out.extend_from_slice(b"NaN");
-    }
 }
 
 fn push_int(out: &mut Vec<u8>, value: u64) {
@@ -236,19 +226,6 @@ impl Observer for RunSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_round_trip() {
-        for v in [0.1, 1.0 / 3.0, 1e-12, 123456789.125, -2.5] {
-            let mut out = Vec::new();
-            push_f64(&mut out, v);
-            let back: f64 = std::str::from_utf8(&out).unwrap().parse().unwrap();
-            assert_eq!(back, v);
-        }
-        let mut out = Vec::new();
-        push_f64(&mut out, -0.0);
-        assert_eq!(out, b"0");
-    }
 
     #[test]
     fn uncommitted_files_leave_nothing_behind() {

@@ -1,197 +1,18 @@
-//! Streaming `transaction_history.csv`: rows formatted on every core, written in order.
+//! The row format of `transaction_history.csv`, spelled fast.
 //!
-//! At default settings the log is about five million rows (over 600 MB) from a
-//! simulation that takes a tenth of a second, so spelling numbers and moving bytes are
-//! nearly all of a run's cost. The simulating thread only copies each [`Transaction`]
-//! into a batch. Batches go to one formatter thread per core; each formats its batch
-//! into bytes, a pure function of the rows, and a writer thread puts the batches back in
-//! order and appends them to a [`BlockFile`]. So the bytes do not depend on how the work
-//! was scheduled, and memory holds a bounded number of batches whatever the run's length.
-
-use std::collections::BTreeMap;
-use std::io;
-use std::path::Path;
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+//! Numbers are spelled as [`push_f64`] spells them (shortest round trip), but most are
+//! looked up rather than spelled: the same values recur (a group's Pie share, the price a
+//! sale left, an agent's unchanged balance). Rows are assembled with fixed-size copies;
+//! see [`Cursor`].
 
 use datadao_core::config::PiePolicy;
 use datadao_core::{Action, AgentType, Detail, Transaction};
 
-use crate::block_file::BlockFile;
-use crate::output::push_f64;
+use crate::numbers::push_f64;
 
 /// Columns of the transaction log.
 pub const TRANSACTION_COLUMNS: &str =
     "step,seq,agent_id,agent_type,action,ddt,xdai,lp,ddt_balance,xdai_balance,price,detail";
-
-/// Rows per batch: enough to make handing a batch over cheap (a few hundred
-/// nanoseconds, per 100 KB of rows), few enough that the batches in flight stay in cache.
-const BATCH: usize = 1024;
-/// Batches queued for the formatters beyond those being formatted.
-const QUEUED: usize = 8;
-/// Formatted batches (about 120 KB each) the writer may fall behind by: more than one
-/// [`BlockFile`] write's worth, so the formatters keep working while a block goes to the
-/// device, and no more, so the buffers in flight stay few.
-const FORMATTED_AHEAD: usize = 40;
-
-type Batch = Vec<Transaction>;
-
-/// The log of one run, fed one transaction at a time by the simulating thread.
-pub struct TransactionLog {
-    batch: Batch,
-    next_batch: u64,
-    to_formatters: Option<SyncSender<(u64, Batch)>>,
-    spare_batches: Receiver<Batch>,
-    formatters: Vec<JoinHandle<()>>,
-    writer: Option<JoinHandle<io::Result<()>>>,
-    rows: u64,
-}
-
-impl TransactionLog {
-    /// Start the threads writing to `path` (created or truncated), header first.
-    pub fn create(path: &Path, direct_io: bool, use_cases: &[String]) -> io::Result<Self> {
-        let mut file = BlockFile::create(path, direct_io)?;
-        file.write_all(TRANSACTION_COLUMNS.as_bytes())?;
-        file.write_all(b"\n")?;
-
-        // Beyond a few formatters the simulating thread is the bottleneck.
-        let formatters = thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        let (to_formatters, jobs) = mpsc::sync_channel::<(u64, Batch)>(QUEUED);
-        let jobs = Arc::new(Mutex::new(jobs));
-        let (to_writer, formatted) = mpsc::sync_channel::<(u64, Formatted)>(FORMATTED_AHEAD);
-        let (give_back_batch, spare_batches) = mpsc::channel::<Batch>();
-        let spare_bytes: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-
-        let formatters = (0..formatters)
-            .map(|_| {
-                let jobs = Arc::clone(&jobs);
-                let to_writer = to_writer.clone();
-                let give_back_batch = give_back_batch.clone();
-                let spare_bytes = Arc::clone(&spare_bytes);
-                let use_cases = use_cases.to_vec();
-                thread::Builder::new()
-                    .name("log-format".into())
-                    .spawn(move || {
-                        let mut rows = RowWriter::new(use_cases);
-                        loop {
-                            // The lock is held only while taking a job.
-                            let job = jobs.lock().map(|jobs| jobs.recv());
-                            let Ok(Ok((index, mut batch))) = job else {
-                                break;
-                            };
-                            let buf = spare_bytes.lock().ok().and_then(|mut s| s.pop());
-                            let formatted = rows.format(&batch, buf.unwrap_or_default());
-                            batch.clear();
-                            let _ = give_back_batch.send(batch);
-                            if to_writer.send((index, formatted)).is_err() {
-                                break;
-                            }
-                        }
-                    })
-            })
-            .collect::<io::Result<Vec<_>>>()?;
-        drop(to_writer);
-
-        let writer = thread::Builder::new()
-            .name("log-write".into())
-            .spawn(move || {
-                let mut waiting = BTreeMap::new();
-                let mut next = 0u64;
-                for (index, formatted) in formatted {
-                    waiting.insert(index, formatted);
-                    while let Some(formatted) = waiting.remove(&next) {
-                        file.write_all(formatted.bytes())?;
-                        if let Ok(mut spare) = spare_bytes.lock() {
-                            spare.push(formatted.buf);
-                        }
-                        next += 1;
-                    }
-                }
-                // A batch that never arrived (its formatter died) must not pass
-                // silently as a shorter log.
-                if !waiting.is_empty() {
-                    return Err(io::Error::other(format!(
-                        "batch {next} of the transaction log was never formatted"
-                    )));
-                }
-                file.finish()
-            })?;
-
-        Ok(Self {
-            batch: Vec::with_capacity(BATCH),
-            next_batch: 0,
-            to_formatters: Some(to_formatters),
-            spare_batches,
-            formatters,
-            writer: Some(writer),
-            rows: 0,
-        })
-    }
-
-    /// Rows logged so far.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
-    /// Log one transaction. An error means the writer has stopped; it is the writer's.
-    pub fn push(&mut self, tx: &Transaction) -> io::Result<()> {
-        self.batch.push(*tx);
-        self.rows += 1;
-        if self.batch.len() < BATCH {
-            return Ok(());
-        }
-        let fresh = self
-            .spare_batches
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-        let full = std::mem::replace(&mut self.batch, fresh);
-        self.send(full)
-    }
-
-    fn send(&mut self, batch: Batch) -> io::Result<()> {
-        let index = self.next_batch;
-        self.next_batch += 1;
-        let sent = match &self.to_formatters {
-            Some(s) => s.send((index, batch)).is_ok(),
-            None => false,
-        };
-        if sent {
-            Ok(())
-        } else {
-            self.finish()
-        }
-    }
-
-    /// Log what is left, wait for the threads and report the writer's outcome.
-    pub fn finish(&mut self) -> io::Result<()> {
-        if self.to_formatters.is_some() && !self.batch.is_empty() {
-            let rest = std::mem::take(&mut self.batch);
-            let index = self.next_batch;
-            self.next_batch += 1;
-            if let Some(s) = &self.to_formatters {
-                let _ = s.send((index, rest));
-            }
-        }
-        self.to_formatters = None;
-        let mut formatters_ok = true;
-        for f in self.formatters.drain(..) {
-            formatters_ok &= f.join().is_ok();
-        }
-        if !formatters_ok {
-            let _ = self.writer.take().map(JoinHandle::join);
-            return Err(io::Error::other(
-                "a transaction log formatter thread panicked",
-            ));
-        }
-        match self.writer.take() {
-            Some(w) => w
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the log writer thread panicked"))),
-            None => Err(io::Error::other("the transaction log was already closed")),
-        }
-    }
-}
 
 /// A number and its spelling as [`push_f64`] writes it: 32 bytes, of which the first
 /// `len` count, so it is copied with one fixed-size move.
@@ -252,14 +73,20 @@ enum Column {
 
 /// A formatted batch: the first `len` bytes of `buf`. The storage is passed back and
 /// forth between writer and formatters at its full size, so it is never zeroed again.
-struct Formatted {
+pub struct Formatted {
     buf: Vec<u8>,
     len: usize,
 }
 
 impl Formatted {
-    fn bytes(&self) -> &[u8] {
+    /// The rows' bytes.
+    pub fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
+    }
+
+    /// The storage, to format the next batch into.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 }
 
@@ -365,8 +192,9 @@ fn copy_short(s: &[u8], out: &mut [u8]) {
     }
 }
 
-/// Formats rows into a byte buffer, each through a [`Cursor`].
-struct RowWriter {
+/// Formats rows into a byte buffer, each through a [`Cursor`]. Each formatter thread has
+/// its own: the caches make it fast, and never change what it writes.
+pub struct RowWriter {
     spelling: FloatSpelling,
     /// Each column's previous number.
     previous: [Spelled; 6],
@@ -393,7 +221,8 @@ const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 8081828384858687888990919293949596979899";
 
 impl RowWriter {
-    fn new(use_cases: Vec<String>) -> Self {
+    /// A writer for a run with these use cases (named in rows' details).
+    pub fn new(use_cases: Vec<String>) -> Self {
         let mut type_names = [Padded::default(); AgentType::ALL.len()];
         for t in AgentType::ALL {
             type_names[t as usize] = Padded::new(t.name());
@@ -417,7 +246,7 @@ impl RowWriter {
     }
 
     /// Format `batch` into `buf` (reused storage, overwritten without being cleared).
-    fn format(&mut self, batch: &[Transaction], buf: Vec<u8>) -> Formatted {
+    pub fn format(&mut self, batch: &[Transaction], buf: Vec<u8>) -> Formatted {
         self.buf = buf;
         self.len = 0;
         for tx in batch {
@@ -615,10 +444,11 @@ impl RowWriter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn tx(seq: u64, ddt: f64, price: Option<f64>, detail: Detail) -> Transaction {
+    /// A Pie share row with the given figures.
+    pub(crate) fn tx(seq: u64, ddt: f64, price: Option<f64>, detail: Detail) -> Transaction {
         Transaction {
             step: 849,
             seq,
@@ -635,7 +465,8 @@ mod tests {
         }
     }
 
-    fn format(rows: &[Transaction]) -> String {
+    /// The rows as the log spells them.
+    pub(crate) fn format(rows: &[Transaction]) -> String {
         let use_cases = vec!["research".to_string(), "commercial".to_string()];
         let formatted = RowWriter::new(use_cases).format(rows, Vec::new());
         String::from_utf8(formatted.bytes().to_vec()).unwrap()
@@ -763,24 +594,5 @@ mod tests {
             let want = format!("{plus},{plus},{minus},{plus},{plus},{plus},");
             assert!(line.ends_with(&want), "{line} should end with {want}");
         }
-    }
-
-    /// A batch is split across formatters and put back in order: the file is the rows in
-    /// sequence whatever the threads did.
-    #[test]
-    fn the_file_holds_every_row_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.csv");
-        let rows: Vec<Transaction> = (0..(3 * BATCH as u64 + 5))
-            .map(|i| tx(i, i as f64 * 0.25, Some(1.5), Detail::None))
-            .collect();
-        let mut log = TransactionLog::create(&path, true, &[]).unwrap();
-        for r in &rows {
-            log.push(r).unwrap();
-        }
-        assert_eq!(log.rows(), rows.len() as u64);
-        log.finish().unwrap();
-        let want = format!("{TRANSACTION_COLUMNS}\n{}", format(&rows));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
     }
 }
