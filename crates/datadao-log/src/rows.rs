@@ -32,28 +32,43 @@ impl Spelled {
     };
 }
 
-/// Remembers how recent values were spelled. In the log's dDT columns the same few
-/// numbers recur all through a step (each group's Pie share, received then sold), so
-/// most conversions become a lookup.
-struct FloatSpelling {
-    slots: Box<[Spelled; SLOTS]>,
+/// Remembers how recent numbers were spelled, so that most numbers are copied rather
+/// than spelled: each column looks where its repeats come from (see [`Column`]).
+struct NumberCaches {
+    /// dDT amounts and balances, by a hash of the number: the same few recur all
+    /// through a step (each group's Pie share, received then sold).
+    table: Box<[Spelled; SLOTS]>,
+    /// Each column's previous number.
+    previous: [Spelled; 6],
+    /// Each agent's last xDAI balance, by agent id modulo the table's size: an agent's
+    /// xDAI does not change between its sell and its next Pie share.
+    balances: Box<[Spelled; BALANCE_SLOTS]>,
 }
 
 const SLOTS: usize = 256;
 /// Agents whose xDAI balances are remembered at once (more share slots).
 const BALANCE_SLOTS: usize = 8192;
 
-impl FloatSpelling {
+impl NumberCaches {
     fn new() -> Self {
         Self {
-            slots: Box::new([Spelled::EMPTY; SLOTS]),
+            table: Box::new([Spelled::EMPTY; SLOTS]),
+            previous: [Spelled::EMPTY; 6],
+            balances: Box::new([Spelled::EMPTY; BALANCE_SLOTS]),
         }
     }
 
-    /// The slot `value` belongs in.
-    fn slot(&mut self, value: f64) -> &mut Spelled {
-        let hash = value.to_bits().wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        &mut self.slots[(hash >> (64 - SLOTS.ilog2())) as usize]
+    /// The slot a number `v` of `column` in a row of agent `agent` is looked up in.
+    #[inline(always)]
+    fn slot(&mut self, column: Column, agent: u32, v: f64) -> &mut Spelled {
+        match column {
+            Column::Ddt | Column::DdtBalance => {
+                let hash = v.to_bits().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                &mut self.table[(hash >> (64 - SLOTS.ilog2())) as usize]
+            }
+            Column::XdaiBalance => &mut self.balances[agent as usize % BALANCE_SLOTS],
+            _ => &mut self.previous[column as usize],
+        }
     }
 }
 
@@ -101,18 +116,36 @@ impl Padded {
     /// # Panics
     /// If `name` is longer than 16 bytes: names are the program's own, and a test
     /// spells every one.
-    fn new(name: &str) -> Self {
+    const fn new(name: &str) -> Self {
+        let bytes = name.as_bytes();
         let mut text = [0u8; 16];
-        text[..name.len()].copy_from_slice(name.as_bytes());
+        let mut i = 0;
+        while i < bytes.len() {
+            text[i] = bytes[i];
+            i += 1;
+        }
         Self {
-            len: name.len(),
+            len: bytes.len(),
             text,
         }
     }
 }
 
-/// Longest row apart from its detail: three integers, two names, six numbers, commas.
-const ROW_MAX: usize = 3 * 20 + 2 * 24 + 6 * 32 + 16;
+/// Longest row apart from a slow-path detail: three integers, two names, six numbers,
+/// a Pie policy, commas and the newline.
+const ROW_MAX: usize = 3 * 20 + 2 * 24 + 6 * 32 + 16 + 16;
+
+/// A Pie policy's name in the detail column.
+fn policy_name(policy: PiePolicy) -> Padded {
+    const GROUPS: Padded = Padded::new("groups");
+    const USAGE: Padded = Padded::new("usage");
+    const WEIGHT: Padded = Padded::new("weight");
+    match policy {
+        PiePolicy::Groups => GROUPS,
+        PiePolicy::Usage => USAGE,
+        PiePolicy::Weight => WEIGHT,
+    }
+}
 
 /// One row's room in the output and how far the row has got: a local of its own, so
 /// the position stays in a register. Fixed-size pieces are copied whole (a spelled
@@ -155,25 +188,40 @@ impl Cursor<'_> {
         self.at = end;
     }
 
-    /// Append a finite, non-zero number as [`push_f64`] spells it, from `slot` if it
-    /// holds it, else spelled here and remembered in `slot`.
-    fn number(&mut self, slot: &mut Spelled, v: f64) {
+    /// Append a number of `column` in a row of agent `agent` as [`push_f64`] spells it:
+    /// copied from its cache slot if the slot holds it, else spelled and remembered.
+    /// Inlined, because it runs six times a row.
+    #[inline(always)]
+    fn number(&mut self, caches: &mut NumberCaches, agent: u32, column: Column, v: f64) {
+        if v == 0.0 {
+            return self.byte(b'0');
+        }
+        if !v.is_finite() {
+            return self.fixed(b"NaN\0", 3);
+        }
+        let slot = caches.slot(column, agent, v);
         let out = &mut self.out[self.at..self.at + 32];
         if slot.bits == v.to_bits() {
             out.copy_from_slice(&slot.text);
             self.at += usize::from(slot.len);
         } else {
-            // Spelled straight into the row and copied into the slot from there: a slot
-            // read back right after being written would stall on the store.
-            let mut b = zmij::Buffer::new();
-            let s = b.format_finite(v).as_bytes();
-            copy_short(s, out);
-            copy_short(s, &mut slot.text);
-            slot.len = s.len() as u8;
-            slot.bits = v.to_bits();
-            self.at += s.len();
+            self.at += spell_new(v, out, slot);
         }
     }
+}
+
+/// Spell finite, non-zero `v` into `out` and remember it in `slot`; returns its length.
+/// Spelled straight into the row and copied into the slot from there: a slot read back
+/// right after being written would stall on the store.
+#[inline(never)]
+fn spell_new(v: f64, out: &mut [u8], slot: &mut Spelled) -> usize {
+    let mut b = zmij::Buffer::new();
+    let s = b.format_finite(v).as_bytes();
+    copy_short(s, out);
+    copy_short(s, &mut slot.text);
+    slot.len = s.len() as u8;
+    slot.bits = v.to_bits();
+    s.len()
 }
 
 /// Copy `s` (at most 32 bytes) to the start of `out` (at least 32) with fixed-size
@@ -195,12 +243,7 @@ fn copy_short(s: &[u8], out: &mut [u8]) {
 /// Formats rows into a byte buffer, each through a [`Cursor`]. Each formatter thread has
 /// its own: the caches make it fast, and never change what it writes.
 pub struct RowWriter {
-    spelling: FloatSpelling,
-    /// Each column's previous number.
-    previous: [Spelled; 6],
-    /// Each agent's last xDAI balance, by agent id modulo the table's size: an agent's
-    /// xDAI does not change between its sell and its next Pie share.
-    balances: Box<[Spelled; BALANCE_SLOTS]>,
+    caches: NumberCaches,
     /// The previous row's step and sequence number, and their spellings as the 16 bytes
     /// of an integer, so that counting up happens in a register: a byte stored and then
     /// read back as part of a wider load stalls the pipeline.
@@ -232,9 +275,7 @@ impl RowWriter {
             action_names[a as usize] = Padded::new(a.name());
         }
         Self {
-            spelling: FloatSpelling::new(),
-            previous: [Spelled::EMPTY; 6],
-            balances: Box::new([Spelled::EMPTY; BALANCE_SLOTS]),
+            caches: NumberCaches::new(),
             step: (0, 1, u128::from(b'0')),
             seq: (0, 0, 0),
             type_names,
@@ -312,11 +353,8 @@ impl RowWriter {
         self.reserve(ROW_MAX);
         let step = self.step_text(tx.step);
         let seq = self.seq_text(tx.seq);
-        let agent = tx.agent_id as usize;
         let Self {
-            spelling,
-            previous,
-            balances,
+            caches,
             type_names,
             action_names,
             buf,
@@ -341,20 +379,6 @@ impl RowWriter {
         row.byte(b',');
         let name = &action_names[tx.action as usize];
         row.fixed(&name.text, name.len);
-        let mut number = |row: &mut Cursor, column: Column, v: f64| {
-            if v == 0.0 {
-                row.byte(b'0');
-            } else if !v.is_finite() {
-                row.fixed(b"NaN\0", 3);
-            } else {
-                let slot = match column {
-                    Column::Ddt | Column::DdtBalance => spelling.slot(v),
-                    Column::XdaiBalance => &mut balances[agent % BALANCE_SLOTS],
-                    _ => &mut previous[column as usize],
-                };
-                row.number(slot, v);
-            }
-        };
         let columns = [
             (Column::Ddt, tx.ddt),
             (Column::Xdai, tx.xdai),
@@ -364,33 +388,40 @@ impl RowWriter {
         ];
         for (column, v) in columns {
             row.byte(b',');
-            number(&mut row, column, v);
+            row.number(caches, tx.agent_id, column, v);
         }
         row.byte(b',');
         if let Some(p) = tx.price {
-            number(&mut row, Column::Price, p);
+            row.number(caches, tx.agent_id, Column::Price, p);
         }
         row.byte(b',');
-        *len += row.at;
-        if tx.detail != Detail::None {
-            self.detail(&tx.detail);
+        // Plain trades and Pie shares, nearly every row, end here; other details are
+        // spelled on the slow path.
+        match tx.detail {
+            Detail::None => row.byte(b'\n'),
+            Detail::Policy(p) => {
+                let name = policy_name(p);
+                row.fixed(&name.text, name.len);
+                row.byte(b'\n');
+            }
+            _ => {}
         }
-        self.put(b"\n");
+        *len += row.at;
+        if !matches!(tx.detail, Detail::None | Detail::Policy(_)) {
+            self.detail(&tx.detail);
+            self.put(b"\n");
+        }
     }
 
-    /// Spell a transaction's detail: a use case, a dataset's figures, what a capped mint
-    /// asked for, the Pie policy. Empty for plain trades.
+    /// Spell a transaction's detail other than a Pie policy: a use case, a dataset's
+    /// figures, what a capped mint asked for.
     fn detail(&mut self, detail: &Detail) {
-        // The two details on hot paths (a Pie share's policy, a job's use case) are
-        // appended directly; the rare rest are spelled into a scratch buffer first.
+        // A job's use case is appended directly; the rare rest are spelled into a
+        // scratch buffer first.
         let mut scratch = Vec::new();
         match *detail {
-            Detail::None => {}
-            Detail::Policy(p) => self.put(match p {
-                PiePolicy::Groups => &b"groups"[..],
-                PiePolicy::Usage => &b"usage"[..],
-                PiePolicy::Weight => &b"weight"[..],
-            }),
+            // Spelled in `row`.
+            Detail::None | Detail::Policy(_) => {}
             Detail::UseCase(u) => {
                 let name = self.use_cases[usize::from(u)].as_bytes();
                 self.reserve(name.len());
@@ -495,6 +526,20 @@ pub(crate) mod tests {
              849,0,113,casual,pie_share,-2.5,0,0,-2.5,0.0003219781570105392,,research|commercial\n\
              849,18446744073709551615,113,casual,pie_share,NaN,0,0,NaN,0.0003219781570105392,1.0,capped;requested=100.0\n"
         );
+    }
+
+    #[test]
+    fn every_pie_policy_is_named() {
+        let rows: Vec<Transaction> = [PiePolicy::Groups, PiePolicy::Usage, PiePolicy::Weight]
+            .into_iter()
+            .map(|p| tx(1, 1.0, None, Detail::Policy(p)))
+            .collect();
+        let text = format(&rows);
+        let details: Vec<&str> = text
+            .lines()
+            .map(|l| l.rsplit(',').next().unwrap())
+            .collect();
+        assert_eq!(details, ["groups", "usage", "weight"]);
     }
 
     #[test]
