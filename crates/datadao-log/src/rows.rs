@@ -168,24 +168,12 @@ impl Cursor<'_> {
         self.at += len;
     }
 
-    /// Append an integer in decimal.
-    fn integer(&mut self, mut v: u64) {
-        let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1);
-        let end = self.at + digits;
-        let mut at = end;
-        while v >= 100 {
-            let pair = (v % 100) as usize * 2;
-            v /= 100;
-            at -= 2;
-            self.out[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-        }
-        if v >= 10 {
-            let pair = v as usize * 2;
-            self.out[at - 2..at].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-        } else {
-            self.out[at - 1] = b'0' + v as u8;
-        }
-        self.at = end;
+    /// Append an integer in decimal, spelled by `itoa`; room for 32 bytes must be left.
+    fn integer(&mut self, v: u64) {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v).as_bytes();
+        copy_short(s, &mut self.out[self.at..self.at + 32]);
+        self.at += s.len();
     }
 
     /// Append a number of `column` in a row of agent `agent` as [`push_f64`] spells it:
@@ -256,12 +244,6 @@ pub struct RowWriter {
     buf: Vec<u8>,
     len: usize,
 }
-
-const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
 
 impl RowWriter {
     /// A writer for a run with these use cases (named in rows' details).
@@ -555,7 +537,7 @@ pub(crate) mod tests {
 
     #[test]
     fn integers_of_every_length() {
-        let mut out = [0u8; 32];
+        let mut out = [0u8; 64];
         for v in [0, 7, 10, 99, 100, 12_345, 1_000_000, u64::MAX] {
             let mut c = Cursor {
                 out: &mut out,
