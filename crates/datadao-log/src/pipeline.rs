@@ -145,28 +145,29 @@ impl TransactionLog {
     }
 
     fn send(&mut self, batch: Batch) -> io::Result<()> {
-        let index = self.next_batch;
-        self.next_batch += 1;
-        let sent = match &self.to_formatters {
-            Some(s) => s.send((index, batch)).is_ok(),
-            None => false,
-        };
-        if sent {
+        if self.hand_over(batch) {
             Ok(())
         } else {
             self.finish()
         }
     }
 
+    /// Give `batch` the next index and queue it; `false` once the formatters are gone.
+    fn hand_over(&mut self, batch: Batch) -> bool {
+        let index = self.next_batch;
+        self.next_batch += 1;
+        match &self.to_formatters {
+            Some(s) => s.send((index, batch)).is_ok(),
+            None => false,
+        }
+    }
+
     /// Log what is left, wait for the threads and report the writer's outcome.
     pub fn finish(&mut self) -> io::Result<()> {
-        if self.to_formatters.is_some() && !self.batch.is_empty() {
+        if !self.batch.is_empty() {
             let rest = std::mem::take(&mut self.batch);
-            let index = self.next_batch;
-            self.next_batch += 1;
-            if let Some(s) = &self.to_formatters {
-                let _ = s.send((index, rest));
-            }
+            // A refusal shows in the writer's outcome below.
+            let _ = self.hand_over(rest);
         }
         self.to_formatters = None;
         let mut formatters_ok = true;
