@@ -184,6 +184,15 @@ pub enum Intent {
         /// Index into `data.use_cases`.
         use_case: u8,
     },
+    /// An organization's job, decided as one number: if no live data allows `use_case`
+    /// the job is refused (and recorded) and nothing is bought; otherwise buy exactly
+    /// `amount` dDT (exact output, if it can pay) and spend exactly what was bought.
+    BuyForJob {
+        /// dDT to buy and then spend.
+        amount: f64,
+        /// Index into `data.use_cases`.
+        use_case: u8,
+    },
     /// Lock CRC and mint the same amount of dDT, as far as the mint cap and its CRC allow.
     Mint {
         /// dDT requested.
@@ -258,19 +267,7 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mu
             if outlook.scale_demand {
                 amount *= outlook.allowed_share[use_case as usize];
             }
-            // Buy only for a job that can run; a job that cannot is still attempted so
-            // its refusal is recorded, at no cost.
-            if runnable {
-                plan.push(Intent::BuyDdtExact {
-                    amount,
-                    max_price: f64::INFINITY,
-                });
-            }
-            plan.push(Intent::Compute {
-                amount,
-                partial: false,
-                use_case,
-            });
+            plan.push(Intent::BuyForJob { amount, use_case });
         }
         AgentType::Power => {
             let amount = params.power.daily_compute_ddt;
@@ -336,7 +333,9 @@ pub fn jitter<R: Rng>(plan: &mut Plan, j: f64, rng: &mut R) {
             | Intent::Mint { amount }
             | Intent::Redeem { amount }
             | Intent::Compute { amount, .. } => *amount *= factor(),
-            Intent::BuyDdtExact { amount, .. } => *amount *= factor(),
+            Intent::BuyDdtExact { amount, .. } | Intent::BuyForJob { amount, .. } => {
+                *amount *= factor()
+            }
         }
     }
 }
@@ -370,7 +369,7 @@ pub type DataPlan = ArrayVec<DataIntent, 3>;
 pub fn draw_contribution<R: Rng>(m: &MemberConfig, use_cases: usize, rng: &mut R) -> DataIntent {
     let quantity = match m.quantity_draw {
         Draw::Lognormal => LogNormal::new(m.quantity_mu, m.quantity_sigma)
-            .map(|d| d.sample(rng))
+            .map(|d| d.sample(rng).min(crate::config::MAX_AMOUNT))
             .unwrap_or(m.quantity),
         Draw::Fixed | Draw::Beta => m.quantity,
     };
@@ -542,13 +541,20 @@ mod tests {
     }
 
     #[test]
-    fn an_organization_does_not_buy_for_a_job_that_cannot_run() {
+    fn an_organization_orders_one_job_of_one_amount() {
         let p = AgentsConfig::default();
-        let mut outlook = Outlook::default();
-        outlook.can_run[0] = false;
-        let plan = decide(&agent(AgentType::Organization, 0.0), &p, &outlook);
-        assert_eq!(plan.len(), 1, "{plan:?}");
-        assert!(matches!(plan[0], Intent::Compute { .. }));
+        let plan = decide(
+            &agent(AgentType::Organization, 0.0),
+            &p,
+            &Outlook::default(),
+        );
+        assert_eq!(
+            plan.as_slice(),
+            &[Intent::BuyForJob {
+                amount: 2.0,
+                use_case: 0
+            }]
+        );
     }
 
     #[test]
@@ -562,9 +568,9 @@ mod tests {
         let plan = decide(&agent(AgentType::Organization, 0.0), &p, &outlook);
         assert_eq!(
             plan[0],
-            Intent::BuyDdtExact {
+            Intent::BuyForJob {
                 amount: 0.5,
-                max_price: f64::INFINITY
+                use_case: 0
             }
         );
     }

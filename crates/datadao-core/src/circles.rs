@@ -11,10 +11,29 @@ pub fn daily_factor(rate_per_year: f64) -> f64 {
     (1.0 - rate_per_year).powf(1.0 / 365.25)
 }
 
-/// What a claim after `days` unclaimed days pays: issuance for at most `max_days`.
+/// What a claim after `days` unclaimed days pays (Circles v2): every hour mints 1 CRC in
+/// *that day's* demurraged units, so a day `age` days before the claim pays
+/// `issuance_per_day * gamma^age` today, and only the last `max_days` days count:
+/// `issuance_per_day * sum(gamma^age for age in 0..min(days, max_days))`. A 14-day claim
+/// at 24 a day and 7% a year pays about 335.57, not 336.
 #[inline]
-pub fn claimable(days: u64, issuance_per_day: f64, max_days: u64) -> f64 {
-    issuance_per_day * days.min(max_days) as f64
+pub fn claimable(days: u64, issuance_per_day: f64, max_days: u64, gamma: f64) -> f64 {
+    let n = days.min(max_days);
+    if n <= 1 || gamma == 1.0 {
+        return issuance_per_day * n as f64;
+    }
+    if n <= 4096 {
+        // Summed day by day, newest first: the same order of operations as the rule.
+        let (mut sum, mut factor) = (0.0, 1.0);
+        for _ in 0..n {
+            sum += factor;
+            factor *= gamma;
+        }
+        return issuance_per_day * sum;
+    }
+    // A geometric series; past 4096 days the closed form is as exact as the loop.
+    let n = n.min(i32::MAX as u64) as i32;
+    issuance_per_day * (1.0 - gamma.powi(n)) / (1.0 - gamma)
 }
 
 /// How much of a mint request the `weight` policy allows: locked CRC may not exceed
@@ -95,9 +114,33 @@ mod tests {
 
     #[test]
     fn issuance_is_capped_at_fourteen_days() {
-        assert_eq!(claimable(1, 24.0, 14), 24.0);
-        assert_eq!(claimable(14, 24.0, 14), 336.0);
-        assert_eq!(claimable(30, 24.0, 14), 336.0);
+        assert_eq!(claimable(1, 24.0, 14, 1.0), 24.0);
+        assert_eq!(claimable(14, 24.0, 14, 1.0), 336.0);
+        assert_eq!(claimable(30, 24.0, 14, 1.0), 336.0);
+    }
+
+    /// Hand-computed (Python: `sum(24 * 0.93 ** (a / 365.25) for a in range(n))`).
+    #[test]
+    fn multi_day_claims_pay_each_day_in_its_demurraged_units() {
+        let g = daily_factor(0.07);
+        let table = [
+            (1, 24.0),
+            (2, 47.995231968206376),
+            (7, 167.89990447968353),
+            (14, 335.5664537194065),
+            (30, 335.5664537194065),
+        ];
+        for (days, expected) in table {
+            let got = claimable(days, 24.0, 14, g);
+            assert!((got - expected).abs() < 1e-9, "{days}: {got} vs {expected}");
+        }
+        // The closed form for very long claims agrees with the sum.
+        let long = claimable(10_000, 1.0, 10_000, g);
+        let mut sum = 0.0;
+        for a in 0..10_000 {
+            sum += g.powi(a);
+        }
+        assert!((long - sum).abs() < 1e-9 * sum);
     }
 
     #[test]

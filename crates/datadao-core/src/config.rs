@@ -674,9 +674,22 @@ fn fraction(key: &str, value: f64) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn non_negative(key: &str, value: f64) -> Result<(), ConfigError> {
-    if !(value >= 0.0 && value.is_finite()) {
-        return Err(err(key, value, "a finite number of at least 0"));
+/// Largest token or data amount a setting may hold. Sums over millions of agents then
+/// stay far inside `f64`'s range, and the audit's relative precision (1e-9) stays
+/// meaningful; larger values overflowed to infinity before.
+pub const MAX_AMOUNT: f64 = 1e15;
+
+/// Largest exponent on quality or quantity in the Contribution Weight: `1e15^10` is still
+/// a finite weight, summed over millions of members.
+pub const MAX_EXPONENT: f64 = 10.0;
+
+fn amount(key: &str, value: f64) -> Result<(), ConfigError> {
+    if !(0.0..=MAX_AMOUNT).contains(&value) {
+        return Err(err(
+            key,
+            value,
+            "a number from 0 to 1e15 (larger amounts overflow sums over many agents)",
+        ));
     }
     Ok(())
 }
@@ -768,8 +781,8 @@ impl Config {
         sums_to_one("agents.<type>.share", &named)?;
         for kind in AgentType::ALL {
             let (ddt, xdai) = a.endowment(kind);
-            non_negative(&format!("agents.{}.initial_ddt", kind.name()), ddt)?;
-            non_negative(&format!("agents.{}.initial_xdai", kind.name()), xdai)?;
+            amount(&format!("agents.{}.initial_ddt", kind.name()), ddt)?;
+            amount(&format!("agents.{}.initial_xdai", kind.name()), xdai)?;
         }
         if a.organization.initial_ddt != 0.0 {
             return Err(err(
@@ -778,23 +791,23 @@ impl Config {
                 "0 (organizations are buyers, not members: no dDT is minted for them)",
             ));
         }
-        non_negative("agents.degen.liquidity_ddt", a.degen.liquidity_ddt)?;
-        non_negative("agents.degen.liquidity_xdai", a.degen.liquidity_xdai)?;
-        non_negative(
+        amount("agents.degen.liquidity_ddt", a.degen.liquidity_ddt)?;
+        amount("agents.degen.liquidity_xdai", a.degen.liquidity_xdai)?;
+        amount(
             "agents.organization.daily_compute_ddt",
             a.organization.daily_compute_ddt,
         )?;
-        non_negative("agents.power.daily_compute_ddt", a.power.daily_compute_ddt)?;
+        amount("agents.power.daily_compute_ddt", a.power.daily_compute_ddt)?;
         positive("agents.power.max_buy_price", a.power.max_buy_price)?;
-        non_negative(
+        amount(
             "agents.active.daily_compute_ddt",
             a.active.daily_compute_ddt,
         )?;
-        non_negative(
+        amount(
             "agents.casual.daily_compute_ddt",
             a.casual.daily_compute_ddt,
         )?;
-        non_negative("agents.casual.daily_sell_ddt", a.casual.daily_sell_ddt)?;
+        amount("agents.casual.daily_sell_ddt", a.casual.daily_sell_ddt)?;
         at_least_one("pie.interval_steps", self.pie.interval_steps)?;
         for kind in AgentType::ALL {
             fraction(
@@ -816,7 +829,7 @@ impl Config {
 
     fn validate_circles_and_data(&self) -> Result<(), ConfigError> {
         let c = &self.circles;
-        non_negative("circles.issuance_per_day", c.issuance_per_day)?;
+        amount("circles.issuance_per_day", c.issuance_per_day)?;
         at_least_one("circles.claim_interval_days", c.claim_interval_days)?;
         at_least_one("circles.max_claim_days", c.max_claim_days)?;
         if !(0.0..1.0).contains(&c.demurrage_per_year) {
@@ -826,8 +839,8 @@ impl Config {
                 "a number in [0, 1)",
             ));
         }
-        non_negative("circles.initial_crc", c.initial_crc)?;
-        non_negative("minting.mint_per_weight", self.minting.mint_per_weight)?;
+        amount("circles.initial_crc", c.initial_crc)?;
+        amount("minting.mint_per_weight", self.minting.mint_per_weight)?;
         let d = &self.data;
         let uc = &d.use_cases;
         if uc.is_empty() || uc.len() > MAX_USE_CASES {
@@ -850,8 +863,14 @@ impl Config {
                 ));
             }
         }
-        non_negative("data.quality_exponent", d.quality_exponent)?;
-        non_negative("data.quantity_exponent", d.quantity_exponent)?;
+        for (key, value) in [
+            ("data.quality_exponent", d.quality_exponent),
+            ("data.quantity_exponent", d.quantity_exponent),
+        ] {
+            if !(0.0..=MAX_EXPONENT).contains(&value) {
+                return Err(err(key, value, "a number from 0 to 10"));
+            }
+        }
         let org_case = &self.agents.organization.job_use_case;
         if self.use_case_index(org_case).is_none() {
             return Err(err(
@@ -871,19 +890,31 @@ impl Config {
             if m.quality_draw == Draw::Lognormal {
                 return Err(err(&key("quality_draw"), "lognormal", "fixed or beta"));
             }
-            non_negative(&key("quantity"), m.quantity)?;
-            if !m.quantity_mu.is_finite() {
-                return Err(err(&key("quantity_mu"), m.quantity_mu, "a finite number"));
+            amount(&key("quantity"), m.quantity)?;
+            // Draws are capped at MAX_AMOUNT; these bounds keep the distribution itself
+            // meaningful below that cap (e^34.5 is about 1e15).
+            if !(-34.5..=34.5).contains(&m.quantity_mu) {
+                return Err(err(
+                    &key("quantity_mu"),
+                    m.quantity_mu,
+                    "a number from -34.5 to 34.5",
+                ));
             }
-            non_negative(&key("quantity_sigma"), m.quantity_sigma)?;
+            if !(0.0..=10.0).contains(&m.quantity_sigma) {
+                return Err(err(
+                    &key("quantity_sigma"),
+                    m.quantity_sigma,
+                    "a number from 0 to 10",
+                ));
+            }
             fraction(&key("quality"), m.quality)?;
             positive(&key("quality_alpha"), m.quality_alpha)?;
             positive(&key("quality_beta"), m.quality_beta)?;
             fraction(&key("contribution_rate"), m.contribution_rate)?;
             fraction(&key("revoke_probability"), m.revoke_probability)?;
             fraction(&key("remove_probability"), m.remove_probability)?;
-            non_negative(&key("daily_mint_ddt"), m.daily_mint_ddt)?;
-            non_negative(&key("daily_redeem_ddt"), m.daily_redeem_ddt)?;
+            amount(&key("daily_mint_ddt"), m.daily_mint_ddt)?;
+            amount(&key("daily_redeem_ddt"), m.daily_redeem_ddt)?;
             let rp = &m.restrict_probability;
             if !(rp.len() == 1 || rp.len() == uc.len())
                 || rp.iter().any(|p| !(0.0..=1.0).contains(p))

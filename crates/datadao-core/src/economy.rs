@@ -30,12 +30,25 @@ impl Economy {
         })
     }
 
-    /// Run one step.
+    /// Run one step. Fails (whether or not the audit is on) if any figure of the step is
+    /// NaN or infinite, so such a value never reaches an output.
+    ///
+    /// The observer sees the step's row before this check; front ends make their outputs
+    /// visible only when the whole run succeeded.
     pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
-        match self {
-            Economy::Model(sim) => sim.step(observer),
-            Economy::Original2024(sim) => sim.step(observer),
+        let metrics = match self {
+            Economy::Model(sim) => sim.step(observer)?,
+            Economy::Original2024(sim) => sim.step(observer)?,
+        };
+        if let Some((column, value)) = metrics.first_non_finite(metrics.allowed_share.len()) {
+            return Err(AuditError {
+                step: metrics.step,
+                detail: format!(
+                    "{column} is {value}: a number overflowed or became undefined; no output is written with it"
+                ),
+            });
         }
+        Ok(metrics)
     }
 
     /// Whether all configured steps have run.

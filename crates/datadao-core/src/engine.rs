@@ -337,7 +337,8 @@ impl Simulation {
         a.crc *= crc_factor;
         a.unclaimed_days += 1;
         if u64::from(a.unclaimed_days) >= interval {
-            let claim = circles::claimable(u64::from(a.unclaimed_days), per_day, max_days);
+            let claim =
+                circles::claimable(u64::from(a.unclaimed_days), per_day, max_days, crc_factor);
             a.crc += claim;
             a.issued_since_mint += claim;
             a.unclaimed_days = 0;
@@ -421,6 +422,8 @@ impl Simulation {
         intent: DataIntent,
         observer: &mut O,
     ) {
+        // What agents see of the data pool changes with it.
+        self.outlook_stale = true;
         match intent {
             DataIntent::Contribute {
                 quantity,
@@ -580,25 +583,16 @@ impl Simulation {
                     Some(p) if p <= max_price => {}
                     _ => return,
                 }
-                let Some(q) = self.pool.quote_exact_out(Side::BuyDdt, amount) else {
-                    return;
-                };
-                if q.amount_in > self.agents[i].xdai {
-                    return;
-                }
-                let receipt = self.pool.swap(&q);
-                self.note_swap(&receipt);
-                let agent = &mut self.agents[i];
-                agent.xdai -= q.amount_in;
-                agent.ddt += q.amount_out;
-                let (d, x) = (q.amount_out, -q.amount_in);
-                self.record(observer, step, i, Action::Buy, d, x, 0.0, Detail::None);
+                self.buy_exact(step, i, amount, observer);
             }
             Intent::Compute {
                 amount,
                 partial,
                 use_case,
             } => self.run_job(step, i, amount, partial, use_case, observer),
+            Intent::BuyForJob { amount, use_case } => {
+                self.buy_for_job(step, i, amount, use_case, observer)
+            }
             Intent::Mint { amount } => self.lock_and_mint(step, i, amount, observer),
             Intent::Redeem { amount } => {
                 let amount = amount
@@ -626,6 +620,75 @@ impl Simulation {
                 );
             }
         }
+    }
+
+    /// An organization's job: refused (and recorded) if no live data allows its use
+    /// case; otherwise exactly `amount` dDT is bought and exactly that is spent. A buy
+    /// that cannot happen (empty pool, not enough xDAI) leaves everything as it was.
+    fn buy_for_job<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        amount: f64,
+        use_case: u8,
+        observer: &mut O,
+    ) {
+        let u = use_case as usize;
+        if !self.data.can_run(u) {
+            self.flows.jobs_refused += 1;
+            let detail = Detail::UseCase(use_case);
+            self.record(observer, step, i, Action::JobRefused, 0.0, 0.0, 0.0, detail);
+            return;
+        }
+        if amount <= DUST {
+            return;
+        }
+        if let Some(bought) = self.buy_exact(step, i, amount, observer) {
+            self.spend_on_job(step, i, bought, use_case, observer);
+        }
+    }
+
+    /// Buy exactly `amount` dDT for agent `i` if the pool can sell it and the agent can
+    /// pay for all of it; returns what was bought.
+    fn buy_exact<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        amount: f64,
+        observer: &mut O,
+    ) -> Option<f64> {
+        let q = self.pool.quote_exact_out(Side::BuyDdt, amount)?;
+        if q.amount_in > self.agents[i].xdai {
+            return None;
+        }
+        let receipt = self.pool.swap(&q);
+        self.note_swap(&receipt);
+        let agent = &mut self.agents[i];
+        agent.xdai -= q.amount_in;
+        agent.ddt += q.amount_out;
+        let (d, x) = (q.amount_out, -q.amount_in);
+        self.record(observer, step, i, Action::Buy, d, x, 0.0, Detail::None);
+        Some(q.amount_out)
+    }
+
+    /// Pay `spend` dDT of agent `i` into The Pie for a job that can run, crediting the
+    /// data it used.
+    fn spend_on_job<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        spend: f64,
+        use_case: u8,
+        observer: &mut O,
+    ) {
+        let u = use_case as usize;
+        self.agents[i].ddt -= spend;
+        self.pie.deposit(spend);
+        self.data.record_job(u, spend);
+        self.flows.pie_inflow_ddt += spend;
+        self.flows.jobs_run += 1;
+        let detail = Detail::UseCase(use_case);
+        self.record(observer, step, i, Action::Compute, -spend, 0.0, 0.0, detail);
     }
 
     /// A compute job: refused at no cost if no live data allows its use case; otherwise
@@ -659,12 +722,7 @@ impl Simulation {
         if spend <= DUST {
             return;
         }
-        self.agents[i].ddt -= spend;
-        self.pie.deposit(spend);
-        self.data.record_job(u, spend);
-        self.flows.pie_inflow_ddt += spend;
-        self.flows.jobs_run += 1;
-        self.record(observer, step, i, Action::Compute, -spend, 0.0, 0.0, detail);
+        self.spend_on_job(step, i, spend, use_case, observer);
     }
 
     fn note_swap(&mut self, receipt: &SwapReceipt) {
@@ -680,7 +738,7 @@ impl Simulation {
                 self.flows.fees_ddt += q.fee;
             }
         }
-        if receipt.k_after < receipt.k_before && self.violation.is_none() {
+        if receipt.lowered_k && self.violation.is_none() {
             self.violation = Some(format!(
                 "a swap lowered x*y from {} to {}",
                 receipt.k_before, receipt.k_after
@@ -839,11 +897,16 @@ impl Simulation {
         let mut locked = 0.0;
         for (a, m) in self.agents.iter().zip(&self.members) {
             locked += m.crc_locked;
-            if a.ddt < 0.0 || a.xdai < 0.0 || a.lp < 0.0 || m.crc < 0.0 || m.crc_locked < 0.0 {
+            // `>= 0` and finite, written so that NaN fails too.
+            let sound = |v: f64| v >= 0.0 && v.is_finite();
+            if ![a.ddt, a.xdai, a.lp, m.crc, m.crc_locked]
+                .into_iter()
+                .all(sound)
+            {
                 return Err(AuditError {
                     step,
                     detail: format!(
-                        "agent {} ({}) has a negative balance: dDT {}, xDAI {}, LP {}, CRC {}, locked {}",
+                        "agent {} ({}) has a negative or non-finite balance: dDT {}, xDAI {}, LP {}, CRC {}, locked {}",
                         a.id,
                         a.kind.name(),
                         a.ddt,

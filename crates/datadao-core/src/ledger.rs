@@ -95,6 +95,30 @@ impl Ledger {
 
     /// Check conservation of both tokens against what is held.
     pub fn audit(&self, step: u32, h: &Holdings) -> Result<(), AuditError> {
+        // NaN compares false with everything, so the tolerance checks below would let it
+        // through: refuse non-finite figures first, by name.
+        let figures = [
+            ("dDT held by agents", h.agents_ddt),
+            ("xDAI held by agents", h.agents_xdai),
+            ("the pool's dDT reserve", h.pool_ddt),
+            ("the pool's xDAI reserve", h.pool_xdai),
+            ("the Pie", h.pie_ddt),
+            ("CRC locked in the vault", h.crc_locked),
+            ("dDT minted", self.ddt_minted),
+            ("dDT burned", self.ddt_burned),
+            ("dDT decayed", self.ddt_decayed),
+            ("xDAI brought in", self.xdai_brought),
+        ];
+        for (name, value) in figures {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(AuditError {
+                    step,
+                    detail: format!(
+                        "{name} is {value}; every amount must be a finite number of at least 0"
+                    ),
+                });
+            }
+        }
         let held_ddt = h.agents_ddt + h.pool_ddt + h.pie_ddt;
         let accounted = held_ddt + self.ddt_burned + self.ddt_decayed;
         let scale = self.ddt_minted.abs().max(1.0);
@@ -164,6 +188,29 @@ mod tests {
         };
         assert_eq!(l.supply(), 90.0);
         l.audit(3, &h).unwrap();
+    }
+
+    #[test]
+    fn nan_and_infinity_fail_the_audit() {
+        let mut l = Ledger::default();
+        l.record_mint(100.0);
+        l.record_xdai_brought(10.0);
+        let sound = Holdings {
+            agents_ddt: 100.0,
+            agents_xdai: 10.0,
+            crc_locked: 100.0,
+            ..Holdings::default()
+        };
+        l.audit(0, &sound).unwrap();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut h = sound;
+            h.pool_xdai = bad;
+            let e = l.audit(1, &h).unwrap_err();
+            assert!(e.detail.contains("xDAI reserve"), "{}", e.detail);
+            let mut h = sound;
+            h.pie_ddt = bad;
+            assert!(l.audit(1, &h).is_err());
+        }
     }
 
     #[test]

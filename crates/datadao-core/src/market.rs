@@ -45,8 +45,11 @@ pub struct SwapReceipt {
     pub quote: SwapQuote,
     /// `x*y` before the swap.
     pub k_before: f64,
-    /// `x*y` after the swap; never below `k_before`.
+    /// `x*y` after the swap, rounded.
     pub k_after: f64,
+    /// Whether the exact product of the new reserves is below the old one (never, by
+    /// construction; the audit checks it).
+    pub lowered_k: bool,
 }
 
 /// A liquidity deposit sized like the Uniswap v2 router.
@@ -104,6 +107,80 @@ fn usable(amount: f64) -> bool {
 /// most a handful; the bound keeps a pathological input from looping.
 const MAX_NUDGES: usize = 64;
 
+/// `reserve`, raised by whole ulps until `fixed * reserve >= r_in * r_out` holds for the
+/// *exact* products (the pool-favouring guard). `None` if no nearby value does, or the
+/// numbers are not finite.
+fn guard_reserve(fixed: f64, reserve: f64, r_in: f64, r_out: f64) -> Option<f64> {
+    if !(fixed.is_finite() && reserve.is_finite()) {
+        return None;
+    }
+    let mut reserve = reserve.max(0.0);
+    if !product_at_least(fixed, reserve, r_in, r_out) {
+        // Restart near the bound, so the nudges below stay few even when the reserves
+        // are twenty orders of magnitude apart.
+        let bound = r_in / fixed * r_out;
+        if bound.is_finite() {
+            reserve = reserve.max(bound);
+        }
+    }
+    for _ in 0..MAX_NUDGES {
+        if product_at_least(fixed, reserve, r_in, r_out) {
+            return Some(reserve);
+        }
+        reserve = reserve.next_up();
+    }
+    None
+}
+
+/// A finite, non-negative `f64` as `m * 2^e` with `m` in `[1, 2)`, exactly.
+fn split(x: f64) -> (f64, i32) {
+    debug_assert!(x > 0.0 && x.is_finite());
+    let (x, bias) = if x < f64::MIN_POSITIVE {
+        (x * 2f64.powi(64), -64)
+    } else {
+        (x, 0)
+    };
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1023;
+    let mantissa = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+    (mantissa, exp + bias)
+}
+
+/// The exact product of two positive finite numbers as `(hi, lo, e)`: `(hi + lo) * 2^e`
+/// with `hi` in `[1, 4)` and `lo` its exact rounding error (Dekker's two-product through
+/// a fused multiply-add). Scaling by powers of two first means nothing over- or
+/// underflows, whatever the magnitudes.
+fn exact_product(a: f64, b: f64) -> (f64, f64, i32) {
+    let (ma, ea) = split(a);
+    let (mb, eb) = split(b);
+    let hi = ma * mb;
+    let lo = ma.mul_add(mb, -hi);
+    (hi, lo, ea + eb)
+}
+
+/// Whether `a * b >= c * d` exactly, for finite non-negative numbers.
+pub fn product_at_least(a: f64, b: f64, c: f64, d: f64) -> bool {
+    if c == 0.0 || d == 0.0 {
+        return true;
+    }
+    if a == 0.0 || b == 0.0 {
+        return false;
+    }
+    let (h1, l1, e1) = exact_product(a, b);
+    let (h2, l2, e2) = exact_product(c, d);
+    // Both products are now (hi + lo) * 2^e with hi + lo in [1, 4); beyond one binade
+    // of difference the exponents decide, within one a doubling (exact) lines them up.
+    let (h1, l1, h2, l2) = match e1 - e2 {
+        d if d >= 2 => return true,
+        d if d <= -2 => return false,
+        1 => (h1 * 2.0, l1 * 2.0, h2, l2),
+        -1 => (h1, l1, h2 * 2.0, l2 * 2.0),
+        _ => (h1, l1, h2, l2),
+    };
+    // With hi the rounded product, a larger hi never means a smaller exact product.
+    h1 > h2 || (h1 == h2 && l1 >= l2)
+}
+
 impl Pool {
     /// An empty pool charging `fee_rate` (in `[0, 1)`, checked by the configuration).
     pub fn new(fee_rate: f64) -> Self {
@@ -158,34 +235,23 @@ impl Pool {
     }
 
     /// Quote an exact-input swap: pay `amount_in`, receive
-    /// `a(1-f) R_out / (R_in + a(1-f))`. `None` (a visible no-op) when the pool is empty
-    /// or the amount is not positive.
+    /// `a(1-f) R_out / (R_in + a(1-f))`, evaluated directly (a few roundings, so within
+    /// about an ulp of the exact value). `None` (a visible no-op) when the pool is empty,
+    /// the amount is not positive, or the pool cannot pay it out.
     pub fn quote_exact_in(&self, side: Side, amount_in: f64) -> Option<SwapQuote> {
         if self.is_empty() || !usable(amount_in) {
             return None;
         }
         let (r_in, r_out) = self.reserves_for(side);
         let effective = amount_in * (1.0 - self.fee_rate);
-        let ideal_out = effective * r_out / (r_in + effective);
-        let new_in = r_in + amount_in;
-        let k = r_in * r_out;
-        let mut new_out = r_out - ideal_out;
-        if new_in * new_out < k {
-            // Restart at the bound the reserve must meet, so the guard needs a nudge or
-            // two even when the reserves are twenty orders of magnitude apart. (Only
-            // here: a division is the dearest step of a swap.)
-            new_out = new_out.max(k / new_in);
-        }
-        for _ in 0..MAX_NUDGES {
-            if new_in * new_out >= k {
-                break;
-            }
-            new_out = new_out.next_up();
-        }
-        let amount_out = r_out - new_out;
-        if !usable(amount_out) || new_in * new_out < k {
+        let amount_out = effective * r_out / (r_in + effective);
+        if !usable(amount_out) || amount_out >= r_out {
             return None;
         }
+        let new_in = r_in + amount_in;
+        // The pool-favouring guard: the output reserve keeps whatever rounding took from
+        // the invariant, so the trader is paid the formula's amount.
+        let new_out = guard_reserve(new_in, r_out - amount_out, r_in, r_out)?;
         Some(SwapQuote {
             side,
             amount_in,
@@ -197,33 +263,24 @@ impl Pool {
     }
 
     /// Quote an exact-output swap: receive `amount_out`, pay
-    /// `R_in b / ((R_out - b)(1-f))`. Requires `0 < amount_out < R_out`.
+    /// `R_in b / ((R_out - b)(1-f))`, evaluated directly. Requires `0 < amount_out <
+    /// R_out`.
     pub fn quote_exact_out(&self, side: Side, amount_out: f64) -> Option<SwapQuote> {
         let (r_in, r_out) = self.reserves_for(side);
         if self.is_empty() || !usable(amount_out) || amount_out >= r_out {
             return None;
         }
         let new_out = r_out - amount_out;
-        let ideal_in = r_in * amount_out / (new_out * (1.0 - self.fee_rate));
-        let k = r_in * r_out;
-        let mut new_in = r_in + ideal_in;
-        if new_in * new_out < k {
-            new_in = new_in.max(k / new_out);
-        }
-        for _ in 0..MAX_NUDGES {
-            if new_in * new_out >= k {
-                break;
-            }
-            new_in = new_in.next_up();
-        }
-        let amount_in = new_in - r_in;
-        if !amount_in.is_finite() || new_in * new_out < k {
+        let amount_in = r_in * amount_out / ((r_out - amount_out) * (1.0 - self.fee_rate));
+        if !usable(amount_in) {
             return None;
         }
+        // The guard raises the input reserve, never what the trader was quoted.
+        let new_in = guard_reserve(new_out, r_in + amount_in, r_in, r_out)?;
         Some(SwapQuote {
             side,
             amount_in,
-            amount_out: r_out - new_out,
+            amount_out,
             fee: amount_in * self.fee_rate,
             new_reserve_in: new_in,
             new_reserve_out: new_out,
@@ -233,6 +290,7 @@ impl Pool {
     /// Execute a quote made against the current reserves.
     pub fn swap(&mut self, quote: &SwapQuote) -> SwapReceipt {
         let k_before = self.k();
+        let (old_ddt, old_xdai) = (self.ddt_reserve, self.xdai_reserve);
         match quote.side {
             Side::BuyDdt => self.update(quote.new_reserve_out, quote.new_reserve_in),
             Side::SellDdt => self.update(quote.new_reserve_in, quote.new_reserve_out),
@@ -241,6 +299,7 @@ impl Pool {
             quote: *quote,
             k_before,
             k_after: self.k(),
+            lowered_k: !product_at_least(self.ddt_reserve, self.xdai_reserve, old_ddt, old_xdai),
         }
     }
 

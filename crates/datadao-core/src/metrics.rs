@@ -113,6 +113,20 @@ impl StepMetrics {
         }
     }
 
+    /// The first column whose value is NaN or infinite, if any. No such value may reach
+    /// an output, so every front end gets this check for free from [`crate::Economy`].
+    pub fn first_non_finite(&self, use_cases: usize) -> Option<(String, f64)> {
+        let cells = self.cells();
+        let names = Self::columns(&vec![String::new(); use_cases]);
+        cells
+            .iter()
+            .zip(names)
+            .find_map(|(cell, name)| match *cell {
+                Cell::Float(v) if !v.is_finite() => Some((name, v)),
+                _ => None,
+            })
+    }
+
     /// Every agent so far.
     pub fn agents_total(&self) -> u64 {
         self.agents.iter().sum()

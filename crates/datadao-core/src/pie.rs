@@ -55,25 +55,43 @@ impl Pie {
         group_shares: [f64; 5],
         members: [u64; 5],
     ) -> Distribution {
-        let pot = self.balance * rate;
+        // `rate <= 1`, so the rounded pot never exceeds the balance.
+        let pot = (self.balance * rate).min(self.balance);
         let mut dist = Distribution::default();
         for i in 0..5 {
             if members[i] == 0 || group_shares[i] <= 0.0 {
                 continue;
             }
+            let n = members[i] as f64;
+            let mut each = pot * group_shares[i] / n;
+            // Round each member's amount down until `n` of them fit in the group's part
+            // exactly (`mul_add` gives the sign of `each * n - group` without rounding).
             let group = pot * group_shares[i];
-            let each = group / members[i] as f64;
+            while each > 0.0 && each.mul_add(n, -group) > 0.0 {
+                each = each.next_down();
+            }
             dist.per_member[i] = each;
-            dist.total += each * members[i] as f64;
         }
-        self.balance = (self.balance - dist.total).max(0.0);
+        // The groups' parts can still add up an ulp over the pot (0.4 + 0.4 + 0.2 of a
+        // rounded number); shave every member's amount until the whole fits.
+        for _ in 0..64 {
+            dist.total = (0..5).map(|i| dist.per_member[i] * members[i] as f64).sum();
+            if dist.total <= pot {
+                break;
+            }
+            for each in dist.per_member.iter_mut() {
+                *each = each.next_down().max(0.0);
+            }
+        }
+        self.balance -= dist.total;
         dist
     }
 
     /// Pay `amount` out to one member (pro-rata policies). Never takes the balance
     /// below zero.
     pub fn pay(&mut self, amount: f64) -> f64 {
-        let paid = amount.min(self.balance).max(0.0);
+        // `max` before `min` so that a NaN request pays nothing.
+        let paid = amount.max(0.0).min(self.balance);
         self.balance -= paid;
         paid
     }
@@ -99,6 +117,22 @@ mod tests {
         assert!((d.share_of(AgentType::Casual) - 2.0).abs() < 1e-12);
         assert!((d.total - 70.0).abs() < 1e-12);
         assert!((pie.balance() - 30.0).abs() < 1e-12);
+    }
+
+    /// At rate 1 every dDT leaves, and never one ulp more than the Pie held.
+    #[test]
+    fn full_payout_never_exceeds_the_balance() {
+        for balance in [1.0, 0.1, 3.0, 7.3e-9, 123_456.789, 1e15 / 3.0] {
+            for members in [[0, 0, 1, 1, 1], [3, 1, 7, 3, 9], [0, 0, 1000, 3, 77]] {
+                let mut pie = Pie::new();
+                pie.deposit(balance);
+                let d = pie.distribute(1.0, [0.0, 0.0, 0.4, 0.4, 0.2], members);
+                let exact_paid: f64 = (2..5).map(|i| d.per_member[i] * members[i] as f64).sum();
+                assert!(exact_paid <= balance, "{balance} {members:?}");
+                assert!(pie.balance() >= 0.0);
+                assert!(balance - d.total < 1e-12 * balance.max(1.0));
+            }
+        }
     }
 
     #[test]
