@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::settings::Source;
+
 /// Simulate a grassroots dataDAO token economy.
 #[derive(Debug, Parser)]
 #[command(
@@ -140,12 +142,16 @@ pub struct ScenarioArgs {
     /// Do not write simulation_results.png (output.plot = false).
     #[arg(long)]
     pub no_plot: bool,
+    /// Start work that is estimated not to fit in memory or on disk anyway
+    /// (output.allow_huge = true).
+    #[arg(long)]
+    pub allow_huge: bool,
 }
 
 impl ScenarioArgs {
-    /// The flags as (dotted key, raw value, flag as typed), `--set` first so that the
+    /// The flags as (dotted key, raw value, the flag as typed), `--set` first so that the
     /// dedicated flags win.
-    pub fn overrides(&self) -> Result<Vec<(String, String, String)>, String> {
+    pub fn overrides(&self) -> Result<Vec<(String, String, Source)>, String> {
         let mut out = Vec::new();
         for item in &self.set {
             let Some((key, value)) = item.split_once('=') else {
@@ -156,11 +162,15 @@ impl ScenarioArgs {
             out.push((
                 key.trim().to_string(),
                 value.to_string(),
-                format!("--set {item}"),
+                Source::Flag(format!("--set {item}")),
             ));
         }
         let mut flag = |key: &str, value: &str, name: &str| {
-            out.push((key.to_string(), value.to_string(), name.to_string()));
+            out.push((
+                key.to_string(),
+                value.to_string(),
+                Source::Flag(name.to_string()),
+            ));
         };
         if let Some(v) = &self.steps {
             flag("simulation.total_steps", v, "--steps");
@@ -179,6 +189,9 @@ impl ScenarioArgs {
         }
         if self.no_plot {
             flag("output.plot", "false", "--no-plot");
+        }
+        if self.allow_huge {
+            flag("output.allow_huge", "true", "--allow-huge");
         }
         Ok(out)
     }

@@ -5,17 +5,20 @@
 //! the core crate.
 
 mod cli;
+mod limits;
 mod output;
+mod output_set;
 mod plot;
 mod presets;
 mod series;
 mod settings;
+mod signals;
 mod summary;
 mod sweep;
 mod sweep_cmd;
 mod tables;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -26,30 +29,85 @@ use datadao_core::Economy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{Cli, Command, RunArgs, ScenarioArgs};
-use output::{PendingFile, RunSink};
+use output::RunSink;
+use output_set::OutputSet;
 use settings::{Inputs, Resolved};
 
+/// Standard output was closed by its reader (`datadao config | head -1`): not an error,
+/// the command just stops, as Unix tools do.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct ClosedPipe;
+
+/// Print `text` to standard output. A closed pipe becomes [`ClosedPipe`]; any other
+/// failure (`> /dev/full`) an error that says so.
+pub fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ClosedPipe.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to standard output")),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    signals::install();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout; a closed pipe there is not worth a word.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Config(args)) => print_config(&args),
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Sweep(args)) => sweep_cmd::sweep(&args),
         Some(Command::Merge(args)) => sweep_cmd::merge(&args),
-        Some(Command::Presets) => {
-            print!("{}", presets::listing());
-            Ok(())
-        }
+        Some(Command::Presets) => emit(&presets::listing()),
         None => run(&cli.run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<ClosedPipe>() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let code = match e.downcast_ref::<signals::Interrupted>() {
+                Some(i) => ExitCode::from(i.exit_code()),
+                None => ExitCode::FAILURE,
+            };
+            // If stderr is gone too there is no one left to tell.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            code
         }
     }
+}
+
+/// The process environment as text. Variables whose name or value is not UTF-8 cannot
+/// be datadao's unless they are named like one; those are refused by name, the rest
+/// ignored.
+pub fn environment() -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        match value.into_string() {
+            Ok(value) => out.push((name.to_string(), value)),
+            Err(raw) => {
+                let ours = name.starts_with(settings::GENERIC_PREFIX)
+                    || settings::NAMED_VARIABLES.iter().any(|(v, _, _)| *v == name);
+                if ours {
+                    anyhow::bail!(
+                        "environment variable {name} = '{}': not valid UTF-8; accepted: a value in UTF-8 text",
+                        raw.to_string_lossy()
+                    );
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Gather every input the settings layer needs from the process and the flags.
@@ -67,12 +125,16 @@ fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Result<R
         }
         None => None,
     };
+    let config_file = match scenario_file {
+        Some(path) => Some((path, "scenario file")),
+        None => args.config.clone().map(|p| (p, "config file")),
+    };
     let inputs = Inputs {
         preset,
-        config_file: scenario_file.or_else(|| args.config.clone()),
+        config_file,
         config_text: None,
         dotenv: Some(PathBuf::from(".env")),
-        env: std::env::vars().collect(),
+        env: environment()?,
         flags,
     };
     settings::resolve(&inputs)
@@ -100,8 +162,7 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
             "compare takes its scenarios as arguments (preset names or TOML files), not --preset or --config"
         );
     }
-    let mut runs = Vec::new();
-    let mut dir = PathBuf::from(".");
+    let mut scenarios = Vec::new();
     for scenario in &args.scenarios {
         let mut shared = args.shared.clone();
         let file = if presets::find(scenario).is_ok() {
@@ -116,26 +177,47 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
                 names.join(", ")
             );
         };
-        let settings = resolve_with(&shared, file)?.settings;
-        dir = settings.output.dir.clone();
-        let mut economy = Economy::new(settings.model.clone())?;
+        let resolved = resolve_with(&shared, file)?;
+        limits::check_memory(
+            &resolved.settings.model,
+            1,
+            Some(&resolved),
+            resolved.settings.output.allow_huge,
+        )?;
+        scenarios.push((scenario.clone(), resolved));
+    }
+    // Every scenario shares the flags, so the first one's folder is every one's.
+    let first = &scenarios[0].1;
+    let set = OutputSet::begin(
+        &first.settings.output.dir,
+        &[output::COMPARE_FILE],
+        &first.describe("output.dir"),
+    )?;
+    set.check_targets()?;
+    let mut runs = Vec::new();
+    for (scenario, resolved) in &scenarios {
+        let mut economy = Economy::new(resolved.settings.model.clone())?;
         let mut trace = Trace::default();
         while !economy.is_finished() {
+            signals::check()?;
             economy
                 .step(&mut trace)
                 .with_context(|| format!("scenario {scenario}"))?;
         }
         runs.push((scenario.clone(), trace));
     }
-    prepare_dir(&dir)?;
     let named: Vec<(String, Vec<series::Point>)> = runs
         .iter()
         .map(|(name, t)| (name.clone(), t.series.points()))
         .collect();
-    let pending = PendingFile::new(&dir, output::COMPARE_FILE);
     let title = format!("datadao: {}", args.scenarios.join(" vs "));
-    plot::render(pending.temp_path(), &title, &plot::compare_panels(&named))?;
-    let path = pending.commit()?;
+    plot::render(
+        &set.path(output::COMPARE_FILE),
+        &title,
+        &plot::compare_panels(&named),
+    )?;
+    signals::check()?;
+    let files = set.commit()?;
     if !args.quiet {
         let w = args
             .scenarios
@@ -144,56 +226,89 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
             .max()
             .unwrap_or(8)
             .max(8);
-        println!(
-            "{:<w$} {:>13} {:>13} {:>13} {:>11} {:>12}",
+        let mut text = format!(
+            "{:<w$} {:>13} {:>13} {:>13} {:>11} {:>12}\n",
             "scenario", "final price", "dDT reserve", "xDAI reserve", "Pie", "dDT supply"
         );
         for (name, t) in &runs {
             if let Some(m) = &t.stats.last {
-                println!(
-                    "{:<w$} {:>13.6e} {:>13.1} {:>13.4} {:>11.3} {:>12.1}",
-                    name,
-                    m.price.unwrap_or(f64::NAN),
-                    m.lp_ddt_reserve,
-                    m.lp_xdai_reserve,
-                    m.pie_ddt,
-                    m.ddt_supply
-                );
+                let price = m
+                    .price
+                    .map(|p| format!("{p:.6e}"))
+                    .unwrap_or_else(|| "-".into());
+                text.push_str(&format!(
+                    "{:<w$} {:>13} {:>13.1} {:>13.4} {:>11.3} {:>12.1}\n",
+                    name, price, m.lp_ddt_reserve, m.lp_xdai_reserve, m.pie_ddt, m.ddt_supply
+                ));
             }
         }
-        println!("wrote {}", path.display());
+        for f in files {
+            text.push_str(&format!("wrote {}\n", f.display()));
+        }
+        emit(&text)?;
     }
     Ok(())
 }
 
 fn print_config(args: &ScenarioArgs) -> Result<()> {
     let resolved = resolve(args)?;
-    print!("{}", config_header(&resolved));
-    print!("{}", settings::to_toml(&resolved.settings));
-    Ok(())
+    emit(&format!(
+        "{}{}",
+        config_header(&resolved, true),
+        settings_text(&resolved, false)
+    ))
 }
 
-/// Comment lines for an effective configuration: the version, how to repeat the run, and
-/// where every value that is not a built-in default came from.
-fn config_header(resolved: &Resolved) -> String {
+/// Text that is safe inside a TOML comment: control characters (a newline in a path
+/// or a flag's value) are spelled as escapes, so they cannot end the comment.
+fn comment_safe(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// Comment lines for an effective configuration: the version, how to repeat the run,
+/// and (for `datadao config`) where every value that is not a built-in default came
+/// from. `run_config.toml` leaves the sources out, so that repeating a run from it
+/// writes the same file again.
+fn config_header(resolved: &Resolved, with_sources: bool) -> String {
     let mut text = format!(
         "# Effective datadao configuration (datadao {}).\n# Repeat this run with: datadao run --config <this file>\n",
         env!("CARGO_PKG_VERSION")
     );
-    for (key, source) in &resolved.sources {
-        text.push_str(&format!("# {key}: from {source}\n"));
+    if with_sources {
+        for (key, source) in &resolved.sources {
+            text.push_str(&comment_safe(&format!("# {key}: from {source}")));
+            text.push('\n');
+        }
     }
     text.push('\n');
     text
 }
 
-fn prepare_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "output.dir = '{}': cannot create the output folder; accepted: a folder that can be created and written",
-            dir.display()
-        )
-    })
+/// The effective settings as TOML, starting with the preset they build on. With
+/// `portable`, `output.dir` is `.`, so a run repeated from the file elsewhere writes
+/// there and never over the original folder.
+fn settings_text(resolved: &Resolved, portable: bool) -> String {
+    let mut settings = resolved.settings.clone();
+    if portable {
+        settings.output.dir = PathBuf::from(".");
+    }
+    let mut text = String::new();
+    if let Some(name) = &resolved.preset {
+        text.push_str(&format!(
+            "# The preset these settings started from (every value below already includes it).\npreset = {}\n\n",
+            toml::Value::String(name.clone())
+        ));
+    }
+    text.push_str(&settings::to_toml(&settings));
+    text
 }
 
 /// A progress bar on stderr counting `unit`s (with rate and time left), or a hidden one
@@ -204,20 +319,21 @@ pub(crate) fn progress_bar(len: u64, unit: &str, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     let template = format!("{{bar:40}} {{pos}}/{{len}} {unit}  {{per_sec}}  eta {{eta}}");
-    bar.set_style(ProgressStyle::with_template(&template).expect("valid template"));
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
     bar
 }
 
-/// Draw `simulation_results.png` for a finished run.
+/// Draw `simulation_results.png` for a finished run into the staged set.
 fn draw_figure(
-    dir: &Path,
-    args: &RunArgs,
-    settings: &settings::Settings,
+    set: &OutputSet,
+    resolved: &Resolved,
     series: &[series::Point],
     use_cases: &[String],
-) -> Result<PathBuf> {
-    let pending = PendingFile::new(dir, output::PLOT_FILE);
-    let preset = args.scenario.preset.as_deref().unwrap_or("seed");
+) -> Result<()> {
+    let settings = &resolved.settings;
+    let preset = resolved.preset.as_deref().unwrap_or("seed");
     let title = format!(
         "datadao: preset {preset}, {} steps, fee {}, seed {}",
         settings.model.simulation.total_steps,
@@ -225,16 +341,33 @@ fn draw_figure(
         settings.model.simulation.seed
     );
     let panels = plot::run_panels(series, use_cases);
-    plot::render(pending.temp_path(), &title, &panels)?;
-    pending.commit()
+    plot::render(&set.path(output::PLOT_FILE), &title, &panels)
 }
 
 fn run(args: &RunArgs) -> Result<()> {
     let started = Instant::now();
     let resolved = resolve(&args.scenario)?;
     let settings = resolved.settings.clone();
-    let dir = settings.output.dir.clone();
-    prepare_dir(&dir)?;
+    let allow = settings.output.allow_huge;
+    limits::check_memory(&settings.model, 1, Some(&resolved), allow)?;
+    let set = OutputSet::begin(
+        &settings.output.dir,
+        output::RUN_FILES,
+        &resolved.describe("output.dir"),
+    )?;
+    set.check_targets()?;
+    let mut keys = vec!["simulation.total_steps"];
+    if settings.output.transactions {
+        keys.extend(["simulation.agents_per_entry", "output.transactions"]);
+    }
+    limits::check_disk(
+        limits::run_bytes(&settings.model, settings.output.transactions),
+        set.dir(),
+        "the outputs",
+        &keys,
+        Some(&resolved),
+        allow,
+    )?;
 
     let mut sim = Economy::new(settings.model.clone())?;
     let use_cases = settings.model.data.use_cases.clone();
@@ -242,9 +375,11 @@ fn run(args: &RunArgs) -> Result<()> {
         .output
         .transactions
         .then_some(settings.output.direct_io);
-    let mut sink = RunSink::create(&dir, log, &use_cases)?;
+    let mut sink = RunSink::create(&set, log, &use_cases)?;
     let bar = progress_bar(settings.model.simulation.total_steps, "steps", args.quiet);
+    let dir = set.dir().to_path_buf();
     while !sim.is_finished() {
+        signals::check()?;
         sim.step(&mut sink)?;
         if let Some(e) = sink.take_error() {
             return Err(e.context(format!("writing the outputs in {}", dir.display())));
@@ -256,40 +391,41 @@ fn run(args: &RunArgs) -> Result<()> {
     let series = sink.series.points();
     let stats = sink.stats.clone();
     let rows = sink.transaction_rows();
-    // The CSVs are finished (the log's last batches written, each file renamed over any
-    // earlier run's, which can wait on the file system freeing the old blocks) while the
-    // figure is drawn.
+    // The CSVs are finished (the log's last batches written) while the figure is drawn.
     let (csvs, figure) = std::thread::scope(|scope| {
         let csvs = scope.spawn(|| sink.finish());
-        let figure = settings
-            .output
-            .plot
-            .then(|| draw_figure(&dir, args, &settings, &series, &use_cases))
-            .transpose();
+        let figure = if settings.output.plot {
+            draw_figure(&set, &resolved, &series, &use_cases)
+        } else {
+            Ok(())
+        };
         let csvs = csvs
             .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("finishing the CSV files panicked")));
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("finishing the CSV files failed")));
         (csvs, figure)
     });
-    let mut files = csvs?;
-    files.extend(figure?);
+    csvs.with_context(|| format!("writing the outputs in {}", dir.display()))?;
+    figure.with_context(|| format!("writing the outputs in {}", dir.display()))?;
     let config_text = format!(
         "{}{}",
-        config_header(&resolved),
-        settings::to_toml(&settings)
+        config_header(&resolved, false),
+        settings_text(&resolved, true)
     );
-    files.push(output::write_whole(
-        &dir,
-        output::CONFIG_FILE,
-        config_text.as_bytes(),
-    )?);
+    output::write_whole(&set, output::CONFIG_FILE, config_text.as_bytes())
+        .with_context(|| format!("writing the outputs in {}", dir.display()))?;
+    // The last moment a signal can stop the run; past it the set is committed whole.
+    signals::check()?;
+    let files = set
+        .commit()
+        .with_context(|| format!("writing the outputs in {}", dir.display()))?;
 
     if !args.quiet {
         let seconds = started.elapsed().as_secs_f64();
-        print!("{}", summary::render(&stats, &files, seconds, rows));
+        let mut text = summary::render(&stats, &files, seconds, rows);
         if let Some(defects) = sim.defects() {
-            print!("{}", summary::render_defects(defects));
+            text.push_str(&summary::render_defects(defects));
         }
+        emit(&text)?;
     }
     Ok(())
 }

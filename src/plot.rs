@@ -297,8 +297,8 @@ fn wants_log(lines: &[Line]) -> bool {
     all_positive && hi > 0.0 && hi / lo > 1e3
 }
 
-fn plot_error(what: &str, e: impl std::fmt::Debug) -> anyhow::Error {
-    anyhow!("drawing {what}: {e:?}")
+fn plot_error(what: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("drawing {what}: {e}")
 }
 
 /// Mesh, lines and legend: the same whatever the y axis is.
@@ -386,6 +386,15 @@ where
         .collect();
     extent.extend(panel.lines.iter().cloned());
     let (x0, x1, y0, y1) = bounds(&extent);
+    // Axis code walks its range in steps; a range at the edge of f64 (or past it) must
+    // never reach it, or drawing never ends.
+    let drawable = |v: f64| v.is_finite() && v.abs() <= 1e300;
+    if !(drawable(x0) && drawable(x1) && drawable(y0) && drawable(y1)) {
+        anyhow::bail!(
+            "drawing {}: values beyond 1e300 cannot be drawn",
+            panel.title
+        );
+    }
     let log = wants_log(&extent);
     let title = if log {
         format!("{} (log scale)", panel.title)
@@ -404,6 +413,12 @@ where
             .flat_map(|l| l.points.iter().map(|p| p.1))
             .fold(f64::MAX, f64::min);
         let hi = y1.max(lo * 10.0);
+        if !(lo * 0.8 > 0.0 && (hi * 1.25).is_finite()) {
+            anyhow::bail!(
+                "drawing {}: values too small or large for a log axis",
+                panel.title
+            );
+        }
         let mut chart = builder
             .build_cartesian_2d(x0..x1, (lo * 0.8..hi * 1.25).log_scale())
             .map_err(|e| plot_error(&panel.title, e))?;
@@ -424,19 +439,21 @@ pub fn render<P: Into<BandedPanel> + Clone>(path: &Path, title: &str, panels: &[
     let size = (1600u32, 80 + 480 * rows as u32);
     let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE)
-        .map_err(|e| anyhow!("drawing the figure: {e:?}"))?;
+        .map_err(|e| anyhow!("drawing the figure: {e}"))?;
     let (head, body) = root.split_vertically(80);
     head.draw(&Text::new(
         title.to_string(),
         (24, 24),
         ("sans-serif", 32).into_font().color(&BLACK),
     ))
-    .map_err(|e| anyhow!("drawing the title: {e:?}"))?;
+    .map_err(|e| anyhow!("drawing the title: {e}"))?;
     let areas = body.split_evenly((rows, 2));
     for (area, panel) in areas.iter().zip(&panels) {
         draw_panel(area, panel)?;
     }
-    root.present()
-        .map_err(|e| anyhow!("writing {}: {e:?}", path.display()))?;
+    root.present().map_err(|e| {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        anyhow!("cannot write {name}: {e}")
+    })?;
     Ok(())
 }

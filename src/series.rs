@@ -78,7 +78,7 @@ impl Series {
 
     /// Offer a step's metrics.
     pub fn push(&mut self, m: &StepMetrics) {
-        if m.step % self.stride == 0 {
+        if m.step.is_multiple_of(self.stride) {
             self.points.push(Point::from(m));
             self.last = None;
             if self.points.len() >= CAPACITY {

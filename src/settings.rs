@@ -28,6 +28,9 @@ pub struct OutputSettings {
     /// allows: on virtual machines that copy costs more than the whole simulation. Turn
     /// it off on a spinning disk, where the page cache hides the disk's slowness.
     pub direct_io: bool,
+    /// Start work even when it is estimated not to fit in memory or on disk (the
+    /// estimates are refusals by default, made before any work starts).
+    pub allow_huge: bool,
 }
 
 impl Default for OutputSettings {
@@ -37,6 +40,7 @@ impl Default for OutputSettings {
             transactions: true,
             plot: true,
             direct_io: true,
+            allow_huge: false,
         }
     }
 }
@@ -117,8 +121,9 @@ pub enum Source {
     Default,
     /// A named preset.
     Preset(String),
-    /// A TOML scenario file.
-    File(PathBuf),
+    /// A TOML file, with what it is to the user ("config file" for `--config`, "sweep
+    /// file" for `--sweep`, "scenario file" for `compare`'s arguments).
+    File(PathBuf, &'static str),
     /// A variable in `.env`.
     DotEnv(String),
     /// An environment variable.
@@ -132,7 +137,7 @@ impl fmt::Display for Source {
         match self {
             Source::Default => write!(f, "the built-in default"),
             Source::Preset(p) => write!(f, "preset {p}"),
-            Source::File(p) => write!(f, "config file {}", p.display()),
+            Source::File(p, kind) => write!(f, "{kind} {}", p.display()),
             Source::DotEnv(v) => write!(f, "{v} in .env"),
             Source::Env(v) => write!(f, "environment variable {v}"),
             Source::Flag(flag) => write!(f, "flag {flag}"),
@@ -145,16 +150,18 @@ impl fmt::Display for Source {
 pub struct Inputs {
     /// A preset's TOML text and its name.
     pub preset: Option<(String, String)>,
-    /// `--config FILE`.
-    pub config_file: Option<PathBuf>,
+    /// `--config FILE`, or a scenario file of `compare`: the path and what it is to the
+    /// user ("config file", "scenario file").
+    pub config_file: Option<(PathBuf, &'static str)>,
     /// Scenario TOML already read (a sweep file's settings), with the file it came from.
     pub config_text: Option<(PathBuf, String)>,
     /// The `.env` file to read, if it exists.
     pub dotenv: Option<PathBuf>,
     /// A snapshot of the process environment.
     pub env: Vec<(String, String)>,
-    /// Flag overrides, in order: (dotted key, raw value, flag as typed).
-    pub flags: Vec<(String, String, String)>,
+    /// Overrides from the command line (or a sweep's grid), in order: (dotted key, raw
+    /// value, where it came from).
+    pub flags: Vec<(String, String, Source)>,
 }
 
 /// The effective settings and where each non-default came from.
@@ -164,6 +171,18 @@ pub struct Resolved {
     pub settings: Settings,
     /// Source of every key that is not at its default.
     pub sources: BTreeMap<String, Source>,
+    /// Every non-default value as the user typed it (before parsing), for messages.
+    pub raw: BTreeMap<String, String>,
+    /// The preset the scenario starts from, if any (`--preset`, or `preset = "..."` in a
+    /// config file).
+    pub preset: Option<String>,
+}
+
+impl Resolved {
+    /// `key (from SOURCE)`, for messages about a setting.
+    pub fn describe(&self, key: &str) -> String {
+        format!("{key} (from {})", sources_of(key, &self.sources))
+    }
 }
 
 /// The flat form: dotted key -> value.
@@ -314,7 +333,11 @@ fn show(value: &toml::Value) -> String {
 
 /// Deserialize the whole tree; on failure, find the one overridden key that breaks it so
 /// the message can name it (serde's own error does not carry the path).
-fn build(flat: &Flat, sources: &BTreeMap<String, Source>) -> Result<Settings> {
+fn build(
+    flat: &Flat,
+    sources: &BTreeMap<String, Source>,
+    raw: &BTreeMap<String, String>,
+) -> Result<Settings> {
     let mut table = unflatten(flat);
     let output = table
         .remove("output")
@@ -339,10 +362,8 @@ fn build(flat: &Flat, sources: &BTreeMap<String, Source>) -> Result<Settings> {
                 };
                 if let Some(message) = bad {
                     let accepted = message.lines().next().unwrap_or("").to_string();
-                    bail!(
-                        "invalid setting {key} = '{}' (from {source}): {accepted}",
-                        show(&flat[key])
-                    );
+                    let typed = raw.get(key).cloned().unwrap_or_else(|| show(&flat[key]));
+                    bail!("invalid setting {key} = '{typed}' (from {source}): {accepted}");
                 }
             }
             let e = model
@@ -374,11 +395,10 @@ fn key_for_variable(var: &str, known: &Flat) -> Option<Result<String>> {
 
 /// Check that `raw` is a usable value for `key` (the type of its default, sign rules),
 /// as a `--set` would; `source` names it in the error.
-pub fn check_raw(key: &str, raw: &str, source: &str) -> Result<()> {
+pub fn check_raw(key: &str, raw: &str, source: &Source) -> Result<()> {
     let known = known_keys();
-    let source = Source::Flag(source.to_string());
     let Some(template) = known.get(key) else {
-        return Err(unknown_key_error(key, &source, &known));
+        return Err(unknown_key_error(key, source, &known));
     };
     let Some(value) = parse_raw(template, raw) else {
         bail!(
@@ -386,7 +406,7 @@ pub fn check_raw(key: &str, raw: &str, source: &str) -> Result<()> {
             describe(template)
         );
     };
-    check_sign(key, &value, template, &source)
+    check_sign(key, &value, template, source)
 }
 
 /// Whether `key` holds a number (so ranges like `5..50:5` make sense for it).
@@ -397,28 +417,74 @@ pub fn is_numeric(key: &str) -> bool {
     )
 }
 
-/// Apply one raw (string) value to the flat map.
-fn set_raw(
-    flat: &mut Flat,
-    sources: &mut BTreeMap<String, Source>,
-    known: &Flat,
-    key: &str,
-    raw: &str,
-    source: Source,
-) -> Result<()> {
-    let Some(template) = known.get(key) else {
-        return Err(unknown_key_error(key, &source, known));
-    };
-    let Some(value) = parse_raw(template, raw) else {
-        bail!(
-            "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
-            describe(template)
-        );
-    };
-    check_sign(key, &value, template, &source)?;
-    flat.insert(key.to_string(), value);
-    sources.insert(key.to_string(), source);
-    Ok(())
+/// The layers as they are applied: values, where each came from, and how it was typed.
+struct Layers {
+    known: Flat,
+    flat: Flat,
+    sources: BTreeMap<String, Source>,
+    raw: BTreeMap<String, String>,
+}
+
+impl Layers {
+    /// Apply one raw (string) value.
+    fn set_raw(&mut self, key: &str, raw: &str, source: Source) -> Result<()> {
+        let Some(template) = self.known.get(key) else {
+            return Err(unknown_key_error(key, &source, &self.known));
+        };
+        let Some(value) = parse_raw(template, raw) else {
+            bail!(
+                "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
+                describe(template)
+            );
+        };
+        check_sign(key, &value, template, &source)?;
+        self.flat.insert(key.to_string(), value);
+        self.sources.insert(key.to_string(), source);
+        self.raw.insert(key.to_string(), raw.to_string());
+        Ok(())
+    }
+
+    /// Merge a TOML document's keys.
+    fn merge_toml(&mut self, table: toml::Table, source: Source) -> Result<()> {
+        let mut given = Flat::new();
+        flatten("", &table, &mut given);
+        for (key, value) in given {
+            let Some(template) = self.known.get(&key) else {
+                return Err(unknown_key_error(&key, &source, &self.known));
+            };
+            let shown = show(&value);
+            let Some(value) = coerce(template, value) else {
+                bail!(
+                    "invalid setting {key} = '{shown}' (from {source}): accepted: {}",
+                    describe(template)
+                );
+            };
+            check_sign(&key, &value, template, &source)?;
+            self.flat.insert(key.clone(), value);
+            self.raw.insert(key.clone(), shown);
+            self.sources.insert(key, source.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Parse a TOML document, naming its source on failure.
+fn parse_toml(text: &str, source: &Source) -> Result<toml::Table> {
+    toml::from_str(text).map_err(|e| anyhow!("cannot parse {source}: {e}"))
+}
+
+/// Take `preset = "NAME"` out of a scenario file: the preset the file builds on.
+fn take_preset(table: &mut toml::Table, source: &Source) -> Result<Option<String>> {
+    match table.remove("preset") {
+        None => Ok(None),
+        Some(toml::Value::String(name)) => {
+            crate::presets::find(&name).map_err(|e| anyhow!("preset = '{name}' (from {source}): {e}"))?;
+            Ok(Some(name))
+        }
+        Some(other) => bail!(
+            "invalid setting preset = '{other}' (from {source}): accepted: the name of a preset as text, e.g. preset = \"privacy\""
+        ),
+    }
 }
 
 /// Counts are unsigned in the model; a negative count is caught here, where the message
@@ -440,111 +506,117 @@ fn check_sign(
     Ok(())
 }
 
-/// Merge a TOML document's keys into the flat map.
-fn merge_toml(
-    flat: &mut Flat,
-    sources: &mut BTreeMap<String, Source>,
-    known: &Flat,
-    text: &str,
-    source: Source,
-) -> Result<()> {
-    let table: toml::Table =
-        toml::from_str(text).map_err(|e| anyhow!("cannot parse {source}: {e}"))?;
-    let mut given = Flat::new();
-    flatten("", &table, &mut given);
-    for (key, value) in given {
-        let Some(template) = known.get(&key) else {
-            return Err(unknown_key_error(&key, &source, known));
-        };
-        let shown = show(&value);
-        let Some(value) = coerce(template, value) else {
-            bail!(
-                "invalid setting {key} = '{shown}' (from {source}): accepted: {}",
-                describe(template)
-            );
-        };
-        check_sign(&key, &value, template, &source)?;
-        flat.insert(key.clone(), value);
-        sources.insert(key, source.clone());
-    }
-    Ok(())
-}
-
 /// Layer every input over the defaults and validate the result.
 pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     let known = known_keys();
-    let mut flat = known.clone();
-    let mut sources = BTreeMap::new();
+    let mut layers = Layers {
+        flat: known.clone(),
+        known,
+        sources: BTreeMap::new(),
+        raw: BTreeMap::new(),
+    };
 
-    if let Some((name, text)) = &inputs.preset {
-        merge_toml(
-            &mut flat,
-            &mut sources,
-            &known,
-            text,
-            Source::Preset(name.clone()),
-        )?;
-    }
-    if let Some(path) = &inputs.config_file {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read config file {} (given with --config): expected a readable TOML file",
-                path.display()
-            )
-        })?;
-        merge_toml(
-            &mut flat,
-            &mut sources,
-            &known,
-            &text,
-            Source::File(path.clone()),
-        )?;
+    // Scenario files are read first: one may name the preset it builds on.
+    let mut files = Vec::new();
+    if let Some((path, kind)) = &inputs.config_file {
+        let source = Source::File(path.clone(), kind);
+        let text = std::fs::read(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(anyhow::Error::from))
+            .with_context(|| {
+                format!("cannot read {source}: accepted: a readable TOML file in UTF-8")
+            })?;
+        files.push((parse_toml(&text, &source)?, source));
     }
     if let Some((path, text)) = &inputs.config_text {
-        let source = Source::File(path.clone());
-        merge_toml(&mut flat, &mut sources, &known, text, source)?;
+        let source = Source::File(path.clone(), "sweep file");
+        files.push((parse_toml(text, &source)?, source));
     }
-    // `.env` first, then the environment, so the environment wins.
+    let mut preset = inputs.preset.clone();
+    for (table, source) in &mut files {
+        if let Some(name) = take_preset(table, source)? {
+            match &preset {
+                Some((given, _)) if *given != name => bail!(
+                    "preset = '{name}' (from {source}) conflicts with preset {given}; accepted: one preset per scenario"
+                ),
+                _ => {
+                    let p = crate::presets::find(&name).map_err(anyhow::Error::msg)?;
+                    preset = Some((p.name.to_string(), p.toml.to_string()));
+                }
+            }
+        }
+    }
+    if let Some((name, text)) = &preset {
+        let source = Source::Preset(name.clone());
+        let table = parse_toml(text, &source)?;
+        layers.merge_toml(table, source)?;
+    }
+    for (table, source) in files {
+        layers.merge_toml(table, source)?;
+    }
+
+    // `.env` first, then the environment, so the environment wins. Within one layer,
+    // two variables for one setting (`FEE_RATE` and `DATADAO_MARKET__FEE_RATE`) must
+    // agree: which one wins would otherwise depend on the order the OS lists them in.
     let dotenv = match inputs.dotenv.as_deref().filter(|p| p.exists()) {
         Some(path) => read_dotenv(path)?,
         None => Vec::new(),
     };
-    let variables = dotenv
+    let dotenv: Vec<(Source, String, String)> = dotenv
         .into_iter()
         .map(|(var, raw)| (Source::DotEnv(var.clone()), var, raw))
-        .chain(
-            inputs
-                .env
-                .iter()
-                .map(|(var, raw)| (Source::Env(var.clone()), var.clone(), raw.clone())),
-        );
-    for (source, var, raw) in variables {
-        if let Some(key) = key_for_variable(&var, &known) {
-            set_raw(&mut flat, &mut sources, &known, &key?, &raw, source)?;
+        .collect();
+    let env: Vec<(Source, String, String)> = inputs
+        .env
+        .iter()
+        .map(|(var, raw)| (Source::Env(var.clone()), var.clone(), raw.clone()))
+        .collect();
+    for layer in [dotenv, env] {
+        let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (source, var, raw) in layer {
+            let Some(key) = key_for_variable(&var, &layers.known) else {
+                continue;
+            };
+            let key = key?;
+            if let Some((other, other_raw)) = seen.get(&key) {
+                if other_raw.trim() != raw.trim() {
+                    bail!(
+                        "{other}={other_raw} and {var}={raw} ({}) both set {key}; accepted: one of them, or both with the same value",
+                        match source {
+                            Source::DotEnv(_) => "in .env",
+                            _ => "environment variables",
+                        }
+                    );
+                }
+            }
+            seen.insert(key.clone(), (var.clone(), raw.clone()));
+            layers.set_raw(&key, &raw, source)?;
         }
     }
-    for (key, raw, flag) in &inputs.flags {
-        set_raw(
-            &mut flat,
-            &mut sources,
-            &known,
-            key,
-            raw,
-            Source::Flag(flag.clone()),
-        )?;
+    for (key, raw, source) in &inputs.flags {
+        layers.set_raw(key, raw, source.clone())?;
     }
 
-    let settings = build(&flat, &sources)?;
+    let Layers {
+        flat, sources, raw, ..
+    } = layers;
+    let settings = build(&flat, &sources, &raw)?;
     if let Err(e) = settings.model.validate() {
+        let value = raw.get(&e.key).cloned().unwrap_or(e.value);
         bail!(
             "invalid setting {} = '{}' (from {}): accepted: {}",
             e.key,
-            e.value,
+            value,
             sources_of(&e.key, &sources),
             e.accepted
         );
     }
-    Ok(Resolved { settings, sources })
+    Ok(Resolved {
+        settings,
+        sources,
+        raw,
+        preset: preset.map(|(name, _)| name),
+    })
 }
 
 /// Whether dotted `key` is covered by `pattern`: the same key, a key below it
@@ -629,7 +701,7 @@ mod tests {
         inputs.flags.push((
             "simulation.total_steps".into(),
             "20".into(),
-            "--steps".into(),
+            Source::Flag("--steps".into()),
         ));
         let r = resolve(&inputs).unwrap();
         assert_eq!(r.settings.model.simulation.total_steps, 20);
@@ -668,9 +740,11 @@ mod tests {
     #[test]
     fn unknown_keys_get_a_suggestion() {
         let mut inputs = Inputs::default();
-        inputs
-            .flags
-            .push(("market.fee_rat".into(), "0.1".into(), "--set".into()));
+        inputs.flags.push((
+            "market.fee_rat".into(),
+            "0.1".into(),
+            Source::Flag("--set".into()),
+        ));
         let e = resolve(&inputs).unwrap_err().to_string();
         assert!(e.contains("did you mean 'market.fee_rate'"), "{e}");
     }
@@ -685,7 +759,7 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, text).unwrap();
         let r = resolve(&Inputs {
-            config_file: Some(path),
+            config_file: Some((path, "config file")),
             ..Inputs::default()
         })
         .unwrap();

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
@@ -19,8 +18,9 @@ use datadao_core::{AgentType, Config, Economy, Observer, StepMetrics};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
-use crate::output::{push_f64, PendingFile};
-use crate::settings;
+use crate::output::{self, push_f64};
+use crate::output_set::OutputSet;
+use crate::settings::{self, Source};
 
 /// Runs taken together; fixed so results do not depend on the number of threads.
 pub const CHUNK: usize = 16;
@@ -40,18 +40,30 @@ pub struct Axis {
     pub key: String,
     /// Values as text, in order.
     pub values: Vec<String>,
+    /// Where the axis was given (a `--grid` flag, or a sweep file's `[sweep.grid]`).
+    pub origin: Source,
 }
 
-/// Parse `key=v1,v2,...` or `key=start..end:step` (inclusive of `end`).
-pub fn parse_axis(spec: &str) -> Result<Axis> {
+/// Most values one axis may have.
+pub const MAX_AXIS_VALUES: u64 = 100_000;
+
+/// Parse `key=v1,v2,...` or `key=start..end:step` (inclusive of `end`); `origin` says
+/// where it was given, for messages.
+pub fn parse_axis(spec: &str, origin: Source) -> Result<Axis> {
     let Some((key, values)) = spec.split_once('=') else {
-        bail!("--grid {spec}: expected KEY=V1,V2,... or KEY=START..END:STEP");
+        bail!("{origin}: '{spec}': expected KEY=V1,V2,... or KEY=START..END:STEP");
     };
     let key = key.trim().to_string();
     let values = values.trim();
     if values.is_empty() {
         bail!(
-            "--grid {spec}: the axis has no values; accepted: KEY=V1,V2,... or KEY=START..END:STEP"
+            "{origin}: '{spec}': the axis has no values; accepted: KEY=V1,V2,... or KEY=START..END:STEP"
+        );
+    }
+    if key == "output" || key.starts_with("output.") {
+        settings::check_raw(&key, values.split(',').next().unwrap_or(""), &origin)?;
+        bail!(
+            "{origin}: '{spec}': {key} cannot vary from run to run (a sweep writes its own tables into one folder); accepted: a setting of the model, not output.*"
         );
     }
     let values: Vec<String> = if let Some((range, step)) =
@@ -59,54 +71,72 @@ pub fn parse_axis(spec: &str) -> Result<Axis> {
     {
         let (start, end) = range.split_once("..").expect("checked");
         if !settings::is_numeric(&key) {
-            settings::check_raw(&key, start, &format!("--grid {spec}"))?;
-            bail!("--grid {spec}: a range needs a numeric setting; {key} is not one");
+            settings::check_raw(&key, start, &origin)?;
+            bail!("{origin}: '{spec}': a range needs a numeric setting; {key} is not one");
         }
         let bad = || {
-            anyhow::anyhow!("--grid {spec}: bad range; accepted: START..END:STEP with numbers, STEP > 0 and START <= END")
+            anyhow::anyhow!("{origin}: '{spec}': bad range; accepted: START..END:STEP with finite numbers, STEP > 0 and START <= END")
         };
         let (a, b, s): (f64, f64, f64) = (
             start.trim().parse().map_err(|_| bad())?,
             end.trim().parse().map_err(|_| bad())?,
             step.trim().parse().map_err(|_| bad())?,
         );
-        if !(s > 0.0 && a <= b && a.is_finite() && b.is_finite()) {
+        if !(s > 0.0 && a <= b && a.is_finite() && b.is_finite() && s.is_finite()) {
             return Err(bad());
         }
         let integral = [start, end, step]
             .iter()
             .all(|t| !t.contains(['.', 'e', 'E']));
-        let n = ((b - a) / s + 1e-9).floor() as u64 + 1;
-        if n > 100_000 {
-            bail!("--grid {spec}: {n} values; accepted: at most 100000 per axis");
+        // Counted in f64 first: a tiny step would overflow any integer.
+        let count = ((b - a) / s + 1e-9).floor() + 1.0;
+        if count.is_nan() || count > MAX_AXIS_VALUES as f64 {
+            bail!(
+                "{origin}: '{spec}': about {count:.3e} values; accepted: at most {MAX_AXIS_VALUES} values per axis"
+            );
         }
-        (0..n)
+        let n = count as u64;
+        let digits = [start, end, step]
+            .iter()
+            .map(|t| t.trim().split_once('.').map_or(0, |(_, f)| f.len()))
+            .max()
+            .unwrap_or(0);
+        let values: Vec<String> = (0..n)
             .map(|i| {
                 let v = a + i as f64 * s;
                 if integral {
                     format!("{}", v.round() as i64)
-                } else {
+                } else if digits <= 17 && !step.contains(['e', 'E']) {
                     // Round away binary noise (0.1 + 2 * 0.1) to the inputs' precision.
-                    let digits = [start, end, step]
-                        .iter()
-                        .map(|t| t.split_once('.').map_or(0, |(_, f)| f.len()))
-                        .max()
-                        .unwrap_or(0);
                     let text = format!("{v:.digits$}");
                     text.parse::<f64>().map(|x| x.to_string()).unwrap_or(text)
+                } else {
+                    v.to_string()
                 }
             })
-            .collect()
+            .collect();
+        // A step below the numbers' precision gives the same value again and again.
+        if let Some(w) = values.windows(2).find(|w| w[0] == w[1]) {
+            bail!(
+                "{origin}: '{spec}': the step is too small to tell values apart ({} twice); accepted: a STEP that changes the value",
+                w[0]
+            );
+        }
+        values
     } else {
         values.split(',').map(|v| v.trim().to_string()).collect()
     };
     if values.iter().any(String::is_empty) {
-        bail!("--grid {spec}: an empty value; accepted: KEY=V1,V2,... with no empty items");
+        bail!("{origin}: '{spec}': an empty value; accepted: KEY=V1,V2,... with no empty items");
     }
     for v in &values {
-        settings::check_raw(&key, v, &format!("--grid {spec}"))?;
+        settings::check_raw(&key, v, &origin)?;
     }
-    Ok(Axis { key, values })
+    Ok(Axis {
+        key,
+        values,
+        origin,
+    })
 }
 
 /// The points of a sweep: the cartesian product of the axes (the last varies fastest),
@@ -114,6 +144,19 @@ pub fn parse_axis(spec: &str) -> Result<Axis> {
 pub fn points(axes: &[Axis], zip: bool) -> Result<Vec<Vec<(String, String)>>> {
     if axes.is_empty() {
         return Ok(vec![Vec::new()]);
+    }
+    if !zip {
+        let count = point_count(axes);
+        if count > MAX_POINTS {
+            let sizes: Vec<String> = axes
+                .iter()
+                .map(|a| format!("{} ({} values, from {})", a.key, a.values.len(), a.origin))
+                .collect();
+            bail!(
+                "the grid {} has {count} points; accepted: at most {MAX_POINTS} points (use --zip to pair axes value by value, or split the sweep)",
+                sizes.join(" x ")
+            );
+        }
     }
     if zip {
         let n = axes[0].values.len();
@@ -147,6 +190,16 @@ pub fn points(axes: &[Axis], zip: bool) -> Result<Vec<Vec<(String, String)>>> {
             .collect();
     }
     Ok(out)
+}
+
+/// Most points a sweep may have: each holds its resolved settings in memory.
+pub const MAX_POINTS: u128 = 1_000_000;
+
+/// Points of the cartesian product of `axes`, without building it (and without
+/// overflowing).
+pub fn point_count(axes: &[Axis]) -> u128 {
+    axes.iter()
+        .fold(1u128, |n, a| n.saturating_mul(a.values.len() as u128))
 }
 
 /// One run to do: which point, which run of it.
@@ -207,8 +260,13 @@ fn run_one(config: &Config) -> Result<RunResult> {
         last: steps - 1,
     };
     let mut economy = Economy::new(config.clone())?;
+    let mut step = 0u64;
     while !economy.is_finished() {
+        if step.is_multiple_of(256) {
+            crate::signals::check()?;
+        }
         economy.step(&mut watch)?;
+        step += 1;
     }
     Ok(RunResult {
         kpis: watch.kpis.finish(),
@@ -376,42 +434,53 @@ pub struct Plan {
     pub points: Vec<(Vec<(String, String)>, Config)>,
     /// Runs per point.
     pub runs: u64,
-    /// Base seed.
-    pub seed: u64,
     /// Threads.
     pub jobs: usize,
     /// This machine's slice, 1-based `(k, n)`.
     pub shard: Option<(usize, usize)>,
 }
 
-/// Run the sweep (or this shard of it) and write both tables into `dir`.
-pub fn execute(plan: &Plan, dir: &Path, bar: &ProgressBar) -> Result<()> {
+/// The units of a sweep in their fixed global order (point by point, run by run),
+/// produced as they are needed: a billion runs cost no memory up front.
+fn units(mine: &[usize], runs: u64) -> impl Iterator<Item = Unit> + '_ {
+    mine.iter()
+        .flat_map(move |&point| (0..runs).map(move |run| Unit { point, run }))
+}
+
+/// The seed of run `run` of a point: the point's own `simulation.seed` (the base seed,
+/// unless `simulation.seed` is an axis) combined with the run index by [`run_seed`].
+pub fn unit_seed(plan: &Plan, u: Unit) -> u64 {
+    run_seed(plan.points[u.point].1.simulation.seed, u.run)
+}
+
+/// Run the sweep (or this shard of it) and write both tables into the staged `set`.
+pub fn execute(plan: &Plan, set: &OutputSet, bar: &ProgressBar) -> Result<()> {
     let mine = shard_points(plan.points.len(), plan.shard);
-    let units: Vec<Unit> = mine
-        .iter()
-        .flat_map(|&point| (0..plan.runs).map(move |run| Unit { point, run }))
-        .collect();
-    bar.set_length(units.len() as u64);
+    bar.set_length((mine.len() as u64).saturating_mul(plan.runs));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.jobs)
         .build()
         .context("starting the worker threads")?;
 
-    let runs_file = PendingFile::new(dir, RUNS_FILE);
-    let series_file = PendingFile::new(dir, SERIES_FILE);
-    let mut runs_out = runs_file.create()?;
-    let mut series_out = series_file.create()?;
+    let mut runs_out = output::create(&set.path(RUNS_FILE))?;
+    let mut series_out = output::create(&set.path(SERIES_FILE))?;
     writeln!(runs_out, "{}", runs_header(&plan.axes))?;
     writeln!(series_out, "{}", series_header(&plan.axes))?;
 
     let mut open: BTreeMap<usize, PointDigest> = BTreeMap::new();
-    for chunk in units.chunks(CHUNK) {
+    let mut pending = units(&mine, plan.runs).peekable();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while pending.peek().is_some() {
+        crate::signals::check()?;
+        chunk.clear();
+        chunk.extend(pending.by_ref().take(CHUNK));
         let results: Vec<Result<RunResult>> = pool.install(|| {
             chunk
                 .par_iter()
-                .map(|u| {
+                .map(|&u| {
+                    crate::signals::check()?;
                     let mut config = plan.points[u.point].1.clone();
-                    config.simulation.seed = run_seed(plan.seed, u.run);
+                    config.simulation.seed = unit_seed(plan, u);
                     let r = run_one(&config).with_context(|| {
                         format!(
                             "point {} run {} (seed {})",
@@ -424,10 +493,10 @@ pub fn execute(plan: &Plan, dir: &Path, bar: &ProgressBar) -> Result<()> {
                 .collect()
         });
         // Reduce in the fixed order, whatever order the runs finished in.
-        for (u, result) in chunk.iter().zip(results) {
+        for (&u, result) in chunk.iter().zip(results) {
             let r = result?;
             let values = &plan.points[u.point].0;
-            let seed = run_seed(plan.seed, u.run);
+            let seed = unit_seed(plan, u);
             runs_out.write_all(&runs_row(u.point, values, u.run, seed, &r.kpis))?;
             let digest = open.entry(u.point).or_default();
             digest.add(&r.series);
@@ -439,9 +508,6 @@ pub fn execute(plan: &Plan, dir: &Path, bar: &ProgressBar) -> Result<()> {
     }
     runs_out.flush()?;
     series_out.flush()?;
-    drop((runs_out, series_out));
-    runs_file.commit()?;
-    series_file.commit()?;
     Ok(())
 }
 
@@ -449,49 +515,85 @@ pub fn execute(plan: &Plan, dir: &Path, bar: &ProgressBar) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn parse_axis_flag(spec: &str) -> Result<Axis> {
+        parse_axis(spec, Source::Flag(format!("--grid {spec}")))
+    }
+
+    #[test]
+    fn ranges_that_overflow_or_vanish_are_refused() {
+        let e = parse_axis_flag("market.fee_rate=0..0.5:1e-300")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 100000 values"), "{e}");
+        let e = parse_axis_flag("market.fee_rate=0.5..0.5000000000000001:1e-17")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("too small"), "{e}");
+        let e = parse_axis_flag("output.dir=a,b").unwrap_err().to_string();
+        assert!(e.contains("cannot vary"), "{e}");
+        let e = parse_axis_flag("market.fee_rate=0..inf:0.1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad range"), "{e}");
+    }
+
+    #[test]
+    fn huge_grids_are_refused_before_they_are_built() {
+        let axis = |k: &str| parse_axis_flag(&format!("{k}=1..100000:1")).unwrap();
+        let axes = [
+            axis("simulation.seed"),
+            axis("simulation.initial_agents"),
+            axis("simulation.agents_per_entry"),
+            axis("simulation.entry_steps"),
+        ];
+        assert_eq!(point_count(&axes), 100_000u128.pow(4));
+        let e = points(&axes, false).unwrap_err().to_string();
+        assert!(e.contains("at most 1000000 points"), "{e}");
+    }
+
     #[test]
     fn lists_and_ranges() {
-        let a = parse_axis("market.fee_rate=0.001,0.003,0.01").unwrap();
+        let a = parse_axis_flag("market.fee_rate=0.001,0.003,0.01").unwrap();
         assert_eq!(a.values, vec!["0.001", "0.003", "0.01"]);
-        let a = parse_axis("simulation.agents_per_entry=5..50:5").unwrap();
+        let a = parse_axis_flag("simulation.agents_per_entry=5..50:5").unwrap();
         assert_eq!(a.values.len(), 10);
         assert_eq!((a.values[0].as_str(), a.values[9].as_str()), ("5", "50"));
-        let a = parse_axis("market.fee_rate=0.001..0.003:0.001").unwrap();
+        let a = parse_axis_flag("market.fee_rate=0.001..0.003:0.001").unwrap();
         assert_eq!(a.values, vec!["0.001", "0.002", "0.003"]);
     }
 
     #[test]
     fn grid_errors_say_what_is_accepted() {
-        let e = parse_axis("market.fee=0.1").unwrap_err().to_string();
+        let e = parse_axis_flag("market.fee=0.1").unwrap_err().to_string();
         assert!(e.contains("did you mean 'market.fee_rate'"), "{e}");
-        let e = parse_axis("simulation.agents_per_entry=50..5:5")
+        let e = parse_axis_flag("simulation.agents_per_entry=50..5:5")
             .unwrap_err()
             .to_string();
         assert!(e.contains("bad range"), "{e}");
-        let e = parse_axis("simulation.agents_per_entry=5..50:0")
+        let e = parse_axis_flag("simulation.agents_per_entry=5..50:0")
             .unwrap_err()
             .to_string();
         assert!(e.contains("bad range"), "{e}");
-        let e = parse_axis("market.fee_rate=").unwrap_err().to_string();
+        let e = parse_axis_flag("market.fee_rate=").unwrap_err().to_string();
         assert!(e.contains("no values"), "{e}");
-        let e = parse_axis("market.fee_rate=0.1,,0.2")
+        let e = parse_axis_flag("market.fee_rate=0.1,,0.2")
             .unwrap_err()
             .to_string();
         assert!(e.contains("empty value"), "{e}");
-        let e = parse_axis("simulation.total_steps=ten")
+        let e = parse_axis_flag("simulation.total_steps=ten")
             .unwrap_err()
             .to_string();
         assert!(e.contains("whole number"), "{e}");
-        let a = parse_axis("market.fee_rate=0.1,0.2").unwrap();
-        let b = parse_axis("simulation.seed=1,2,3").unwrap();
+        let a = parse_axis_flag("market.fee_rate=0.1,0.2").unwrap();
+        let b = parse_axis_flag("simulation.seed=1,2,3").unwrap();
         let e = points(&[a, b], true).unwrap_err().to_string();
         assert!(e.contains("same number of values"), "{e}");
     }
 
     #[test]
     fn product_and_zip() {
-        let a = parse_axis("market.fee_rate=0.1,0.2").unwrap();
-        let b = parse_axis("simulation.seed=1,2,3").unwrap();
+        let a = parse_axis_flag("market.fee_rate=0.1,0.2").unwrap();
+        let b = parse_axis_flag("simulation.seed=1,2,3").unwrap();
         let p = points(&[a.clone(), b.clone()], false).unwrap();
         assert_eq!(p.len(), 6);
         assert_eq!(
@@ -501,7 +603,7 @@ mod tests {
                 ("simulation.seed".into(), "2".into())
             ]
         );
-        let c = parse_axis("simulation.seed=7,8").unwrap();
+        let c = parse_axis_flag("simulation.seed=7,8").unwrap();
         let z = points(&[a, c], true).unwrap();
         assert_eq!(z.len(), 2);
         assert_eq!(z[1][1].1, "8");

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cli::{Format, MergeArgs, ScenarioArgs, SweepArgs};
-use crate::output::{write_whole, PendingFile};
+use crate::limits;
+use crate::output::write_whole;
+use crate::output_set::OutputSet;
 use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
-use crate::settings::{self, Inputs};
+use crate::settings::{self, Inputs, Resolved, Source};
 use crate::sweep::{self, Axis, Plan};
 
 /// The effective sweep, saved beside the results (and compared by `merge`).
@@ -20,6 +22,20 @@ pub const SHARD_FILE: &str = "shard.toml";
 pub const PLOT_FILE: &str = "sweep_results.png";
 /// Points drawn per panel; the rest are listed in the figure's title.
 pub const PLOT_POINTS: usize = 6;
+/// Parquet copies of the tables (`--format parquet`).
+pub const RUNS_PARQUET: &str = "sweep_runs.parquet";
+/// Parquet copy of the series table.
+pub const SERIES_PARQUET: &str = "sweep_series.parquet";
+/// Every file a sweep or merge can write; they replace the previous ones together.
+pub const SWEEP_FILES: &[&str] = &[
+    sweep::RUNS_FILE,
+    sweep::SERIES_FILE,
+    SWEEP_FILE,
+    SHARD_FILE,
+    PLOT_FILE,
+    RUNS_PARQUET,
+    SERIES_PARQUET,
+];
 
 /// `[sweep]` of a sweep file.
 #[derive(Default)]
@@ -31,12 +47,15 @@ struct SweepSection {
 
 /// Split a sweep file into its `[sweep]` section and the scenario settings around it.
 fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read sweep file {} (given with --sweep)",
-            path.display()
-        )
-    })?;
+    let text = std::fs::read(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| String::from_utf8(b).map_err(anyhow::Error::from))
+        .with_context(|| {
+            format!(
+                "cannot read sweep file {} (given with --sweep): accepted: a readable TOML file in UTF-8",
+                path.display()
+            )
+        })?;
     let mut table: toml::Table = toml::from_str(&text)
         .map_err(|e| anyhow!("cannot parse sweep file {}: {e}", path.display()))?;
     let mut section = SweepSection::default();
@@ -64,11 +83,12 @@ fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
                             }
                             other => format!("{axis}={other}"),
                         };
-                        section.axes.push(sweep::parse_axis(&spec)?);
+                        let origin = Source::File(path.to_path_buf(), "sweep file");
+                        section.axes.push(sweep::parse_axis(&spec, origin)?);
                     }
                 }
                 (other, v) => bail!(
-                    "{}: [sweep] {other} = {v}: accepted keys: runs (a whole number >= 1), zip (true/false), grid (a table of KEY = [values] or \"START..END:STEP\")",
+                    "sweep file {}: [sweep] {other} = {v}: accepted: runs (a whole number of at least 1), zip (true or false), grid (a table of KEY = [values] or \"START..END:STEP\")",
                     path.display()
                 ),
             }
@@ -93,14 +113,22 @@ fn parse_shard(text: &str) -> Result<(usize, usize)> {
     Ok((k, n))
 }
 
+/// A point's settings: the shared flags, then its axis values, each named by where its
+/// axis was given.
 fn resolve_point(
     shared: &ScenarioArgs,
     file: Option<&(PathBuf, String)>,
     values: &[(String, String)],
-) -> Result<settings::Settings> {
+    axes: &[Axis],
+) -> Result<Resolved> {
     let mut flags = shared.overrides().map_err(anyhow::Error::msg)?;
     for (key, value) in values {
-        flags.push((key.clone(), value.clone(), format!("--grid {key}")));
+        let origin = axes
+            .iter()
+            .find(|a| a.key == *key)
+            .map(|a| a.origin.clone())
+            .unwrap_or_else(|| Source::Flag(format!("--grid {key}")));
+        flags.push((key.clone(), value.clone(), origin));
     }
     let preset = match &shared.preset {
         Some(name) => {
@@ -111,13 +139,13 @@ fn resolve_point(
     };
     let inputs = Inputs {
         preset,
-        config_file: shared.config.clone(),
+        config_file: shared.config.clone().map(|p| (p, "config file")),
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),
-        env: std::env::vars().collect(),
+        env: crate::environment()?,
         flags,
     };
-    Ok(settings::resolve(&inputs)?.settings)
+    settings::resolve(&inputs)
 }
 
 /// The effective sweep as TOML: `[sweep]` plus the base scenario. Identical for every
@@ -146,6 +174,9 @@ fn sweep_toml(runs: u64, zip: bool, axes: &[Axis], base: &settings::Settings) ->
     )
 }
 
+/// Memory one point's resolved settings take, rounded up.
+const BYTES_PER_POINT: u64 = 4096;
+
 /// `datadao sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -158,7 +189,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     };
     let mut axes = section.axes;
     for spec in &args.grid {
-        axes.push(sweep::parse_axis(spec)?);
+        let origin = Source::Flag(format!("--grid {spec}"));
+        axes.push(sweep::parse_axis(spec, origin)?);
     }
     if let Some(dup) = axes
         .iter()
@@ -166,7 +198,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         .find(|(i, a)| axes[..*i].iter().any(|b| b.key == a.key))
     {
         bail!(
-            "--grid {}: the setting is swept twice; accepted: each key on one axis",
+            "{}: {} is swept twice; accepted: each setting on one axis",
+            dup.1.origin,
             dup.1.key
         );
     }
@@ -175,75 +208,135 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     if runs == 0 {
         bail!("--runs 0: accepted: a whole number of at least 1");
     }
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let base = resolve_point(&args.shared, file.as_ref(), &[])?;
-    let point_values = sweep::points(&axes, zip)?;
-    let mut points = Vec::with_capacity(point_values.len());
-    for values in point_values {
-        let settings = resolve_point(&args.shared, file.as_ref(), &values)?;
-        points.push((values, settings.model));
-    }
-    let dir = base.output.dir.clone();
-    std::fs::create_dir_all(&dir).with_context(|| {
+    let runs_origin = if args.runs.is_some() {
+        "flag --runs".to_string()
+    } else if section.runs.is_some() {
         format!(
-            "output.dir = '{}': cannot create the output folder",
-            dir.display()
+            "[sweep] runs in sweep file {}",
+            args.sweep_file
+                .as_deref()
+                .unwrap_or(Path::new("?"))
+                .display()
         )
-    })?;
+    } else {
+        "the built-in default".to_string()
+    };
+    let base_resolved = resolve_point(&args.shared, file.as_ref(), &[], &axes)?;
+    let base = base_resolved.settings.clone();
+    let allow = base.output.allow_huge;
+    let point_values = sweep::points(&axes, zip)?;
+    let total_points = point_values.len();
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if let Some((_, n)) = shard {
+        if n > total_points {
+            bail!(
+                "--shard {}: {n} shards for {total_points} points; accepted: N from 1 to the number of points ({total_points})",
+                args.shard.as_deref().unwrap_or_default()
+            );
+        }
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if jobs == 0 {
-        bail!("--jobs 0: accepted: a whole number of at least 1");
+    if jobs == 0 || jobs > 1024 {
+        bail!("--jobs {jobs}: accepted: a whole number from 1 to 1024");
+    }
+    // Memory: every point's settings, and `jobs` runs in flight.
+    if let Some(have) = limits::memory_available() {
+        let need = total_points as u128 * u128::from(BYTES_PER_POINT);
+        if !allow && need > u128::from(have) {
+            bail!(
+                "the sweep's {total_points} points need about {} of memory for their settings, and this machine has {} available; accepted: fewer points, or --allow-huge",
+                limits::bytes(need),
+                limits::bytes(u128::from(have))
+            );
+        }
+    }
+    let mut points = Vec::with_capacity(total_points);
+    for values in point_values {
+        let resolved = resolve_point(&args.shared, file.as_ref(), &values, &axes)?;
+        limits::check_memory(
+            &resolved.settings.model,
+            jobs as u64,
+            Some(&resolved),
+            allow,
+        )?;
+        points.push((values, resolved.settings.model));
+    }
+    let set = OutputSet::begin(
+        &base.output.dir,
+        SWEEP_FILES,
+        &base_resolved.describe("output.dir"),
+    )?;
+    set.check_targets()?;
+    // Disk: a row per run, and up to SERIES_STEPS + 1 rows per point.
+    let mine = sweep::shard_points(points.len(), shard);
+    let series_rows: u128 = mine
+        .iter()
+        .map(|&p| u128::from(points[p].1.simulation.total_steps.min(sweep::SERIES_STEPS) + 1))
+        .sum();
+    let rows = (mine.len() as u128).saturating_mul(u128::from(runs)) + series_rows;
+    let need =
+        rows.saturating_mul(u128::from(limits::SWEEP_ROW_BYTES)) + u128::from(limits::FIXED_BYTES);
+    if let Some(have) = limits::disk_available(set.dir()) {
+        if !allow && need > u128::from(have) {
+            bail!(
+                "runs = {runs} (from {runs_origin}) x {} points: the tables would take about {}, and {} has {} free; accepted: fewer runs or points, another folder (--out), or --allow-huge",
+                mine.len(),
+                limits::bytes(need),
+                set.dir().display(),
+                limits::bytes(u128::from(have))
+            );
+        }
     }
     let plan = Plan {
         axes: axes.clone(),
         points,
         runs,
-        seed: base.model.simulation.seed,
         jobs,
         shard,
     };
     let bar = crate::progress_bar(runs, "runs", args.quiet);
-    sweep::execute(&plan, &dir, &bar)?;
+    sweep::execute(&plan, &set, &bar)?;
     bar.finish_and_clear();
     write_whole(
-        &dir,
+        &set,
         SWEEP_FILE,
         sweep_toml(runs, zip, &axes, &base).as_bytes(),
     )?;
     match shard {
         Some((k, n)) => {
             let text = format!("shard = {k}\nof = {n}\npoints = {}\n", plan.points.len());
-            write_whole(&dir, SHARD_FILE, text.as_bytes())?;
+            write_whole(&set, SHARD_FILE, text.as_bytes())?;
         }
-        None => finish_outputs(&dir, args.format)?,
+        None => finish_outputs(&set, args.format)?,
     }
+    crate::signals::check()?;
+    set.commit()?;
     if !args.quiet {
-        let done = sweep::shard_points(plan.points.len(), shard).len() as u64 * runs;
+        let done = mine.len() as u64 * runs;
         let secs = started.elapsed().as_secs_f64();
-        println!(
-            "datadao sweep: {} points x {runs} runs{} = {done} runs in {secs:.1} s ({:.1} runs/s, {jobs} threads); tables in {}",
+        crate::emit(&format!(
+            "datadao sweep: {} points x {runs} runs{} = {done} runs in {secs:.1} s ({:.1} runs/s, {jobs} threads); tables in {}\n",
             plan.points.len(),
             shard.map(|(k, n)| format!(" (shard {k}/{n})")).unwrap_or_default(),
             done as f64 / secs.max(1e-9),
-            dir.display()
-        );
+            base.output.dir.display()
+        ))?;
     }
     Ok(())
 }
 
-/// The figure (and Parquet tables) of a complete sweep, made from the written tables so
+/// The figure (and Parquet tables) of a complete sweep, made from the staged tables so
 /// a merged sweep gets exactly the same files.
-fn finish_outputs(dir: &Path, format: Format) -> Result<()> {
-    let series = std::fs::read_to_string(dir.join(sweep::SERIES_FILE))
-        .with_context(|| format!("cannot read {}", dir.join(sweep::SERIES_FILE).display()))?;
-    let pending = PendingFile::new(dir, PLOT_FILE);
+fn finish_outputs(set: &OutputSet, format: Format) -> Result<()> {
+    let path = set.path(sweep::SERIES_FILE);
+    let series = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", sweep::SERIES_FILE))?;
     let (title, panels) = sweep_panels(&series)?;
-    plot::render(pending.temp_path(), &title, &panels)?;
-    pending.commit()?;
+    plot::render(&set.path(PLOT_FILE), &title, &panels)?;
     if format == Format::Parquet {
-        crate::tables::write_parquet(dir)?;
+        crate::tables::write_parquet(set)?;
     }
     Ok(())
 }
@@ -267,10 +360,20 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
     let col = |name: &str| header.iter().position(|c| *c == name);
     let mut per_point: Vec<PlottedPoint> = Vec::new();
     let mut total_points = 0;
+    let mut last_point = None;
     for line in lines {
         let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != header.len() {
+            bail!(
+                "{}: a row of {} fields under {} columns",
+                sweep::SERIES_FILE,
+                cells.len(),
+                header.len()
+            );
+        }
         let point: usize = cells[0].parse().context("point column")?;
-        if per_point.last().map(|p| p.0) != Some(point) {
+        if last_point != Some(point) {
+            last_point = Some(point);
             total_points += 1;
             if per_point.len() >= PLOT_POINTS {
                 continue;
@@ -359,87 +462,343 @@ const PALETTE_EXT: [plotters::style::RGBColor; 6] = [
     plotters::style::RGBColor(23, 190, 207),
 ];
 
+/// What a shard says about itself (`shard.toml`).
+struct ShardInfo {
+    k: usize,
+    n: usize,
+    points: usize,
+    dir: PathBuf,
+}
+
+/// What every shard's `sweep.toml` says about the whole sweep.
+struct SweepShape {
+    runs: u64,
+    points: usize,
+    /// Swept keys, as a sorted list (TOML tables are sorted).
+    keys: Vec<String>,
+    /// `simulation.total_steps` of the base scenario.
+    total_steps: u64,
+}
+
+fn read_text(dir: &Path, name: &str) -> Result<String> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "{}: cannot read {name}; accepted: the output folder of a sweep shard",
+            dir.display()
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))
+}
+
+fn read_shard(dir: &Path) -> Result<ShardInfo> {
+    let text = read_text(dir, SHARD_FILE)?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| anyhow!("{}: cannot parse {SHARD_FILE}: {e}", dir.display()))?;
+    let get = |key: &str| -> Result<usize> {
+        match table.get(key).and_then(toml::Value::as_integer) {
+            Some(v) if v >= 1 && v as u128 <= sweep::MAX_POINTS => Ok(v as usize),
+            _ => bail!(
+                "{}: {SHARD_FILE}: {key} = {}; accepted: a whole number from 1 to {}",
+                dir.display(),
+                table
+                    .get(key)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "(missing)".into()),
+                sweep::MAX_POINTS
+            ),
+        }
+    };
+    let (k, n, points) = (get("shard")?, get("of")?, get("points")?);
+    if k > n || n > points {
+        bail!(
+            "{}: {SHARD_FILE}: shard {k} of {n} over {points} points; accepted: 1 <= shard <= of <= points",
+            dir.display()
+        );
+    }
+    Ok(ShardInfo {
+        k,
+        n,
+        points,
+        dir: dir.to_path_buf(),
+    })
+}
+
+fn read_shape(dir: &Path, text: &str) -> Result<SweepShape> {
+    let bad = |what: &str| anyhow!("{}: {SWEEP_FILE}: {what}", dir.display());
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| bad(&format!("cannot parse: {e}")))?;
+    let sweep = table
+        .get("sweep")
+        .and_then(toml::Value::as_table)
+        .ok_or_else(|| bad("no [sweep] table"))?;
+    let runs = sweep
+        .get("runs")
+        .and_then(toml::Value::as_integer)
+        .filter(|r| *r >= 1)
+        .ok_or_else(|| bad("[sweep] runs is not a whole number of at least 1"))?
+        as u64;
+    let zip = sweep
+        .get("zip")
+        .and_then(toml::Value::as_bool)
+        .unwrap_or(false);
+    let grid = sweep
+        .get("grid")
+        .and_then(toml::Value::as_table)
+        .cloned()
+        .unwrap_or_default();
+    let mut lens = Vec::new();
+    for (key, values) in &grid {
+        let n = values
+            .as_array()
+            .map(Vec::len)
+            .ok_or_else(|| bad(&format!("[sweep.grid] {key} is not a list")))?;
+        lens.push(n as u128);
+    }
+    let points: u128 = if grid.is_empty() {
+        1
+    } else if zip {
+        lens[0]
+    } else {
+        lens.iter().fold(1u128, |a, b| a.saturating_mul(*b))
+    };
+    if points > sweep::MAX_POINTS {
+        return Err(bad(&format!(
+            "{points} points; accepted: at most {}",
+            sweep::MAX_POINTS
+        )));
+    }
+    let total_steps = table
+        .get("simulation")
+        .and_then(|s| s.get("total_steps"))
+        .and_then(toml::Value::as_integer)
+        .filter(|t| *t >= 1)
+        .ok_or_else(|| bad("no simulation.total_steps of at least 1"))?
+        as u64;
+    Ok(SweepShape {
+        runs,
+        points: points as usize,
+        keys: grid.keys().cloned().collect(),
+        total_steps,
+    })
+}
+
+/// The steps recorded in `sweep_series.csv` for a run of `total` steps.
+fn recorded_steps(total: u64) -> u64 {
+    let stride = total.div_ceil(sweep::SERIES_STEPS).max(1);
+    let regular = total.div_ceil(stride);
+    regular + u64::from(!(total - 1).is_multiple_of(stride))
+}
+
+/// One table of a shard, checked row by row: every row has the header's fields, its
+/// point belongs to the shard, and nothing is cut off. Returns (point, key, row) where
+/// key is the run index (runs table) or the step (series table).
+fn read_table(
+    shard: &ShardInfo,
+    name: &str,
+    header: &mut Option<String>,
+    key_column: &str,
+) -> Result<Vec<(usize, u64, String)>> {
+    let path = shard.dir.join(name);
+    let text = read_text(&shard.dir, name)?;
+    if !text.ends_with('\n') {
+        bail!(
+            "{}: the file is cut off (its last line has no end); accepted: a table written whole by datadao sweep",
+            path.display()
+        );
+    }
+    let mut lines = text.lines();
+    let h = lines.next().unwrap_or_default().to_string();
+    match header {
+        Some(x) if *x != h => bail!(
+            "{} line 1: other columns than in the other shards; accepted: shards of one sweep",
+            path.display()
+        ),
+        _ => *header = Some(h.clone()),
+    }
+    let columns: Vec<&str> = h.split(',').collect();
+    let key_at = columns
+        .iter()
+        .position(|c| *c == key_column)
+        .ok_or_else(|| anyhow!("{} line 1: no {key_column} column", path.display()))?;
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let at = || format!("{} line {}", path.display(), i + 2);
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != columns.len() {
+            bail!(
+                "{}: {} fields, expected {} ({}); accepted: rows as datadao sweep writes them",
+                at(),
+                cells.len(),
+                columns.len(),
+                if cells.len() < columns.len() {
+                    "a short row"
+                } else {
+                    "a long row"
+                }
+            );
+        }
+        let point: usize = cells[0]
+            .parse()
+            .map_err(|_| anyhow!("{}: point '{}' is not a whole number", at(), cells[0]))?;
+        if point >= shard.points || point % shard.n != shard.k - 1 {
+            bail!(
+                "{}: point {point} does not belong to shard {} of {} over {} points",
+                at(),
+                shard.k,
+                shard.n,
+                shard.points
+            );
+        }
+        let key: u64 = cells[key_at].parse().map_err(|_| {
+            anyhow!(
+                "{}: {key_column} '{}' is not a whole number",
+                at(),
+                cells[key_at]
+            )
+        })?;
+        rows.push((point, key, line.to_string()));
+    }
+    Ok(rows)
+}
+
 /// `datadao merge`.
 pub fn merge(args: &MergeArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    // --out may not be one of the inputs: merging would replace a shard's own tables.
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("--out {}: cannot create the folder", out.display()))?;
+    let out_real = std::fs::canonicalize(&out)
+        .with_context(|| format!("--out {}: cannot resolve the folder", out.display()))?;
+    for dir in &args.dirs {
+        if std::fs::canonicalize(dir).ok().as_ref() == Some(&out_real) {
+            bail!(
+                "--out {}: is also an input ({}); accepted: a folder that is not one of the shards",
+                out.display(),
+                dir.display()
+            );
+        }
+    }
     let mut shards = Vec::new();
     let mut sweep_text: Option<String> = None;
     for dir in &args.dirs {
-        let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name)).with_context(|| {
-                format!(
-                    "{}: no {name}; is it the output folder of a sweep shard?",
-                    dir.display()
-                )
-            })
-        };
-        let shard: toml::Table = read(SHARD_FILE)?
-            .parse()
-            .map_err(|e| anyhow!("{}: bad {SHARD_FILE}: {e}", dir.display()))?;
-        let get = |k: &str| {
-            shard
-                .get(k)
-                .and_then(toml::Value::as_integer)
-                .map(|v| v as usize)
-        };
-        let (Some(k), Some(n)) = (get("shard"), get("of")) else {
-            bail!("{}: {SHARD_FILE} lacks shard/of", dir.display());
-        };
-        let text = read(SWEEP_FILE)?;
+        let shard = read_shard(dir)?;
+        let text = read_text(dir, SWEEP_FILE)?;
         match &sweep_text {
             Some(t) if *t != text => bail!(
-                "{}: belongs to a different sweep than {}",
+                "{}: belongs to a different sweep than {} ({SWEEP_FILE} differs)",
                 dir.display(),
                 args.dirs[0].display()
             ),
             _ => sweep_text = Some(text),
         }
-        shards.push((k, n, dir.clone()));
+        shards.push(shard);
     }
-    let n = shards[0].1;
-    let mut ks: Vec<usize> = shards.iter().map(|s| s.0).collect();
-    ks.sort_unstable();
-    if shards.iter().any(|s| s.1 != n) || ks != (1..=n).collect::<Vec<_>>() {
-        bail!("merge needs every shard 1..={n} of one sweep exactly once; got shards {ks:?}");
+    let sweep_text = sweep_text.unwrap_or_default();
+    let shape = read_shape(&args.dirs[0], &sweep_text)?;
+    let n = shards[0].n;
+    for s in &shards {
+        if s.n != n || s.points != shape.points {
+            bail!(
+                "{}: {SHARD_FILE} says shard {} of {} over {} points, but the sweep has {} points in {n} shards",
+                s.dir.display(),
+                s.k,
+                s.n,
+                s.points,
+                shape.points
+            );
+        }
     }
-    for name in [sweep::RUNS_FILE, sweep::SERIES_FILE] {
+    if shards.len() != n {
+        bail!(
+            "merge needs every shard 1..={n} of one sweep exactly once; got {} folders",
+            shards.len()
+        );
+    }
+    let mut seen = vec![false; n];
+    for s in &shards {
+        if std::mem::replace(&mut seen[s.k - 1], true) {
+            bail!("{}: shard {} of {n} is given twice", s.dir.display(), s.k);
+        }
+    }
+
+    let set = OutputSet::begin(&out, SWEEP_FILES, "--out")?;
+    set.check_targets()?;
+    for (name, key_column) in [(sweep::RUNS_FILE, "run"), (sweep::SERIES_FILE, "step")] {
         let mut header = None;
-        let mut rows: Vec<(usize, usize, usize, String)> = Vec::new();
-        for (k, _, dir) in &shards {
-            let text = std::fs::read_to_string(dir.join(name))
-                .with_context(|| format!("cannot read {}", dir.join(name).display()))?;
-            let mut lines = text.lines();
-            let h = lines.next().unwrap_or_default().to_string();
-            if header.as_ref().is_some_and(|x| *x != h) {
+        let mut rows: Vec<(usize, u64, String)> = Vec::new();
+        for shard in &shards {
+            rows.extend(read_table(shard, name, &mut header, key_column)?);
+        }
+        let header = header.unwrap_or_default();
+        let columns: Vec<&str> = header.split(',').collect();
+        let swept: Vec<String> = {
+            let end = columns
+                .iter()
+                .position(|c| *c == key_column || *c == "run" || *c == "step")
+                .unwrap_or(1);
+            let mut k: Vec<String> = columns[1..end].iter().map(|c| c.to_string()).collect();
+            k.sort();
+            k
+        };
+        if swept != shape.keys {
+            bail!(
+                "{name}: the swept columns {swept:?} are not the grid of {SWEEP_FILE} {:?}",
+                shape.keys
+            );
+        }
+        // Points in sweep order; a point's rows in their written order.
+        rows.sort_by_key(|r| (r.0, r.1));
+        if let Some(w) = rows
+            .windows(2)
+            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+        {
+            bail!(
+                "{name}: point {} has {key_column} {} twice; accepted: each once",
+                w[0].0,
+                w[0].1
+            );
+        }
+        // Complete: every point, every run (or every recorded step).
+        let steps_col = columns.iter().position(|c| *c == "simulation.total_steps");
+        let mut at = 0;
+        for point in 0..shape.points {
+            let start = at;
+            while at < rows.len() && rows[at].0 == point {
+                at += 1;
+            }
+            let found = (at - start) as u64;
+            let expected = if key_column == "run" {
+                shape.runs
+            } else {
+                let total = steps_col
+                    .and_then(|c| rows.get(start).and_then(|r| r.2.split(',').nth(c)))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(shape.total_steps);
+                recorded_steps(total)
+            };
+            if found != expected {
                 bail!(
-                    "{}: {name} has other columns than the other shards",
-                    dir.display()
+                    "{name}: point {point} has {found} rows, expected {expected}; a shard is incomplete or was cut short"
                 );
             }
-            header = Some(h);
-            for (i, line) in lines.enumerate() {
-                let point: usize = line
-                    .split(',')
-                    .next()
-                    .unwrap_or("")
-                    .parse()
-                    .with_context(|| format!("{}: {name}: bad row", dir.display()))?;
-                rows.push((point, *k, i, line.to_string()));
-            }
         }
-        // A point lives in one shard, in its written order; points in sweep order.
-        rows.sort_by_key(|r| (r.0, r.1, r.2));
-        let mut text = header.unwrap_or_default();
+        let mut text = header;
         text.push('\n');
         for r in rows {
-            text.push_str(&r.3);
+            text.push_str(&r.2);
             text.push('\n');
         }
-        write_whole(&out, name, text.as_bytes())?;
+        write_whole(&set, name, text.as_bytes())?;
     }
-    write_whole(&out, SWEEP_FILE, sweep_text.unwrap_or_default().as_bytes())?;
-    finish_outputs(&out, args.format)?;
-    println!("datadao merge: {n} shards into {}", out.display());
-    Ok(())
+    write_whole(&set, SWEEP_FILE, sweep_text.as_bytes())?;
+    finish_outputs(&set, args.format)?;
+    crate::signals::check()?;
+    set.commit()?;
+    crate::emit(&format!(
+        "datadao merge: {n} shards into {}\n",
+        out.display()
+    ))
 }

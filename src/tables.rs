@@ -6,13 +6,13 @@
 //! values: integer columns as INT64, the swept settings and seeds as UTF-8 text (seeds
 //! are unsigned 64-bit), everything else as DOUBLE; empty cells are nulls.
 
-use std::path::Path;
-
 use anyhow::Result;
+
+use crate::output_set::OutputSet;
 
 /// Write `sweep_runs.parquet` and `sweep_series.parquet` beside their CSVs in `dir`.
 #[cfg(not(feature = "parquet"))]
-pub fn write_parquet(_dir: &Path) -> Result<()> {
+pub fn write_parquet(_set: &OutputSet) -> Result<()> {
     anyhow::bail!(
         "--format parquet: this datadao was built without Parquet support; accepted: --format csv, or rebuild with `cargo build --release --features parquet`"
     )
@@ -20,13 +20,14 @@ pub fn write_parquet(_dir: &Path) -> Result<()> {
 
 /// Write `sweep_runs.parquet` and `sweep_series.parquet` beside their CSVs in `dir`.
 #[cfg(feature = "parquet")]
-pub fn write_parquet(dir: &Path) -> Result<()> {
-    for name in [crate::sweep::RUNS_FILE, crate::sweep::SERIES_FILE] {
-        let csv = std::fs::read_to_string(dir.join(name))?;
-        let stem = name.trim_end_matches(".csv");
-        let pending = crate::output::PendingFile::new(dir, &format!("{stem}.parquet"));
-        parquet_impl::write(&csv, pending.temp_path())?;
-        pending.commit()?;
+pub fn write_parquet(set: &OutputSet) -> Result<()> {
+    use crate::sweep_cmd::{RUNS_PARQUET, SERIES_PARQUET};
+    for (name, parquet) in [
+        (crate::sweep::RUNS_FILE, RUNS_PARQUET),
+        (crate::sweep::SERIES_FILE, SERIES_PARQUET),
+    ] {
+        let csv = std::fs::read_to_string(set.path(name))?;
+        parquet_impl::write(&csv, &set.path(parquet))?;
     }
     Ok(())
 }

@@ -1,0 +1,71 @@
+//! Ctrl-C and `kill`: stop at the next safe point, clean up, exit 130 or 143.
+//!
+//! SIGINT, SIGTERM and SIGHUP only raise a flag; long loops (steps, sweep runs) poll it
+//! with [`check`] and return [`Interrupted`], which unwinds through the normal error
+//! path, so every staged output is removed by its owner's `Drop` and the previous set
+//! stays as it was. A second signal while the first is being handled ends the process
+//! at once with the same status (the next command cleans up after it).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+/// The run was stopped by a signal.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by {name}; the previous outputs were left as they were")]
+pub struct Interrupted {
+    /// The signal's number.
+    pub signal: i32,
+    /// Its name.
+    pub name: &'static str,
+}
+
+impl Interrupted {
+    /// The shell's convention: 128 + the signal's number.
+    pub fn exit_code(&self) -> u8 {
+        (128 + self.signal).clamp(0, 255) as u8
+    }
+}
+
+/// The last signal received (0: none), set by the handlers.
+static WHICH: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::new();
+
+/// Install the handlers. Call once, early in `main`.
+pub fn install() {
+    let seen = Arc::new(AtomicBool::new(false));
+    let which = Arc::new(AtomicUsize::new(0));
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // The conditional shutdown goes first: it acts only when the flag was already
+        // set by an earlier signal.
+        let _ = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&seen),
+        );
+        let _ = signal_hook::flag::register(signal, Arc::clone(&seen));
+        let _ = signal_hook::flag::register_usize(signal, Arc::clone(&which), signal as usize);
+    }
+    let _ = WHICH.set(which);
+}
+
+/// The signal received so far, if any.
+pub fn pending() -> Option<Interrupted> {
+    let signal = WHICH.get().map_or(0, |w| w.load(Ordering::Relaxed)) as i32;
+    let name = match signal {
+        0 => return None,
+        SIGINT => "SIGINT (Ctrl-C)",
+        SIGTERM => "SIGTERM",
+        SIGHUP => "SIGHUP",
+        _ => "a signal",
+    };
+    Some(Interrupted { signal, name })
+}
+
+/// `Err` once a signal has arrived: the caller stops and lets its outputs be dropped.
+pub fn check() -> Result<(), Interrupted> {
+    match pending() {
+        Some(i) => Err(i),
+        None => Ok(()),
+    }
+}
