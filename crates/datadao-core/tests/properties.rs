@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use datadao_core::config::{Activation, Draw, MemberConfig, MintPolicy, PiePolicy};
-use datadao_core::market::{Pool, Side};
+use datadao_core::market::{product_at_least, Pool, Side};
 use datadao_core::{Action, Config, Detail, NullObserver, Observer, Simulation, Transaction};
 use proptest::prelude::*;
 
@@ -22,16 +22,25 @@ fn side() -> impl Strategy<Value = Side> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
-    /// k never falls, exactly, for exact-input swaps.
+    /// k never falls, exactly (the exact product of the stored reserves, not the
+    /// rounded one), for exact-input swaps, and the trader gets the formula's amount to
+    /// a few ulps.
     #[test]
     fn exact_input_never_lowers_k(
-        d in 1e-6f64..1e9, x in 1e-6f64..1e9, fee in 0.0f64..0.5, a in 1e-9f64..1e9, s in side()
+        d in 1e-6f64..1e9, x in 1e-6f64..1e9, fee in prop_oneof![Just(0.0), 0.0f64..0.5],
+        a in 1e-9f64..1e9, s in side()
     ) {
         let mut p = pool(d, x, fee);
+        let (r_in, r_out) = match s { Side::BuyDdt => (x, d), Side::SellDdt => (d, x) };
         if let Some(q) = p.quote_exact_in(s, a) {
             let r = p.swap(&q);
             prop_assert!(r.k_after >= r.k_before, "{} < {}", r.k_after, r.k_before);
+            prop_assert!(!r.lowered_k);
+            prop_assert!(product_at_least(p.ddt_reserve(), p.xdai_reserve(), d, x));
             prop_assert!(q.amount_out > 0.0);
+            let e = a * (1.0 - fee);
+            let formula = e * r_out / (r_in + e);
+            prop_assert!((q.amount_out - formula).abs() <= 4.0 * f64::EPSILON * formula);
         }
     }
 
@@ -41,12 +50,16 @@ proptest! {
         d in 1e-6f64..1e9, x in 1e-6f64..1e9, fee in 0.0f64..0.5, frac in 1e-9f64..0.999, s in side()
     ) {
         let mut p = pool(d, x, fee);
-        let r_out = match s { Side::BuyDdt => p.ddt_reserve(), Side::SellDdt => p.xdai_reserve() };
+        let (r_in, r_out) = match s { Side::BuyDdt => (x, d), Side::SellDdt => (d, x) };
         let b = r_out * frac;
         if let Some(q) = p.quote_exact_out(s, b) {
             let r = p.swap(&q);
             prop_assert!(r.k_after >= r.k_before);
-            prop_assert!((q.amount_out - b).abs() <= 1e-12 * b.max(1e-300) + f64::EPSILON * r_out);
+            prop_assert!(!r.lowered_k);
+            prop_assert!(product_at_least(p.ddt_reserve(), p.xdai_reserve(), d, x));
+            prop_assert_eq!(q.amount_out, b);
+            let formula = r_in * b / ((r_out - b) * (1.0 - fee));
+            prop_assert!((q.amount_in - formula).abs() <= 4.0 * f64::EPSILON * formula);
         }
     }
 
