@@ -603,11 +603,24 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     let settings = build(&flat, &sources, &raw)?;
     if let Err(e) = settings.model.validate() {
         let value = raw.get(&e.key).cloned().unwrap_or(e.value);
+        // Settings that broke the rule together with this one, where the user set them.
+        let also: Vec<String> = e
+            .related
+            .iter()
+            .filter_map(|k| {
+                let source = sources.get(k)?;
+                Some(format!(
+                    "; with {k} = '{}' (from {source})",
+                    raw.get(k).cloned().unwrap_or_default()
+                ))
+            })
+            .collect();
         bail!(
-            "invalid setting {} = '{}' (from {}): accepted: {}",
+            "invalid setting {} = '{}' (from {}){}: accepted: {}",
             e.key,
             value,
             sources_of(&e.key, &sources),
+            also.concat(),
             e.accepted
         );
     }
@@ -764,5 +777,76 @@ mod tests {
         })
         .unwrap();
         assert_eq!(r.settings, s);
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Known keys (most of the time), near misses and junk.
+        fn key() -> impl Strategy<Value = String> {
+            let known: Vec<String> = known_keys().keys().cloned().collect();
+            prop_oneof![
+                4 => proptest::sample::select(known),
+                1 => "[a-z_.<>]{0,24}",
+                1 => "\\PC{0,16}",
+            ]
+        }
+
+        /// Values of every shape a user might type, and some no one would.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<f64>().prop_map(|v| v.to_string()),
+                any::<i64>().prop_map(|v| v.to_string()),
+                any::<u64>().prop_map(|v| v.to_string()),
+                Just("1e308".to_string()),
+                Just("-0".to_string()),
+                Just("NaN".to_string()),
+                Just("inf".to_string()),
+                Just("true".to_string()),
+                "[0-9.eE+-]{0,12}",
+                "\\PC{0,16}",
+                proptest::collection::vec(any::<u8>(), 0..16)
+                    .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+
+            /// No input through any layer panics, and whatever is accepted validates.
+            #[test]
+            fn resolve_never_panics(
+                flags in proptest::collection::vec((key(), value()), 0..5),
+                env in proptest::collection::vec(
+                    (proptest::sample::select(NAMED_VARIABLES.iter().map(|v| v.0).collect::<Vec<_>>()), value()),
+                    0..3,
+                ),
+                file in proptest::collection::vec((key(), value()), 0..4),
+                junk in proptest::collection::vec(any::<u8>(), 0..64),
+                use_junk in any::<bool>(),
+            ) {
+                let text = if use_junk {
+                    String::from_utf8_lossy(&junk).into_owned()
+                } else {
+                    file.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
+                };
+                let inputs = Inputs {
+                    config_text: Some((PathBuf::from("fuzz.toml"), text)),
+                    env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                    flags: flags
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), v.clone(), Source::Flag(format!("--set {k}={v}"))))
+                        .collect(),
+                    ..Inputs::default()
+                };
+                if let Ok(r) = resolve(&inputs) {
+                    prop_assert!(r.settings.model.validate().is_ok());
+                    // And it prints as TOML that reads back.
+                    let printed = to_toml(&r.settings);
+                    prop_assert!(printed.parse::<toml::Table>().is_ok());
+                }
+            }
+        }
     }
 }

@@ -643,6 +643,9 @@ pub struct ConfigError {
     pub value: String,
     /// What would have been accepted.
     pub accepted: String,
+    /// Other settings whose values broke the rule together with `key` (the population's
+    /// size depends on four), so a front end can say where each came from.
+    pub related: Vec<String>,
 }
 
 /// Most use cases a scenario may define; per-member consent state is a fixed-size array.
@@ -657,6 +660,7 @@ fn err(key: &str, value: impl ToString, accepted: &str) -> ConfigError {
         key: key.to_string(),
         value: value.to_string(),
         accepted: accepted.to_string(),
+        related: Vec::new(),
     }
 }
 
@@ -733,11 +737,21 @@ impl Config {
                 .saturating_mul(s.total_steps.div_ceil(s.entry_steps)),
         );
         if most_agents > u64::from(u32::MAX) {
-            return Err(err(
+            let mut e = err(
                 "simulation.agents_per_entry",
                 s.agents_per_entry,
-                "a population that stays below 4294967295 agents over the run",
-            ));
+                &format!(
+                    "a population that stays below 4294967295 agents over the run (initial_agents + agents_per_entry x ceil(total_steps / entry_steps) = {most_agents} here)"
+                ),
+            );
+            e.related = [
+                "simulation.total_steps",
+                "simulation.entry_steps",
+                "simulation.initial_agents",
+            ]
+            .map(String::from)
+            .to_vec();
+            return Err(e);
         }
         if s.seed > i64::MAX as u64 {
             return Err(err(
