@@ -279,6 +279,30 @@ fn describe(template: &toml::Value) -> &'static str {
     }
 }
 
+/// What `key` accepts, in words. The model's validation is the one place that knows
+/// each range, so it is asked: the defaults with an impossible value (NaN, or 0 for a
+/// count) in `key` are validated, and if that trips `key`'s own rule its words are used;
+/// otherwise the type's.
+fn accepted_for(key: &str, template: &toml::Value) -> String {
+    let probe = match template {
+        toml::Value::Float(_) => toml::Value::Float(f64::NAN),
+        toml::Value::Integer(_) => toml::Value::Integer(0),
+        _ => return describe(template).to_string(),
+    };
+    let mut flat = known_keys();
+    flat.insert(key.to_string(), probe);
+    let mut table = unflatten(&flat);
+    table.remove("output");
+    if let Ok(config) = Config::deserialize(toml::Value::Table(table)) {
+        if let Err(e) = config.validate() {
+            if e.key == key {
+                return e.accepted;
+            }
+        }
+    }
+    describe(template).to_string()
+}
+
 /// Read a raw string (environment, `.env`, `--set`) as the type of the key's default.
 fn parse_raw(template: &toml::Value, raw: &str) -> Option<toml::Value> {
     let t = raw.trim();
@@ -403,7 +427,7 @@ pub fn check_raw(key: &str, raw: &str, source: &Source) -> Result<()> {
     let Some(value) = parse_raw(template, raw) else {
         bail!(
             "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
-            describe(template)
+            accepted_for(key, template)
         );
     };
     check_sign(key, &value, template, source)
@@ -434,7 +458,7 @@ impl Layers {
         let Some(value) = parse_raw(template, raw) else {
             bail!(
                 "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
-                describe(template)
+                accepted_for(key, template)
             );
         };
         check_sign(key, &value, template, &source)?;
@@ -456,7 +480,7 @@ impl Layers {
             let Some(value) = coerce(template, value) else {
                 bail!(
                     "invalid setting {key} = '{shown}' (from {source}): accepted: {}",
-                    describe(template)
+                    accepted_for(&key, template)
                 );
             };
             check_sign(&key, &value, template, &source)?;
@@ -499,7 +523,7 @@ fn check_sign(
         if *i < 0 {
             bail!(
                 "invalid setting {key} = '{i}' (from {source}): accepted: {}",
-                describe(template)
+                accepted_for(key, template)
             );
         }
     }
@@ -740,7 +764,7 @@ mod tests {
         let e = resolve(&env(&[("TOTAL_STEPS", "-3")]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("at least 0") && e.contains("-3"), "{e}");
+        assert!(e.contains("at least 1") && e.contains("-3"), "{e}");
         let e = resolve(&env(&[("ACTIVATION", "random")]))
             .unwrap_err()
             .to_string();
