@@ -6,9 +6,11 @@
 //! and an *apply* step, so an agent's plan can be checked against its balance before the
 //! pool moves.
 //!
-//! Rounding always favours the pool, as Uniswap's integer floors do: after a swap the new
-//! reserves are nudged by whole ulps until `x*y` is not below its old value, so the
-//! invariant "a swap never lowers k" holds exactly in `f64`, not just up to rounding.
+//! The trader's amounts are the formulas evaluated directly (within a few ulps of exact).
+//! Rounding always favours the pool, as Uniswap's integer floors do: the reserve that
+//! absorbs the rounding is nudged by whole ulps until the *exact* product of the stored
+//! reserves ([`product_at_least`], an error-free two-product) is not below its old value,
+//! so "a swap never lowers k" holds exactly, not just for the rounded `f64` product.
 
 use serde::{Deserialize, Serialize};
 
