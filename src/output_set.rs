@@ -249,6 +249,11 @@ fn recover(dir: &Path) -> Result<()> {
         let Some(name) = name.to_str() else { continue };
         let path = entry.path();
         if name.starts_with(STAGING_PREFIX) {
+            if !path.is_dir() || path.is_symlink() {
+                // Not something a run made: a stray file or link by that name.
+                let _ = fs::remove_file(&path);
+                continue;
+            }
             if path.join(JOURNAL).is_file() {
                 roll_forward(dir, &path).with_context(|| {
                     format!("cannot finish the interrupted commit in {}", path.display())
@@ -264,11 +269,16 @@ fn recover(dir: &Path) -> Result<()> {
 
 /// Complete a commit whose journal was written: its staged set was whole.
 fn roll_forward(dir: &Path, staging: &Path) -> Result<()> {
-    let journal = fs::read_to_string(staging.join(JOURNAL))?;
-    for name in journal
-        .lines()
-        .filter(|n| !n.is_empty() && !n.contains('/'))
-    {
+    // A journal that cannot be read was damaged after the fact; the set it describes
+    // cannot be trusted to be whole, so the staging folder is discarded instead.
+    let Ok(journal) = fs::read_to_string(staging.join(JOURNAL)) else {
+        return Ok(());
+    };
+    // Only plain, visible file names: a damaged journal must not move anything else.
+    let plain = |n: &&str| {
+        !n.is_empty() && !n.starts_with('.') && !n.contains(['/', '\\', '\0']) && *n != JOURNAL
+    };
+    for name in journal.lines().filter(plain) {
         let staged = staging.join(name);
         let target = dir.join(name);
         if staged.is_file() {

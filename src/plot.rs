@@ -297,6 +297,9 @@ fn wants_log(lines: &[Line]) -> bool {
     all_positive && hi > 0.0 && hi / lo > 1e3
 }
 
+/// Lowest value a log axis shows.
+const LOG_FLOOR: f64 = 1e-300;
+
 fn plot_error(what: &str, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing {what}: {e}")
 }
@@ -395,7 +398,8 @@ where
             panel.title
         );
     }
-    let log = wants_log(&extent);
+    // A log axis needs a top above its floor.
+    let log = wants_log(&extent) && y1 * 1.25 > LOG_FLOOR * 10.0;
     let title = if log {
         format!("{} (log scale)", panel.title)
     } else {
@@ -413,16 +417,31 @@ where
             .flat_map(|l| l.points.iter().map(|p| p.1))
             .fold(f64::MAX, f64::min);
         let hi = y1.max(lo * 10.0);
-        if !(lo * 0.8 > 0.0 && (hi * 1.25).is_finite()) {
-            anyhow::bail!(
-                "drawing {}: values too small or large for a log axis",
-                panel.title
-            );
+        // The log axis walks its range decade by decade, and powers of ten below about
+        // 1e-300 underflow: an axis reaching a Pie that decayed to 1e-323 never ended.
+        // The axis stops at 1e-300; anything smaller is drawn at the bottom edge.
+        let bottom = (lo * 0.8).max(LOG_FLOOR);
+        let top = hi * 1.25;
+        if !(top.is_finite() && top > bottom) {
+            anyhow::bail!("drawing {}: values too large for a log axis", panel.title);
         }
         let mut chart = builder
-            .build_cartesian_2d(x0..x1, (lo * 0.8..hi * 1.25).log_scale())
+            .build_cartesian_2d(x0..x1, (bottom..top).log_scale())
             .map_err(|e| plot_error(&panel.title, e))?;
-        fill_chart(&mut chart, banded)
+        let mut floored = banded.clone();
+        let lift = |points: &mut Vec<(f64, f64)>| {
+            points.iter_mut().for_each(|p| p.1 = p.1.max(LOG_FLOOR));
+        };
+        floored
+            .panel
+            .lines
+            .iter_mut()
+            .for_each(|l| lift(&mut l.points));
+        for band in &mut floored.bands {
+            lift(&mut band.lower);
+            lift(&mut band.upper);
+        }
+        fill_chart(&mut chart, &floored)
     } else {
         let mut chart = builder
             .build_cartesian_2d(x0..x1, y0..y1)
@@ -456,4 +475,38 @@ pub fn render<P: Into<BandedPanel> + Clone>(path: &Path, title: &str, panels: &[
         anyhow!("cannot write {name}: {e}")
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panel(values: &[f64]) -> Panel {
+        Panel {
+            title: "t".into(),
+            y_label: "y".into(),
+            lines: vec![Line {
+                label: "l".into(),
+                color: PALETTE[0],
+                points: values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (i as f64, *v))
+                    .collect(),
+            }],
+        }
+    }
+
+    /// Values at both ends of `f64` draw or are refused; they never hang. (A Pie that
+    /// decayed to 1e-323 over a million steps once made the log axis loop forever.)
+    #[test]
+    fn extreme_values_draw_or_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.png");
+        render(&path, "t", &[panel(&[4.4, 1e-13, 1e-323, 5e-324])]).unwrap();
+        render(&path, "t", &[panel(&[1e-310, 1e-305])]).unwrap();
+        render(&path, "t", &[panel(&[1e21, 1.0, 3e21])]).unwrap();
+        let e = render(&path, "t", &[panel(&[1e304, 1.0])]).unwrap_err();
+        assert!(e.to_string().contains("cannot be drawn"), "{e}");
+    }
 }

@@ -168,6 +168,13 @@ pub fn product_at_least(a: f64, b: f64, c: f64, d: f64) -> bool {
     if a == 0.0 || b == 0.0 {
         return false;
     }
+    // Rounding is monotonic, so rounded products that differ are ordered as the exact
+    // ones are; only a tie (or an overflow on both sides) needs the exact comparison.
+    // With any fee at all, that is nearly every swap.
+    let (p1, p2) = (a * b, c * d);
+    if p1 != p2 && p1.is_finite() && p2.is_finite() {
+        return p1 > p2;
+    }
     let (h1, l1, e1) = exact_product(a, b);
     let (h2, l2, e2) = exact_product(c, d);
     // Both products are now (hi + lo) * 2^e with hi + lo in [1, 4); beyond one binade
