@@ -112,18 +112,20 @@ const MAX_NUDGES: usize = 64;
 /// `reserve`, raised by whole ulps until `fixed * reserve >= r_in * r_out` holds for the
 /// *exact* products (the pool-favouring guard). `None` if no nearby value does, or the
 /// numbers are not finite.
+#[inline]
 fn guard_reserve(fixed: f64, reserve: f64, r_in: f64, r_out: f64) -> Option<f64> {
     if !(fixed.is_finite() && reserve.is_finite()) {
         return None;
     }
     let mut reserve = reserve.max(0.0);
-    if !product_at_least(fixed, reserve, r_in, r_out) {
-        // Restart near the bound, so the nudges below stay few even when the reserves
-        // are twenty orders of magnitude apart.
-        let bound = r_in / fixed * r_out;
-        if bound.is_finite() {
-            reserve = reserve.max(bound);
-        }
+    if product_at_least(fixed, reserve, r_in, r_out) {
+        return Some(reserve);
+    }
+    // Restart near the bound, so the nudges below stay few even when the reserves are
+    // twenty orders of magnitude apart.
+    let bound = r_in / fixed * r_out;
+    if bound.is_finite() {
+        reserve = reserve.max(bound);
     }
     for _ in 0..MAX_NUDGES {
         if product_at_least(fixed, reserve, r_in, r_out) {
@@ -161,19 +163,27 @@ fn exact_product(a: f64, b: f64) -> (f64, f64, i32) {
 }
 
 /// Whether `a * b >= c * d` exactly, for finite non-negative numbers.
+#[inline]
 pub fn product_at_least(a: f64, b: f64, c: f64, d: f64) -> bool {
+    // Rounding is monotonic, so rounded products that differ are ordered as the exact
+    // ones are; only a tie (or an overflow on both sides, or a zero) needs the exact
+    // comparison. With any fee at all, that is nearly every swap.
+    let (p1, p2) = (a * b, c * d);
+    if p1 != p2 && p1.is_finite() && p2.is_finite() && p1 > 0.0 && p2 > 0.0 {
+        return p1 > p2;
+    }
+    exact_product_at_least(a, b, c, d)
+}
+
+/// [`product_at_least`] through error-free products, for the rare ties.
+#[cold]
+#[inline(never)]
+fn exact_product_at_least(a: f64, b: f64, c: f64, d: f64) -> bool {
     if c == 0.0 || d == 0.0 {
         return true;
     }
     if a == 0.0 || b == 0.0 {
         return false;
-    }
-    // Rounding is monotonic, so rounded products that differ are ordered as the exact
-    // ones are; only a tie (or an overflow on both sides) needs the exact comparison.
-    // With any fee at all, that is nearly every swap.
-    let (p1, p2) = (a * b, c * d);
-    if p1 != p2 && p1.is_finite() && p2.is_finite() {
-        return p1 > p2;
     }
     let (h1, l1, e1) = exact_product(a, b);
     let (h2, l2, e2) = exact_product(c, d);
