@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::Source;
+use datadao_scenario::settings::Source;
 
 /// Simulate a grassroots dataDAO token economy.
 #[derive(Debug, Parser)]

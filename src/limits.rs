@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use datadao_core::Config;
 
-use crate::settings::Resolved;
+use datadao_scenario::settings::Resolved;
 
 /// Peak memory per agent, rounded up from measurements: a million-agent run peaks at
 /// about 310 MB, i.e. 310 bytes per agent with everything else included.

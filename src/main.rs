@@ -9,12 +9,9 @@ mod limits;
 mod output;
 mod output_set;
 mod plot;
-mod presets;
 mod series;
-mod settings;
 mod signals;
 mod summary;
-mod sweep;
 mod sweep_cmd;
 mod tables;
 
@@ -29,6 +26,7 @@ use datadao_core::Economy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{Cli, Command, RunArgs, ScenarioArgs};
+use datadao_scenario::{presets, settings};
 use output::RunSink;
 use output_set::OutputSet;
 use settings::{Inputs, Resolved};
@@ -135,6 +133,7 @@ fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Result<R
         config_text: None,
         dotenv: Some(PathBuf::from(".env")),
         env: environment()?,
+        typed: Vec::new(),
         flags,
     };
     settings::resolve(&inputs)

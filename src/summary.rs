@@ -4,42 +4,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use datadao_core::original_2024::Defects;
-use datadao_core::{AgentType, StepMetrics};
-
-/// Running figures over a whole run, updated step by step in constant memory.
-#[derive(Clone, Debug, Default)]
-pub struct RunStats {
-    /// Final step's metrics.
-    pub last: Option<StepMetrics>,
-    /// Lowest price seen, with its step.
-    pub min_price: Option<(f64, u32)>,
-    /// Highest price seen, with its step.
-    pub max_price: Option<(f64, u32)>,
-    /// xDAI traded over the run.
-    pub volume_xdai: f64,
-    /// dDT spent on compute over the run.
-    pub pie_inflow_ddt: f64,
-    /// dDT paid out by the Pie over the run.
-    pub pie_distributed_ddt: f64,
-}
-
-impl RunStats {
-    /// Fold in a step.
-    pub fn update(&mut self, m: &StepMetrics) {
-        if let Some(p) = m.price {
-            if self.min_price.is_none_or(|(lo, _)| p < lo) {
-                self.min_price = Some((p, m.step));
-            }
-            if self.max_price.is_none_or(|(hi, _)| p > hi) {
-                self.max_price = Some((p, m.step));
-            }
-        }
-        self.volume_xdai += m.flows.volume_xdai;
-        self.pie_inflow_ddt += m.flows.pie_inflow_ddt;
-        self.pie_distributed_ddt += m.flows.pie_distributed_ddt;
-        self.last = Some(m.clone());
-    }
-}
+use datadao_core::AgentType;
+pub use datadao_scenario::summary::RunStats;
 
 /// Six significant digits whatever the magnitude (a collapsed price is ~1e-9).
 fn sig(v: f64) -> String {

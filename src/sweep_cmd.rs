@@ -11,8 +11,8 @@ use crate::limits;
 use crate::output::write_whole;
 use crate::output_set::OutputSet;
 use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
-use crate::settings::{self, Inputs, Resolved, Source};
-use crate::sweep::{self, Axis, Plan};
+use datadao_scenario::settings::{self, Inputs, Resolved, Source};
+use datadao_scenario::sweep::{self, Axis, Plan};
 
 /// The effective sweep, saved beside the results (and compared by `merge`).
 pub const SWEEP_FILE: &str = "sweep.toml";
@@ -132,7 +132,7 @@ fn resolve_point(
     }
     let preset = match &shared.preset {
         Some(name) => {
-            let p = crate::presets::find(name).map_err(anyhow::Error::msg)?;
+            let p = datadao_scenario::presets::find(name).map_err(anyhow::Error::msg)?;
             Some((p.name.to_string(), p.toml.to_string()))
         }
         None => None,
@@ -143,6 +143,7 @@ fn resolve_point(
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),
         env: crate::environment()?,
+        typed: Vec::new(),
         flags,
     };
     settings::resolve(&inputs)
@@ -297,7 +298,12 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         shard,
     };
     let bar = crate::progress_bar(runs, "runs", args.quiet);
-    sweep::execute(&plan, &set, &bar)?;
+    bar.set_length((mine.len() as u64).saturating_mul(runs));
+    let mut runs_out = crate::output::create(&set.path(sweep::RUNS_FILE))?;
+    let mut series_out = crate::output::create(&set.path(sweep::SERIES_FILE))?;
+    let stop = || crate::signals::check().map_err(anyhow::Error::from);
+    sweep::execute(&plan, &mut runs_out, &mut series_out, &|| bar.inc(1), &stop)?;
+    drop((runs_out, series_out));
     bar.finish_and_clear();
     write_whole(
         &set,

@@ -23,8 +23,8 @@ pub fn write_parquet(_set: &OutputSet) -> Result<()> {
 pub fn write_parquet(set: &OutputSet) -> Result<()> {
     use crate::sweep_cmd::{RUNS_PARQUET, SERIES_PARQUET};
     for (name, parquet) in [
-        (crate::sweep::RUNS_FILE, RUNS_PARQUET),
-        (crate::sweep::SERIES_FILE, SERIES_PARQUET),
+        (datadao_scenario::sweep::RUNS_FILE, RUNS_PARQUET),
+        (datadao_scenario::sweep::SERIES_FILE, SERIES_PARQUET),
     ] {
         let csv = std::fs::read_to_string(set.path(name))?;
         parquet_impl::write(&csv, &set.path(parquet))?;

@@ -18,4 +18,4 @@ pub mod rows;
 pub use block_file::BlockFile;
 pub use numbers::push_f64;
 pub use pipeline::TransactionLog;
-pub use rows::{RowWriter, TRANSACTION_COLUMNS};
+pub use rows::{spell_detail, RowWriter, TRANSACTION_COLUMNS};

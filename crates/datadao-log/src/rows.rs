@@ -398,53 +398,31 @@ impl RowWriter {
     /// Spell a transaction's detail other than a Pie policy: a use case, a dataset's
     /// figures, what a capped mint asked for.
     fn detail(&mut self, detail: &Detail) {
-        // A job's use case is appended directly; the rare rest are spelled into a
-        // scratch buffer first.
-        let mut scratch = Vec::new();
-        match *detail {
-            // Spelled in `row`.
-            Detail::None | Detail::Policy(_) => {}
-            Detail::UseCase(u) => {
-                let name = self.use_cases[usize::from(u)].as_bytes();
-                self.reserve(name.len());
-                let name = self.use_cases[usize::from(u)].as_bytes();
-                self.buf[self.len..self.len + name.len()].copy_from_slice(name);
-                self.len += name.len();
-            }
-            Detail::UseCases(mask) => self.push_names(&mut scratch, mask),
-            Detail::Dataset {
-                quantity,
-                quality,
-                weight,
-                allowed,
-            } => {
-                scratch.extend_from_slice(b"quantity=");
-                push_f64(&mut scratch, quantity);
-                scratch.extend_from_slice(b";quality=");
-                push_f64(&mut scratch, quality);
-                scratch.extend_from_slice(b";weight=");
-                push_f64(&mut scratch, weight);
-                scratch.extend_from_slice(b";allows=");
-                self.push_names(&mut scratch, allowed);
-            }
-            Detail::Capped { requested } => {
-                scratch.extend_from_slice(b"capped;requested=");
-                push_f64(&mut scratch, requested);
-            }
-            Detail::Removed { weight } => {
-                scratch.extend_from_slice(b"weight=");
-                push_f64(&mut scratch, weight);
-            }
+        // A job's use case, on every job's row, is appended directly; the rare rest are
+        // spelled into a scratch buffer first.
+        if let Detail::UseCase(u) = *detail {
+            let name = self.use_cases[usize::from(u)].as_bytes();
+            self.reserve(name.len());
+            let name = self.use_cases[usize::from(u)].as_bytes();
+            self.buf[self.len..self.len + name.len()].copy_from_slice(name);
+            self.len += name.len();
+            return;
         }
+        let mut scratch = Vec::new();
+        spell_detail(&mut scratch, detail, &self.use_cases);
         if !scratch.is_empty() {
             self.put(&scratch);
         }
     }
+}
 
-    /// The names of the use cases in `mask`, joined by `|`.
-    fn push_names(&self, out: &mut Vec<u8>, mask: u8) {
+/// How the log spells a transaction's `detail` cell (nothing for none): the one
+/// definition, shared by the rows here and by front ends that hand the log over as
+/// columns (the Python binding).
+pub fn spell_detail(out: &mut Vec<u8>, detail: &Detail, use_cases: &[String]) {
+    let names = |out: &mut Vec<u8>, mask: u8| {
         let mut first = true;
-        for (u, name) in self.use_cases.iter().enumerate() {
+        for (u, name) in use_cases.iter().enumerate() {
             if mask & (1 << u) != 0 {
                 if !first {
                     out.push(b'|');
@@ -452,6 +430,38 @@ impl RowWriter {
                 out.extend_from_slice(name.as_bytes());
                 first = false;
             }
+        }
+    };
+    match *detail {
+        Detail::None => {}
+        Detail::Policy(p) => {
+            let name = policy_name(p);
+            out.extend_from_slice(&name.text[..name.len]);
+        }
+        Detail::UseCase(u) => out.extend_from_slice(use_cases[usize::from(u)].as_bytes()),
+        Detail::UseCases(mask) => names(out, mask),
+        Detail::Dataset {
+            quantity,
+            quality,
+            weight,
+            allowed,
+        } => {
+            out.extend_from_slice(b"quantity=");
+            push_f64(out, quantity);
+            out.extend_from_slice(b";quality=");
+            push_f64(out, quality);
+            out.extend_from_slice(b";weight=");
+            push_f64(out, weight);
+            out.extend_from_slice(b";allows=");
+            names(out, allowed);
+        }
+        Detail::Capped { requested } => {
+            out.extend_from_slice(b"capped;requested=");
+            push_f64(out, requested);
+        }
+        Detail::Removed { weight } => {
+            out.extend_from_slice(b"weight=");
+            push_f64(out, weight);
         }
     }
 }

@@ -18,27 +18,27 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "seed",
         summary: "the default: all data allowed, every member mints its 100 dDT, Pie 40/40/20 by type",
-        toml: include_str!("../presets/seed.toml"),
+        toml: include_str!("../../../presets/seed.toml"),
     },
     Preset {
         name: "privacy",
         summary: "a third restrict commercial use, some revoke and remove; demand follows allowed data; Pie by usage",
-        toml: include_str!("../presets/privacy.toml"),
+        toml: include_str!("../../../presets/privacy.toml"),
     },
     Preset {
         name: "original-2024",
         summary: "the first published simulation's rules, defects and all; reproduces its default run exactly",
-        toml: include_str!("../presets/original-2024.toml"),
+        toml: include_str!("../../../presets/original-2024.toml"),
     },
     Preset {
         name: "original-2024-corrected",
         summary: "the same rules with the three accounting defects corrected, nothing else changed",
-        toml: include_str!("../presets/original-2024-corrected.toml"),
+        toml: include_str!("../../../presets/original-2024-corrected.toml"),
     },
     Preset {
         name: "scarce-data",
         summary: "lognormal quantities, beta qualities, mint_per_weight 0.5: most members cannot mint all they want",
-        toml: include_str!("../presets/scarce-data.toml"),
+        toml: include_str!("../../../presets/scarce-data.toml"),
     },
 ];
 

@@ -15,12 +15,14 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
 use datadao_core::{AgentType, Config, Economy, Observer, StepMetrics};
-use indicatif::ProgressBar;
+use datadao_log::push_f64;
 use rayon::prelude::*;
 
-use crate::output::{self, push_f64};
-use crate::output_set::OutputSet;
 use crate::settings::{self, Source};
+
+/// Called between steps and before each run: `Err` stops the sweep (a signal in the CLI,
+/// `KeyboardInterrupt` in Python).
+pub type Stop<'a> = &'a (dyn Fn() -> Result<()> + Sync);
 
 /// Runs taken together; fixed so results do not depend on the number of threads.
 pub const CHUNK: usize = 16;
@@ -251,7 +253,7 @@ impl Observer for RunWatch {
     }
 }
 
-fn run_one(config: &Config) -> Result<RunResult> {
+fn run_one(config: &Config, stop: Stop) -> Result<RunResult> {
     let steps = config.simulation.total_steps;
     let mut watch = RunWatch {
         kpis: KpiTracker::default(),
@@ -263,7 +265,7 @@ fn run_one(config: &Config) -> Result<RunResult> {
     let mut step = 0u64;
     while !economy.is_finished() {
         if step.is_multiple_of(256) {
-            crate::signals::check()?;
+            stop()?;
         }
         economy.step(&mut watch)?;
         step += 1;
@@ -453,17 +455,21 @@ pub fn unit_seed(plan: &Plan, u: Unit) -> u64 {
     run_seed(plan.points[u.point].1.simulation.seed, u.run)
 }
 
-/// Run the sweep (or this shard of it) and write both tables into the staged `set`.
-pub fn execute(plan: &Plan, set: &OutputSet, bar: &ProgressBar) -> Result<()> {
+/// Run the sweep (or this shard of it) and write both tables (`sweep_runs.csv` and
+/// `sweep_series.csv`, header first) into `runs_out` and `series_out`. `on_run` is called
+/// after every finished run (a progress bar), `stop` before every chunk and run.
+pub fn execute(
+    plan: &Plan,
+    runs_out: &mut dyn Write,
+    series_out: &mut dyn Write,
+    on_run: &(dyn Fn() + Sync),
+    stop: Stop,
+) -> Result<()> {
     let mine = shard_points(plan.points.len(), plan.shard);
-    bar.set_length((mine.len() as u64).saturating_mul(plan.runs));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.jobs)
         .build()
         .context("starting the worker threads")?;
-
-    let mut runs_out = output::create(&set.path(RUNS_FILE))?;
-    let mut series_out = output::create(&set.path(SERIES_FILE))?;
     writeln!(runs_out, "{}", runs_header(&plan.axes))?;
     writeln!(series_out, "{}", series_header(&plan.axes))?;
 
@@ -471,23 +477,23 @@ pub fn execute(plan: &Plan, set: &OutputSet, bar: &ProgressBar) -> Result<()> {
     let mut pending = units(&mine, plan.runs).peekable();
     let mut chunk = Vec::with_capacity(CHUNK);
     while pending.peek().is_some() {
-        crate::signals::check()?;
+        stop()?;
         chunk.clear();
         chunk.extend(pending.by_ref().take(CHUNK));
         let results: Vec<Result<RunResult>> = pool.install(|| {
             chunk
                 .par_iter()
                 .map(|&u| {
-                    crate::signals::check()?;
+                    stop()?;
                     let mut config = plan.points[u.point].1.clone();
                     config.simulation.seed = unit_seed(plan, u);
-                    let r = run_one(&config).with_context(|| {
+                    let r = run_one(&config, stop).with_context(|| {
                         format!(
                             "point {} run {} (seed {})",
                             u.point, u.run, config.simulation.seed
                         )
                     });
-                    bar.inc(1);
+                    on_run();
                     r
                 })
                 .collect()

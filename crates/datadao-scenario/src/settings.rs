@@ -130,6 +130,9 @@ pub enum Source {
     Env(String),
     /// A command-line flag.
     Flag(String),
+    /// An argument of a library call (the Python package), e.g.
+    /// `settings["market.fee_rate"]` or `steps=`.
+    Api(String),
 }
 
 impl fmt::Display for Source {
@@ -141,6 +144,7 @@ impl fmt::Display for Source {
             Source::DotEnv(v) => write!(f, "{v} in .env"),
             Source::Env(v) => write!(f, "environment variable {v}"),
             Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::Api(arg) => write!(f, "{arg}"),
         }
     }
 }
@@ -159,6 +163,9 @@ pub struct Inputs {
     pub dotenv: Option<PathBuf>,
     /// A snapshot of the process environment.
     pub env: Vec<(String, String)>,
+    /// Typed values from a library call (the Python package's `settings`), applied after
+    /// the environment and before `flags`: (dotted key, value, where it came from).
+    pub typed: Vec<(String, toml::Value, Source)>,
     /// Overrides from the command line (or a sweep's grid), in order: (dotted key, raw
     /// value, where it came from).
     pub flags: Vec<(String, String, Source)>,
@@ -231,6 +238,19 @@ fn unflatten(flat: &Flat) -> toml::Table {
         }
     }
     root
+}
+
+/// Every setting of `settings` as dotted key -> value (what `datadao config` prints, as
+/// a flat map).
+pub fn flat(settings: &Settings) -> BTreeMap<String, toml::Value> {
+    let mut table = toml::Table::try_from(&settings.model).expect("settings serialize");
+    table.insert(
+        "output".into(),
+        toml::Value::try_from(&settings.output).expect("settings serialize"),
+    );
+    let mut out = Flat::new();
+    flatten("", &table, &mut out);
+    out
 }
 
 /// Every known dotted key with its default value.
@@ -473,21 +493,28 @@ impl Layers {
         let mut given = Flat::new();
         flatten("", &table, &mut given);
         for (key, value) in given {
-            let Some(template) = self.known.get(&key) else {
-                return Err(unknown_key_error(&key, &source, &self.known));
-            };
-            let shown = show(&value);
-            let Some(value) = coerce(template, value) else {
-                bail!(
-                    "invalid setting {key} = '{shown}' (from {source}): accepted: {}",
-                    accepted_for(&key, template)
-                );
-            };
-            check_sign(&key, &value, template, &source)?;
-            self.flat.insert(key.clone(), value);
-            self.raw.insert(key.clone(), shown);
-            self.sources.insert(key, source.clone());
+            self.set_typed(key, value, source.clone())?;
         }
+        Ok(())
+    }
+
+    /// Apply one typed value (from TOML or a library call); integers are accepted where
+    /// a number is expected.
+    fn set_typed(&mut self, key: String, value: toml::Value, source: Source) -> Result<()> {
+        let Some(template) = self.known.get(&key) else {
+            return Err(unknown_key_error(&key, &source, &self.known));
+        };
+        let shown = show(&value);
+        let Some(value) = coerce(template, value) else {
+            bail!(
+                "invalid setting {key} = '{shown}' (from {source}): accepted: {}",
+                accepted_for(&key, template)
+            );
+        };
+        check_sign(&key, &value, template, &source)?;
+        self.flat.insert(key.clone(), value);
+        self.raw.insert(key.clone(), shown);
+        self.sources.insert(key, source);
         Ok(())
     }
 }
@@ -616,6 +643,9 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
             seen.insert(key.clone(), (var.clone(), raw.clone()));
             layers.set_raw(&key, &raw, source)?;
         }
+    }
+    for (key, value, source) in &inputs.typed {
+        layers.set_typed(key.clone(), value.clone(), source.clone())?;
     }
     for (key, raw, source) in &inputs.flags {
         layers.set_raw(key, raw, source.clone())?;

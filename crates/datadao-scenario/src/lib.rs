@@ -1,0 +1,16 @@
+//! # datadao-scenario
+//!
+//! What a scenario is, independent of how a user asks for it: the layered settings
+//! ([`settings`]: defaults < preset < file < `.env` < environment < flags, with every
+//! value's source and text as typed, for messages), the named [`presets`], and
+//! [`sweep`]s (axes, points, Monte Carlo runs reduced into tables in a fixed order).
+//!
+//! The command-line binary and the Python binding are both thin front ends over this
+//! crate and `datadao-core`, so a setting, a refusal message and a sweep table are the
+//! same whichever one a user runs. No terminal, no flags parsing, no output folders:
+//! tables are written into any `std::io::Write`.
+
+pub mod presets;
+pub mod settings;
+pub mod summary;
+pub mod sweep;

@@ -1,0 +1,337 @@
+"""datadao: fast, audited simulations of grassroots dataDAO token economies.
+
+The simulation core is Rust (the same code the ``datadao`` command-line tool runs);
+this package is a thin layer that hands its results to pandas, polars, NumPy, SALib
+and Dask. One line runs a simulation into a DataFrame::
+
+    import datadao
+    r = datadao.run(preset="privacy", settings={"market.fee_rate": 0.01})
+    r.steps.plot(x="step", y="price", logy=True)
+
+Settings are the dotted keys of ``datadao config`` (the CLI's ``--set`` keys) with
+Python values. Layering: built-in defaults < ``preset`` < ``settings`` < explicit
+arguments (``steps=``, ``seed=``). The environment and ``.env`` are not read (only the
+CLI reads them), so a notebook's results do not depend on the shell it started from.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _native
+from ._native import ConfigError
+
+__all__ = [
+    "ConfigError",
+    "Result",
+    "Sweep",
+    "config",
+    "presets",
+    "run",
+    "sweep",
+]
+
+__version__ = "0.1.0"
+
+Settings = Mapping[str, Any]
+Grid = Mapping[str, Union[Sequence[Any], str]]
+
+_DTYPES = {"i8": "<i8", "f8": "<f8", "u1": "u1", "u4": "<u4"}
+
+
+def presets() -> List[str]:
+    """The names of the named scenarios ``preset=`` accepts, default first.
+
+    >>> "privacy" in datadao.presets()
+    True
+    """
+    return [name for name, _ in _native.presets_list()]
+
+
+def config(preset: Optional[str] = None, settings: Optional[Settings] = None) -> Dict[str, Any]:
+    """Every setting with its effective value, as a dict of dotted keys.
+
+    ``preset`` starts from a named scenario (see :func:`presets`); ``settings`` overrides
+    any key, e.g. ``{"market.fee_rate": 0.01}``. The result also has ``preset`` when one
+    was given. Raises :class:`ConfigError` (a ``ValueError``) with the CLI's message
+    when a key is unknown or a value is not accepted.
+    """
+    return dict(_native.config(preset, dict(settings) if settings else None))
+
+
+def _frame(table: Mapping[str, Any]) -> pd.DataFrame:
+    """A DataFrame from whole column buffers, with text columns as categoricals."""
+    columns: Dict[str, Any] = {}
+    categories = table["categories"]
+    for name, kind, data in zip(table["names"], table["kinds"], table["data"]):
+        values = np.frombuffer(data, dtype=_DTYPES[kind])
+        if name in categories:
+            columns[name] = pd.Categorical.from_codes(values.astype(np.int32), categories[name])
+        else:
+            columns[name] = values
+    return pd.DataFrame(columns, copy=False)
+
+
+class _Progress:
+    """A tqdm bar (terminal or Jupyter) fed with absolute counts, or nothing."""
+
+    def __init__(self, total: int, unit: str, enabled: Optional[bool]) -> None:
+        self.bar = None
+        if enabled is None:
+            enabled = total >= 5000 if unit == "steps" else total >= 2
+            enabled = enabled and (sys.stderr.isatty() or "ipykernel" in sys.modules)
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, leave=False)
+
+    def __call__(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class Result:
+    """One simulation run.
+
+    Attributes:
+        steps: one row per step, exactly the columns and values of
+            ``simulation_data.csv`` (empty CSV cells are NaN).
+        transactions: the transaction log (the columns of ``transaction_history.csv``;
+            ``agent_type``, ``action`` and ``detail`` as categoricals), or ``None``
+            unless ``run(..., transactions=True)``.
+        config: the effective settings as dotted keys (what ``run_config.toml``
+            records, ``output.dir`` as ``"."``), plus ``preset`` when one was used.
+        summary: the figures the CLI prints at the end of a run.
+    """
+
+    steps: pd.DataFrame
+    transactions: Optional[pd.DataFrame]
+    config: Dict[str, Any]
+    summary: Dict[str, Any] = field(default_factory=dict)
+
+    def to_polars(self) -> Tuple[Any, Any]:
+        """``(steps, transactions)`` as polars DataFrames (``transactions`` may be None).
+
+        Needs polars (``pip install polars``).
+        """
+        import polars as pl
+
+        def convert(frame: pd.DataFrame) -> Any:
+            columns = {}
+            for name in frame.columns:
+                col = frame[name]
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    # Codes index the categories: one gather, no per-row Python.
+                    cats = pl.Series(name, [str(c) for c in col.cat.categories], dtype=pl.Categorical)
+                    columns[name] = cats.gather(pl.Series(col.cat.codes.to_numpy()))
+                else:
+                    columns[name] = pl.Series(name, col.to_numpy())
+            return pl.DataFrame(columns)
+
+        steps = convert(self.steps)
+        tx = None if self.transactions is None else convert(self.transactions)
+        return steps, tx
+
+
+def run(
+    preset: Optional[str] = None,
+    settings: Optional[Settings] = None,
+    steps: Optional[int] = None,
+    seed: Optional[int] = None,
+    transactions: bool = False,
+    audit: bool = False,
+    progress: Optional[bool] = None,
+) -> Result:
+    """Run one simulation and return its results as DataFrames.
+
+    Args:
+        preset: a named scenario to start from (see :func:`presets`), e.g.
+            ``"privacy"``; default: the seed scenario.
+        settings: dotted keys and values, e.g. ``{"market.fee_rate": 0.01,
+            "simulation.agents_per_entry": 50}``; the same keys as the CLI's ``--set``.
+        steps: number of steps (days), ``simulation.total_steps``.
+        seed: seed of the run's ChaCha8 generator, ``simulation.seed``.
+        transactions: also return the transaction log (5.2 million rows at default
+            settings: about 3 s and 400 MB).
+        audit: check the token ledger after every step (``simulation.audit``).
+        progress: show a progress bar (tqdm, terminal or Jupyter); default: for long
+            runs in an interactive session.
+
+    Returns:
+        A :class:`Result` with ``steps``, ``transactions``, ``config`` and ``summary``.
+
+    Raises:
+        ConfigError: a setting is unknown or its value is not accepted; the message
+            names the setting, the value, where it came from and what is accepted.
+        RuntimeError: the audit found a broken invariant.
+        KeyboardInterrupt: Ctrl-C; the run stops within a few steps.
+
+    The same settings and seed give exactly the numbers of the CLI's CSV files. The
+    simulation runs with the GIL released.
+    """
+    total = int(config(preset, settings)["simulation.total_steps"]) if steps is None else steps
+    bar = _Progress(total, "steps", progress)
+    try:
+        out = _native.run(
+            preset,
+            dict(settings) if settings else None,
+            steps,
+            seed,
+            transactions,
+            audit,
+            bar,
+        )
+    finally:
+        bar.close()
+    tx = None if out["transactions"] is None else _frame(out["transactions"])
+    return Result(
+        steps=_frame(out["steps"]),
+        transactions=tx,
+        config=dict(out["config"]),
+        summary=dict(out["summary"]),
+    )
+
+
+@dataclass
+class Sweep:
+    """A sweep's tables.
+
+    Attributes:
+        runs: one row per run, the columns of ``sweep_runs.csv``.
+        series: per point and recorded step, mean and 5/50/95th percentiles across
+            runs, the columns of ``sweep_series.csv``.
+    """
+
+    runs: pd.DataFrame
+    series: pd.DataFrame
+    runs_csv: bytes = field(repr=False, default=b"")
+    series_csv: bytes = field(repr=False, default=b"")
+
+
+def _sweep_shard(kwargs: Dict[str, Any], k: int, n: int) -> Tuple[bytes, bytes]:
+    """Run shard ``k`` of ``n`` of a sweep (a task shipped to an executor's worker)."""
+    return _native.sweep_tables(shard=(k, n), progress=None, **kwargs)
+
+
+def _merge(parts: Sequence[bytes]) -> bytes:
+    """Shards' tables into the whole table: rows in point order, each point's rows as
+    written (every point lives in exactly one shard), exactly as ``datadao merge``."""
+    header = b""
+    rows: List[Tuple[int, int, bytes]] = []
+    for part in parts:
+        lines = part.split(b"\n")
+        header = lines[0]
+        for i, line in enumerate(lines[1:]):
+            if line:
+                rows.append((int(line.split(b",", 1)[0]), i, line))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return b"\n".join([header] + [r[2] for r in rows]) + b"\n"
+
+
+def _points(grid: Grid, zip_axes: bool) -> int:
+    """How many points a grid has (the native layer checks it properly)."""
+    sizes = []
+    for values in grid.values():
+        if isinstance(values, str):
+            return 0
+        sizes.append(len(values))
+    if not sizes:
+        return 1
+    if zip_axes:
+        return sizes[0]
+    n = 1
+    for s in sizes:
+        n *= s
+    return n
+
+
+def sweep(
+    grid: Grid,
+    runs: int = 1,
+    preset: Optional[str] = None,
+    settings: Optional[Settings] = None,
+    steps: Optional[int] = None,
+    zip: bool = False,
+    jobs: Optional[int] = None,
+    executor: Optional[Executor] = None,
+    progress: Optional[bool] = None,
+    shards: Optional[int] = None,
+) -> Sweep:
+    """Sweep settings over a grid with Monte Carlo runs per point.
+
+    Args:
+        grid: dotted key -> list of values, or a ``"START..END:STEP"`` string (END
+            included), e.g. ``{"market.fee_rate": [0.001, 0.003, 0.01]}``. Several keys
+            give their cartesian product (the last varies fastest).
+        runs: runs per point; run ``i`` of a point uses seed ``run_seed(point seed,
+            i)``, the CLI's rule.
+        preset, settings, steps: the base scenario, as in :func:`run`.
+        zip: pair the axes value by value instead of taking their product.
+        jobs: threads for a local sweep (default: every core).
+        executor: any ``concurrent.futures.Executor`` (a Dask
+            ``distributed.Client(...).get_executor()``, Ray's, a process pool). The
+            points are cut into shards exactly as the CLI's ``--shard K/N`` cuts them,
+            each shard runs on a worker, and the tables are merged as ``datadao merge``
+            does: identical to a local sweep, byte for byte.
+        progress: a progress bar over runs (local) or shards (executor).
+        shards: how many shards to cut for an executor (default: one per point, at
+            most 256).
+
+    Returns:
+        A :class:`Sweep` with ``runs`` and ``series`` DataFrames.
+    """
+    kwargs: Dict[str, Any] = dict(
+        grid={k: (v if isinstance(v, str) else list(v)) for k, v in grid.items()},
+        runs=runs,
+        preset=preset,
+        settings=dict(settings) if settings else None,
+        steps=steps,
+        zip=zip,
+        jobs=jobs,
+    )
+    if executor is None:
+        points = _points(grid, zip)
+        bar = _Progress(points * runs if points else runs, "runs", progress)
+        try:
+            runs_csv, series_csv = _native.sweep_tables(progress=bar, **kwargs)
+        finally:
+            bar.close()
+    else:
+        points = _points(grid, zip)
+        if points == 0:
+            # A range axis: ask the native layer how many points it makes.
+            probe = _native.sweep_tables(**{**kwargs, "runs": 1, "steps": 1, "jobs": 1})
+            points = max(1, probe[0].count(b"\n") - 1)
+        n = shards if shards is not None else min(points, 256)
+        n = max(1, min(n, points))
+        kwargs["jobs"] = jobs or 1
+        futures = [executor.submit(_sweep_shard, kwargs, k, n) for k in range(1, n + 1)]
+        bar = _Progress(n, "shards", progress)
+        parts = []
+        try:
+            for i, f in enumerate(futures):
+                parts.append(f.result())
+                bar(i + 1)
+        finally:
+            bar.close()
+        runs_csv = _merge([p[0] for p in parts])
+        series_csv = _merge([p[1] for p in parts])
+    runs_csv, series_csv = bytes(runs_csv), bytes(series_csv)
+    return Sweep(
+        runs=pd.read_csv(io.BytesIO(runs_csv)),
+        series=pd.read_csv(io.BytesIO(series_csv)),
+        runs_csv=runs_csv,
+        series_csv=series_csv,
+    )

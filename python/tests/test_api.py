@@ -1,0 +1,205 @@
+"""The Python API: every public function, its errors, and equality with the CLI."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import datadao
+from conftest import run_cli
+
+
+def test_presets_lists_every_scenario():
+    names = datadao.presets()
+    assert names[0] == "seed"
+    assert {"privacy", "scarce-data", "original-2024"} <= set(names)
+
+
+def test_config_layers_defaults_preset_and_settings():
+    base = datadao.config()
+    assert base["market.fee_rate"] == 0.003
+    assert base["simulation.total_steps"] == 2000
+    assert "preset" not in base
+    privacy = datadao.config(preset="privacy")
+    assert privacy["preset"] == "privacy"
+    assert privacy["pie.policy"] == "usage"
+    mine = datadao.config(preset="privacy", settings={"pie.policy": "weight", "market.fee_rate": 0})
+    assert mine["pie.policy"] == "weight"
+    assert mine["market.fee_rate"] == 0.0
+    assert mine["output.dir"] == "."
+
+
+def test_the_environment_is_not_read(monkeypatch):
+    monkeypatch.setenv("FEE_RATE", "0.5")
+    monkeypatch.setenv("DATADAO_SIMULATION__TOTAL_STEPS", "7")
+    c = datadao.config()
+    assert c["market.fee_rate"] == 0.003
+    assert c["simulation.total_steps"] == 2000
+
+
+@pytest.mark.parametrize(
+    "settings, parts",
+    [
+        ({"market.fee_rate": 2}, ["market.fee_rate", "'2'", 'settings["market.fee_rate"]', "[0, 1)"]),
+        ({"market.fee_rte": 0.1}, ["market.fee_rte", "did you mean 'market.fee_rate'"]),
+        ({"simulation.total_steps": 0}, ["simulation.total_steps", "at least 1"]),
+        ({"simulation.total_steps": "ten"}, ["simulation.total_steps", "'ten'"]),
+        ({"simulation.total_steps": 2**70}, ["simulation.total_steps"]),
+        ({"market.fee_rate": None}, ["market.fee_rate", "None"]),
+        ({"agents.degen.initial_xdai": float("nan")}, ["agents.degen.initial_xdai"]),
+        ({"data.use_cases": []}, ["data.use_cases"]),
+    ],
+)
+def test_bad_settings_raise_config_error_with_the_cli_message(settings, parts):
+    with pytest.raises(datadao.ConfigError) as e:
+        datadao.config(settings=settings)
+    assert isinstance(e.value, ValueError)
+    for p in parts:
+        assert p in str(e.value), str(e.value)
+
+
+def test_bad_arguments_raise_config_error():
+    with pytest.raises(datadao.ConfigError, match="nope"):
+        datadao.run(preset="nope")
+    with pytest.raises(datadao.ConfigError, match="steps"):
+        datadao.run(steps=0)
+    with pytest.raises(datadao.ConfigError, match="runs=0"):
+        datadao.sweep({"market.fee_rate": [0.1]}, runs=0)
+    with pytest.raises(datadao.ConfigError, match="cannot vary"):
+        datadao.sweep({"output.dir": ["a", "b"]})
+    with pytest.raises(datadao.ConfigError, match="at most 100000"):
+        datadao.sweep({"market.fee_rate": "0..0.5:1e-300"})
+
+
+def test_explicit_arguments_beat_settings():
+    r = datadao.run(settings={"simulation.total_steps": 50, "simulation.seed": 1}, steps=20, seed=3)
+    assert len(r.steps) == 20
+    assert r.config["simulation.seed"] == 3
+
+
+def test_run_returns_steps_summary_and_config():
+    r = datadao.run(steps=60, audit=True)
+    assert list(r.steps["step"]) == list(range(60))
+    assert r.steps["step"].dtype == np.int64
+    assert r.steps["price"].dtype == np.float64
+    assert r.transactions is None
+    assert r.summary["steps"] == 60
+    assert r.summary["agents"] == int(r.steps["agents_total"].iloc[-1])
+    assert r.summary["final_price"] == r.steps["price"].iloc[-1]
+    assert r.config["simulation.audit"] is True
+
+
+def read_cli_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=True)
+
+
+@pytest.mark.parametrize("preset", ["seed", "privacy", "scarce-data", "original-2024"])
+def test_steps_and_transactions_equal_the_cli_cell_for_cell(cli, tmp_path, preset):
+    args = ["-q", "--preset", preset, "--steps", "150", "--seed", "7", "--set", "market.fee_rate=0.01"]
+    run_cli(cli, tmp_path, *args)
+    r = datadao.run(preset=preset, steps=150, seed=7, settings={"market.fee_rate": 0.01}, transactions=True)
+    data = read_cli_csv(tmp_path / "simulation_data.csv")
+    assert list(r.steps.columns) == list(data.columns)
+    pd.testing.assert_frame_equal(r.steps, data, check_exact=True, check_dtype=False)
+    # Counts are integers on both sides (a float column of whole numbers may read back
+    # from the CSV as integers, which is pandas' guess, not a difference).
+    for col in r.steps.columns:
+        if r.steps[col].dtype.kind == "i":
+            assert data[col].dtype.kind == "i", col
+    log = pd.read_csv(tmp_path / "transaction_history.csv", dtype={"detail": str}, keep_default_na=False, na_values={"price": [""]})
+    tx = r.transactions
+    assert list(tx.columns) == list(log.columns)
+    assert len(tx) == len(log)
+    for col in ["agent_type", "action", "detail"]:
+        assert (tx[col].astype(str).to_numpy() == log[col].astype(str).to_numpy()).all(), col
+    for col in ["step", "seq", "agent_id", "ddt", "xdai", "lp", "ddt_balance", "xdai_balance", "price"]:
+        np.testing.assert_array_equal(tx[col].to_numpy(), log[col].to_numpy(), err_msg=col)
+
+
+def test_to_polars(tmp_path):
+    pl = pytest.importorskip("polars")
+    r = datadao.run(steps=30, transactions=True)
+    steps, tx = r.to_polars()
+    assert isinstance(steps, pl.DataFrame)
+    assert steps.shape == r.steps.shape
+    assert tx.shape == r.transactions.shape
+    assert steps["price"].to_list()[-1] == r.steps["price"].iloc[-1]
+
+
+def test_sweep_tables_equal_the_cli_sweep(cli, tmp_path):
+    run_cli(
+        cli, tmp_path, "sweep", "-q", "--preset", "scarce-data",
+        "--grid", "market.fee_rate=0.003,0.03", "--grid", "simulation.seed=1..3:1",
+        "--runs", "3", "--steps", "40", "--out", "s",
+    )
+    s = datadao.sweep(
+        {"market.fee_rate": [0.003, 0.03], "simulation.seed": "1..3:1"},
+        runs=3, preset="scarce-data", steps=40, jobs=2,
+    )
+    assert s.runs_csv == (tmp_path / "s" / "sweep_runs.csv").read_bytes()
+    assert s.series_csv == (tmp_path / "s" / "sweep_series.csv").read_bytes()
+    assert len(s.runs) == 2 * 3 * 3
+    assert {"point", "run", "seed", "final_price", "market.fee_rate"} <= set(s.runs.columns)
+    assert "price_p50" in s.series.columns
+
+
+def test_a_local_executor_gives_the_local_tables():
+    from concurrent.futures import ThreadPoolExecutor
+
+    grid = {"market.fee_rate": [0.001, 0.01, 0.1], "simulation.entry_steps": [3, 5]}
+    local = datadao.sweep(grid, runs=2, steps=30)
+    with ThreadPoolExecutor(2) as pool:
+        shipped = datadao.sweep(grid, runs=2, steps=30, executor=pool, shards=4)
+    assert shipped.runs_csv == local.runs_csv
+    assert shipped.series_csv == local.series_csv
+
+
+def test_runs_release_the_gil():
+    ticks = 0
+    done = threading.Event()
+
+    def count():
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    t = threading.Thread(target=count)
+    t.start()
+    before = ticks
+    datadao.run(settings={"simulation.agents_per_entry": 50}, steps=2000)
+    during = ticks - before
+    done.set()
+    t.join()
+    assert during > 1000, during
+
+
+@pytest.mark.parametrize("call", ["run", "sweep"])
+def test_ctrl_c_stops_a_long_run_promptly(call):
+    code = {
+        "run": "datadao.run(steps=50_000_000, settings={'simulation.entry_steps': 10_000_000}, progress=False)",
+        "sweep": "datadao.sweep({'market.fee_rate': [0.001, 0.002]}, runs=500, progress=False)",
+    }[call]
+    p = subprocess.Popen(
+        [sys.executable, "-c", f"import datadao; print('ready', flush=True); {code}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    started = time.time()
+    try:
+        _, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise
+    assert time.time() - started < 5, "stopped promptly"
+    assert "KeyboardInterrupt" in err, err
+    assert p.returncode != 0
