@@ -1,0 +1,49 @@
+# %% [markdown]
+# # datadao in a notebook
+#
+# A percent-format notebook (open it in Jupyter with jupytext, in VS Code or in
+# Spyder, or run it as a script): run the economy, plot it, compare two presets.
+
+# %%
+import os
+
+import matplotlib
+
+matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
+import matplotlib.pyplot as plt
+
+import datadao
+
+STEPS = int(os.environ.get("DATADAO_STEPS", "2000"))
+
+# %% [markdown]
+# ## One run into a DataFrame
+
+# %%
+seed = datadao.run(steps=STEPS)
+seed.steps[["step", "price", "lp_ddt_reserve", "lp_xdai_reserve", "pie_ddt"]].tail()
+
+# %% [markdown]
+# ## Compare two presets on the same axes
+
+# %%
+privacy = datadao.run(preset="privacy", steps=STEPS)
+fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+for name, r in [("seed", seed), ("privacy", privacy)]:
+    axes[0].semilogy(r.steps["step"], r.steps["price"], label=name)
+    axes[1].plot(r.steps["step"], r.steps["pie_ddt"], label=name)
+    axes[2].plot(r.steps["step"], r.steps["allowed_share_commercial"], label=name)
+for ax, title in zip(axes, ["price (xDAI/dDT)", "the Pie (dDT)", "share allowing commercial use"]):
+    ax.set_title(title)
+    ax.set_xlabel("step (day)")
+    ax.legend()
+fig.tight_layout()
+fig.savefig(os.environ.get("DATADAO_FIGURE", "notebook.png"))
+
+# %% [markdown]
+# ## What differs, in numbers
+
+# %%
+for name, r in [("seed", seed), ("privacy", privacy)]:
+    s = r.summary
+    print(f"{name:8s} final price {s['final_price']:.3e}  Pie {s['pie_ddt']:.1f}  spent {s['pie_inflow_ddt']:.0f}")
