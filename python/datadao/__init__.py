@@ -41,7 +41,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 Settings = Mapping[str, Any]
-Grid = Mapping[str, Union[Sequence[Any], str]]
+Grid = Union[Mapping[str, Union[Sequence[Any], str]], str, Sequence[str]]
 
 _DTYPES = {"i8": "<i8", "f8": "<f8", "u1": "u1", "u4": "<u4"}
 
@@ -181,7 +181,11 @@ def run(
     The same settings and seed give exactly the numbers of the CLI's CSV files. The
     simulation runs with the GIL released.
     """
-    total = int(config(preset, settings)["simulation.total_steps"]) if steps is None else steps
+    if steps is None:
+        total = int(config(preset, settings)["simulation.total_steps"])
+    else:
+        # Anything but a whole number is the native layer's to refuse, with its message.
+        total = steps if isinstance(steps, int) else 0
     bar = _Progress(total, "steps", progress)
     try:
         out = _native.run(
@@ -240,7 +244,27 @@ def _merge(parts: Sequence[bytes]) -> bytes:
     return b"\n".join([header] + [r[2] for r in rows]) + b"\n"
 
 
-def _points(grid: Grid, zip_axes: bool) -> int:
+def _normalize_grid(grid: Optional[Grid]) -> Dict[str, Any]:
+    """A grid as a dict; the CLI's ``--grid`` spellings (``"KEY=V1,V2"``,
+    ``"KEY=START..END:STEP"``, or a list of them) are accepted too."""
+    if grid is None:
+        return {}
+    if isinstance(grid, str):
+        grid = [grid]
+    if isinstance(grid, Mapping):
+        return dict(grid)
+    out: Dict[str, Any] = {}
+    for spec in grid:
+        if not isinstance(spec, str) or "=" not in spec:
+            raise ConfigError(
+                f"grid item {spec!r}: accepted: a dict of key -> values, or 'KEY=V1,V2,...' / 'KEY=START..END:STEP' strings"
+            )
+        key, values = spec.split("=", 1)
+        out[key.strip()] = values.strip()
+    return out
+
+
+def _points(grid: Mapping[str, Any], zip_axes: bool) -> int:
     """How many points a grid has (the native layer checks it properly)."""
     sizes = []
     for values in grid.values():
@@ -292,6 +316,7 @@ def sweep(
     Returns:
         A :class:`Sweep` with ``runs`` and ``series`` DataFrames.
     """
+    grid = _normalize_grid(grid)
     kwargs: Dict[str, Any] = dict(
         grid={k: (v if isinstance(v, str) else list(v)) for k, v in grid.items()},
         runs=runs,

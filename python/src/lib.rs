@@ -139,22 +139,21 @@ fn resolve(
 
 /// `steps=` and `seed=` as explicit settings.
 fn explicit(
-    steps: Option<u64>,
-    seed: Option<u64>,
+    steps: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<(&'static str, toml::Value, &'static str)>> {
-    let int = |name: &str, v: u64| {
-        i64::try_from(v).map(toml::Value::Integer).map_err(|_| {
-            ConfigError::new_err(format!(
-                "argument {name}={v}: accepted: a whole number up to 9223372036854775807"
-            ))
-        })
-    };
+    // Typed like any setting, so `steps=-1` or `steps="ten"` is refused by the settings
+    // layer with its message, never by a conversion error.
     let mut out = Vec::new();
-    if let Some(s) = steps {
-        out.push(("simulation.total_steps", int("steps", s)?, "steps"));
+    if let Some(v) = steps.filter(|v| !v.is_none()) {
+        out.push((
+            "simulation.total_steps",
+            to_toml("simulation.total_steps", v)?,
+            "steps",
+        ));
     }
-    if let Some(s) = seed {
-        out.push(("simulation.seed", int("seed", s)?, "seed"));
+    if let Some(v) = seed.filter(|v| !v.is_none()) {
+        out.push(("simulation.seed", to_toml("simulation.seed", v)?, "seed"));
     }
     Ok(out)
 }
@@ -333,8 +332,8 @@ fn run<'py>(
     py: Python<'py>,
     preset: Option<&str>,
     settings: Option<&Bound<'py, PyDict>>,
-    steps: Option<u64>,
-    seed: Option<u64>,
+    steps: Option<&Bound<'py, PyAny>>,
+    seed: Option<&Bound<'py, PyAny>>,
     transactions: bool,
     audit: bool,
     progress: Option<&Bound<'py, PyAny>>,
@@ -473,25 +472,28 @@ fn summary<'py>(py: Python<'py>, s: &RunStats, rows: Option<u64>) -> PyResult<Bo
 /// as bytes, exactly the CLI's tables. `grid` maps dotted keys to a list of values or
 /// a `"START..END:STEP"` string.
 #[pyfunction]
-#[pyo3(signature = (grid, runs=1, preset=None, settings=None, steps=None, zip=false, jobs=None, shard=None, progress=None))]
+#[pyo3(signature = (grid, runs, preset=None, settings=None, steps=None, zip=false, jobs=None, shard=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep_tables<'py>(
     py: Python<'py>,
     grid: &Bound<'py, PyDict>,
-    runs: u64,
+    runs: &Bound<'py, PyAny>,
     preset: Option<&str>,
     settings: Option<&Bound<'py, PyDict>>,
-    steps: Option<u64>,
+    steps: Option<&Bound<'py, PyAny>>,
     zip: bool,
-    jobs: Option<usize>,
+    jobs: Option<&Bound<'py, PyAny>>,
     shard: Option<(usize, usize)>,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    if runs == 0 {
-        return Err(ConfigError::new_err(
-            "argument runs=0: accepted: a whole number of at least 1",
-        ));
-    }
+    let runs: u64 = match runs.extract::<u64>() {
+        Ok(n) if n >= 1 && !runs.is_instance_of::<PyBool>() => n,
+        _ => {
+            return Err(ConfigError::new_err(format!(
+                "argument runs={runs}: accepted: a whole number of at least 1"
+            )))
+        }
+    };
     let mut axes = Vec::new();
     for (k, v) in grid.iter() {
         let key: String = k.extract().map_err(|_| {
@@ -542,7 +544,17 @@ fn sweep_tables<'py>(
             settings::resolve(&inputs(preset, settings, &args, flags)?).map_err(config_error)?;
         resolved_points.push((values, point.settings.model));
     }
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = match jobs {
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(j) => match j.extract::<usize>() {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(ConfigError::new_err(format!(
+                    "argument jobs={j}: accepted: 1 to 1024"
+                )))
+            }
+        },
+    };
     if jobs == 0 || jobs > 1024 {
         return Err(ConfigError::new_err(format!(
             "argument jobs={jobs}: accepted: 1 to 1024"

@@ -79,6 +79,20 @@ def test_bad_arguments_raise_config_error():
         datadao.sweep({"market.fee_rate": "0..0.5:1e-300"})
 
 
+@pytest.mark.parametrize("kwargs", [{"steps": -1}, {"steps": "ten"}, {"steps": 2**64}, {"seed": -5}, {"steps": 1.5}])
+def test_bad_explicit_arguments_are_config_errors(kwargs):
+    with pytest.raises(datadao.ConfigError):
+        datadao.run(**kwargs)
+
+
+def test_sweep_accepts_the_cli_grid_spelling():
+    a = datadao.sweep(["market.fee_rate=0.001,0.01", "simulation.entry_steps=2..4:2"], runs=1, steps=20)
+    b = datadao.sweep({"market.fee_rate": [0.001, 0.01], "simulation.entry_steps": "2..4:2"}, runs=1, steps=20)
+    assert a.runs_csv == b.runs_csv
+    with pytest.raises(datadao.ConfigError):
+        datadao.sweep({"market.fee_rate": [0.1]}, runs=-1)
+
+
 def test_explicit_arguments_beat_settings():
     r = datadao.run(settings={"simulation.total_steps": 50, "simulation.seed": 1}, steps=20, seed=3)
     assert len(r.steps) == 20
