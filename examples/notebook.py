@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 
 import datadao
 
-STEPS = int(os.environ.get("DATADAO_STEPS", "2000"))
+STEPS = int(os.environ.get("EXAMPLE_STEPS", "2000"))
 
 # %% [markdown]
 # ## One run into a DataFrame
@@ -38,7 +38,7 @@ for ax, title in zip(axes, ["price (xDAI/dDT)", "the Pie (dDT)", "share allowing
     ax.set_xlabel("step (day)")
     ax.legend()
 fig.tight_layout()
-fig.savefig(os.environ.get("DATADAO_FIGURE", "notebook.png"))
+fig.savefig(os.environ.get("EXAMPLE_FIGURE", "notebook.png"))
 
 # %% [markdown]
 # ## What differs, in numbers

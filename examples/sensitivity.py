@@ -12,8 +12,8 @@ over
 
 Every sample is a full agent-based run through ``datadao.run`` (the Rust core), so a
 few hundred runs take seconds. SALib computes the indices; nothing here is a home-made
-estimator. Run: ``python examples/sensitivity.py`` (``DATADAO_SOBOL_N`` sets the base
-sample size, default 256: 1,536 runs; ``DATADAO_STEPS`` the steps per run, default
+estimator. Run: ``python examples/sensitivity.py`` (``EXAMPLE_SOBOL_N`` sets the base
+sample size, default 256: 1,536 runs; ``EXAMPLE_STEPS`` the steps per run, default
 500).
 Writes ``sensitivity.png`` and prints the first-order and total indices.
 """
@@ -90,7 +90,7 @@ def main(n: int, steps: int, figure: str) -> dict:
 
 if __name__ == "__main__":
     main(
-        n=int(os.environ.get("DATADAO_SOBOL_N", "256")),
-        steps=int(os.environ.get("DATADAO_STEPS", "500")),
+        n=int(os.environ.get("EXAMPLE_SOBOL_N", "256")),
+        steps=int(os.environ.get("EXAMPLE_STEPS", "500")),
         figure=sys.argv[1] if len(sys.argv) > 1 else "sensitivity.png",
     )

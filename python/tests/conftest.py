@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def cli() -> Path:
     """Path of the ``datadao`` binary; built in release mode if it is not there yet."""
-    exe = os.environ.get("DATADAO_BIN")
+    exe = os.environ.get("TEST_DATADAO_CLI")
     if exe:
         return Path(exe)
     path = ROOT / "target" / "release" / "datadao"

@@ -23,7 +23,7 @@ def test_sensitivity_example_computes_sobol_indices(tmp_path):
 
 def test_notebook_example_runs_as_a_script(tmp_path):
     pytest.importorskip("matplotlib")
-    env = dict(os.environ, DATADAO_STEPS="100", DATADAO_FIGURE=str(tmp_path / "n.png"))
+    env = dict(os.environ, EXAMPLE_STEPS="100", EXAMPLE_FIGURE=str(tmp_path / "n.png"))
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "notebook.py")],
         env=env, capture_output=True, text=True, cwd=tmp_path,
