@@ -117,14 +117,13 @@ impl StepMetrics {
     /// an output, so every front end gets this check for free from [`crate::Economy`].
     pub fn first_non_finite(&self, use_cases: usize) -> Option<(String, f64)> {
         let cells = self.cells();
+        let (at, value) = cells.iter().enumerate().find_map(|(i, cell)| match *cell {
+            Cell::Float(v) if !v.is_finite() => Some((i, v)),
+            _ => None,
+        })?;
+        // Names are spelled only for the message, never on the hot path.
         let names = Self::columns(&vec![String::new(); use_cases]);
-        cells
-            .iter()
-            .zip(names)
-            .find_map(|(cell, name)| match *cell {
-                Cell::Float(v) if !v.is_finite() => Some((name, v)),
-                _ => None,
-            })
+        Some((names[at].clone(), value))
     }
 
     /// Every agent so far.
@@ -215,6 +214,18 @@ impl StepMetrics {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_first_non_finite_figure_is_named() {
+        let mut m = StepMetrics::empty(3, 2);
+        assert_eq!(m.first_non_finite(2), None);
+        m.lp_xdai_reserve = f64::NAN;
+        m.pie_ddt = f64::INFINITY;
+        let (name, value) = m.first_non_finite(2).unwrap();
+        assert_eq!(name, "lp_xdai_reserve");
+        assert!(value.is_nan());
+    }
+
     use super::*;
 
     #[test]
