@@ -41,6 +41,22 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Combine the outputs of sweep shards into the tables of the whole sweep.
     Merge(MergeArgs),
+    /// Start the interactive dashboard: a local web page that re-runs on every change.
+    Serve(ServeArgs),
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0: any free port; the address is printed).
+    #[arg(long, default_value_t = 8050)]
+    pub port: u16,
+    /// Address to listen on; the default serves this machine only.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Open the page in the default browser.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// Table formats a sweep can write.

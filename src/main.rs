@@ -10,6 +10,7 @@ mod output;
 mod output_set;
 mod plot;
 mod series;
+mod serve;
 mod signals;
 mod summary;
 mod sweep_cmd;
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Sweep(args)) => sweep_cmd::sweep(&args),
         Some(Command::Merge(args)) => sweep_cmd::merge(&args),
+        Some(Command::Serve(args)) => serve::serve(&args),
         Some(Command::Presets) => emit(&presets::listing()),
         None => run(&cli.run),
     };
@@ -310,6 +312,15 @@ fn settings_text(resolved: &Resolved, portable: bool) -> String {
     text
 }
 
+/// `run_config.toml`: what `datadao run --config` reads back to repeat a run exactly.
+pub(crate) fn run_config_text(resolved: &Resolved) -> String {
+    format!(
+        "{}{}",
+        config_header(resolved, false),
+        settings_text(resolved, true)
+    )
+}
+
 /// A progress bar on stderr counting `unit`s (with rate and time left), or a hidden one
 /// when stderr is not a terminal or the user asked for quiet.
 pub(crate) fn progress_bar(len: u64, unit: &str, quiet: bool) -> ProgressBar {
@@ -405,11 +416,7 @@ fn run(args: &RunArgs) -> Result<()> {
     });
     csvs.with_context(|| format!("writing the outputs in {}", dir.display()))?;
     figure.with_context(|| format!("writing the outputs in {}", dir.display()))?;
-    let config_text = format!(
-        "{}{}",
-        config_header(&resolved, false),
-        settings_text(&resolved, true)
-    );
+    let config_text = run_config_text(&resolved);
     output::write_whole(&set, output::CONFIG_FILE, config_text.as_bytes())
         .with_context(|| format!("writing the outputs in {}", dir.display()))?;
     // The last moment a signal can stop the run; past it the set is committed whole.

@@ -1,0 +1,106 @@
+//! A `datadao serve` process for the dashboard tests: started on a free loopback port,
+//! stopped when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running dashboard server.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub url: String,
+}
+
+impl Server {
+    /// Start the binary with `serve --port 0` and read the address it prints.
+    pub fn start() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_datadao"))
+            .args(["serve", "--port", "0"])
+            .env_clear()
+            .stdout(Stdio::piped())
+            // Not inherited: cargo waits for every holder of the test's output pipe.
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start datadao serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("the server prints its address")
+            .trim_end_matches('/')
+            .to_string();
+        Self { child, url }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// POST JSON, returning (status, body as JSON).
+pub fn post(url: &str, body: &str) -> (u16, serde_json::Value) {
+    if let Ok(log) = std::env::var("TEST_REQUEST_LOG") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let _ = writeln!(f, "{url} {body}");
+    }
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(60))
+        .build();
+    let r = agent
+        .post(url)
+        .set("content-type", "application/json")
+        .send_string(body);
+    let (status, resp) = match r {
+        Ok(resp) => (resp.status(), resp),
+        Err(ureq::Error::Status(code, resp)) => (code, resp),
+        // The server may answer and close before a client has sent an oversized body.
+        Err(e) => return (0, serde_json::Value::String(e.to_string())),
+    };
+    let text = resp.into_string().unwrap_or_default();
+    if let Ok(log) = std::env::var("TEST_REQUEST_LOG") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let _ = writeln!(
+            f,
+            "-> {status} {}",
+            text.chars().take(150).collect::<String>()
+        );
+    }
+    let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, value)
+}
+
+/// GET, returning (status, body bytes).
+pub fn get(url: &str) -> (u16, Vec<u8>) {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(60))
+        .build();
+    let (status, resp) = match agent.get(url).call() {
+        Ok(resp) => (resp.status(), resp),
+        Err(ureq::Error::Status(code, resp)) => (code, resp),
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
+    (status, bytes)
+}
