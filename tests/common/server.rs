@@ -36,6 +36,7 @@ impl Server {
     }
 
     /// Whether the process is still running.
+    #[allow(dead_code)] // used by one of the two test files that share this module
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
