@@ -75,7 +75,10 @@ impl Browser {
     }
 
     fn call(&self, path: &str, body: Value) -> Value {
-        let (status, reply) = post(&format!("{}/session/{}{path}", self.base, self.session), &body.to_string());
+        let (status, reply) = post(
+            &format!("{}/session/{}{path}", self.base, self.session),
+            &body.to_string(),
+        );
         assert_eq!(status, 200, "{path}: {reply}");
         reply["value"].clone()
     }
@@ -93,13 +96,19 @@ impl Browser {
     fn wait_for(&self, condition: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.js(&format!("return !!({condition});")) != json!(true) {
-            assert!(Instant::now() < deadline, "timed out waiting for {condition}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {condition}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     fn screenshot(&self, path: &Path) {
-        let (status, bytes) = get(&format!("{}/session/{}/screenshot", self.base, self.session));
+        let (status, bytes) = get(&format!(
+            "{}/session/{}/screenshot",
+            self.base, self.session
+        ));
         assert_eq!(status, 200);
         let reply: Value = serde_json::from_slice(&bytes).unwrap();
         let png = base64::engine::general_purpose::STANDARD
@@ -143,20 +152,33 @@ fn the_dashboard_in_headless_chromium() {
     for i in 0..20 {
         slide_fee(&b, 0.005 + 0.001 * f64::from(i));
     }
-    let latencies: Vec<f64> = serde_json::from_value(b.js("return window.__datadao.latencies.slice(-20);")).unwrap();
+    let latencies: Vec<f64> =
+        serde_json::from_value(b.js("return window.__datadao.latencies.slice(-20);")).unwrap();
     let mut sorted = latencies.clone();
     sorted.sort_by(f64::total_cmp);
     let median = (sorted[9] + sorted[10]) / 2.0;
-    eprintln!("change to redraw over 20 slider moves: median {median:.0} ms, min {:.0}, max {:.0}", sorted[0], sorted[19]);
+    eprintln!(
+        "change to redraw over 20 slider moves: median {median:.0} ms, min {:.0}, max {:.0}",
+        sorted[0], sorted[19]
+    );
 
     // The price chart changed and shows exactly the API's numbers for the page's state.
     let after: Value = b.js("return window.__datadao.lastRun.series.price;");
     assert_ne!(before, after, "moving the fee changed the price curve");
     let hash = b.js("return location.hash;");
-    assert!(hash.as_str().unwrap().contains("market.fee_rate=0.024"), "{hash}");
-    let (status, api) = post(&format!("{}/api/run", server.url), r#"{"settings": {"market.fee_rate": 0.024}}"#);
+    assert!(
+        hash.as_str().unwrap().contains("market.fee_rate=0.024"),
+        "{hash}"
+    );
+    let (status, api) = post(
+        &format!("{}/api/run", server.url),
+        r#"{"settings": {"market.fee_rate": 0.024}}"#,
+    );
     assert_eq!(status, 200);
-    assert_eq!(api["series"]["price"], after, "the chart's numbers are the API's");
+    assert_eq!(
+        api["series"]["price"], after,
+        "the chart's numbers are the API's"
+    );
 
     // Pin, change, compare: both on the charts, labelled with what differs.
     b.js("document.getElementById('pin').click();");
@@ -168,7 +190,10 @@ fn the_dashboard_in_headless_chromium() {
     let started = Instant::now();
     b.js("const c = document.getElementById('band'); c.checked = true; c.dispatchEvent(new Event('change'));");
     b.wait_for("window.__datadao.lastBand && window.__datadao.lastBand.seeds === 20");
-    eprintln!("Monte Carlo band of 20 seeds drawn in {:.2} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "Monte Carlo band of 20 seeds drawn in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // The screenshot for the README.
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
@@ -186,16 +211,30 @@ fn the_dashboard_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("scenario.toml"), &toml).unwrap();
     common::datadao(dir.path())
-        .args(["-q", "--config", "scenario.toml", "--no-transactions", "--no-plot"])
+        .args([
+            "-q",
+            "--config",
+            "scenario.toml",
+            "--no-transactions",
+            "--no-plot",
+        ])
         .assert()
         .success();
-    assert_eq!(std::fs::read(dir.path().join("simulation_data.csv")).unwrap(), csv);
+    assert_eq!(
+        std::fs::read(dir.path().join("simulation_data.csv")).unwrap(),
+        csv
+    );
 
     // An error is shown next to its field, and the charts say why they did not change.
     b.js("document.getElementById('search').value = 'market.fee_rate'; document.getElementById('search-value').value = '2'; document.getElementById('search-set').click();");
     b.wait_for("document.getElementById('status').textContent.includes('not updated')");
-    let field_error = b.js("return document.querySelector('.lever[data-key=\"market.fee_rate\"] .error').textContent;");
-    assert!(field_error.as_str().unwrap().contains("[0, 1)"), "{field_error}");
+    let field_error = b.js(
+        "return document.querySelector('.lever[data-key=\"market.fee_rate\"] .error').textContent;",
+    );
+    assert!(
+        field_error.as_str().unwrap().contains("[0, 1)"),
+        "{field_error}"
+    );
     let note = b.js("return document.querySelector('#chart-price').parentElement.querySelector('.note').textContent;");
     assert!(note.as_str().unwrap().contains("not updated"), "{note}");
 }
