@@ -84,10 +84,12 @@ impl OutputSet {
                 );
             }
             Err(fs::TryLockError::Error(e)) => {
-                return Err(anyhow!(e).context(format!(
-                    "{setting} = '{}': cannot lock the output folder",
+                // Some network file systems have no locks; the set is still committed
+                // whole, only a second command in the folder goes undetected.
+                eprintln!(
+                    "warning: {setting} = '{}': cannot lock the output folder ({e}); another datadao command writing here at the same time would not be noticed",
                     dir.display()
-                )))
+                );
             }
         }
         recover(dir)?;
