@@ -550,12 +550,14 @@ fn columns(points: &[Point], use_cases: &[String]) -> Value {
     })
 }
 
-/// Run `resolved` on a worker, stopping early if `superseded` says so.
-async fn simulate(
+/// Run `resolved` on a worker into `observer`, stopping early if `superseded` says so.
+/// Every simulation the server runs goes through here, so the worker pool bounds them all.
+async fn simulate<O: Observer + Send + 'static>(
     state: &Arc<AppState>,
     resolved: &Resolved,
+    mut observer: O,
     superseded: impl Fn() -> bool + Send + 'static,
-) -> ApiResult<Trace> {
+) -> ApiResult<O> {
     let _permit = state.workers.acquire().await.map_err(|_| {
         ApiError(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -565,7 +567,6 @@ async fn simulate(
     let model = resolved.settings.model.clone();
     tokio::task::spawn_blocking(move || {
         let mut economy = Economy::new(model).map_err(|e| bad(format!("{e}")))?;
-        let mut trace = Trace::default();
         let mut step = 0u64;
         while !economy.is_finished() {
             if step.is_multiple_of(CHECK_EVERY) && superseded() {
@@ -575,11 +576,11 @@ async fn simulate(
                 ));
             }
             economy
-                .step(&mut trace)
+                .step(&mut observer)
                 .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
             step += 1;
         }
-        Ok(trace)
+        Ok(observer)
     })
     .await
     .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the run failed".into()))?
@@ -613,7 +614,7 @@ async fn run(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Json
                 .is_some_and(|&newest| newest > latest.load(Ordering::Relaxed))
         }
     };
-    let trace = simulate(&state, &resolved, superseded).await?;
+    let trace = simulate(&state, &resolved, Trace::default(), superseded).await?;
     let use_cases = &resolved.settings.model.data.use_cases;
     let s = &trace.stats;
     let last = s.last.as_ref();
@@ -746,24 +747,9 @@ async fn data_csv(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
     let resolved = scenario_query(&q)?;
-    let _permit = state.workers.acquire().await.map_err(|_| {
-        ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is stopping".into(),
-        )
-    })?;
-    let model = resolved.settings.model.clone();
-    let csv = tokio::task::spawn_blocking(move || {
-        let header = StepMetrics::columns(&model.data.use_cases).join(",");
-        let mut rows = CsvRows(format!("{header}\n").into_bytes());
-        let mut economy = Economy::new(model).map_err(|e| bad(format!("{e}")))?;
-        while !economy.is_finished() {
-            economy.step(&mut rows).map_err(|e| bad(e.to_string()))?;
-        }
-        Ok::<_, ApiError>(rows.0)
-    })
-    .await
-    .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the run failed".into()))??;
+    let header = StepMetrics::columns(&resolved.settings.model.data.use_cases).join(",");
+    let rows = CsvRows(format!("{header}\n").into_bytes());
+    let csv = simulate(&state, &resolved, rows, || false).await?.0;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

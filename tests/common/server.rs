@@ -49,59 +49,45 @@ impl Drop for Server {
     }
 }
 
+/// An HTTP client that gives up after a minute, so a hung server fails a test instead
+/// of stalling the suite.
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+}
+
+/// The status and response of a request; a transport error (a server that closed the
+/// connection before an oversized body was sent) is status 0 with no response.
+fn outcome(r: Result<ureq::Response, ureq::Error>) -> (u16, Option<ureq::Response>, String) {
+    match r {
+        Ok(resp) => (resp.status(), Some(resp), String::new()),
+        Err(ureq::Error::Status(code, resp)) => (code, Some(resp), String::new()),
+        Err(e) => (0, None, e.to_string()),
+    }
+}
+
 /// POST JSON, returning (status, body as JSON).
 pub fn post(url: &str, body: &str) -> (u16, serde_json::Value) {
-    if let Ok(log) = std::env::var("TEST_REQUEST_LOG") {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let _ = writeln!(f, "{url} {body}");
-    }
-    let agent = ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(60))
-        .build();
-    let r = agent
+    let r = agent()
         .post(url)
         .set("content-type", "application/json")
         .send_string(body);
-    let (status, resp) = match r {
-        Ok(resp) => (resp.status(), resp),
-        Err(ureq::Error::Status(code, resp)) => (code, resp),
-        // The server may answer and close before a client has sent an oversized body.
-        Err(e) => return (0, serde_json::Value::String(e.to_string())),
-    };
-    let text = resp.into_string().unwrap_or_default();
-    if let Ok(log) = std::env::var("TEST_REQUEST_LOG") {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let _ = writeln!(
-            f,
-            "-> {status} {}",
-            text.chars().take(150).collect::<String>()
-        );
-    }
+    let (status, resp, error) = outcome(r);
+    let text = resp.map_or(error, |r| r.into_string().unwrap_or_default());
     let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     (status, value)
 }
 
 /// GET, returning (status, body bytes).
 pub fn get(url: &str) -> (u16, Vec<u8>) {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(60))
-        .build();
-    let (status, resp) = match agent.get(url).call() {
-        Ok(resp) => (resp.status(), resp),
-        Err(ureq::Error::Status(code, resp)) => (code, resp),
-        Err(e) => panic!("request failed: {e}"),
-    };
+    let (status, resp, error) = outcome(agent().get(url).call());
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
+    match resp {
+        Some(r) => {
+            std::io::Read::read_to_end(&mut r.into_reader(), &mut bytes).unwrap();
+        }
+        None => bytes = error.into_bytes(),
+    }
     (status, bytes)
 }
