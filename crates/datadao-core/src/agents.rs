@@ -8,57 +8,9 @@
 use arrayvec::ArrayVec;
 use rand::Rng;
 use rand_distr::{Beta, Distribution, LogNormal};
-use serde::{Deserialize, Serialize};
 
+pub use crate::agent_type::AgentType;
 use crate::config::{AgentsConfig, Draw, MemberConfig, PieShareUse, MAX_USE_CASES};
-
-/// The five kinds of participant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AgentType {
-    /// Speculators: provide liquidity once and sell their dDT.
-    Degen,
-    /// Buyers of compute; not members of the dataDAO.
-    Organization,
-    /// Heavy compute users.
-    Power,
-    /// Regular compute users.
-    Active,
-    /// Light users who also sell.
-    Casual,
-}
-
-impl AgentType {
-    /// Every type, in the canonical order used for ties, columns and legends.
-    pub const ALL: [AgentType; 5] = [
-        AgentType::Degen,
-        AgentType::Organization,
-        AgentType::Power,
-        AgentType::Active,
-        AgentType::Casual,
-    ];
-
-    /// The lowercase name used in keys, columns and the transaction log.
-    pub fn name(self) -> &'static str {
-        match self {
-            AgentType::Degen => "degen",
-            AgentType::Organization => "organization",
-            AgentType::Power => "power",
-            AgentType::Active => "active",
-            AgentType::Casual => "casual",
-        }
-    }
-
-    /// Position in [`AgentType::ALL`], for per-type arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Members hold data and may mint dDT; organizations only buy.
-    pub fn is_member(self) -> bool {
-        self != AgentType::Organization
-    }
-}
 
 /// Amounts below this are dust: not worth a transaction. Repeated decimal spends such as
 /// 100 - 0.1 - 0.9 - ... leave ~1e-14 behind in binary, which would otherwise produce a

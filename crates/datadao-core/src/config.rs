@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::agents::AgentType;
+use crate::agent_type::AgentType;
 
 /// How agents are ordered within a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

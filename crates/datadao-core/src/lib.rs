@@ -14,6 +14,7 @@
 //! and all, apart from the model; [`economy`] puts one interface over both.
 //! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles.
 
+pub mod agent_type;
 pub mod agents;
 pub mod circles;
 pub mod config;
@@ -29,7 +30,7 @@ pub mod pie;
 pub mod population;
 pub mod transactions;
 
-pub use agents::AgentType;
+pub use agent_type::AgentType;
 pub use config::{Config, ConfigError};
 pub use economy::Economy;
 pub use engine::Simulation;

@@ -1,0 +1,106 @@
+//! The end of a step: the metrics row and the audit, which checks every balance is a
+//! finite number of at least 0 and every token is accounted for.
+
+use super::{Simulation, Tally};
+use crate::ledger::{AuditError, Holdings};
+use crate::metrics::StepMetrics;
+
+impl Simulation {
+    /// Snapshot the step from the agents' balance sums.
+    pub(super) fn measure(
+        &self,
+        step: u32,
+        tally: &Tally,
+        crc_held: f64,
+    ) -> (StepMetrics, Holdings) {
+        let Tally {
+            sum_xdai,
+            sum_ddt,
+            orgs_out_of_xdai,
+        } = *tally;
+        let counts = self.population.counts();
+        let mean = |sums: &[f64; 5]| {
+            let mut out = [None; 5];
+            for t in 0..5 {
+                if counts[t] > 0 {
+                    out[t] = Some(sums[t] / counts[t] as f64);
+                }
+            }
+            out
+        };
+        let metrics = StepMetrics {
+            step,
+            price: self.pool.price(),
+            lp_ddt_reserve: self.pool.ddt_reserve(),
+            lp_xdai_reserve: self.pool.xdai_reserve(),
+            lp_supply: self.pool.lp_supply(),
+            pie_ddt: self.pie.balance(),
+            ddt_supply: self.ledger.supply(),
+            flows: self.flows,
+            agents: counts,
+            avg_xdai: mean(&sum_xdai),
+            avg_ddt: mean(&sum_ddt),
+            crc_supply: crc_held + self.vault.locked(),
+            crc_locked: self.vault.locked(),
+            data_weight: self.data.total_weight(),
+            data_removed_weight: self.data.removed_weight(),
+            allowed_share: (0..self.use_cases)
+                .map(|u| self.data.allowed_share(u))
+                .collect(),
+            orgs_out_of_xdai,
+        };
+        let holdings = Holdings {
+            agents_ddt: sum_ddt.iter().sum(),
+            agents_xdai: sum_xdai.iter().sum(),
+            pool_ddt: self.pool.ddt_reserve(),
+            pool_xdai: self.pool.xdai_reserve(),
+            pie_ddt: self.pie.balance(),
+            crc_locked: self.vault.locked(),
+        };
+        (metrics, holdings)
+    }
+
+    pub(super) fn audit(&self, step: u32, holdings: &Holdings) -> Result<(), AuditError> {
+        if let Some(detail) = &self.violation {
+            return Err(AuditError {
+                step,
+                detail: detail.clone(),
+            });
+        }
+        let mut locked = 0.0;
+        for (a, m) in self.agents.iter().zip(&self.members) {
+            locked += m.crc_locked;
+            // `>= 0` and finite, written so that NaN fails too.
+            let sound = |v: f64| v >= 0.0 && v.is_finite();
+            if ![a.ddt, a.xdai, a.lp, m.crc, m.crc_locked]
+                .into_iter()
+                .all(sound)
+            {
+                return Err(AuditError {
+                    step,
+                    detail: format!(
+                        "agent {} ({}) has a negative or non-finite balance: dDT {}, xDAI {}, LP {}, CRC {}, locked {}",
+                        a.id,
+                        a.kind.name(),
+                        a.ddt,
+                        a.xdai,
+                        a.lp,
+                        m.crc,
+                        m.crc_locked
+                    ),
+                });
+            }
+        }
+        let scale = self.vault.locked().max(1.0);
+        if (locked - self.vault.locked()).abs() > crate::ledger::AUDIT_TOLERANCE * scale {
+            return Err(AuditError {
+                step,
+                detail: format!(
+                    "members' locked CRC {locked} != vault {}",
+                    self.vault.locked()
+                ),
+            });
+        }
+        self.ledger.audit(step, holdings)
+    }
+}

@@ -1,0 +1,541 @@
+//! The engine: runs steps, applies agents' plans, and keeps the books.
+//!
+//! A step is: a day passes (not before step 0: CRC demurrage and issuance claims, and
+//! dDT demurrage if on), entry (initial agents join before step 0), every agent acts in
+//! activation order (the day's effects on it, its data decisions, then its plan), The
+//! Pie distributes if due and recipients act on their shares, then the step's metrics
+//! are taken and, with `simulation.audit`, the books are checked. The per-agent parts of
+//! the day and of the metrics ride along in those loops, so a step walks the agents
+//! twice, not four times. Agents only *decide*
+//! ([`crate::agents`]); every balance change happens here, each recorded as a
+//! [`Transaction`] where it happens.
+
+mod apply;
+mod audit;
+mod distribution;
+mod membership;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::agents::{self, Agent, Member, Outlook, Plan, DUST};
+use crate::circles::{self, Vault};
+use crate::config::{Activation, Config, ConfigError};
+use crate::data_pool::DataPool;
+use crate::ledger::{AuditError, Ledger};
+use crate::market::Pool;
+use crate::metrics::{StepFlows, StepMetrics};
+use crate::pie::Pie;
+use crate::population::Population;
+use crate::transactions::{Action, Detail, Observer, Transaction};
+
+/// Sums of agents' balances, per type, gathered in whatever pass last visits them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    sum_xdai: [f64; 5],
+    sum_ddt: [f64; 5],
+    orgs_out_of_xdai: u64,
+}
+
+impl Tally {
+    fn add(&mut self, a: &Agent) {
+        let t = a.kind.index();
+        self.sum_xdai[t] += a.xdai;
+        self.sum_ddt[t] += a.ddt;
+        if a.kind == crate::AgentType::Organization && a.xdai <= DUST {
+            self.orgs_out_of_xdai += 1;
+        }
+    }
+}
+
+/// One simulated economy, advanced a step at a time.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    config: Config,
+    agents: Vec<Agent>,
+    /// Circles and event schedules, by the same index as `agents`.
+    members: Vec<Member>,
+    pool: Pool,
+    pie: Pie,
+    population: Population,
+    ledger: Ledger,
+    vault: Vault,
+    data: DataPool,
+    rng: ChaCha8Rng,
+    next_step: u32,
+    seq: u64,
+    flows: StepFlows,
+    /// Scratch permutation for shuffled activation, reused every step.
+    order: Vec<u32>,
+    /// Each type's job use case, resolved once.
+    job_use_case: [u8; 5],
+    use_cases: usize,
+    crc_factor: f64,
+    ddt_factor: f64,
+    /// First broken invariant seen mid-step, kept for the audit.
+    violation: Option<String>,
+    /// Behaviour noise per type, resolved once: skip probability and amount jitter.
+    skip_probability: [f64; 5],
+    amount_jitter: [f64; 5],
+    /// Whether any type has noise at all (the common case is none).
+    noisy: bool,
+    /// What agents see; refreshed only when data changes (`outlook_stale`).
+    outlook: Outlook,
+    outlook_stale: bool,
+}
+
+impl Simulation {
+    /// A fresh economy; fails if the configuration does not validate.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let pool = Pool::new(config.market.fee_rate);
+        let population = Population::new(config.agents.shares());
+        let rng = ChaCha8Rng::seed_from_u64(config.simulation.seed);
+        let mut job_use_case = [0u8; 5];
+        for kind in crate::AgentType::ALL {
+            let name = config.agents.job_use_case(kind);
+            job_use_case[kind.index()] = config.use_case_index(name).expect("validated") as u8;
+        }
+        let use_cases = config.data.use_cases.len();
+        let data = DataPool::new(
+            use_cases,
+            config.data.quality_exponent,
+            config.data.quantity_exponent,
+        );
+        let crc_factor = circles::daily_factor(config.circles.demurrage_per_year);
+        let noise = &config.noise;
+        let skip_probability = crate::AgentType::ALL.map(|k| noise.skip_probability.of(k));
+        let amount_jitter = crate::AgentType::ALL.map(|k| noise.amount_jitter.of(k));
+        let noisy = skip_probability
+            .iter()
+            .chain(&amount_jitter)
+            .any(|&v| v > 0.0);
+        let ddt_factor = if config.circles.ddt_demurrage {
+            crc_factor
+        } else {
+            1.0
+        };
+        Ok(Self {
+            config,
+            agents: Vec::new(),
+            members: Vec::new(),
+            pool,
+            pie: Pie::new(),
+            population,
+            ledger: Ledger::default(),
+            vault: Vault::default(),
+            data,
+            rng,
+            next_step: 0,
+            seq: 0,
+            flows: StepFlows::default(),
+            order: Vec::new(),
+            job_use_case,
+            use_cases,
+            crc_factor,
+            ddt_factor,
+            violation: None,
+            skip_probability,
+            amount_jitter,
+            noisy,
+            outlook: Outlook::default(),
+            outlook_stale: true,
+        })
+    }
+
+    /// The configuration being run.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every agent, in join order.
+    pub fn agents(&self) -> &[Agent] {
+        &self.agents
+    }
+
+    /// Every agent's Circles state and event schedule, in join order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The Pie.
+    pub fn pie(&self) -> &Pie {
+        &self.pie
+    }
+
+    /// The token books.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The CRC vault.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The data pool.
+    pub fn data(&self) -> &DataPool {
+        &self.data
+    }
+
+    /// The step the next call to [`Simulation::step`] runs.
+    pub fn next_step(&self) -> u32 {
+        self.next_step
+    }
+
+    /// Whether all configured steps have run.
+    pub fn is_finished(&self) -> bool {
+        u64::from(self.next_step) >= self.config.simulation.total_steps
+    }
+
+    /// Run every remaining step.
+    pub fn run<O: Observer>(&mut self, observer: &mut O) -> Result<(), AuditError> {
+        while !self.is_finished() {
+            self.step(observer)?;
+        }
+        Ok(())
+    }
+
+    /// Run one step and return its metrics (also given to the observer).
+    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
+        let step = self.next_step;
+        self.flows = StepFlows::default();
+
+        if step > 0 {
+            self.pass_a_day_globally();
+        }
+        if step == 0 {
+            for _ in 0..self.config.simulation.initial_agents {
+                self.join(step, observer);
+            }
+        }
+        if u64::from(step) % self.config.simulation.entry_steps == 0 {
+            for _ in 0..self.config.simulation.agents_per_entry {
+                self.join(step, observer);
+            }
+        }
+
+        let shuffled = self.config.simulation.activation == Activation::Shuffled;
+        if shuffled {
+            self.order.clear();
+            self.order.extend(0..self.agents.len() as u32);
+            self.order.shuffle(&mut self.rng);
+        }
+        let mut plan = Plan::new();
+        // CRC moves only in an agent's own turn, so its end-of-step value is known here.
+        let mut crc_held = 0.0;
+        for n in 0..self.agents.len() {
+            let i = if shuffled { self.order[n] as usize } else { n };
+            self.agent_turn(step, i, &mut plan, observer);
+            crc_held += self.members[i].crc;
+        }
+
+        let distributes = (u64::from(step) + 1) % self.config.pie.interval_steps == 0;
+        let tally = if distributes {
+            self.distribute_pie(step, shuffled, observer)
+        } else {
+            None
+        };
+        let tally = tally.unwrap_or_else(|| {
+            let mut t = Tally::default();
+            self.agents.iter().for_each(|a| t.add(a));
+            t
+        });
+        let (metrics, holdings) = self.measure(step, &tally, crc_held);
+        if self.config.simulation.audit {
+            self.audit(step, &holdings)?;
+        }
+        observer.on_step(&metrics);
+        self.next_step += 1;
+        Ok(metrics)
+    }
+
+    /// One agent's turn: the day's effects on it, its data decisions, then its plan.
+    fn agent_turn<O: Observer>(&mut self, step: u32, i: usize, plan: &mut Plan, observer: &mut O) {
+        if self.agents[i].joined_step < step {
+            self.pass_a_day_for(i);
+        }
+        self.data_turn(step, i, observer);
+        if self.outlook_stale {
+            self.outlook = self.fresh_outlook();
+            self.outlook_stale = false;
+        }
+        // A skipped day is not an agent's first: a degen that skips still seeds the
+        // pool on the day it first acts.
+        if self.noisy && self.skips_today(step, i) {
+            return;
+        }
+        agents::decide(&self.agents[i], &self.config.agents, &self.outlook, plan);
+        if self.noisy {
+            let jitter = self.amount_jitter[self.agents[i].kind.index()];
+            agents::jitter(plan, jitter, &mut self.rng);
+        }
+        self.carry_out(step, i, plan, observer);
+        self.agents[i].has_acted = true;
+    }
+
+    /// Whether agent `i` skips its action today (behaviour noise). Skips are scheduled as
+    /// geometric waiting times, so a zero probability draws nothing.
+    #[inline]
+    fn skips_today(&mut self, step: u32, i: usize) -> bool {
+        if step < self.members[i].next_skip {
+            return false;
+        }
+        let p = self.skip_probability[self.agents[i].kind.index()];
+        self.members[i].next_skip = agents::next_occurrence(step + 1, p, &mut self.rng);
+        true
+    }
+
+    /// What agents see when they decide, computed from the data pool.
+    fn fresh_outlook(&self) -> Outlook {
+        let mut o = Outlook {
+            job_use_case: self.job_use_case,
+            scale_demand: self.config.data.demand_scales_with_allowed_data,
+            ..Outlook::default()
+        };
+        for u in 0..self.use_cases {
+            o.can_run[u] = self.data.can_run(u);
+            o.allowed_share[u] = self.data.allowed_share(u);
+        }
+        o
+    }
+
+    /// A day passes for what is not an agent: with dDT demurrage, the Pie, the pool's
+    /// reserve (synced as a pair holding a decaying token is) and the vault decay, and
+    /// the books record it. Agents' own balances decay at the start of their turn
+    /// ([`Simulation::pass_a_day_for`]), which nothing before it in the step can see, so
+    /// the day costs no extra pass over a million agents.
+    fn pass_a_day_globally(&mut self) {
+        let f = self.ddt_factor;
+        if f < 1.0 {
+            let before = self.ledger.supply();
+            self.pie.decay(f);
+            self.pool.sync_ddt_decay(f);
+            self.vault.decay(f);
+            self.ledger.record_decay(before * (1.0 - f));
+        }
+    }
+
+    /// A day passes for agent `i`: dDT demurrage (if on) on what it holds and has locked,
+    /// CRC demurrage, then its issuance claim if one is due.
+    #[inline]
+    fn pass_a_day_for(&mut self, i: usize) {
+        let c = &self.config.circles;
+        let (interval, per_day, max_days) =
+            (c.claim_interval_days, c.issuance_per_day, c.max_claim_days);
+        let (crc_factor, ddt_factor) = (self.crc_factor, self.ddt_factor);
+        let kind = self.agents[i].kind;
+        let a = &mut self.members[i];
+        if ddt_factor < 1.0 {
+            self.agents[i].ddt *= ddt_factor;
+            a.crc_locked *= ddt_factor;
+        }
+        if !kind.is_member() {
+            return;
+        }
+        a.crc *= crc_factor;
+        a.unclaimed_days += 1;
+        if u64::from(a.unclaimed_days) >= interval {
+            let claim =
+                circles::claimable(u64::from(a.unclaimed_days), per_day, max_days, crc_factor);
+            a.crc += claim;
+            a.issued_since_mint += claim;
+            a.unclaimed_days = 0;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record<O: Observer>(
+        &mut self,
+        observer: &mut O,
+        step: u32,
+        i: usize,
+        action: Action,
+        ddt: f64,
+        xdai: f64,
+        lp: f64,
+        detail: Detail,
+    ) {
+        if !observer.wants_transactions() {
+            return;
+        }
+        let agent = &self.agents[i];
+        let tx = Transaction {
+            step,
+            seq: self.seq,
+            agent_id: agent.id,
+            agent_type: agent.kind,
+            action,
+            ddt,
+            xdai,
+            lp,
+            ddt_balance: agent.ddt,
+            xdai_balance: agent.xdai,
+            price: self.pool.price(),
+            detail,
+        };
+        self.seq += 1;
+        observer.on_transaction(&tx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PiePolicy;
+    use crate::transactions::NullObserver;
+
+    fn small(steps: u64) -> Config {
+        let mut c = Config::default();
+        c.simulation.total_steps = steps;
+        c.simulation.audit = true;
+        c
+    }
+
+    #[test]
+    fn default_run_passes_the_audit() {
+        let mut sim = Simulation::new(small(300)).unwrap();
+        sim.run(&mut NullObserver).unwrap();
+        assert!(sim.pool().price().unwrap() > 0.0);
+    }
+
+    #[test]
+    fn first_step_by_hand() {
+        // Step 0: 10 initial + 10 entrants = 8 degens, 1 org, 1 power, 6 active, 4 casual.
+        let mut sim = Simulation::new(small(1)).unwrap();
+        let m = sim.step(&mut NullObserver).unwrap();
+        assert_eq!(m.agents, [8, 1, 1, 6, 4]);
+        // Every type but organizations is a member and mints 100: 8+1+6+4 = 19 members,
+        // each locking 100 of its 336 CRC.
+        assert_eq!(m.ddt_supply, 1900.0);
+        assert_eq!(m.crc_locked, 1900.0);
+        assert_eq!(m.crc_supply, 19.0 * 336.0);
+        assert_eq!(m.data_weight, 1900.0);
+        assert!(m.lp_supply > 0.0);
+    }
+
+    #[test]
+    fn a_day_of_circles() {
+        // After step 1, each step-0 member has (336 - 100) * gamma + 24 CRC unlocked.
+        let mut sim = Simulation::new(small(2)).unwrap();
+        sim.step(&mut NullObserver).unwrap();
+        sim.step(&mut NullObserver).unwrap();
+        let g = circles::daily_factor(0.07);
+        let first = sim
+            .agents()
+            .iter()
+            .position(|a| a.kind.is_member())
+            .unwrap();
+        let member = &sim.members()[first];
+        assert!(
+            (member.crc - (236.0 * g + 24.0)).abs() < 1e-9,
+            "{}",
+            member.crc
+        );
+    }
+
+    #[test]
+    fn no_consent_means_refused_jobs_and_no_spending() {
+        let mut c = small(20);
+        for kind in crate::AgentType::ALL {
+            if let Some(m) = match kind {
+                crate::AgentType::Degen => Some(&mut c.agents.degen.member),
+                crate::AgentType::Power => Some(&mut c.agents.power.member),
+                crate::AgentType::Active => Some(&mut c.agents.active.member),
+                crate::AgentType::Casual => Some(&mut c.agents.casual.member),
+                crate::AgentType::Organization => None,
+            } {
+                m.restrict_probability = vec![1.0];
+            }
+        }
+        let mut sim = Simulation::new(c).unwrap();
+        let mut refused = 0;
+        for _ in 0..20 {
+            let m = sim.step(&mut NullObserver).unwrap();
+            assert_eq!(m.flows.jobs_run, 0);
+            assert_eq!(m.flows.pie_inflow_ddt, 0.0);
+            refused += m.flows.jobs_refused;
+        }
+        assert!(refused > 0);
+    }
+
+    /// Records Pie shares by agent id.
+    #[derive(Default)]
+    struct Shares(Vec<(u32, f64)>);
+
+    impl Observer for Shares {
+        fn wants_transactions(&self) -> bool {
+            true
+        }
+        fn on_transaction(&mut self, tx: &Transaction) {
+            if tx.action == Action::PieShare {
+                self.0.push((tx.agent_id, tx.ddt));
+            }
+        }
+    }
+
+    /// One power user (agent 0: weight 100, its data keeps out `ai_training`, research
+    /// jobs of 2 dDT) and one active user (agent 1: weight 300, `ai_training` jobs of
+    /// 1 dDT). Step 0 puts 3 dDT in the Pie; 70% of it, 2.1, is distributed.
+    ///   groups: power 0.4 * 2.1 = 0.84, active 0.84, casual's 0.42 stays.
+    ///   weight: power 2.1 * 100/400 = 0.525, active 2.1 * 300/400 = 1.575.
+    ///   usage:  research 2 dDT over 400 -> power 0.5, active 1.5; ai_training 1 dDT
+    ///           over active's 300 -> active 1. Power 0.5/3 * 2.1 = 0.35, active 1.75.
+    #[test]
+    fn each_pie_policy_by_hand() {
+        let mut c = small(1);
+        c.simulation.initial_agents = 0;
+        c.simulation.agents_per_entry = 2;
+        let a = &mut c.agents;
+        (a.degen.share, a.organization.share, a.power.share) = (0.0, 0.0, 0.5);
+        (a.active.share, a.casual.share) = (0.5, 0.0);
+        a.power.member.quantity = 100.0;
+        a.power.member.restrict_probability = vec![0.0, 0.0, 1.0];
+        a.active.member.quantity = 300.0;
+        a.active.member.job_use_case = "ai_training".into();
+        let table = [
+            (PiePolicy::Groups, 0.84, 0.84, 3.0 - 1.68),
+            (PiePolicy::Weight, 0.525, 1.575, 0.9),
+            (PiePolicy::Usage, 0.35, 1.75, 0.9),
+        ];
+        for (policy, power, active, left) in table {
+            c.pie.policy = policy;
+            let mut sim = Simulation::new(c.clone()).unwrap();
+            let mut shares = Shares::default();
+            let m = sim.step(&mut shares).unwrap();
+            assert_eq!(m.agents, [0, 0, 1, 1, 0]);
+            assert_eq!(shares.0.len(), 2, "{policy:?}: {:?}", shares.0);
+            let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
+            assert!(
+                close(shares.0[0].1, power),
+                "{policy:?} power {:?}",
+                shares.0
+            );
+            assert!(
+                close(shares.0[1].1, active),
+                "{policy:?} active {:?}",
+                shares.0
+            );
+            assert!(close(m.pie_ddt, left), "{policy:?} Pie {}", m.pie_ddt);
+        }
+    }
+
+    #[test]
+    fn shuffled_runs_repeat_with_the_same_seed() {
+        let mut c = small(50);
+        c.simulation.activation = Activation::Shuffled;
+        let mut a = Simulation::new(c.clone()).unwrap();
+        let mut b = Simulation::new(c).unwrap();
+        for _ in 0..50 {
+            let ma = a.step(&mut NullObserver).unwrap();
+            let mb = b.step(&mut NullObserver).unwrap();
+            assert_eq!(ma, mb);
+        }
+    }
+}
