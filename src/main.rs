@@ -340,6 +340,7 @@ fn draw_figure(
     set: &OutputSet,
     resolved: &Resolved,
     series: &[series::Point],
+    passed: &[u32],
     use_cases: &[String],
 ) -> Result<()> {
     let settings = &resolved.settings;
@@ -350,7 +351,8 @@ fn draw_figure(
         settings.model.market.fee_rate,
         settings.model.simulation.seed
     );
-    let panels = plot::run_panels(series, use_cases);
+    let mut panels = plot::run_panels(series, use_cases);
+    panels.extend(plot::governance_panels(series, passed));
     plot::render(&set.path(output::PLOT_FILE), &title, &panels)
 }
 
@@ -385,7 +387,8 @@ fn run(args: &RunArgs) -> Result<()> {
         .output
         .transactions
         .then_some(settings.output.direct_io);
-    let mut sink = RunSink::create(&set, log, &use_cases)?;
+    let governed = settings.model.governance.enabled;
+    let mut sink = RunSink::create(&set, log, &use_cases, governed)?;
     let bar = progress_bar(settings.model.simulation.total_steps, "steps", args.quiet);
     let dir = set.dir().to_path_buf();
     while !sim.is_finished() {
@@ -399,13 +402,14 @@ fn run(args: &RunArgs) -> Result<()> {
     bar.finish_and_clear();
 
     let series = sink.series.points();
+    let passed = sink.series.passed().to_vec();
     let stats = sink.stats.clone();
     let rows = sink.transaction_rows();
     // The CSVs are finished (the log's last batches written) while the figure is drawn.
     let (csvs, figure) = std::thread::scope(|scope| {
         let csvs = scope.spawn(|| sink.finish());
         let figure = if settings.output.plot {
-            draw_figure(&set, &resolved, &series, &use_cases)
+            draw_figure(&set, &resolved, &series, &passed, &use_cases)
         } else {
             Ok(())
         };

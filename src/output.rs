@@ -9,6 +9,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use datadao_core::governance::{Field, ProposalRecord};
 use datadao_core::{Cell, Observer, StepMetrics, Transaction};
 
 use crate::output_set::OutputSet;
@@ -27,10 +28,18 @@ pub const PLOT_FILE: &str = "simulation_results.png";
 pub const COMPARE_FILE: &str = "compare_results.png";
 /// Effective configuration.
 pub const CONFIG_FILE: &str = "run_config.toml";
+/// One row per proposal (governed runs only).
+pub const GOVERNANCE_FILE: &str = "governance.csv";
 
 /// Every file a run can produce, in the order the summary lists them: they replace the
 /// previous run's together ([`OutputSet`]).
-pub const RUN_FILES: &[&str] = &[DATA_FILE, TRANSACTIONS_FILE, PLOT_FILE, CONFIG_FILE];
+pub const RUN_FILES: &[&str] = &[
+    DATA_FILE,
+    TRANSACTIONS_FILE,
+    GOVERNANCE_FILE,
+    PLOT_FILE,
+    CONFIG_FILE,
+];
 
 /// Create `path` for buffered writing, naming the file in the error.
 pub fn create(path: &Path) -> Result<BufWriter<File>> {
@@ -59,6 +68,28 @@ pub fn push_cell(out: &mut Vec<u8>, cell: &Cell) {
     }
 }
 
+/// Append a `governance.csv` cell.
+pub fn push_field(out: &mut Vec<u8>, field: &Field) {
+    match *field {
+        Field::Int(i) => push_int(out, i),
+        Field::Float(f) => push_f64(out, f),
+        Field::Text(t) => out.extend_from_slice(t.as_bytes()),
+        Field::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Field::Empty => {}
+    }
+}
+
+/// A `governance.csv` row, newline included.
+pub fn proposal_line(out: &mut Vec<u8>, record: &ProposalRecord) {
+    for (n, field) in record.fields().iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        push_field(out, field);
+    }
+    out.push(b'\n');
+}
+
 /// The observer the CLI runs: streams both CSVs, keeps the bounded series for the figure
 /// and the running statistics for the summary. I/O errors are kept and reported after
 /// the step, because the core's observer interface is infallible by design.
@@ -66,6 +97,8 @@ pub struct RunSink {
     data: BufWriter<File>,
     line: Vec<u8>,
     transactions: Option<TransactionLog>,
+    /// `governance.csv`, in governed runs.
+    governance: Option<BufWriter<File>>,
     /// Points for the figure.
     pub series: Series,
     /// Figures for the summary.
@@ -76,11 +109,25 @@ pub struct RunSink {
 
 impl RunSink {
     /// Open the CSVs in the staged `set`; `log` is `None` for no transaction log, or
-    /// whether to write it with direct I/O.
-    pub fn create(set: &OutputSet, log: Option<bool>, use_cases: &[String]) -> Result<Self> {
+    /// whether to write it with direct I/O; `governed` adds the governance columns and
+    /// `governance.csv`.
+    pub fn create(
+        set: &OutputSet,
+        log: Option<bool>,
+        use_cases: &[String],
+        governed: bool,
+    ) -> Result<Self> {
         let mut data = create(&set.path(DATA_FILE))?;
-        let header = StepMetrics::columns(use_cases).join(",");
+        let header = StepMetrics::columns(use_cases, governed).join(",");
         writeln!(data, "{header}").context("cannot write the data header")?;
+        let governance = if governed {
+            let mut w = create(&set.path(GOVERNANCE_FILE))?;
+            writeln!(w, "{}", ProposalRecord::columns().join(","))
+                .context("cannot write the governance header")?;
+            Some(w)
+        } else {
+            None
+        };
         let transactions = match log {
             Some(direct_io) => {
                 let path = set.path(TRANSACTIONS_FILE);
@@ -94,6 +141,7 @@ impl RunSink {
             data,
             line: Vec::with_capacity(1024),
             transactions,
+            governance,
             series: Series::new(),
             stats: RunStats::default(),
             error: None,
@@ -118,6 +166,9 @@ impl RunSink {
         let mut data = self.data;
         data.flush().context("cannot finish simulation_data.csv")?;
         drop(data);
+        if let Some(mut w) = self.governance {
+            w.flush().context("cannot finish governance.csv")?;
+        }
         if let Some(mut log) = self.transactions {
             log.finish()
                 .context("cannot finish transaction_history.csv")?;
@@ -153,5 +204,16 @@ impl Observer for RunSink {
         }
         self.series.push(m);
         self.stats.update(m);
+    }
+
+    fn on_proposal(&mut self, record: &ProposalRecord) {
+        self.series.push_proposal(record);
+        if let Some(w) = &mut self.governance {
+            self.line.clear();
+            proposal_line(&mut self.line, record);
+            if let Err(e) = w.write_all(&self.line) {
+                self.error.get_or_insert((e, GOVERNANCE_FILE));
+            }
+        }
     }
 }

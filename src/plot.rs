@@ -8,13 +8,14 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Result};
+use datadao_core::governance::GovernedSettings;
 use datadao_core::AgentType;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
-use crate::series::Point;
+use crate::series::{GovernancePoint, Point};
 
 /// One line of a panel.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct Line {
     pub color: RGBColor,
     /// (step, value) pairs.
     pub points: Vec<(f64, f64)>,
+    /// Drawn as dots (marks such as passed proposals) rather than a line.
+    pub dots: bool,
 }
 
 /// A shaded band between two curves (a 5-95% range, say).
@@ -109,6 +112,7 @@ fn single(points: &[Point], label: &str, f: impl Fn(&Point) -> Option<f64>) -> V
             .iter()
             .filter_map(|p| f(p).map(|v| (f64::from(p.step), v)))
             .collect(),
+        dots: false,
     }]
 }
 
@@ -122,6 +126,7 @@ fn per_type(points: &[Point], f: impl Fn(&Point, usize) -> Option<f64>) -> Vec<L
                 .iter()
                 .filter_map(|p| f(p, k.index()).map(|v| (f64::from(p.step), v)))
                 .collect(),
+            dots: false,
         })
         .collect()
 }
@@ -170,6 +175,7 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
                         .iter()
                         .map(|p| (f64::from(p.step), p.ddt_supply))
                         .collect(),
+                    dots: false,
                 },
                 Line {
                     label: "CRC locked".into(),
@@ -178,6 +184,7 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
                         .iter()
                         .map(|p| (f64::from(p.step), p.crc_locked))
                         .collect(),
+                    dots: false,
                 },
             ],
         },
@@ -194,8 +201,78 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
                         .iter()
                         .filter_map(|p| p.allowed_share.get(u).map(|&v| (f64::from(p.step), v)))
                         .collect(),
+                    dots: false,
                 })
                 .collect(),
+        },
+    ]
+}
+
+/// The governance panels of a governed run: the treasury with passed proposals marked,
+/// and the governed settings over time.
+pub fn governance_panels(points: &[Point], passed: &[u32]) -> Vec<Panel> {
+    let gov: Vec<(f64, GovernancePoint)> = points
+        .iter()
+        .filter_map(|p| p.governance.map(|g| (f64::from(p.step), g)))
+        .collect();
+    if gov.is_empty() {
+        return Vec::new();
+    }
+    let line = |label: &str, color: RGBColor, f: &dyn Fn(&GovernancePoint) -> Option<f64>| Line {
+        label: label.to_string(),
+        color,
+        points: gov
+            .iter()
+            .filter_map(|(x, g)| f(g).map(|v| (*x, v)))
+            .collect(),
+        dots: false,
+    };
+    // A passed proposal sits on the treasury's line at the nearest kept step.
+    let marks = passed
+        .iter()
+        .map(|&step| {
+            let at = gov.partition_point(|(x, _)| *x < f64::from(step));
+            let (_, g) = gov[at.min(gov.len() - 1)];
+            (f64::from(step), g.treasury_ddt)
+        })
+        .collect();
+    let settings = |label: &str, n: usize, f: &dyn Fn(&GovernedSettings) -> f64| {
+        line(label, PALETTE[n % PALETTE.len()], &|g| Some(f(&g.settings)))
+    };
+    let mut setting_lines = vec![
+        settings("fee rate x100 (%)", 0, &|s| s.fee_rate * 100.0),
+        settings("distribution rate", 1, &|s| s.distribution_rate),
+        settings("share power", 2, &|s| s.shares.power),
+        settings("share active", 3, &|s| s.shares.active),
+        line("share casual", TYPE_COLORS[4], &|g| {
+            Some(g.settings.shares.casual)
+        }),
+        line("mint per weight", RGBColor(90, 90, 90), &|g| {
+            Some(g.settings.mint_per_weight)
+        }),
+        line("backing ratio", RGBColor(140, 86, 75), &|g| g.backing_ratio),
+    ];
+    setting_lines.retain(|l| !l.points.is_empty());
+    vec![
+        Panel {
+            title: "Treasury (dots: passed proposals)".into(),
+            y_label: "treasury".into(),
+            lines: vec![
+                line("treasury dDT", PALETTE[0], &|g| Some(g.treasury_ddt)),
+                line("treasury xDAI", PALETTE[2], &|g| Some(g.treasury_xdai)),
+                line("dDT burned", PALETTE[1], &|g| Some(g.ddt_burned)),
+                Line {
+                    label: "passed proposal".into(),
+                    color: BLACK,
+                    points: marks,
+                    dots: true,
+                },
+            ],
+        },
+        Panel {
+            title: "Governed Settings".into(),
+            y_label: "value".into(),
+            lines: setting_lines,
         },
     ]
 }
@@ -212,6 +289,7 @@ pub fn compare_panels(runs: &[(String, Vec<Point>)]) -> Vec<Panel> {
                     .iter()
                     .filter_map(|p| f(p).map(|v| (f64::from(p.step), v)))
                     .collect(),
+                dots: false,
             })
             .collect()
     };
@@ -344,6 +422,18 @@ where
     }
     for line in &panel.lines {
         let color = line.color;
+        if line.dots {
+            chart
+                .draw_series(
+                    line.points
+                        .iter()
+                        .map(|&p| Circle::new(p, 5, color.filled())),
+                )
+                .map_err(|e| plot_error(&panel.title, e))?
+                .label(line.label.as_str())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+            continue;
+        }
         chart
             .draw_series(LineSeries::new(
                 line.points.iter().copied(),
@@ -385,6 +475,7 @@ where
             label: String::new(),
             color: BLACK,
             points,
+            dots: false,
         })
         .collect();
     extent.extend(panel.lines.iter().cloned());
@@ -493,6 +584,7 @@ mod tests {
                     .enumerate()
                     .map(|(i, v)| (i as f64, *v))
                     .collect(),
+                dots: false,
             }],
         }
     }

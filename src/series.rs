@@ -5,6 +5,7 @@
 //! dropped and the stride doubles. Memory is constant whatever the number of steps; the
 //! last step is always kept so every line ends where the run ended.
 
+use datadao_core::governance::{GovernedSettings, ProposalRecord};
 use datadao_core::StepMetrics;
 
 /// Most points kept.
@@ -33,6 +34,23 @@ pub struct Point {
     pub crc_locked: f64,
     /// Share of data allowing each use case.
     pub allowed_share: Vec<f64>,
+    /// The treasury and governed settings, in governed runs.
+    pub governance: Option<GovernancePoint>,
+}
+
+/// What a governed step adds to the figure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GovernancePoint {
+    /// Treasury dDT (The Pie after distribution).
+    pub treasury_ddt: f64,
+    /// Treasury xDAI.
+    pub treasury_xdai: f64,
+    /// dDT burned by governance so far.
+    pub ddt_burned: f64,
+    /// CRC locked per dDT.
+    pub backing_ratio: Option<f64>,
+    /// The governed settings in force.
+    pub settings: GovernedSettings,
 }
 
 impl From<&StepMetrics> for Point {
@@ -48,6 +66,13 @@ impl From<&StepMetrics> for Point {
             avg_xdai: m.avg_xdai,
             crc_locked: m.crc_locked,
             allowed_share: m.allowed_share.clone(),
+            governance: m.governance.map(|g| GovernancePoint {
+                treasury_ddt: g.treasury_ddt,
+                treasury_xdai: g.treasury_xdai,
+                ddt_burned: g.ddt_burned,
+                backing_ratio: g.backing_ratio,
+                settings: g.settings,
+            }),
         }
     }
 }
@@ -58,6 +83,10 @@ pub struct Series {
     stride: u32,
     points: Vec<Point>,
     last: Option<Point>,
+    /// Steps of passed proposals, thinned like the points.
+    passed: Vec<u32>,
+    passed_stride: u32,
+    passed_seen: u64,
 }
 
 impl Default for Series {
@@ -73,7 +102,33 @@ impl Series {
             stride: 1,
             points: Vec::with_capacity(CAPACITY),
             last: None,
+            passed: Vec::new(),
+            passed_stride: 1,
+            passed_seen: 0,
         }
+    }
+
+    /// Offer a voted proposal: passed ones are marked on the figure (at most
+    /// [`CAPACITY`], every other one dropped when full).
+    pub fn push_proposal(&mut self, record: &ProposalRecord) {
+        if !record.passed {
+            return;
+        }
+        let n = self.passed_seen;
+        self.passed_seen += 1;
+        if n.is_multiple_of(u64::from(self.passed_stride)) {
+            self.passed.push(record.step);
+            if self.passed.len() >= CAPACITY {
+                self.passed_stride *= 2;
+                let keep: Vec<u32> = self.passed.iter().copied().step_by(2).collect();
+                self.passed = keep;
+            }
+        }
+    }
+
+    /// Steps at which proposals passed (thinned if there were very many).
+    pub fn passed(&self) -> &[u32] {
+        &self.passed
     }
 
     /// Offer a step's metrics.

@@ -747,7 +747,11 @@ async fn data_csv(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
     let resolved = scenario_query(&q)?;
-    let header = StepMetrics::columns(&resolved.settings.model.data.use_cases).join(",");
+    let header = StepMetrics::columns(
+        &resolved.settings.model.data.use_cases,
+        resolved.settings.model.governance.enabled,
+    )
+    .join(",");
     let rows = CsvRows(format!("{header}\n").into_bytes());
     let csv = simulate(&state, &resolved, rows, || false).await?.0;
     Ok((

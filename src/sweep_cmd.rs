@@ -437,6 +437,7 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
                     label: label.clone(),
                     color,
                     points: pick(1),
+                    dots: false,
                 });
                 bands.push(Band {
                     color,

@@ -86,7 +86,7 @@ impl Default for MarketConfig {
 }
 
 /// How The Pie's distribution is split between member groups.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PieShares {
     /// Share of each distribution that goes to power users.
@@ -631,6 +631,8 @@ pub struct Config {
     pub original_2024: Original2024Config,
     /// Behaviour noise.
     pub noise: NoiseConfig,
+    /// Members' governance of the treasury and the governable settings (off by default).
+    pub governance: crate::governance::GovernanceConfig,
 }
 
 /// A setting whose value the model cannot use.
@@ -655,7 +657,7 @@ pub const MAX_USE_CASES: usize = 8;
 /// 0.4 + 0.05 + 0.05 + 0.3 + 0.2 do not sum to exactly 1.0 in binary.
 const SHARE_SUM_TOLERANCE: f64 = 1e-9;
 
-fn err(key: &str, value: impl ToString, accepted: &str) -> ConfigError {
+pub(crate) fn err(key: &str, value: impl ToString, accepted: &str) -> ConfigError {
     ConfigError {
         key: key.to_string(),
         value: value.to_string(),
@@ -664,14 +666,14 @@ fn err(key: &str, value: impl ToString, accepted: &str) -> ConfigError {
     }
 }
 
-fn at_least_one(key: &str, value: u64) -> Result<(), ConfigError> {
+pub(crate) fn at_least_one(key: &str, value: u64) -> Result<(), ConfigError> {
     if value == 0 {
         return Err(err(key, value, "a whole number of at least 1"));
     }
     Ok(())
 }
 
-fn fraction(key: &str, value: f64) -> Result<(), ConfigError> {
+pub(crate) fn fraction(key: &str, value: f64) -> Result<(), ConfigError> {
     if !(0.0..=1.0).contains(&value) {
         return Err(err(key, value, "a number in [0, 1]"));
     }
@@ -687,7 +689,7 @@ pub const MAX_AMOUNT: f64 = 1e15;
 /// a finite weight, summed over millions of members.
 pub const MAX_EXPONENT: f64 = 10.0;
 
-fn amount(key: &str, value: f64) -> Result<(), ConfigError> {
+pub(crate) fn amount(key: &str, value: f64) -> Result<(), ConfigError> {
     if !(0.0..=MAX_AMOUNT).contains(&value) {
         return Err(err(
             key,
@@ -698,7 +700,7 @@ fn amount(key: &str, value: f64) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn positive(key: &str, value: f64) -> Result<(), ConfigError> {
+pub(crate) fn positive(key: &str, value: f64) -> Result<(), ConfigError> {
     if !(value > 0.0 && value.is_finite()) {
         return Err(err(key, value, "a finite number above 0"));
     }
@@ -833,7 +835,19 @@ impl Config {
                 self.noise.amount_jitter.of(kind),
             )?;
         }
-        self.validate_circles_and_data()
+        self.validate_circles_and_data()?;
+        self.governance
+            .validate(&self.governed_settings(), self.simulation.rules)
+    }
+
+    /// The governable settings' values as configured (before any vote).
+    pub fn governed_settings(&self) -> crate::governance::GovernedSettings {
+        crate::governance::GovernedSettings {
+            fee_rate: self.market.fee_rate,
+            distribution_rate: self.pie.distribution_rate,
+            shares: self.pie.shares,
+            mint_per_weight: self.minting.mint_per_weight,
+        }
     }
 
     /// Index of a use case in `data.use_cases`.

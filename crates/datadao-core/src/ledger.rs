@@ -18,6 +18,11 @@ pub struct Ledger {
     ddt_burned: f64,
     ddt_decayed: f64,
     xdai_brought: f64,
+    /// dDT burned by governance (also counted in `ddt_burned`).
+    ddt_burned_by_dao: f64,
+    /// CRC locked in the vault that backs no dDT: what governance burned, shrinking with
+    /// dDT demurrage as the vault does.
+    backing_surplus: f64,
 }
 
 /// What is held, summed by the engine at the end of a step.
@@ -33,8 +38,16 @@ pub struct Holdings {
     pub pool_xdai: f64,
     /// dDT in The Pie.
     pub pie_ddt: f64,
-    /// CRC locked in the vault (backs dDT 1:1).
+    /// CRC locked in the vault (backs dDT 1:1, more after governance burns).
     pub crc_locked: f64,
+    /// xDAI held by the treasury.
+    pub treasury_xdai: f64,
+    /// LP tokens held by agents.
+    pub agents_lp: f64,
+    /// LP tokens held by the treasury.
+    pub treasury_lp: f64,
+    /// LP tokens the pool has issued.
+    pub lp_supply: f64,
 }
 
 /// A broken invariant, with the figures that show it.
@@ -58,9 +71,29 @@ impl Ledger {
         self.ddt_burned += amount;
     }
 
-    /// dDT lost to demurrage (every balance shrank by the same factor).
-    pub fn record_decay(&mut self, amount: f64) {
+    /// dDT lost to demurrage (every balance shrank by the same factor `factor`, the
+    /// vault's CRC included).
+    pub fn record_decay(&mut self, amount: f64, factor: f64) {
         self.ddt_decayed += amount;
+        self.backing_surplus *= factor;
+    }
+
+    /// dDT burned by governance: the CRC behind it stays locked.
+    pub fn record_dao_burn(&mut self, amount: f64) {
+        self.ddt_burned += amount;
+        self.ddt_burned_by_dao += amount;
+        self.backing_surplus += amount;
+    }
+
+    /// dDT burned by governance so far.
+    pub fn ddt_burned_by_dao(&self) -> f64 {
+        self.ddt_burned_by_dao
+    }
+
+    /// CRC locked per dDT in existence (1 until governance burns); `None` without dDT.
+    pub fn backing_ratio(&self, crc_locked: f64) -> Option<f64> {
+        let supply = self.supply();
+        (supply > 0.0).then(|| crc_locked / supply)
     }
 
     /// dDT lost to demurrage so far.
@@ -104,6 +137,10 @@ impl Ledger {
             ("the pool's xDAI reserve", h.pool_xdai),
             ("the Pie", h.pie_ddt),
             ("CRC locked in the vault", h.crc_locked),
+            ("xDAI held by the treasury", h.treasury_xdai),
+            ("LP tokens held by agents", h.agents_lp),
+            ("LP tokens held by the treasury", h.treasury_lp),
+            ("LP tokens issued", h.lp_supply),
             ("dDT minted", self.ddt_minted),
             ("dDT burned", self.ddt_burned),
             ("dDT decayed", self.ddt_decayed),
@@ -138,27 +175,43 @@ impl Ledger {
                 ),
             });
         }
-        if (self.supply() - h.crc_locked).abs() > AUDIT_TOLERANCE * scale {
+        let backed = self.supply() + self.backing_surplus;
+        if (backed - h.crc_locked).abs() > AUDIT_TOLERANCE * scale {
             return Err(AuditError {
                 step,
                 detail: format!(
-                    "dDT supply {} != CRC locked in the vault {}, difference {}",
+                    "dDT supply {} + CRC behind dDT burned by governance {} != CRC locked in the vault {}, difference {}",
                     self.supply(),
+                    self.backing_surplus,
                     h.crc_locked,
-                    self.supply() - h.crc_locked
+                    backed - h.crc_locked
                 ),
             });
         }
-        let held_xdai = h.agents_xdai + h.pool_xdai;
+        let lp_held = h.agents_lp + h.treasury_lp;
+        if (lp_held - h.lp_supply).abs() > AUDIT_TOLERANCE * h.lp_supply.max(1.0) {
+            return Err(AuditError {
+                step,
+                detail: format!(
+                    "LP tokens issued {} != held by agents {} + treasury {}, difference {}",
+                    h.lp_supply,
+                    h.agents_lp,
+                    h.treasury_lp,
+                    h.lp_supply - lp_held
+                ),
+            });
+        }
+        let held_xdai = h.agents_xdai + h.pool_xdai + h.treasury_xdai;
         let scale = self.xdai_brought.abs().max(1.0);
         if (self.xdai_brought - held_xdai).abs() > AUDIT_TOLERANCE * scale {
             return Err(AuditError {
                 step,
                 detail: format!(
-                    "xDAI brought {} != held by agents {} + pool {} (= {}), difference {}",
+                    "xDAI brought {} != held by agents {} + pool {} + treasury {} (= {}), difference {}",
                     self.xdai_brought,
                     h.agents_xdai,
                     h.pool_xdai,
+                    h.treasury_xdai,
                     held_xdai,
                     self.xdai_brought - held_xdai
                 ),
@@ -185,9 +238,58 @@ mod tests {
             pool_xdai: 30.0,
             pie_ddt: 5.0,
             crc_locked: 90.0,
+            ..Holdings::default()
         };
         assert_eq!(l.supply(), 90.0);
         l.audit(3, &h).unwrap();
+    }
+
+    /// 100 dDT minted against 100 CRC; governance burns 10 of the Pie's 40: supply 90,
+    /// the vault still holds 100, backing 100/90. Demurrage then halves everything:
+    /// supply 45, vault 50, the 5 CRC behind burned dDT halve with it.
+    #[test]
+    fn a_governance_burn_raises_backing_and_passes_the_audit() {
+        let mut l = Ledger::default();
+        l.record_mint(100.0);
+        l.record_dao_burn(10.0);
+        let h = Holdings {
+            agents_ddt: 60.0,
+            pie_ddt: 30.0,
+            crc_locked: 100.0,
+            ..Holdings::default()
+        };
+        assert_eq!(l.supply(), 90.0);
+        assert_eq!(l.ddt_burned_by_dao(), 10.0);
+        assert_eq!(l.backing_ratio(100.0), Some(100.0 / 90.0));
+        l.audit(1, &h).unwrap();
+        // The same holdings without the burn recorded fail: 10 dDT unaccounted for.
+        let mut unrecorded = Ledger::default();
+        unrecorded.record_mint(100.0);
+        assert!(unrecorded.audit(1, &h).is_err());
+        l.record_decay(45.0, 0.5);
+        let halved = Holdings {
+            agents_ddt: 30.0,
+            pie_ddt: 15.0,
+            crc_locked: 50.0,
+            ..Holdings::default()
+        };
+        assert_eq!(l.supply(), 45.0);
+        l.audit(2, &halved).unwrap();
+    }
+
+    #[test]
+    fn lp_tokens_are_accounted_for() {
+        let l = Ledger::default();
+        let mut h = Holdings {
+            agents_lp: 3.0,
+            treasury_lp: 1.0,
+            lp_supply: 4.0,
+            ..Holdings::default()
+        };
+        l.audit(0, &h).unwrap();
+        h.treasury_lp = 0.5;
+        let e = l.audit(0, &h).unwrap_err();
+        assert!(e.detail.contains("LP tokens issued 4"), "{}", e.detail);
     }
 
     #[test]

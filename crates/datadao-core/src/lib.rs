@@ -9,8 +9,9 @@
 //! CRC, demurrage, the vault and mint caps), [`data_pool`] (contributions, consent, usage),
 //! [`agents`] (who decides what), [`population`] (who joins), [`ledger`] (token books and
 //! audit), [`metrics`] (per-step snapshot), [`transactions`] (records and the observer),
-//! [`engine`] (applies plans and runs steps), [`config`] (every setting and its
-//! validation). [`original_2024`] holds the first published simulation's rules, defects
+//! [`governance`] (proposals, votes and the governed settings), [`treasury`] (what the
+//! dataDAO owns besides its Pie), [`engine`] (applies plans and runs steps), [`config`]
+//! (every setting and its validation). [`original_2024`] holds the first published simulation's rules, defects
 //! and all, apart from the model; [`economy`] puts one interface over both.
 //! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles.
 
@@ -22,6 +23,7 @@ pub mod data_pool;
 pub mod economy;
 pub mod engine;
 pub mod experiment;
+pub mod governance;
 pub mod ledger;
 pub mod market;
 pub mod metrics;
@@ -29,6 +31,7 @@ pub mod original_2024;
 pub mod pie;
 pub mod population;
 pub mod transactions;
+pub mod treasury;
 
 pub use agent_type::AgentType;
 pub use config::{Config, ConfigError};

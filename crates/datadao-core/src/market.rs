@@ -381,6 +381,13 @@ impl Pool {
         self.xdai_reserve = xdai_reserve;
     }
 
+    /// Change the fee from the next swap on (a passed governance proposal; the value is
+    /// within the bounds the settings check, inside `[0, 1)`).
+    pub fn set_fee_rate(&mut self, fee_rate: f64) {
+        debug_assert!((0.0..1.0).contains(&fee_rate));
+        self.fee_rate = fee_rate;
+    }
+
     /// Scale the dDT reserve by a demurrage factor, as a pair holding a decaying token
     /// would see after `sync()`: the pool does not trade, its balance simply shrinks.
     pub fn sync_ddt_decay(&mut self, factor: f64) {

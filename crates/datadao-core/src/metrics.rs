@@ -5,6 +5,7 @@
 //! cell values are defined here, once, so every writer (CSV, sweeps, tests) agrees.
 
 use crate::agents::AgentType;
+use crate::governance::{Governable, GovernedSettings};
 
 /// Flows accumulated during one step.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -87,6 +88,30 @@ pub struct StepMetrics {
     pub allowed_share: Vec<f64>,
     /// Organizations holding no xDAI (below 1e-9).
     pub orgs_out_of_xdai: u64,
+    /// The treasury, burned dDT, proposals and governed settings; `None` when
+    /// governance is off (and its columns are absent).
+    pub governance: Option<GovernanceMetrics>,
+}
+
+/// The governance columns of a step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GovernanceMetrics {
+    /// The treasury's dDT (what The Pie holds after distribution).
+    pub treasury_ddt: f64,
+    /// The treasury's xDAI.
+    pub treasury_xdai: f64,
+    /// The treasury's LP tokens.
+    pub treasury_lp: f64,
+    /// dDT burned by governance so far.
+    pub ddt_burned: f64,
+    /// CRC locked per dDT in existence; `None` without dDT.
+    pub backing_ratio: Option<f64>,
+    /// Proposals put so far.
+    pub proposals: u64,
+    /// Proposals passed so far.
+    pub proposals_passed: u64,
+    /// Every governable setting's value in force at the end of the step.
+    pub settings: GovernedSettings,
 }
 
 impl StepMetrics {
@@ -110,6 +135,7 @@ impl StepMetrics {
             data_removed_weight: 0.0,
             allowed_share: vec![0.0; use_cases],
             orgs_out_of_xdai: 0,
+            governance: None,
         }
     }
 
@@ -122,7 +148,7 @@ impl StepMetrics {
             _ => None,
         })?;
         // Names are spelled only for the message, never on the hot path.
-        let names = Self::columns(&vec![String::new(); use_cases]);
+        let names = Self::columns(&vec![String::new(); use_cases], self.governance.is_some());
         Some((names[at].clone(), value))
     }
 
@@ -131,8 +157,9 @@ impl StepMetrics {
         self.agents.iter().sum()
     }
 
-    /// Column names, in the order of [`StepMetrics::cells`], for these use cases.
-    pub fn columns(use_cases: &[String]) -> Vec<String> {
+    /// Column names, in the order of [`StepMetrics::cells`], for these use cases, with
+    /// the governance columns at the end when `governed`.
+    pub fn columns(use_cases: &[String], governed: bool) -> Vec<String> {
         let mut cols: Vec<String> = [
             "step",
             "price",
@@ -171,6 +198,20 @@ impl StepMetrics {
             cols.push(name.to_string());
         }
         cols.extend(use_cases.iter().map(|u| format!("allowed_share_{u}")));
+        if governed {
+            for name in [
+                "treasury_ddt",
+                "treasury_xdai",
+                "treasury_lp",
+                "ddt_burned",
+                "backing_ratio",
+                "proposals",
+                "proposals_passed",
+            ] {
+                cols.push(name.to_string());
+            }
+            cols.extend(Governable::ALL.iter().map(|g| g.column().to_string()));
+        }
         cols
     }
 
@@ -208,6 +249,22 @@ impl StepMetrics {
             Cell::Int(f.mint_capped),
         ]);
         cells.extend(self.allowed_share.iter().map(|&v| Cell::Float(v)));
+        if let Some(g) = &self.governance {
+            cells.extend([
+                Cell::Float(g.treasury_ddt),
+                Cell::Float(g.treasury_xdai),
+                Cell::Float(g.treasury_lp),
+                Cell::Float(g.ddt_burned),
+                g.backing_ratio.into(),
+                Cell::Int(g.proposals),
+                Cell::Int(g.proposals_passed),
+            ]);
+            cells.extend(
+                Governable::ALL
+                    .iter()
+                    .map(|&s| Cell::Float(g.settings.get(s))),
+            );
+        }
         cells
     }
 }
@@ -232,7 +289,7 @@ mod tests {
     fn columns_and_cells_line_up() {
         let m = StepMetrics::empty(0, 2);
         let cases = vec!["a".to_string(), "b".to_string()];
-        let cols = StepMetrics::columns(&cases);
+        let cols = StepMetrics::columns(&cases, false);
         assert_eq!(cols.len(), m.cells().len());
         assert_eq!(cols[15], "agents_degen");
         assert_eq!(cols.last().unwrap(), "allowed_share_b");

@@ -555,6 +555,7 @@ impl Simulation {
                 .iter()
                 .filter(|a| a.kind == AgentType::Organization && a.xdai < 1e-9)
                 .count() as u64,
+            governance: None,
         }
     }
 
@@ -615,6 +616,7 @@ impl Simulation {
             seq: self.seq,
             agent_id: i as u32,
             agent_type: a.kind,
+            by_treasury: false,
             action,
             ddt,
             xdai,

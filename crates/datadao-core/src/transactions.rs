@@ -7,6 +7,7 @@
 
 use crate::agents::AgentType;
 use crate::config::PiePolicy;
+use crate::governance::{Governable, ProposalKind, ProposalRecord};
 use crate::metrics::StepMetrics;
 
 /// Kinds of transaction, as named in `transaction_history.csv`.
@@ -42,11 +43,25 @@ pub enum Action {
     PieShare,
     /// LP fees collected from a fee bucket (rules `original-2024` only).
     CollectFees,
+    /// A proposal put to the members (a treasury row).
+    Propose,
+    /// A member's vote on a proposal.
+    Vote,
+    /// A passed `set` proposal moves a setting (a treasury row).
+    SetParameter,
+    /// The treasury sells dDT for xDAI (half of a `liquidity` proposal).
+    TreasurySell,
+    /// The treasury deposits liquidity and receives LP tokens.
+    TreasuryAddLiquidity,
+    /// The treasury burns dDT.
+    TreasuryBurn,
+    /// dDT from the treasury paid to a member by Contribution Weight.
+    Grant,
 }
 
 impl Action {
     /// Every action, in declaration order (`ALL[a as usize] == a`).
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 22] = [
         Action::Join,
         Action::Mint,
         Action::Redeem,
@@ -62,6 +77,13 @@ impl Action {
         Action::Compute,
         Action::PieShare,
         Action::CollectFees,
+        Action::Propose,
+        Action::Vote,
+        Action::SetParameter,
+        Action::TreasurySell,
+        Action::TreasuryAddLiquidity,
+        Action::TreasuryBurn,
+        Action::Grant,
     ];
 
     /// Name used in the transaction log.
@@ -82,6 +104,13 @@ impl Action {
             Action::Compute => "job_run",
             Action::PieShare => "pie_share",
             Action::CollectFees => "collect_fees",
+            Action::Propose => "propose",
+            Action::Vote => "vote",
+            Action::SetParameter => "set_parameter",
+            Action::TreasurySell => "treasury_sell",
+            Action::TreasuryAddLiquidity => "treasury_deposit",
+            Action::TreasuryBurn => "treasury_burn",
+            Action::Grant => "grant",
         }
     }
 }
@@ -119,6 +148,34 @@ pub enum Detail {
     },
     /// The Pie policy a share was paid under.
     Policy(PiePolicy),
+    /// A proposal: what it would change, from `old` to `new` (for treasury kinds, the
+    /// treasury's dDT before and after).
+    Proposal {
+        /// Its number in the run, from 1.
+        number: u32,
+        /// Its kind.
+        kind: ProposalKind,
+        /// The setting a `set` proposal moves.
+        setting: Option<Governable>,
+        /// The value now.
+        old: f64,
+        /// The value if it passes.
+        new: f64,
+    },
+    /// A vote: yes, no, or `None` (turned out, could not tell the outcomes apart).
+    Vote {
+        /// The proposal's number.
+        number: u32,
+        /// The choice.
+        choice: Option<bool>,
+        /// The vote's weight under the weight rule.
+        weight: f64,
+    },
+    /// The proposal a treasury action or grant carries out.
+    Enacted {
+        /// The proposal's number.
+        number: u32,
+    },
 }
 
 /// One transaction, amounts signed from the agent's side (+ received, - paid).
@@ -130,8 +187,12 @@ pub struct Transaction {
     pub seq: u64,
     /// The agent's join-order id.
     pub agent_id: u32,
-    /// The agent's type.
+    /// The agent's type (ignored when `by_treasury`).
     pub agent_type: AgentType,
+    /// A row of the treasury's rather than an agent's: `agent_id` and `agent_type` mean
+    /// nothing, amounts and balances are the treasury's, and the log spells the agent as
+    /// `,treasury`.
+    pub by_treasury: bool,
     /// What happened.
     pub action: Action,
     /// Change in the agent's dDT.
@@ -162,6 +223,9 @@ pub trait Observer {
 
     /// A step has ended; its metrics are final.
     fn on_step(&mut self, _metrics: &StepMetrics) {}
+
+    /// A proposal has been voted on (and, if it passed, carried out).
+    fn on_proposal(&mut self, _proposal: &ProposalRecord) {}
 }
 
 /// Watches nothing: for benchmarks and sweeps.
@@ -182,7 +246,7 @@ mod tests {
         }
         // A variant added after the last would be missing from ALL; match exhaustively
         // so adding one forces a look here.
-        let last = match Action::CollectFees {
+        let last = match Action::Grant {
             Action::Join
             | Action::Mint
             | Action::Redeem
@@ -196,8 +260,15 @@ mod tests {
             | Action::AddLiquidity
             | Action::RemoveLiquidity
             | Action::Compute
-            | Action::PieShare => None,
-            Action::CollectFees => Some(Action::CollectFees),
+            | Action::PieShare
+            | Action::CollectFees
+            | Action::Propose
+            | Action::Vote
+            | Action::SetParameter
+            | Action::TreasurySell
+            | Action::TreasuryAddLiquidity
+            | Action::TreasuryBurn => None,
+            Action::Grant => Some(Action::Grant),
         };
         assert_eq!(last, Action::ALL.last().copied());
     }

@@ -375,3 +375,160 @@ fn default_run_is_audited_clean() {
         "every member minted 100 and nothing burned"
     );
 }
+
+/// Governance settings drawn at random (always enabled); `threshold` as given.
+fn governance(config: Config) -> impl Strategy<Value = Config> {
+    use datadao_core::governance::{Objective, PerMember, Selection, Voting, WeightRule};
+    (
+        1u64..15,
+        1u64..8,
+        prop_oneof![
+            Just(WeightRule::Person),
+            Just(WeightRule::Ddt),
+            Just(WeightRule::Quadratic),
+            Just(WeightRule::CrcLocked)
+        ],
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec(0.0f64..=1.0, 4),
+        prop_oneof![
+            Just(Objective::Wealth),
+            Just(Objective::Price),
+            Just(Objective::PieIncome),
+            Just(Objective::ComputeCost)
+        ],
+        (0.0f64..=1.0, 0.0f64..=1.0, 0.05f64..=1.0),
+    )
+        .prop_map(
+            move |(
+                interval,
+                horizon,
+                weight,
+                foresight,
+                random,
+                turnout,
+                objective,
+                (quorum, threshold, fraction),
+            )| {
+                let mut c = config.clone();
+                let g = &mut c.governance;
+                g.enabled = true;
+                g.interval_steps = interval;
+                g.horizon = horizon;
+                g.weight = weight;
+                g.voting = if foresight {
+                    Voting::Foresight
+                } else {
+                    Voting::Fixed
+                };
+                g.selection = if random {
+                    Selection::Random
+                } else {
+                    Selection::Turn
+                };
+                g.turnout = PerMember {
+                    degen: turnout[0],
+                    power: turnout[1],
+                    active: turnout[2],
+                    casual: turnout[3],
+                };
+                g.objective = PerMember::all(objective);
+                g.quorum = quorum;
+                g.threshold = threshold;
+                g.liquidity.fraction = fraction;
+                g.burn.fraction = fraction;
+                g.grants.fraction = fraction;
+                // Wide bounds, so every generated scenario's settings lie within them.
+                g.set.fee_rate.max = 0.5;
+                g.set.mint_per_weight.min = 0.0;
+                g.set.mint_per_weight.max = 1e6;
+                g.set.distribution_rate.min = 0.0;
+                c
+            },
+        )
+}
+
+/// Every metrics cell and every transaction outside governance, in order (sequence
+/// numbers left out: governance's own rows take numbers too).
+#[derive(Default)]
+struct Everything {
+    cells: Vec<Vec<datadao_core::Cell>>,
+    governance: Vec<Vec<datadao_core::Cell>>,
+    transactions: Vec<Transaction>,
+}
+
+impl Observer for Everything {
+    fn wants_transactions(&self) -> bool {
+        true
+    }
+
+    fn on_transaction(&mut self, tx: &Transaction) {
+        let governance = matches!(
+            tx.action,
+            Action::Propose
+                | Action::Vote
+                | Action::SetParameter
+                | Action::TreasurySell
+                | Action::TreasuryAddLiquidity
+                | Action::TreasuryBurn
+                | Action::Grant
+        );
+        if !governance {
+            self.transactions.push(Transaction { seq: 0, ..*tx });
+        }
+    }
+
+    fn on_step(&mut self, m: &datadao_core::StepMetrics) {
+        let mut plain = m.clone();
+        plain.governance = None;
+        self.cells.push(plain.cells());
+        let all = m.cells();
+        self.governance.push(all[plain.cells().len()..].to_vec());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A fork never changes the real run: with a threshold no vote can exceed, a
+    /// governed run (forks, turnout draws and all) equals the run without governance on
+    /// every non-governance column and every non-governance transaction; its treasury
+    /// is its Pie and nothing passed.
+    #[test]
+    fn forks_never_change_the_real_run(config in valid_data_config().prop_flat_map(governance)) {
+        let mut governed = config.clone();
+        governed.governance.threshold = 1.0;
+        prop_assume!(governed.validate().is_ok());
+        let mut plain = config.clone();
+        plain.governance.enabled = false;
+        let mut a = Everything::default();
+        let mut b = Everything::default();
+        Simulation::new(governed).unwrap().run(&mut a).unwrap();
+        Simulation::new(plain).unwrap().run(&mut b).unwrap();
+        prop_assert_eq!(&a.cells, &b.cells);
+        prop_assert_eq!(&a.transactions, &b.transactions);
+        for (row, gov) in a.cells.iter().zip(&a.governance) {
+            // treasury_ddt is pie_ddt (column 5); proposals_passed (7th) is 0.
+            prop_assert_eq!(gov[0], row[5]);
+            prop_assert_eq!(gov[6], datadao_core::Cell::Int(0));
+        }
+        prop_assert!(b.governance.iter().all(|g| g.is_empty()));
+    }
+
+    /// Governed runs keep the books: with every kind of proposal passing or failing at
+    /// random, the audit (treasury, protocol-owned LP and burned dDT included) holds
+    /// after every step and the backing ratio never falls below 1.
+    #[test]
+    fn governed_runs_keep_the_books(config in valid_data_config().prop_flat_map(governance)) {
+        prop_assume!(config.validate().is_ok());
+        let mut sim = Simulation::new(config).unwrap();
+        while !sim.is_finished() {
+            let m = sim.step(&mut NullObserver);
+            prop_assert!(m.is_ok(), "{:?}", m.err());
+            let g = m.unwrap().governance.unwrap();
+            if let Some(ratio) = g.backing_ratio {
+                prop_assert!(ratio >= 1.0 - 1e-9, "backing {ratio}");
+            }
+        }
+    }
+}

@@ -354,10 +354,17 @@ impl RowWriter {
             None => row.integer(tx.seq),
         }
         row.byte(b',');
-        row.integer(u64::from(tx.agent_id));
-        row.byte(b',');
-        let name = &type_names[tx.agent_type as usize];
-        row.fixed(&name.text, name.len);
+        if tx.by_treasury {
+            // The treasury is not an agent: no id, and its own name for a type.
+            row.byte(b',');
+            let name = Padded::new("treasury");
+            row.fixed(&name.text, name.len);
+        } else {
+            row.integer(u64::from(tx.agent_id));
+            row.byte(b',');
+            let name = &type_names[tx.agent_type as usize];
+            row.fixed(&name.text, name.len);
+        }
         row.byte(b',');
         let name = &action_names[tx.action as usize];
         row.fixed(&name.text, name.len);
@@ -463,6 +470,36 @@ pub fn spell_detail(out: &mut Vec<u8>, detail: &Detail, use_cases: &[String]) {
             out.extend_from_slice(b"weight=");
             push_f64(out, weight);
         }
+        Detail::Proposal {
+            number,
+            kind,
+            setting,
+            old,
+            new,
+        } => {
+            out.extend_from_slice(format!("proposal={number};kind={}", kind.name()).as_bytes());
+            let name = setting.map_or("treasury_ddt", |s| s.key());
+            out.extend_from_slice(format!(";{name}=").as_bytes());
+            push_f64(out, old);
+            out.extend_from_slice(b"->");
+            push_f64(out, new);
+        }
+        Detail::Vote {
+            number,
+            choice,
+            weight,
+        } => {
+            let choice = match choice {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "abstain",
+            };
+            out.extend_from_slice(format!("proposal={number};{choice};weight=").as_bytes());
+            push_f64(out, weight);
+        }
+        Detail::Enacted { number } => {
+            out.extend_from_slice(format!("proposal={number}").as_bytes());
+        }
     }
 }
 
@@ -477,6 +514,7 @@ pub(crate) mod tests {
             seq,
             agent_id: 113,
             agent_type: AgentType::Casual,
+            by_treasury: false,
             action: Action::PieShare,
             ddt,
             xdai: -0.0,

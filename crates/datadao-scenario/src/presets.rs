@@ -40,6 +40,16 @@ pub const PRESETS: &[Preset] = &[
         summary: "lognormal quantities, beta qualities, mint_per_weight 0.5: most members cannot mint all they want",
         toml: include_str!("../../../presets/scarce-data.toml"),
     },
+    Preset {
+        name: "governed",
+        summary: "the seed governed by its members: a proposal a month over the whole menu, one person one vote, foresight",
+        toml: include_str!("../../../presets/governed.toml"),
+    },
+    Preset {
+        name: "plutocracy",
+        summary: "the governed seed with token voting: each vote weighs the dDT its member holds",
+        toml: include_str!("../../../presets/plutocracy.toml"),
+    },
 ];
 
 /// The preset called `name`.

@@ -722,6 +722,12 @@ fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
 /// The effective settings as TOML that `--config` reads back.
 pub fn to_toml(settings: &Settings) -> String {
     let mut table = toml::Table::try_from(&settings.model).expect("settings serialize");
+    // Untouched governance settings are left out, so a run without governance writes
+    // exactly the file it wrote before governance existed (reading it back gives the
+    // same defaults).
+    if settings.model.governance == datadao_core::governance::GovernanceConfig::default() {
+        table.remove("governance");
+    }
     table.insert(
         "output".into(),
         toml::Value::try_from(&settings.output).expect("settings serialize"),

@@ -3,7 +3,7 @@
 
 use super::{Simulation, Tally};
 use crate::ledger::{AuditError, Holdings};
-use crate::metrics::StepMetrics;
+use crate::metrics::{GovernanceMetrics, StepMetrics};
 
 impl Simulation {
     /// Snapshot the step from the agents' balance sums.
@@ -16,6 +16,7 @@ impl Simulation {
         let Tally {
             sum_xdai,
             sum_ddt,
+            sum_lp,
             orgs_out_of_xdai,
         } = *tally;
         let counts = self.population.counts();
@@ -48,6 +49,16 @@ impl Simulation {
                 .map(|u| self.data.allowed_share(u))
                 .collect(),
             orgs_out_of_xdai,
+            governance: self.config.governance.enabled.then(|| GovernanceMetrics {
+                treasury_ddt: self.pie.balance(),
+                treasury_xdai: self.treasury.xdai(),
+                treasury_lp: self.treasury.lp(),
+                ddt_burned: self.ledger.ddt_burned_by_dao(),
+                backing_ratio: self.ledger.backing_ratio(self.vault.locked()),
+                proposals: self.governance.proposals,
+                proposals_passed: self.governance.passed,
+                settings: self.settings,
+            }),
         };
         let holdings = Holdings {
             agents_ddt: sum_ddt.iter().sum(),
@@ -56,6 +67,10 @@ impl Simulation {
             pool_xdai: self.pool.xdai_reserve(),
             pie_ddt: self.pie.balance(),
             crc_locked: self.vault.locked(),
+            treasury_xdai: self.treasury.xdai(),
+            agents_lp: sum_lp,
+            treasury_lp: self.treasury.lp(),
+            lp_supply: self.pool.lp_supply(),
         };
         (metrics, holdings)
     }

@@ -17,14 +17,14 @@ impl Simulation {
         observer: &mut O,
     ) -> Option<Tally> {
         let policy = self.config.pie.policy;
-        let rate = self.config.pie.distribution_rate;
+        let rate = self.settings.distribution_rate;
         let pot = self.pie.balance() * rate;
         // Under `groups` the Pie computes per-type amounts; under `usage` and `weight`
         // each member's claim is read as it is paid, against a total known up front.
         let mut groups = None;
         let total_claims = match policy {
             PiePolicy::Groups => {
-                let shares = &self.config.pie.shares;
+                let shares = &self.settings.shares;
                 let group_shares = [0.0, 0.0, shares.power, shares.active, shares.casual];
                 let dist = self
                     .pie
@@ -92,6 +92,7 @@ impl Simulation {
             return;
         }
         self.agents[i].ddt += share;
+        self.pie_income[kind.index()] += share;
         let detail = Detail::Policy(policy);
         self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0, detail);
         if let Some(reaction) = agents::on_pie_share(kind, share, &self.config.agents) {

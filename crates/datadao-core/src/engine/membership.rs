@@ -139,7 +139,7 @@ impl Simulation {
         observer: &mut O,
     ) {
         let policy = self.config.minting.policy;
-        let per_weight = self.config.minting.mint_per_weight;
+        let per_weight = self.settings.mint_per_weight;
         let data = self.data.member(i);
         let a = &self.members[i];
         let cap = match policy {

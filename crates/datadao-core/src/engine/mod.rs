@@ -13,6 +13,7 @@
 mod apply;
 mod audit;
 mod distribution;
+mod governance;
 mod membership;
 
 use rand::seq::SliceRandom;
@@ -23,18 +24,21 @@ use crate::agents::{self, Agent, Member, Outlook, Plan, DUST};
 use crate::circles::{self, Vault};
 use crate::config::{Activation, Config, ConfigError};
 use crate::data_pool::DataPool;
+use crate::governance::GovernedSettings;
 use crate::ledger::{AuditError, Ledger};
 use crate::market::Pool;
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::pie::Pie;
 use crate::population::Population;
 use crate::transactions::{Action, Detail, Observer, Transaction};
+use crate::treasury::Treasury;
 
 /// Sums of agents' balances, per type, gathered in whatever pass last visits them.
 #[derive(Clone, Copy, Debug, Default)]
 struct Tally {
     sum_xdai: [f64; 5],
     sum_ddt: [f64; 5],
+    sum_lp: f64,
     orgs_out_of_xdai: u64,
 }
 
@@ -43,6 +47,7 @@ impl Tally {
         let t = a.kind.index();
         self.sum_xdai[t] += a.xdai;
         self.sum_ddt[t] += a.ddt;
+        self.sum_lp += a.lp;
         if a.kind == crate::AgentType::Organization && a.xdai <= DUST {
             self.orgs_out_of_xdai += 1;
         }
@@ -83,6 +88,15 @@ pub struct Simulation {
     /// What agents see; refreshed only when data changes (`outlook_stale`).
     outlook: Outlook,
     outlook_stale: bool,
+    /// The governable settings in force (the configuration's until a vote moves them).
+    settings: GovernedSettings,
+    /// The treasury's xDAI and LP tokens (its dDT is The Pie's balance).
+    treasury: Treasury,
+    /// Governance's counters, agenda and generator.
+    governance: governance::State,
+    /// dDT each type has received from The Pie and grants so far (foresight's
+    /// `pie_income`).
+    pie_income: [f64; 5],
 }
 
 impl Simulation {
@@ -117,7 +131,6 @@ impl Simulation {
             1.0
         };
         Ok(Self {
-            config,
             agents: Vec::new(),
             members: Vec::new(),
             pool,
@@ -141,6 +154,11 @@ impl Simulation {
             noisy,
             outlook: Outlook::default(),
             outlook_stale: true,
+            settings: config.governed_settings(),
+            treasury: Treasury::default(),
+            governance: governance::State::new(config.simulation.seed),
+            pie_income: [0.0; 5],
+            config,
         })
     }
 
@@ -242,6 +260,12 @@ impl Simulation {
         } else {
             None
         };
+        // A proposal carried out moves balances the distribution's tally has summed.
+        let tally = if self.govern(step, observer)? {
+            None
+        } else {
+            tally
+        };
         let tally = tally.unwrap_or_else(|| {
             let mut t = Tally::default();
             self.agents.iter().for_each(|a| t.add(a));
@@ -318,7 +342,7 @@ impl Simulation {
             self.pie.decay(f);
             self.pool.sync_ddt_decay(f);
             self.vault.decay(f);
-            self.ledger.record_decay(before * (1.0 - f));
+            self.ledger.record_decay(before * (1.0 - f), f);
         }
     }
 
@@ -371,6 +395,7 @@ impl Simulation {
             seq: self.seq,
             agent_id: agent.id,
             agent_type: agent.kind,
+            by_treasury: false,
             action,
             ddt,
             xdai,

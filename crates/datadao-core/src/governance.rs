@@ -1,0 +1,1073 @@
+//! Governance: the members decide what the retained Pie (the treasury) and the
+//! economy's governable settings become.
+//!
+//! Every `governance.interval_steps` one proposal from the menu is put to the members.
+//! This module holds the rules, all pure: the settings ([`GovernanceConfig`]), which
+//! proposal comes next ([`Agenda`]), how far a `set` proposal moves a setting
+//! ([`GovernedSettings::moved`]), a member's voting weight ([`WeightRule::weight`]), how a
+//! type judges a forecast ([`Objective`]) and whether votes carry ([`Tally`]). The engine
+//! (`engine/governance.rs`) forks the economy for foresight, collects the votes and
+//! applies what passed; the treasury's own holdings live in [`crate::treasury`].
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::agent_type::AgentType;
+use crate::config::{self, ConfigError, PieShares, Rules};
+
+/// The kinds of proposal on the menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProposalKind {
+    /// Put a fraction of the treasury's dDT into the pool as protocol-owned liquidity.
+    Liquidity,
+    /// Burn a fraction of the treasury's dDT; the CRC behind it stays locked.
+    Burn,
+    /// Pay a fraction of the treasury's dDT to members by Contribution Weight.
+    Grants,
+    /// Move one governable setting by its step, within its bounds.
+    Set,
+}
+
+impl ProposalKind {
+    /// Name used in settings, `governance.csv` and the transaction log.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProposalKind::Liquidity => "liquidity",
+            ProposalKind::Burn => "burn",
+            ProposalKind::Grants => "grants",
+            ProposalKind::Set => "set",
+        }
+    }
+}
+
+/// The settings members may change with a `set` proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Governable {
+    /// `market.fee_rate`.
+    #[serde(rename = "market.fee_rate")]
+    FeeRate,
+    /// `pie.distribution_rate`.
+    #[serde(rename = "pie.distribution_rate")]
+    DistributionRate,
+    /// `pie.shares.power` (the other two shares make room in proportion).
+    #[serde(rename = "pie.shares.power")]
+    SharePower,
+    /// `pie.shares.active`.
+    #[serde(rename = "pie.shares.active")]
+    ShareActive,
+    /// `pie.shares.casual`.
+    #[serde(rename = "pie.shares.casual")]
+    ShareCasual,
+    /// `minting.mint_per_weight`.
+    #[serde(rename = "minting.mint_per_weight")]
+    MintPerWeight,
+}
+
+impl Governable {
+    /// Every governable setting, in the order of their columns.
+    pub const ALL: [Governable; 6] = [
+        Governable::FeeRate,
+        Governable::DistributionRate,
+        Governable::SharePower,
+        Governable::ShareActive,
+        Governable::ShareCasual,
+        Governable::MintPerWeight,
+    ];
+
+    /// The setting's dotted key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Governable::FeeRate => "market.fee_rate",
+            Governable::DistributionRate => "pie.distribution_rate",
+            Governable::SharePower => "pie.shares.power",
+            Governable::ShareActive => "pie.shares.active",
+            Governable::ShareCasual => "pie.shares.casual",
+            Governable::MintPerWeight => "minting.mint_per_weight",
+        }
+    }
+
+    /// Its column in `simulation_data.csv`.
+    pub fn column(self) -> &'static str {
+        match self {
+            Governable::FeeRate => "fee_rate",
+            Governable::DistributionRate => "pie_distribution_rate",
+            Governable::SharePower => "pie_share_power",
+            Governable::ShareActive => "pie_share_active",
+            Governable::ShareCasual => "pie_share_casual",
+            Governable::MintPerWeight => "mint_per_weight",
+        }
+    }
+}
+
+/// How far one `set` proposal moves a setting, and where it must stay.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// The size of one move, up or down.
+    pub step: f64,
+    /// Lowest value a proposal may set.
+    pub min: f64,
+    /// Highest value a proposal may set.
+    pub max: f64,
+}
+
+/// The `set` proposal's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SetConfig {
+    /// Which settings `set` proposals may move (in turn: each up, then down).
+    pub settings: Vec<Governable>,
+    /// Steps and bounds of `market.fee_rate`.
+    pub fee_rate: Bounds,
+    /// Steps and bounds of `pie.distribution_rate`.
+    pub distribution_rate: Bounds,
+    /// Steps and bounds of the share a proposal moves (`pie.shares.*`).
+    pub pie_shares: Bounds,
+    /// Steps and bounds of `minting.mint_per_weight`.
+    pub mint_per_weight: Bounds,
+}
+
+impl Default for SetConfig {
+    fn default() -> Self {
+        Self {
+            settings: Governable::ALL.to_vec(),
+            fee_rate: Bounds {
+                step: 0.001,
+                min: 0.0,
+                max: 0.1,
+            },
+            distribution_rate: Bounds {
+                step: 0.05,
+                min: 0.1,
+                max: 1.0,
+            },
+            pie_shares: Bounds {
+                step: 0.05,
+                min: 0.0,
+                max: 1.0,
+            },
+            mint_per_weight: Bounds {
+                step: 0.1,
+                min: 0.1,
+                max: 10.0,
+            },
+        }
+    }
+}
+
+impl SetConfig {
+    /// The steps and bounds that apply to `setting`.
+    pub fn bounds(&self, setting: Governable) -> Bounds {
+        match setting {
+            Governable::FeeRate => self.fee_rate,
+            Governable::DistributionRate => self.distribution_rate,
+            Governable::SharePower | Governable::ShareActive | Governable::ShareCasual => {
+                self.pie_shares
+            }
+            Governable::MintPerWeight => self.mint_per_weight,
+        }
+    }
+}
+
+/// A fraction of the treasury's dDT that a treasury proposal moves.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreasuryShare {
+    /// Fraction of the treasury's dDT, in `(0, 1]`.
+    pub fraction: f64,
+}
+
+impl Default for TreasuryShare {
+    fn default() -> Self {
+        Self { fraction: 0.5 }
+    }
+}
+
+/// How the next proposal is chosen from the menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Selection {
+    /// In menu order, round and round.
+    Turn,
+    /// Uniformly at random (from governance's own generator, seeded by the run's seed).
+    Random,
+}
+
+/// What one member's vote weighs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightRule {
+    /// One member, one vote (what Circles' sybil resistance makes possible).
+    Person,
+    /// dDT held.
+    Ddt,
+    /// Square root of dDT held.
+    Quadratic,
+    /// CRC the member has locked in the vault.
+    CrcLocked,
+}
+
+impl WeightRule {
+    /// A member's weight from what it holds.
+    pub fn weight(self, ddt: f64, crc_locked: f64) -> f64 {
+        match self {
+            WeightRule::Person => 1.0,
+            WeightRule::Ddt => ddt,
+            WeightRule::Quadratic => ddt.sqrt(),
+            WeightRule::CrcLocked => crc_locked,
+        }
+    }
+
+    /// Name used in settings and `governance.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightRule::Person => "person",
+            WeightRule::Ddt => "ddt",
+            WeightRule::Quadratic => "quadratic",
+            WeightRule::CrcLocked => "crc_locked",
+        }
+    }
+}
+
+/// How members make up their minds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Voting {
+    /// Fork the economy, simulate with and without the proposal, vote for the better.
+    Foresight,
+    /// Vote yes with a fixed probability per type and proposal kind.
+    Fixed,
+}
+
+/// What a type of member wants more of when it looks ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Mean xDAI + dDT at the price + the value of LP tokens, per member of the type.
+    Wealth,
+    /// The dDT price in xDAI.
+    Price,
+    /// dDT received from The Pie and grants over the horizon, per member of the type.
+    PieIncome,
+    /// What a unit of compute costs in xDAI (the price): lower is better.
+    ComputeCost,
+}
+
+impl Objective {
+    /// Whether a larger value of the objective's figure is better.
+    pub fn higher_is_better(self) -> bool {
+        self != Objective::ComputeCost
+    }
+}
+
+/// A value per member type (organizations are customers, not members, and never vote).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerMember<T> {
+    /// Degens.
+    pub degen: T,
+    /// Power users.
+    pub power: T,
+    /// Active users.
+    pub active: T,
+    /// Casual users.
+    pub casual: T,
+}
+
+impl<T: Copy> PerMember<T> {
+    /// The same value for every member type.
+    pub const fn all(v: T) -> Self {
+        Self {
+            degen: v,
+            power: v,
+            active: v,
+            casual: v,
+        }
+    }
+
+    /// The value for `kind`; `None` for organizations.
+    pub fn of(&self, kind: AgentType) -> Option<T> {
+        match kind {
+            AgentType::Degen => Some(self.degen),
+            AgentType::Organization => None,
+            AgentType::Power => Some(self.power),
+            AgentType::Active => Some(self.active),
+            AgentType::Casual => Some(self.casual),
+        }
+    }
+
+    /// `(type, value)` in column order.
+    pub fn entries(&self) -> [(AgentType, T); 4] {
+        [
+            (AgentType::Degen, self.degen),
+            (AgentType::Power, self.power),
+            (AgentType::Active, self.active),
+            (AgentType::Casual, self.casual),
+        ]
+    }
+}
+
+/// The member types, in the column order of [`PerMember::entries`].
+pub const MEMBER_TYPES: [AgentType; 4] = [
+    AgentType::Degen,
+    AgentType::Power,
+    AgentType::Active,
+    AgentType::Casual,
+];
+
+/// Yes-probabilities per type for each proposal kind (`voting = "fixed"`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FixedVotes {
+    /// For `liquidity` proposals.
+    pub liquidity: PerMember<f64>,
+    /// For `burn` proposals.
+    pub burn: PerMember<f64>,
+    /// For `grants` proposals.
+    pub grants: PerMember<f64>,
+    /// For `set` proposals.
+    pub set: PerMember<f64>,
+}
+
+impl Default for FixedVotes {
+    fn default() -> Self {
+        let half = PerMember::all(0.5);
+        Self {
+            liquidity: half,
+            burn: half,
+            grants: half,
+            set: half,
+        }
+    }
+}
+
+impl FixedVotes {
+    /// The yes-probabilities for `kind`.
+    pub fn of(&self, kind: ProposalKind) -> &PerMember<f64> {
+        match kind {
+            ProposalKind::Liquidity => &self.liquidity,
+            ProposalKind::Burn => &self.burn,
+            ProposalKind::Grants => &self.grants,
+            ProposalKind::Set => &self.set,
+        }
+    }
+}
+
+/// Every governance setting (`[governance]`). Off by default: with `enabled = false` the
+/// run is exactly the run without governance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GovernanceConfig {
+    /// Whether members govern at all.
+    pub enabled: bool,
+    /// One proposal at the end of every step `s` with `(s + 1) % interval_steps == 0`.
+    pub interval_steps: u64,
+    /// The menu of proposal kinds.
+    pub proposals: Vec<ProposalKind>,
+    /// In turn or at random.
+    pub selection: Selection,
+    /// What a vote weighs.
+    pub weight: WeightRule,
+    /// Share of all members' weight that must turn out for a vote to count.
+    pub quorum: f64,
+    /// A proposal passes when yes is more than this share of yes + no.
+    pub threshold: f64,
+    /// How members decide.
+    pub voting: Voting,
+    /// Steps each foresight fork simulates.
+    pub horizon: u64,
+    /// Most agent-steps one fork may simulate: at scale the horizon shortens to
+    /// `max(1, fork_agent_steps / agents)`, trading foresight for time.
+    pub fork_agent_steps: u64,
+    /// Probability that a member of each type votes on a proposal.
+    pub turnout: PerMember<f64>,
+    /// What each type looks at when it votes with foresight.
+    pub objective: PerMember<Objective>,
+    /// Yes-probabilities for `voting = "fixed"`.
+    pub fixed: FixedVotes,
+    /// `liquidity` proposals.
+    pub liquidity: TreasuryShare,
+    /// `burn` proposals.
+    pub burn: TreasuryShare,
+    /// `grants` proposals.
+    pub grants: TreasuryShare,
+    /// `set` proposals.
+    pub set: SetConfig,
+}
+
+impl Default for GovernanceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            interval_steps: 30,
+            proposals: vec![
+                ProposalKind::Liquidity,
+                ProposalKind::Burn,
+                ProposalKind::Grants,
+                ProposalKind::Set,
+            ],
+            selection: Selection::Turn,
+            weight: WeightRule::Person,
+            quorum: 0.1,
+            threshold: 0.5,
+            voting: Voting::Foresight,
+            horizon: 30,
+            fork_agent_steps: 20_000_000,
+            turnout: PerMember {
+                degen: 0.3,
+                power: 0.8,
+                active: 0.5,
+                casual: 0.2,
+            },
+            objective: PerMember::all(Objective::Wealth),
+            fixed: FixedVotes::default(),
+            liquidity: TreasuryShare::default(),
+            burn: TreasuryShare::default(),
+            grants: TreasuryShare::default(),
+            set: SetConfig::default(),
+        }
+    }
+}
+
+impl GovernanceConfig {
+    /// The fraction a treasury proposal of `kind` moves (0 for `set`).
+    pub fn fraction(&self, kind: ProposalKind) -> f64 {
+        match kind {
+            ProposalKind::Liquidity => self.liquidity.fraction,
+            ProposalKind::Burn => self.burn.fraction,
+            ProposalKind::Grants => self.grants.fraction,
+            ProposalKind::Set => 0.0,
+        }
+    }
+
+    /// Steps a fork simulates with `agents` agents, `remaining` steps before the step
+    /// counter's end: the horizon, shortened at scale to the fork budget.
+    pub fn fork_steps(&self, agents: u64, remaining: u64) -> u64 {
+        let budget = self.fork_agent_steps / agents.max(1);
+        self.horizon.min(budget.max(1)).min(remaining)
+    }
+}
+
+impl GovernanceConfig {
+    /// Check every governance setting against the model and the settings it governs.
+    pub fn validate(&self, current: &GovernedSettings, rules: Rules) -> Result<(), ConfigError> {
+        if self.enabled && rules != Rules::Model {
+            let mut e = config::err(
+                "governance.enabled",
+                true,
+                "false under simulation.rules = \"original-2024\" (that program has no governance)",
+            );
+            e.related = vec!["simulation.rules".to_string()];
+            return Err(e);
+        }
+        config::at_least_one("governance.interval_steps", self.interval_steps)?;
+        config::at_least_one("governance.horizon", self.horizon)?;
+        config::at_least_one("governance.fork_agent_steps", self.fork_agent_steps)?;
+        if self.proposals.is_empty() {
+            return Err(config::err(
+                "governance.proposals",
+                "[]",
+                "a list of at least one of \"liquidity\", \"burn\", \"grants\", \"set\"",
+            ));
+        }
+        if self.set.settings.is_empty() {
+            return Err(config::err(
+                "governance.set.settings",
+                "[]",
+                "a list of at least one governable setting: \"market.fee_rate\", \"pie.distribution_rate\", \"pie.shares.power\", \"pie.shares.active\", \"pie.shares.casual\", \"minting.mint_per_weight\"",
+            ));
+        }
+        config::fraction("governance.quorum", self.quorum)?;
+        config::fraction("governance.threshold", self.threshold)?;
+        for (kind, p) in self.turnout.entries() {
+            config::fraction(&format!("governance.turnout.{}", kind.name()), p)?;
+        }
+        for proposal in [
+            ProposalKind::Liquidity,
+            ProposalKind::Burn,
+            ProposalKind::Grants,
+            ProposalKind::Set,
+        ] {
+            for (kind, p) in self.fixed.of(proposal).entries() {
+                config::fraction(
+                    &format!("governance.fixed.{}.{}", proposal.name(), kind.name()),
+                    p,
+                )?;
+            }
+        }
+        for kind in [
+            ProposalKind::Liquidity,
+            ProposalKind::Burn,
+            ProposalKind::Grants,
+        ] {
+            let f = self.fraction(kind);
+            if !(f > 0.0 && f <= 1.0) {
+                return Err(config::err(
+                    &format!("governance.{}.fraction", kind.name()),
+                    f,
+                    "a number in (0, 1]",
+                ));
+            }
+        }
+        for (name, setting, b) in [
+            ("fee_rate", Governable::FeeRate, self.set.fee_rate),
+            (
+                "distribution_rate",
+                Governable::DistributionRate,
+                self.set.distribution_rate,
+            ),
+            ("pie_shares", Governable::SharePower, self.set.pie_shares),
+            (
+                "mint_per_weight",
+                Governable::MintPerWeight,
+                self.set.mint_per_weight,
+            ),
+        ] {
+            let key = |part: &str| format!("governance.set.{name}.{part}");
+            let (lowest, highest, accepted) = match setting {
+                Governable::FeeRate => (0.0, f64::from_bits(1.0f64.to_bits() - 1), "[0, 1)"),
+                Governable::MintPerWeight => (0.0, config::MAX_AMOUNT, "[0, 1e15]"),
+                _ => (0.0, 1.0, "[0, 1]"),
+            };
+            if !(b.step > 0.0 && b.step <= highest) {
+                return Err(config::err(
+                    &key("step"),
+                    b.step,
+                    &format!("a number above 0 and in {accepted}"),
+                ));
+            }
+            for (part, v) in [("min", b.min), ("max", b.max)] {
+                if !(lowest..=highest).contains(&v) {
+                    return Err(config::err(
+                        &key(part),
+                        v,
+                        &format!("a number in {accepted}"),
+                    ));
+                }
+            }
+            if b.min > b.max {
+                let mut e = config::err(
+                    &key("max"),
+                    b.max,
+                    &format!("a number of at least governance.set.{name}.min ({})", b.min),
+                );
+                e.related = vec![key("min")];
+                return Err(e);
+            }
+            let governed: &[Governable] = if name == "pie_shares" {
+                &[
+                    Governable::SharePower,
+                    Governable::ShareActive,
+                    Governable::ShareCasual,
+                ]
+            } else {
+                std::slice::from_ref(&setting)
+            };
+            for &g in governed {
+                let now = current.get(g);
+                let moved_by_votes = self.enabled
+                    && self.proposals.contains(&ProposalKind::Set)
+                    && self.set.settings.contains(&g);
+                if moved_by_votes && !(b.min..=b.max).contains(&now) {
+                    let mut e = config::err(
+                        g.key(),
+                        now,
+                        &format!(
+                            "a value within the bounds governance may move it in, [{}, {}] (governance.set.{name}.min and .max)",
+                            b.min, b.max
+                        ),
+                    );
+                    e.related = vec![key("min"), key("max")];
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The current value of every governable setting; the engine reads these instead of the
+/// configuration's, which stays as given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GovernedSettings {
+    /// The pool's fee.
+    pub fee_rate: f64,
+    /// Share of The Pie paid out at each distribution.
+    pub distribution_rate: f64,
+    /// The groups' shares of a distribution.
+    pub shares: PieShares,
+    /// CRC that may be locked per unit of Contribution Weight.
+    pub mint_per_weight: f64,
+}
+
+impl GovernedSettings {
+    /// The value of `setting`.
+    pub fn get(&self, setting: Governable) -> f64 {
+        match setting {
+            Governable::FeeRate => self.fee_rate,
+            Governable::DistributionRate => self.distribution_rate,
+            Governable::SharePower => self.shares.power,
+            Governable::ShareActive => self.shares.active,
+            Governable::ShareCasual => self.shares.casual,
+            Governable::MintPerWeight => self.mint_per_weight,
+        }
+    }
+
+    /// These settings with `setting` moved to `target` (clamped to `bounds`). A Pie
+    /// share's move is taken from (or given to) the other two in proportion to their
+    /// size, equally if both are 0, so the shares still sum to 1.
+    pub fn moved(&self, setting: Governable, target: f64, bounds: Bounds) -> Self {
+        let value = target.clamp(bounds.min, bounds.max);
+        let mut out = *self;
+        match setting {
+            Governable::FeeRate => out.fee_rate = value,
+            Governable::DistributionRate => out.distribution_rate = value,
+            Governable::MintPerWeight => out.mint_per_weight = value,
+            Governable::SharePower | Governable::ShareActive | Governable::ShareCasual => {
+                let s = self.shares;
+                let (own, a, b) = match setting {
+                    Governable::SharePower => (s.power, s.active, s.casual),
+                    Governable::ShareActive => (s.active, s.power, s.casual),
+                    _ => (s.casual, s.power, s.active),
+                };
+                let value = value.min(1.0);
+                debug_assert!(own >= 0.0);
+                let rest_old = a + b;
+                let rest_new = 1.0 - value;
+                let (a2, b2) = if rest_old > 0.0 {
+                    let a2 = a * (rest_new / rest_old);
+                    (a2, (rest_new - a2).max(0.0))
+                } else {
+                    (rest_new / 2.0, rest_new / 2.0)
+                };
+                out.shares = match setting {
+                    Governable::SharePower => PieShares {
+                        power: value,
+                        active: a2,
+                        casual: b2,
+                    },
+                    Governable::ShareActive => PieShares {
+                        active: value,
+                        power: a2,
+                        casual: b2,
+                    },
+                    _ => PieShares {
+                        casual: value,
+                        power: a2,
+                        active: b2,
+                    },
+                };
+            }
+        }
+        out
+    }
+}
+
+/// A proposal as put to the vote.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Proposal {
+    /// A treasury proposal: `kind` is `liquidity`, `burn` or `grants`; `ddt` is the
+    /// amount of the treasury's dDT it would move.
+    Treasury {
+        /// Which treasury proposal.
+        kind: ProposalKind,
+        /// The treasury's dDT at the time of the vote.
+        treasury: f64,
+        /// The dDT it would move: the kind's fraction of `treasury`.
+        ddt: f64,
+    },
+    /// Move `setting` from `old` to `new`, from the next step on.
+    Set {
+        /// The setting.
+        setting: Governable,
+        /// Its value now.
+        old: f64,
+        /// The value proposed.
+        new: f64,
+    },
+}
+
+impl Proposal {
+    /// Its kind.
+    pub fn kind(&self) -> ProposalKind {
+        match self {
+            Proposal::Treasury { kind, .. } => *kind,
+            Proposal::Set { .. } => ProposalKind::Set,
+        }
+    }
+}
+
+/// Which proposal comes next: counters for `turn`, nothing extra for `random`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Agenda {
+    /// Proposals put so far.
+    next_kind: u64,
+    /// `set` proposals put so far (each setting up, then down, in turn).
+    next_move: u64,
+}
+
+impl Agenda {
+    /// The next kind and, for `set`, the next `(setting, up?)`.
+    pub fn next<R: Rng>(
+        &mut self,
+        config: &GovernanceConfig,
+        rng: &mut R,
+    ) -> (ProposalKind, Governable, bool) {
+        let menu = &config.proposals;
+        let settings = &config.set.settings;
+        let (kind, setting, up) = match config.selection {
+            Selection::Turn => {
+                let kind = menu[(self.next_kind % menu.len() as u64) as usize];
+                let (setting, up) = if kind == ProposalKind::Set {
+                    let n = self.next_move;
+                    self.next_move += 1;
+                    let s = settings[((n / 2) % settings.len() as u64) as usize];
+                    (s, n.is_multiple_of(2))
+                } else {
+                    (settings[0], true)
+                };
+                (kind, setting, up)
+            }
+            Selection::Random => {
+                let kind = menu[rng.gen_range(0..menu.len())];
+                let (setting, up) = if kind == ProposalKind::Set {
+                    (
+                        settings[rng.gen_range(0..settings.len())],
+                        rng.gen_bool(0.5),
+                    )
+                } else {
+                    (settings[0], true)
+                };
+                (kind, setting, up)
+            }
+        };
+        self.next_kind += 1;
+        (kind, setting, up)
+    }
+}
+
+/// A `set` proposal's new value: one step in the chosen direction, clamped to the
+/// bounds; if that changes nothing (the setting sits at that bound), one step the other
+/// way.
+pub fn set_target(old: f64, up: bool, bounds: Bounds) -> f64 {
+    let toward = |up: bool| {
+        let v = if up {
+            old + bounds.step
+        } else {
+            old - bounds.step
+        };
+        v.clamp(bounds.min, bounds.max)
+    };
+    let first = toward(up);
+    if first != old {
+        first
+    } else {
+        toward(!up)
+    }
+}
+
+/// Whether two forecasts of an objective differ by more than rounding: below this
+/// relative difference a member is indifferent and abstains.
+pub const INDIFFERENCE: f64 = 1e-9;
+
+/// A member's preference between the forecast with (`with`) and without the proposal:
+/// `Some(true)` for yes, `Some(false)` for no, `None` when it cannot tell them apart.
+pub fn prefers(objective: Objective, with: Option<f64>, without: Option<f64>) -> Option<bool> {
+    let (w, wo) = (with?, without?);
+    if (w - wo).abs() <= INDIFFERENCE * w.abs().max(wo.abs()) {
+        return None;
+    }
+    Some((w > wo) == objective.higher_is_better())
+}
+
+/// Votes on one proposal, in the weight rule's units.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Weight voting yes.
+    pub yes: f64,
+    /// Weight voting no.
+    pub no: f64,
+    /// Weight that turned out and could not tell the outcomes apart.
+    pub abstain: f64,
+    /// Weight of every member, voting or not.
+    pub eligible: f64,
+    /// Members who turned out.
+    pub voters: u64,
+}
+
+impl Tally {
+    /// Share of all members' weight that turned out (0 when nobody has weight).
+    pub fn turnout(&self) -> f64 {
+        if self.eligible > 0.0 {
+            (self.yes + self.no + self.abstain) / self.eligible
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether the proposal carries: turnout of at least `quorum`, and yes more than
+    /// `threshold` of yes + no.
+    pub fn passes(&self, quorum: f64, threshold: f64) -> bool {
+        let cast = self.yes + self.no;
+        self.eligible > 0.0 && self.turnout() >= quorum && cast > 0.0 && self.yes > threshold * cast
+    }
+}
+
+/// One cell of a `governance.csv` row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Field {
+    /// A count.
+    Int(u64),
+    /// An amount, a weight or a share.
+    Float(f64),
+    /// A name.
+    Text(&'static str),
+    /// Yes or no.
+    Bool(bool),
+    /// No value (a forecast under `fixed` voting, a type with no members).
+    Empty,
+}
+
+impl From<Option<f64>> for Field {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Field::Empty, Field::Float)
+    }
+}
+
+/// Everything about one proposal: what it was, the votes, the outcome and the forecasts
+/// the members voted on. A row of `governance.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProposalRecord {
+    /// Its number in the run, from 1.
+    pub number: u32,
+    /// The step at whose end it was voted on.
+    pub step: u32,
+    /// The proposal.
+    pub proposal: Proposal,
+    /// The votes.
+    pub tally: Tally,
+    /// The weight rule the votes were counted with.
+    pub weight: WeightRule,
+    /// Whether it passed (and was carried out).
+    pub passed: bool,
+    /// Steps each foresight fork simulated; `None` under `fixed` voting.
+    pub horizon: Option<u64>,
+    /// Each type's objective at the end of the fork with the proposal.
+    pub with: PerMember<Option<f64>>,
+    /// Each type's objective at the end of the fork without it.
+    pub without: PerMember<Option<f64>>,
+}
+
+impl ProposalRecord {
+    /// Column names of `governance.csv`, in the order of [`ProposalRecord::fields`].
+    pub fn columns() -> Vec<String> {
+        let mut cols: Vec<String> = [
+            "proposal",
+            "step",
+            "kind",
+            "setting",
+            "old_value",
+            "new_value",
+            "yes",
+            "no",
+            "abstain",
+            "turnout",
+            "eligible_weight",
+            "voters",
+            "weight",
+            "passed",
+            "horizon",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for kind in MEMBER_TYPES {
+            cols.push(format!("forecast_{}_with", kind.name()));
+            cols.push(format!("forecast_{}_without", kind.name()));
+        }
+        cols
+    }
+
+    /// The row's values.
+    pub fn fields(&self) -> Vec<Field> {
+        let (setting, old, new) = match self.proposal {
+            Proposal::Treasury { treasury, ddt, .. } => ("treasury_ddt", treasury, treasury - ddt),
+            Proposal::Set { setting, old, new } => (setting.key(), old, new),
+        };
+        let t = &self.tally;
+        let mut out = vec![
+            Field::Int(u64::from(self.number)),
+            Field::Int(u64::from(self.step)),
+            Field::Text(self.proposal.kind().name()),
+            Field::Text(setting),
+            Field::Float(old),
+            Field::Float(new),
+            Field::Float(t.yes),
+            Field::Float(t.no),
+            Field::Float(t.abstain),
+            Field::Float(t.turnout()),
+            Field::Float(t.eligible),
+            Field::Int(t.voters),
+            Field::Text(self.weight.name()),
+            Field::Bool(self.passed),
+            self.horizon.map_or(Field::Empty, Field::Int),
+        ];
+        for ((_, with), (_, without)) in self.with.entries().into_iter().zip(self.without.entries())
+        {
+            out.push(with.into());
+            out.push(without.into());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_settings() -> GovernedSettings {
+        GovernedSettings {
+            fee_rate: 0.003,
+            distribution_rate: 0.7,
+            shares: PieShares::default(),
+            mint_per_weight: 1.0,
+        }
+    }
+
+    /// Each weight rule by hand: a member with 16 dDT and 9 CRC locked.
+    #[test]
+    fn weight_rules_by_hand() {
+        assert_eq!(WeightRule::Person.weight(16.0, 9.0), 1.0);
+        assert_eq!(WeightRule::Ddt.weight(16.0, 9.0), 16.0);
+        assert_eq!(WeightRule::Quadratic.weight(16.0, 9.0), 4.0);
+        assert_eq!(WeightRule::CrcLocked.weight(16.0, 9.0), 9.0);
+        assert_eq!(WeightRule::Person.weight(0.0, 0.0), 1.0);
+    }
+
+    /// yes 6, no 3, abstain 1 of 20 eligible: turnout 0.5; yes share 6/9 = 0.667.
+    #[test]
+    fn quorum_and_threshold_by_hand() {
+        let t = Tally {
+            yes: 6.0,
+            no: 3.0,
+            abstain: 1.0,
+            eligible: 20.0,
+            voters: 4,
+        };
+        assert_eq!(t.turnout(), 0.5);
+        assert!(t.passes(0.5, 0.5));
+        assert!(!t.passes(0.51, 0.5));
+        assert!(t.passes(0.1, 0.66));
+        assert!(!t.passes(0.1, 0.67));
+        // A tie does not carry a simple majority.
+        let tie = Tally {
+            yes: 1.0,
+            no: 1.0,
+            eligible: 2.0,
+            ..Tally::default()
+        };
+        assert!(!tie.passes(0.0, 0.5));
+        // Nobody with weight: nothing passes.
+        assert!(!Tally::default().passes(0.0, 0.0));
+        // Threshold 1 can never be exceeded.
+        let all_yes = Tally {
+            yes: 5.0,
+            eligible: 5.0,
+            ..Tally::default()
+        };
+        assert!(!all_yes.passes(0.0, 1.0));
+    }
+
+    #[test]
+    fn set_moves_by_hand() {
+        let b = Bounds {
+            step: 0.001,
+            min: 0.0,
+            max: 0.004,
+        };
+        assert!((set_target(0.003, true, b) - 0.004).abs() < 1e-15);
+        assert!((set_target(0.003, false, b) - 0.002).abs() < 1e-15);
+        // At the top bound, up turns into down.
+        assert!((set_target(0.004, true, b) - 0.003).abs() < 1e-15);
+        // Clamped: 0.0035 + 0.001 -> 0.004.
+        assert_eq!(set_target(0.0035, true, b), 0.004);
+    }
+
+    /// power 0.4 -> 0.5: active and casual (0.4, 0.2) share the remaining 0.5 as 2:1,
+    /// 1/3 and 1/6.
+    #[test]
+    fn a_pie_share_moves_and_the_others_make_room() {
+        let s = seed_settings();
+        let b = SetConfig::default().pie_shares;
+        let m = s.moved(Governable::SharePower, 0.5, b);
+        assert_eq!(m.shares.power, 0.5);
+        assert!((m.shares.active - 1.0 / 3.0).abs() < 1e-15);
+        assert!((m.shares.casual - 1.0 / 6.0).abs() < 1e-15);
+        assert!((m.shares.power + m.shares.active + m.shares.casual - 1.0).abs() < 1e-15);
+        // casual 0.2 -> 0.15: power and active (0.4, 0.4) share 0.85 equally.
+        let m = s.moved(Governable::ShareCasual, 0.15, b);
+        assert!((m.shares.power - 0.425).abs() < 1e-15);
+        assert!((m.shares.active - 0.425).abs() < 1e-15);
+        // From shares (1, 0, 0) the others split the room equally.
+        let all = GovernedSettings {
+            shares: PieShares {
+                power: 1.0,
+                active: 0.0,
+                casual: 0.0,
+            },
+            ..s
+        };
+        let m = all.moved(Governable::SharePower, 0.9, b);
+        assert!((m.shares.active - 0.05).abs() < 1e-15);
+        assert!((m.shares.casual - 0.05).abs() < 1e-15);
+        // The other settings are untouched by a share's move.
+        assert_eq!(m.fee_rate, s.fee_rate);
+        let f = s.moved(Governable::FeeRate, 0.5, SetConfig::default().fee_rate);
+        assert_eq!(f.fee_rate, 0.1);
+    }
+
+    #[test]
+    fn preferences_by_objective() {
+        assert_eq!(prefers(Objective::Wealth, Some(2.0), Some(1.0)), Some(true));
+        assert_eq!(prefers(Objective::Price, Some(1.0), Some(2.0)), Some(false));
+        assert_eq!(
+            prefers(Objective::ComputeCost, Some(1.0), Some(2.0)),
+            Some(true)
+        );
+        assert_eq!(
+            prefers(Objective::Wealth, Some(1.0), Some(1.0 + 1e-12)),
+            None
+        );
+        assert_eq!(prefers(Objective::Wealth, None, Some(1.0)), None);
+    }
+
+    #[test]
+    fn the_agenda_takes_kinds_and_moves_in_turn() {
+        let config = GovernanceConfig {
+            proposals: vec![ProposalKind::Burn, ProposalKind::Set],
+            ..GovernanceConfig::default()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut a = Agenda::default();
+        let picks: Vec<_> = (0..6).map(|_| a.next(&config, &mut rng)).collect();
+        assert_eq!(picks[0].0, ProposalKind::Burn);
+        assert_eq!(picks[1], (ProposalKind::Set, Governable::FeeRate, true));
+        assert_eq!(picks[3], (ProposalKind::Set, Governable::FeeRate, false));
+        assert_eq!(
+            picks[5],
+            (ProposalKind::Set, Governable::DistributionRate, true)
+        );
+    }
+
+    #[test]
+    fn forks_shorten_at_scale() {
+        let g = GovernanceConfig::default();
+        assert_eq!(g.fork_steps(4_000, u64::MAX), 30);
+        assert_eq!(g.fork_steps(1_000_000, u64::MAX), 20);
+        assert_eq!(g.fork_steps(100_000_000, u64::MAX), 1);
+        assert_eq!(g.fork_steps(10, 7), 7);
+    }
+
+    use rand::SeedableRng;
+}
