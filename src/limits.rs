@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use datadao_core::governance::Voting;
 use datadao_core::Config;
 
 use datadao_scenario::settings::Resolved;
@@ -111,16 +112,24 @@ pub fn check_memory(
     resolved: Option<&Resolved>,
     allow: bool,
 ) -> Result<()> {
-    let need = final_agents(c) * u128::from(BYTES_PER_AGENT) * u128::from(copies.max(1));
+    // A foresight vote holds one fork, a full copy of the economy, beside the run.
+    let forks = if c.governance.enabled && c.governance.voting == Voting::Foresight {
+        2
+    } else {
+        1
+    };
+    let need =
+        final_agents(c) * u128::from(BYTES_PER_AGENT) * u128::from(copies.max(1)) * forks;
     let Some(have) = memory_available() else {
         return Ok(());
     };
     if !allow && need > u128::from(have) {
         bail!(
-            "{}: {} agents{} need about {} of memory ({BYTES_PER_AGENT} bytes per agent), and this machine has {} available; accepted: a population that fits, or --allow-huge (output.allow_huge = true) to start anyway",
+            "{}: {} agents{}{} need about {} of memory ({BYTES_PER_AGENT} bytes per agent), and this machine has {} available; accepted: a population that fits, or --allow-huge (output.allow_huge = true) to start anyway",
             culprits(resolved, POPULATION),
             final_agents(c),
             if copies > 1 { format!(" in each of {copies} parallel runs") } else { String::new() },
+            if forks > 1 { " and a foresight fork of them" } else { "" },
             bytes(need),
             bytes(u128::from(have))
         );

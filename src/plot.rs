@@ -165,7 +165,11 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
             lines: per_type(points, |p, t| p.avg_xdai[t]),
         },
         Panel {
-            title: "dDT Supply and CRC Locked (1:1, lines coincide)".into(),
+            title: if points.iter().any(|p| p.governance.is_some()) {
+                "dDT Supply and CRC Locked (CRC above: dDT burned by governance)".into()
+            } else {
+                "dDT Supply and CRC Locked (1:1, lines coincide)".into()
+            },
             y_label: "tokens".into(),
             lines: vec![
                 Line {

@@ -110,7 +110,10 @@ class Result:
             ``simulation_data.csv`` (empty CSV cells are NaN).
         transactions: the transaction log (the columns of ``transaction_history.csv``;
             ``agent_type``, ``action`` and ``detail`` as categoricals), or ``None``
-            unless ``run(..., transactions=True)``.
+            unless ``run(..., transactions=True)``. In governed runs the treasury's
+            rows have ``agent_type`` ``"treasury"`` and no ``agent_id`` (``<NA>``).
+        governance: one row per proposal (the columns of ``governance.csv``), or
+            ``None`` when ``governance.enabled`` is false.
         config: the effective settings as dotted keys (what ``run_config.toml``
             records, ``output.dir`` as ``"."``), plus ``preset`` when one was used.
         summary: the figures the CLI prints at the end of a run.
@@ -118,6 +121,7 @@ class Result:
 
     steps: pd.DataFrame
     transactions: Optional[pd.DataFrame]
+    governance: Optional[pd.DataFrame]
     config: Dict[str, Any]
     summary: Dict[str, Any] = field(default_factory=dict)
 
@@ -200,9 +204,16 @@ def run(
     finally:
         bar.close()
     tx = None if out["transactions"] is None else _frame(out["transactions"])
+    if tx is not None and out["governance"] is not None:
+        # Treasury rows carry no agent id: a nullable column, as pandas reads the CSV.
+        ids = tx["agent_id"]
+        tx["agent_id"] = pd.array(ids.to_numpy(), dtype="Int64").copy()
+        tx.loc[ids.to_numpy() < 0, "agent_id"] = pd.NA
+    gov = None if out["governance"] is None else pd.DataFrame(out["governance"])
     return Result(
         steps=_frame(out["steps"]),
         transactions=tx,
+        governance=gov,
         config=dict(out["config"]),
         summary=dict(out["summary"]),
     )

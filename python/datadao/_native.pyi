@@ -24,7 +24,8 @@ def run(
     progress: Optional[Callable[[int], Any]] = None,
 ) -> Dict[str, Any]:
     """Run a simulation; returns ``steps`` and ``transactions`` as column buffers
-    (``names``, ``kinds``, ``data``, ``categories``), ``config`` and ``summary``."""
+    (``names``, ``kinds``, ``data``, ``categories``), ``governance`` (a dict of column
+    lists, or ``None`` when governance is off), ``config`` and ``summary``."""
 
 def sweep_tables(
     grid: Mapping[str, Any],

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use datadao_core::governance::{Field, ProposalRecord};
 use datadao_core::{Action, AgentType, Cell, Detail, Economy, Observer, StepMetrics, Transaction};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
 use datadao_scenario::summary::RunStats;
@@ -234,6 +235,8 @@ struct Collect {
     names: Vec<String>,
     columns: Vec<Column>,
     tx: Option<TxColumns>,
+    /// `governance.csv`'s rows, in governed runs.
+    proposals: Option<Vec<Vec<Field>>>,
     use_cases: Vec<String>,
     stats: RunStats,
     rows: u64,
@@ -249,8 +252,14 @@ impl Observer for Collect {
         if let Some(c) = &mut self.tx {
             c.step.push(i64::from(t.step));
             c.seq.push(t.seq as i64);
-            c.agent_id.push(i64::from(t.agent_id));
-            c.agent_type.push(t.agent_type as u8);
+            if t.by_treasury {
+                // The treasury has no id; its type code is the one after the agents'.
+                c.agent_id.push(-1);
+                c.agent_type.push(AgentType::ALL.len() as u8);
+            } else {
+                c.agent_id.push(i64::from(t.agent_id));
+                c.agent_type.push(t.agent_type as u8);
+            }
             c.action.push(t.action as u8);
             let price = t.price.unwrap_or(f64::NAN);
             for (col, v) in c.amounts.iter_mut().zip([
@@ -293,6 +302,31 @@ impl Observer for Collect {
         }
         self.stats.update(m);
     }
+
+    fn on_proposal(&mut self, record: &ProposalRecord) {
+        if let Some(rows) = &mut self.proposals {
+            rows.push(record.fields());
+        }
+    }
+}
+
+/// `governance.csv` as a dict of column lists (floats, ints, text, bools, `None`).
+fn proposal_table<'py>(py: Python<'py>, rows: &[Vec<Field>]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (n, name) in ProposalRecord::columns().iter().enumerate() {
+        let column = PyList::empty(py);
+        for row in rows {
+            match row[n] {
+                Field::Int(i) => column.append(i)?,
+                Field::Float(f) => column.append(f)?,
+                Field::Text(t) => column.append(t)?,
+                Field::Bool(b) => column.append(b)?,
+                Field::Empty => column.append(py.None())?,
+            }
+        }
+        d.set_item(name, column)?;
+    }
+    Ok(d)
 }
 
 fn bytes_of<T: Copy>(py: Python<'_>, values: &[T], to_le: impl Fn(T) -> [u8; 8]) -> Py<PyAny> {
@@ -346,11 +380,13 @@ fn run<'py>(
     let model = resolved.settings.model.clone();
     let total = model.simulation.total_steps;
     let use_cases = model.data.use_cases.clone();
+    let governed = model.governance.enabled;
     let mut economy = Economy::new(model).map_err(|e| config_error(e.into()))?;
     let mut sink = Collect {
-        names: StepMetrics::columns(&use_cases),
+        names: StepMetrics::columns(&use_cases, governed),
         columns: Vec::new(),
         tx: transactions.then(TxColumns::default),
+        proposals: governed.then(Vec::new),
         use_cases: use_cases.clone(),
         stats: RunStats::default(),
         rows: 0,
@@ -421,6 +457,7 @@ fn run<'py>(
                     AgentType::ALL
                         .iter()
                         .map(|t| t.name().to_string())
+                        .chain(governed.then(|| "treasury".to_string()))
                         .collect(),
                 ),
                 (
@@ -432,6 +469,10 @@ fn run<'py>(
             out.set_item("transactions", table(py, names, data, categories)?)?;
         }
         None => out.set_item("transactions", py.None())?,
+    }
+    match &sink.proposals {
+        Some(rows) => out.set_item("governance", proposal_table(py, rows)?)?,
+        None => out.set_item("governance", py.None())?,
     }
     out.set_item("config", config_dict(py, &resolved)?)?;
     out.set_item(

@@ -1,0 +1,60 @@
+"""Governed runs from Python: the governance table and the new columns equal the CLI's
+files cell for cell, and governance off leaves everything as it was."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import datadao
+from conftest import run_cli
+
+
+@pytest.mark.parametrize("preset", ["governed", "plutocracy"])
+def test_governed_runs_equal_the_cli_cell_for_cell(cli, tmp_path, preset):
+    run_cli(cli, tmp_path, "-q", "--preset", preset, "--steps", "130", "--seed", "3")
+    r = datadao.run(preset=preset, steps=130, seed=3, transactions=True)
+    data = pd.read_csv(tmp_path / "simulation_data.csv")
+    assert list(r.steps.columns) == list(data.columns)
+    assert {"treasury_ddt", "backing_ratio", "proposals_passed", "fee_rate"} <= set(data.columns)
+    pd.testing.assert_frame_equal(r.steps, data, check_exact=True, check_dtype=False)
+
+    gov = pd.read_csv(tmp_path / "governance.csv")
+    assert r.governance is not None
+    assert list(r.governance.columns) == list(gov.columns)
+    assert len(r.governance) == len(gov) == 4
+    pd.testing.assert_frame_equal(r.governance, gov, check_exact=True, check_dtype=False)
+    assert r.steps["proposals"].iloc[-1] == len(gov)
+    assert r.steps["proposals_passed"].iloc[-1] == gov["passed"].sum()
+
+    log = pd.read_csv(
+        tmp_path / "transaction_history.csv",
+        dtype={"detail": str},
+        keep_default_na=False,
+        na_values={"price": [""], "agent_id": [""]},
+    )
+    tx = r.transactions
+    assert len(tx) == len(log)
+    for col in ["agent_type", "action", "detail"]:
+        assert (tx[col].astype(str).to_numpy() == log[col].astype(str).to_numpy()).all(), col
+    treasury = (tx["agent_type"] == "treasury").to_numpy()
+    assert treasury.sum() >= len(gov)
+    assert tx["agent_id"].isna().to_numpy().tolist() == treasury.tolist()
+    np.testing.assert_array_equal(
+        tx["agent_id"].to_numpy(dtype=float, na_value=np.nan), log["agent_id"].to_numpy(dtype=float)
+    )
+    for col in ["ddt", "xdai", "lp", "ddt_balance", "xdai_balance", "price"]:
+        np.testing.assert_array_equal(tx[col].to_numpy(), log[col].to_numpy(), err_msg=col)
+    assert set(tx["action"].astype(str)) >= {"propose", "vote"}
+
+
+def test_governance_off_has_no_governance():
+    r = datadao.run(steps=40)
+    assert r.governance is None
+    assert "treasury_ddt" not in r.steps.columns
+
+
+def test_governance_settings_are_checked():
+    with pytest.raises(datadao.ConfigError, match="governance.quorum"):
+        datadao.config(settings={"governance.quorum": 2})
+    with pytest.raises(datadao.ConfigError, match="governance.weight"):
+        datadao.config(settings={"governance.weight": "wealth"})
