@@ -118,8 +118,7 @@ pub fn check_memory(
     } else {
         1
     };
-    let need =
-        final_agents(c) * u128::from(BYTES_PER_AGENT) * u128::from(copies.max(1)) * forks;
+    let need = final_agents(c) * u128::from(BYTES_PER_AGENT) * u128::from(copies.max(1)) * forks;
     let Some(have) = memory_available() else {
         return Ok(());
     };

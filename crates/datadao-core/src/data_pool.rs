@@ -122,6 +122,14 @@ impl DataPool {
         }
     }
 
+    /// A copy with room for `extra` more members, so a copy that grows does not hold
+    /// its old and new storage at once (foresight forks).
+    pub fn fork_with_room(&self, extra: usize) -> Self {
+        let mut members = Vec::with_capacity(self.members.len() + extra);
+        members.extend_from_slice(&self.members);
+        Self { members, ..*self }
+    }
+
     /// A member's data.
     pub fn member(&self, id: usize) -> &MemberData {
         &self.members[id]

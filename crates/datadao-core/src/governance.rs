@@ -413,7 +413,7 @@ impl Default for GovernanceConfig {
             threshold: 0.5,
             voting: Voting::Foresight,
             horizon: 30,
-            fork_agent_steps: 20_000_000,
+            fork_agent_steps: 10_000_000,
             turnout: PerMember {
                 degen: 0.3,
                 power: 0.8,
@@ -1064,7 +1064,8 @@ mod tests {
     fn forks_shorten_at_scale() {
         let g = GovernanceConfig::default();
         assert_eq!(g.fork_steps(4_000, u64::MAX), 30);
-        assert_eq!(g.fork_steps(1_000_000, u64::MAX), 20);
+        assert_eq!(g.fork_steps(1_000_000, u64::MAX), 10);
+        assert_eq!(g.fork_steps(333_333, u64::MAX), 30);
         assert_eq!(g.fork_steps(100_000_000, u64::MAX), 1);
         assert_eq!(g.fork_steps(10, 7), 7);
     }

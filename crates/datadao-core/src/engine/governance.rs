@@ -51,6 +51,16 @@ impl State {
     }
 }
 
+/// Largest economy whose two forks run side by side (each is a full copy of it).
+const PARALLEL_FORKS_UP_TO: usize = 100_000;
+
+/// A copy of `v` with room for `extra` more elements.
+fn with_room<T: Clone>(v: &[T], extra: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(v.len() + extra);
+    out.extend_from_slice(v);
+    out
+}
+
 /// Each member type's objective, forecast.
 type Forecast = PerMember<Option<f64>>;
 
@@ -120,12 +130,46 @@ impl Simulation {
     }
 
     /// A copy of the economy that simulates but never governs or writes, starting at the
-    /// step after this one.
-    fn fork(&self) -> Simulation {
-        let mut f = self.clone();
-        f.governance.forked = true;
-        f.next_step = self.next_step + 1;
-        f
+    /// step after this one, with room for the agents who join during `steps` steps: a
+    /// copy grown by reallocation would hold two copies at once for a moment, which at a
+    /// million agents is the difference between two and three economies in memory.
+    fn fork(&self, steps: u64) -> Simulation {
+        let s = &self.config.simulation;
+        let entries = (steps + 1).div_ceil(s.entry_steps);
+        let extra = usize::try_from(s.agents_per_entry.saturating_mul(entries)).unwrap_or(0);
+        Simulation {
+            config: self.config.clone(),
+            agents: with_room(&self.agents, extra),
+            members: with_room(&self.members, extra),
+            pool: self.pool.clone(),
+            pie: self.pie.clone(),
+            population: self.population.clone(),
+            ledger: self.ledger.clone(),
+            vault: self.vault.clone(),
+            data: self.data.fork_with_room(extra),
+            rng: self.rng.clone(),
+            next_step: self.next_step + 1,
+            seq: self.seq,
+            flows: self.flows,
+            order: with_room(&self.order, extra),
+            job_use_case: self.job_use_case,
+            use_cases: self.use_cases,
+            crc_factor: self.crc_factor,
+            ddt_factor: self.ddt_factor,
+            violation: self.violation.clone(),
+            skip_probability: self.skip_probability,
+            amount_jitter: self.amount_jitter,
+            noisy: self.noisy,
+            outlook: self.outlook.clone(),
+            outlook_stale: self.outlook_stale,
+            settings: self.settings,
+            treasury: self.treasury,
+            governance: State {
+                forked: true,
+                ..self.governance.clone()
+            },
+            pie_income: self.pie_income,
+        }
     }
 
     /// Simulate the horizon on two forks, with and without the proposal, and read every
@@ -141,21 +185,27 @@ impl Simulation {
             .config
             .governance
             .fork_steps(self.agents.len() as u64, remaining);
-        let mut forecasts = [PerMember::all(None); 2];
-        // One fork at a time: at a million agents each is a full copy of the economy.
-        for (n, with_proposal) in [true, false].into_iter().enumerate() {
-            let mut fork = self.fork();
+        let run = |with_proposal: bool| -> Result<Forecast, AuditError> {
+            let mut fork = self.fork(steps);
             if with_proposal {
                 fork.enact(step, 0, proposal, &mut NullObserver);
             }
             for _ in 0..steps {
-                fork.step(&mut NullObserver).map_err(|e| AuditError {
+                fork.fork_step().map_err(|e| AuditError {
                     step: e.step,
                     detail: format!("in a foresight fork of step {step}: {}", e.detail),
                 })?;
             }
-            forecasts[n] = fork.objectives(&self.pie_income);
-        }
+            Ok(fork.objectives(&self.pie_income))
+        };
+        // Each fork is a full copy of the economy: side by side while that is small,
+        // one after the other when a third copy would weigh (a million agents).
+        let (with, without) = if self.agents.len() <= PARALLEL_FORKS_UP_TO {
+            rayon::join(|| run(true), || run(false))
+        } else {
+            (run(true), run(false))
+        };
+        let forecasts = [with?, without?];
         Ok((steps, forecasts[0], forecasts[1]))
     }
 

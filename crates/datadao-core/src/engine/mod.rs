@@ -30,7 +30,7 @@ use crate::market::Pool;
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::pie::Pie;
 use crate::population::Population;
-use crate::transactions::{Action, Detail, Observer, Transaction};
+use crate::transactions::{Action, Detail, NullObserver, Observer, Transaction};
 use crate::treasury::Treasury;
 
 /// Sums of agents' balances, per type, gathered in whatever pass last visits them.
@@ -223,6 +223,38 @@ impl Simulation {
     /// Run one step and return its metrics (also given to the observer).
     pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
         let step = self.next_step;
+        let (crc_held, tally) = self.advance(step, observer)?;
+        let tally = tally.unwrap_or_else(|| {
+            let mut t = Tally::default();
+            self.agents.iter().for_each(|a| t.add(a));
+            t
+        });
+        let (metrics, holdings) = self.measure(step, &tally, crc_held);
+        if self.config.simulation.audit {
+            self.audit(step, &holdings)?;
+        }
+        observer.on_step(&metrics);
+        self.next_step += 1;
+        Ok(metrics)
+    }
+
+    /// A step of a foresight fork: everything that changes the economy, nothing that
+    /// only measures or checks it (the real run measures and audits its own steps).
+    fn fork_step(&mut self) -> Result<(), AuditError> {
+        let step = self.next_step;
+        self.advance(step, &mut NullObserver)?;
+        self.next_step += 1;
+        Ok(())
+    }
+
+    /// Everything a step does to the economy, in the step's order. Returns the CRC
+    /// agents hold and, when a pass over the agents already summed their balances, the
+    /// sums.
+    fn advance<O: Observer>(
+        &mut self,
+        step: u32,
+        observer: &mut O,
+    ) -> Result<(f64, Option<Tally>), AuditError> {
         self.flows = StepFlows::default();
 
         if step > 0 {
@@ -266,18 +298,7 @@ impl Simulation {
         } else {
             tally
         };
-        let tally = tally.unwrap_or_else(|| {
-            let mut t = Tally::default();
-            self.agents.iter().for_each(|a| t.add(a));
-            t
-        });
-        let (metrics, holdings) = self.measure(step, &tally, crc_held);
-        if self.config.simulation.audit {
-            self.audit(step, &holdings)?;
-        }
-        observer.on_step(&metrics);
-        self.next_step += 1;
-        Ok(metrics)
+        Ok((crc_held, tally))
     }
 
     /// One agent's turn: the day's effects on it, its data decisions, then its plan.
