@@ -1,5 +1,6 @@
 //! Throughput of the engine in agent-steps per second (one agent taking one step), over
-//! whole default-scenario runs at three population sizes, plus the swap hot path.
+//! whole default-scenario runs at three population sizes, governed runs, plus the swap
+//! hot path.
 //!
 //! Run with `cargo bench --bench engine`. Whole-process timings (with every output
 //! written) are in the README; this measures the core alone, with no observer.
@@ -47,6 +48,20 @@ fn default_run(bencher: Bencher, agents_per_entry: u64) {
 fn privacy_run(bencher: Bencher, agents_per_entry: u64) {
     let mut config: Config =
         toml::from_str(include_str!("../presets/privacy.toml")).expect("the preset parses");
+    config.simulation.agents_per_entry = agents_per_entry;
+    bench_runs(bencher, config);
+}
+
+/// The `governed` and `plutocracy` presets (a vote a month, each weighed on two 30-step
+/// foresight forks) at the default population and at 50 agents per entry, against the
+/// seed's figures above: the forks are the cost. Agent-steps count the real run only.
+#[divan::bench(args = [("governed", 10), ("governed", 50), ("plutocracy", 10)], sample_count = 5, sample_size = 1)]
+fn governed_run(bencher: Bencher, (preset, agents_per_entry): (&str, u64)) {
+    let text = match preset {
+        "governed" => include_str!("../presets/governed.toml"),
+        _ => include_str!("../presets/plutocracy.toml"),
+    };
+    let mut config: Config = toml::from_str(text).expect("the preset parses");
     config.simulation.agents_per_entry = agents_per_entry;
     bench_runs(bencher, config);
 }

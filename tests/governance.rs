@@ -1,0 +1,138 @@
+//! Governed runs through the binary: the new outputs, the set they belong to, repeating
+//! a governed run from its `run_config.toml`, and refusals naming the setting.
+
+mod common;
+
+use std::fs;
+
+use common::datadao;
+use predicates::prelude::*;
+
+#[test]
+fn a_governed_run_writes_governance_csv_and_the_new_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args([
+            "-q",
+            "--preset",
+            "governed",
+            "--steps",
+            "100",
+            "--set",
+            "simulation.audit=true",
+        ])
+        .assert()
+        .success();
+    let gov = fs::read_to_string(dir.path().join("governance.csv")).unwrap();
+    let lines: Vec<&str> = gov.lines().collect();
+    assert!(lines[0]
+        .starts_with("proposal,step,kind,setting,old_value,new_value,yes,no,abstain,turnout"));
+    // Steps 29, 59 and 89 end with a vote: liquidity, burn, grants in turn.
+    assert_eq!(lines.len(), 4, "{gov}");
+    assert!(
+        lines[1].starts_with("1,29,liquidity,treasury_ddt,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].starts_with("2,59,burn,"), "{}", lines[2]);
+    assert!(lines[3].starts_with("3,89,grants,"), "{}", lines[3]);
+    let data = fs::read_to_string(dir.path().join("simulation_data.csv")).unwrap();
+    let header = data.lines().next().unwrap();
+    assert!(header.ends_with(
+        "treasury_ddt,treasury_xdai,treasury_lp,ddt_burned,backing_ratio,proposals,proposals_passed,fee_rate,pie_distribution_rate,pie_share_power,pie_share_active,pie_share_casual,mint_per_weight"
+    ), "{header}");
+    let log = fs::read_to_string(dir.path().join("transaction_history.csv")).unwrap();
+    assert!(log.contains(",,treasury,propose,"), "no propose row");
+    assert!(log.contains(",vote,"), "no vote row");
+}
+
+#[test]
+fn a_governed_run_repeats_byte_for_byte_from_its_run_config() {
+    let first = tempfile::tempdir().unwrap();
+    datadao(first.path())
+        .args([
+            "-q",
+            "--preset",
+            "plutocracy",
+            "--steps",
+            "95",
+            "--seed",
+            "5",
+        ])
+        .assert()
+        .success();
+    let second = tempfile::tempdir().unwrap();
+    fs::copy(
+        first.path().join("run_config.toml"),
+        second.path().join("repeat.toml"),
+    )
+    .unwrap();
+    datadao(second.path())
+        .args(["-q", "--config", "repeat.toml"])
+        .assert()
+        .success();
+    for f in [
+        "simulation_data.csv",
+        "transaction_history.csv",
+        "governance.csv",
+        "simulation_results.png",
+        "run_config.toml",
+    ] {
+        let a = fs::read(first.path().join(f)).unwrap();
+        let b = fs::read(second.path().join(f)).unwrap();
+        assert!(a == b, "{f} differs");
+    }
+}
+
+#[test]
+fn governance_csv_belongs_to_the_run_set() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["-q", "--preset", "governed", "--steps", "40"])
+        .assert()
+        .success();
+    assert!(dir.path().join("governance.csv").exists());
+    // A run without governance replaces the whole set: no governance.csv of another run
+    // is left beside its files.
+    datadao(dir.path())
+        .args(["-q", "--steps", "40"])
+        .assert()
+        .success();
+    assert!(!dir.path().join("governance.csv").exists());
+    let toml = fs::read_to_string(dir.path().join("run_config.toml")).unwrap();
+    assert!(
+        !toml.contains("governance"),
+        "untouched governance settings are left out"
+    );
+}
+
+#[test]
+fn bad_governance_settings_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .env("DATADAO_GOVERNANCE__QUORUM", "2")
+        .args(["--steps", "10"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("governance.quorum = '2'")
+                .and(predicate::str::contains("DATADAO_GOVERNANCE__QUORUM"))
+                .and(predicate::str::contains("[0, 1]")),
+        );
+    datadao(dir.path())
+        .args(["--preset", "governed", "--set", "market.fee_rate=0.3"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "governance.set.fee_rate.min and .max",
+        ));
+    datadao(dir.path())
+        .args(["--set", "governance.proposals=burn,vote"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown variant `vote`"));
+    assert!(
+        fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
