@@ -160,7 +160,7 @@ impl Simulation {
             skip_probability: self.skip_probability,
             amount_jitter: self.amount_jitter,
             noisy: self.noisy,
-            outlook: self.outlook.clone(),
+            outlook: self.outlook,
             outlook_stale: self.outlook_stale,
             settings: self.settings,
             treasury: self.treasury,
