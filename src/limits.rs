@@ -46,6 +46,22 @@ pub fn agent_steps(c: &Config) -> u128 {
     u128::from(s.initial_agents) * steps + per_entry * present
 }
 
+/// Agent-steps simulated, foresight forks included: each vote simulates two forks of
+/// (up to) `governance.horizon` steps, so a governed run with foresight does about
+/// `1 + 2 * horizon / interval_steps` times the work of its own steps.
+pub fn simulated_agent_steps(c: &Config) -> u128 {
+    let own = agent_steps(c);
+    let g = &c.governance;
+    if !(g.enabled && g.voting == Voting::Foresight) {
+        return own;
+    }
+    let interval = u128::from(g.interval_steps.max(1));
+    own + own * 2 * u128::from(g.horizon) / interval
+}
+
+/// Bytes of one `vote` row of the transaction log, rounded up.
+pub const VOTE_ROW_BYTES: u64 = 128;
+
 /// Memory available to a new process, in bytes (Linux `MemAvailable`); `None` where it
 /// cannot be read, and then nothing is refused on memory.
 pub fn memory_available() -> Option<u64> {
@@ -142,6 +158,11 @@ pub fn run_bytes(c: &Config, transactions: bool) -> u128 {
     let mut total = u128::from(c.simulation.total_steps) * per_step + u128::from(FIXED_BYTES);
     if transactions {
         total += agent_steps(c) * u128::from(LOG_BYTES_PER_AGENT_STEP);
+        if c.governance.enabled {
+            // At most one vote row per member and proposal.
+            total += agent_steps(c) * u128::from(VOTE_ROW_BYTES)
+                / u128::from(c.governance.interval_steps.max(1));
+        }
     }
     total
 }

@@ -445,10 +445,14 @@ fn resolve(body: &Value) -> ApiResult<Resolved> {
     };
     let resolved = settings::resolve(&inputs).map_err(|e| bad(format!("{e:#}")))?;
     let model = &resolved.settings.model;
-    let (agents, work) = (limits::final_agents(model), limits::agent_steps(model));
+    // Foresight forks count: a governed run simulates more steps than its own.
+    let (agents, work) = (
+        limits::final_agents(model),
+        limits::simulated_agent_steps(model),
+    );
     if agents > MAX_AGENTS || work > MAX_AGENT_STEPS {
         return Err(bad(format!(
-            "invalid setting simulation.total_steps = '{}' with {agents} agents at the end: {work} agent-steps is more than the dashboard runs ({MAX_AGENT_STEPS} agent-steps and {MAX_AGENTS} agents at most, a few seconds); accepted: a smaller run here, or the CLI for this one",
+            "invalid setting simulation.total_steps = '{}' with {agents} agents at the end: {work} agent-steps (foresight forks included) is more than the dashboard runs ({MAX_AGENT_STEPS} agent-steps and {MAX_AGENTS} agents at most, a few seconds); accepted: a smaller run here, or the CLI for this one",
             model.simulation.total_steps
         )));
     }
@@ -650,10 +654,10 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
             })?,
     };
     let model = resolved.settings.model.clone();
-    if limits::agent_steps(&model) * u128::from(seeds) > MAX_AGENT_STEPS * 20 {
+    if limits::simulated_agent_steps(&model) * u128::from(seeds) > MAX_AGENT_STEPS * 20 {
         return Err(bad(format!(
             "seeds = {seeds}: the band would take {} agent-steps; accepted: fewer seeds or a smaller run",
-            limits::agent_steps(&model) * u128::from(seeds)
+            limits::simulated_agent_steps(&model) * u128::from(seeds)
         )));
     }
     let _permits = state
