@@ -5,6 +5,71 @@
 //! days; demurrage of 7% a year, applied daily as `gamma = (1 - 0.07)^(1/365.25)`.
 //! The vault total is written only by [`Vault::lock`], [`Vault::unlock`] and
 //! [`Vault::decay`].
+use serde::{Deserialize, Serialize};
+
+/// Circles: personal CRC issuance and demurrage, as the Circles v2 protocol defines them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CirclesConfig {
+    /// Personal CRC issued per day (1 per hour in Circles v2).
+    pub issuance_per_day: f64,
+    /// Members claim their issuance every this many days (1 = daily).
+    pub claim_interval_days: u64,
+    /// At most this many days of issuance can be claimed at once (14 in Circles v2).
+    pub max_claim_days: u64,
+    /// Yearly demurrage on personal CRC (7% in Circles v2): balances are multiplied by
+    /// `(1 - rate)^(1/365.25)` each day.
+    pub demurrage_per_year: f64,
+    /// Let dDT decay like CRC: every dDT balance (members', the Pie's, the pool's reserve)
+    /// and the CRC locked in the vault shrink by the same daily factor, so backing stays
+    /// 1:1. Off by default: the seed's figures assume a non-decaying dDT.
+    pub ddt_demurrage: bool,
+    /// CRC a member holds when it joins (14 days of issuance).
+    pub initial_crc: f64,
+}
+
+impl Default for CirclesConfig {
+    fn default() -> Self {
+        Self {
+            issuance_per_day: 24.0,
+            claim_interval_days: 1,
+            max_claim_days: 14,
+            demurrage_per_year: 0.07,
+            ddt_demurrage: false,
+            initial_crc: 336.0,
+        }
+    }
+}
+
+/// How the right to mint is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MintPolicy {
+    /// Total CRC locked may not exceed `mint_per_weight * ContributionWeight`.
+    Weight,
+    /// A mint may use at most `min(score, 100)/100` of the CRC issued to the member since
+    /// its last mint (Circles' score-based group policy).
+    IssuanceScore,
+}
+
+/// Minting dDT against locked CRC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MintingConfig {
+    /// Which cap applies.
+    pub policy: MintPolicy,
+    /// CRC that may be locked per unit of Contribution Weight (policy `weight`).
+    pub mint_per_weight: f64,
+}
+
+impl Default for MintingConfig {
+    fn default() -> Self {
+        Self {
+            policy: MintPolicy::Weight,
+            mint_per_weight: 1.0,
+        }
+    }
+}
 
 /// The daily demurrage factor for a yearly rate: `(1 - rate)^(1/365.25)`.
 pub fn daily_factor(rate_per_year: f64) -> f64 {

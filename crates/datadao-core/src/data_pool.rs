@@ -18,7 +18,39 @@
 //! period is O(1). At a million members this halves the memory traffic of a usage-based
 //! distribution.
 
-use crate::config::MAX_USE_CASES;
+use serde::{Deserialize, Serialize};
+
+/// Most use cases a scenario may define; per-member consent state is a fixed-size array.
+pub const MAX_USE_CASES: usize = 8;
+
+/// The data pool as a whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Use cases members consent to or not (at most 8).
+    pub use_cases: Vec<String>,
+    /// Exponent `a` of quality in `quality^a * quantity^b`.
+    pub quality_exponent: f64,
+    /// Exponent `b` of quantity in `quality^a * quantity^b`.
+    pub quantity_exponent: f64,
+    /// Label of the quantity unit (KB, triplets, ...), for reports only.
+    pub quantity_unit: String,
+    /// Organizations buy `daily * allowed_weight / total_weight` for their use case
+    /// instead of the full daily amount.
+    pub demand_scales_with_allowed_data: bool,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            use_cases: vec!["research".into(), "commercial".into(), "ai_training".into()],
+            quality_exponent: 1.0,
+            quantity_exponent: 1.0,
+            quantity_unit: "KB".into(),
+            demand_scales_with_allowed_data: false,
+        }
+    }
+}
 
 /// A member's standing for one use case: the weight allowing it and the usage index
 /// when that weight was last settled. Kept side by side so settling touches one line.

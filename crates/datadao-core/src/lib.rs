@@ -10,9 +10,11 @@
 //! [`agents`] (who decides what), [`population`] (who joins), [`ledger`] (token books and
 //! audit), [`metrics`] (per-step snapshot), [`transactions`] (records and the observer),
 //! [`governance`] (proposals, votes and the governed settings), [`treasury`] (what the
-//! dataDAO owns besides its Pie), [`engine`] (applies plans and runs steps), [`config`]
-//! (every setting and its validation). [`original_2024`] holds the first published simulation's rules, defects
-//! and all, apart from the model; [`economy`] puts one interface over both.
+//! dataDAO owns besides its Pie), [`engine`] (applies plans and runs steps). Each
+//! mechanism's settings sit beside it; [`config`] gathers them into the scenario and
+//! validates it, with [`validation`]'s error type and shared checks. [`original_2024`]
+//! holds the first published simulation's rules, defects and all, apart from the model;
+//! [`economy`] puts one interface over both.
 //! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles.
 
 pub mod agent_type;
@@ -32,6 +34,7 @@ pub mod pie;
 pub mod population;
 pub mod transactions;
 pub mod treasury;
+pub mod validation;
 
 pub use agent_type::AgentType;
 pub use config::{Config, ConfigError};

@@ -14,6 +14,20 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The dDT/xDAI pool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketConfig {
+    /// Swap fee, kept in the pool for liquidity providers.
+    pub fee_rate: f64,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        Self { fee_rate: 0.003 }
+    }
+}
+
 /// Which way a swap goes, named from the trader's side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Side {

@@ -4,7 +4,7 @@
 //! [`StepMetrics`] is the snapshot taken after the Pie has distributed. Column names and
 //! cell values are defined here, once, so every writer (CSV, sweeps, tests) agrees.
 
-use crate::agents::AgentType;
+use crate::agent_type::AgentType;
 use crate::governance::{Governable, GovernedSettings};
 
 /// Flows accumulated during one step.

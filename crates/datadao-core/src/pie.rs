@@ -5,7 +5,68 @@
 //! computed as per-member amounts for each type; the engine credits the members and lets
 //! them react, so the Pie never needs to know who the members are.
 
-use crate::agents::AgentType;
+use crate::agent_type::AgentType;
+use serde::{Deserialize, Serialize};
+
+/// How The Pie's distribution is split between member groups.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PieShares {
+    /// Share of each distribution that goes to power users.
+    pub power: f64,
+    /// Share that goes to active users.
+    pub active: f64,
+    /// Share that goes to casual users.
+    pub casual: f64,
+}
+
+impl Default for PieShares {
+    fn default() -> Self {
+        Self {
+            power: 0.4,
+            active: 0.4,
+            casual: 0.2,
+        }
+    }
+}
+
+/// The Pie: where compute spending goes and how it flows back to members.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PieConfig {
+    /// Who gets the Pie: `groups`, `usage` or `weight`.
+    pub policy: PiePolicy,
+    /// The Pie distributes every this many steps (at the end of the step).
+    pub interval_steps: u64,
+    /// Fraction of the Pie's balance distributed at each distribution.
+    pub distribution_rate: f64,
+    /// Split of each distribution between groups (policy `groups`).
+    pub shares: PieShares,
+}
+
+impl Default for PieConfig {
+    fn default() -> Self {
+        Self {
+            policy: PiePolicy::Groups,
+            interval_steps: 1,
+            distribution_rate: 0.7,
+            shares: PieShares::default(),
+        }
+    }
+}
+
+/// How The Pie is shared out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PiePolicy {
+    /// The seed's fixed split by type (`pie.shares`), equal within a type.
+    Groups,
+    /// In proportion to the usage credit each member's data earned since the last
+    /// distribution.
+    Usage,
+    /// In proportion to live Contribution Weight.
+    Weight,
+}
 
 /// The amounts one distribution pays, per member of each type.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]

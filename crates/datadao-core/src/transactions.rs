@@ -5,10 +5,10 @@
 //! an [`Observer`] as they happen, so a CLI can stream them to disk and a benchmark can
 //! drop them, and memory never grows with the number of steps.
 
-use crate::agents::AgentType;
-use crate::config::PiePolicy;
+use crate::agent_type::AgentType;
 use crate::governance::{Governable, ProposalKind, ProposalRecord};
 use crate::metrics::StepMetrics;
+use crate::pie::PiePolicy;
 
 /// Kinds of transaction, as named in `transaction_history.csv`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 
 use super::{Simulation, Tally};
 use crate::agents;
-use crate::config::PiePolicy;
+use crate::pie::PiePolicy;
 use crate::transactions::{Action, Detail, Observer};
 
 impl Simulation {

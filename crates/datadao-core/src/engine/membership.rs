@@ -4,7 +4,7 @@
 use super::Simulation;
 use crate::agents::{self, Agent, DataIntent, Member, DUST};
 use crate::circles;
-use crate::config::MintPolicy;
+use crate::circles::MintPolicy;
 use crate::transactions::{Action, Detail, Observer};
 
 impl Simulation {

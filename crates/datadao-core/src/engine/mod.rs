@@ -434,7 +434,7 @@ impl Simulation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PiePolicy;
+    use crate::pie::PiePolicy;
     use crate::transactions::NullObserver;
 
     fn small(steps: u64) -> Config {

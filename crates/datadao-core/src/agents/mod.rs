@@ -9,8 +9,15 @@ use arrayvec::ArrayVec;
 use rand::Rng;
 use rand_distr::{Beta, Distribution, LogNormal};
 
+mod settings;
+
 pub use crate::agent_type::AgentType;
-use crate::config::{AgentsConfig, Draw, MemberConfig, PieShareUse, MAX_USE_CASES};
+use crate::data_pool::MAX_USE_CASES;
+use crate::validation::MAX_AMOUNT;
+pub use settings::{
+    ActiveConfig, AgentsConfig, CasualConfig, DegenConfig, Draw, MemberConfig, NoiseConfig,
+    OrganizationConfig, PerType, PieShareUse, PowerConfig,
+};
 
 /// Amounts below this are dust: not worth a transaction. Repeated decimal spends such as
 /// 100 - 0.1 - 0.9 - ... leave ~1e-14 behind in binary, which would otherwise produce a
@@ -321,7 +328,7 @@ pub type DataPlan = ArrayVec<DataIntent, 3>;
 pub fn draw_contribution<R: Rng>(m: &MemberConfig, use_cases: usize, rng: &mut R) -> DataIntent {
     let quantity = match m.quantity_draw {
         Draw::Lognormal => LogNormal::new(m.quantity_mu, m.quantity_sigma)
-            .map(|d| d.sample(rng).min(crate::config::MAX_AMOUNT))
+            .map(|d| d.sample(rng).min(MAX_AMOUNT))
             .unwrap_or(m.quantity),
         Draw::Fixed | Draw::Beta => m.quantity,
     };

@@ -1,0 +1,364 @@
+//! Each agent type's settings (`[agents.<type>]`), how members draw and treat their data
+//! (`[agents.<type>.member]`), and behaviour noise (`[noise]`): what the decision rules in
+//! [`crate::agents`] read.
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent_type::AgentType;
+
+/// Distribution of a per-type draw: fixed, lognormal quantity, beta quality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Draw {
+    /// Always the fixed value.
+    Fixed,
+    /// `exp(N(mu, sigma))` (quantities).
+    Lognormal,
+    /// `Beta(alpha, beta)` (qualities).
+    Beta,
+}
+
+/// A member type's data, consent and minting behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemberConfig {
+    /// How contribution quantities are drawn: `fixed` or `lognormal`.
+    pub quantity_draw: Draw,
+    /// Quantity of each contribution under `fixed`.
+    pub quantity: f64,
+    /// `mu` of the lognormal quantity.
+    pub quantity_mu: f64,
+    /// `sigma` of the lognormal quantity.
+    pub quantity_sigma: f64,
+    /// How qualities are drawn: `fixed` or `beta`.
+    pub quality_draw: Draw,
+    /// Quality of each contribution under `fixed`, in [0, 1].
+    pub quality: f64,
+    /// `alpha` of the beta quality.
+    pub quality_alpha: f64,
+    /// `beta` of the beta quality.
+    pub quality_beta: f64,
+    /// Probability per day of contributing another dataset.
+    pub contribution_rate: f64,
+    /// For each use case (in `data.use_cases` order), the probability that a new
+    /// contribution does not allow it. One value applies to every use case.
+    pub restrict_probability: Vec<f64>,
+    /// Probability per day of revoking one allowed use case (chosen at random).
+    pub revoke_probability: f64,
+    /// Probability per day of removing all its data from the pool.
+    pub remove_probability: f64,
+    /// dDT it tries to mint each day, as far as its cap and its CRC allow.
+    pub daily_mint_ddt: f64,
+    /// dDT it redeems (burns to unlock CRC) each day, as far as it holds and has locked.
+    pub daily_redeem_ddt: f64,
+    /// Use case of its compute jobs.
+    pub job_use_case: String,
+}
+
+impl Default for MemberConfig {
+    fn default() -> Self {
+        Self {
+            quantity_draw: Draw::Fixed,
+            quantity: 100.0,
+            quantity_mu: 4.0,
+            quantity_sigma: 1.0,
+            quality_draw: Draw::Fixed,
+            quality: 1.0,
+            quality_alpha: 2.0,
+            quality_beta: 2.0,
+            contribution_rate: 0.0,
+            restrict_probability: vec![0.0],
+            revoke_probability: 0.0,
+            remove_probability: 0.0,
+            daily_mint_ddt: 0.0,
+            daily_redeem_ddt: 0.0,
+            job_use_case: "research".into(),
+        }
+    }
+}
+
+/// One number per agent type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerType {
+    /// Degens.
+    pub degen: f64,
+    /// Organizations.
+    pub organization: f64,
+    /// Power users.
+    pub power: f64,
+    /// Active users.
+    pub active: f64,
+    /// Casual users.
+    pub casual: f64,
+}
+
+impl PerType {
+    /// The value for `kind`.
+    pub fn of(&self, kind: AgentType) -> f64 {
+        match kind {
+            AgentType::Degen => self.degen,
+            AgentType::Organization => self.organization,
+            AgentType::Power => self.power,
+            AgentType::Active => self.active,
+            AgentType::Casual => self.casual,
+        }
+    }
+}
+
+/// Behaviour noise, drawn from the run's seeded generator. Zero (the default) keeps a run
+/// deterministic and equal to a run without noise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoiseConfig {
+    /// Per type, the probability that an agent skips its action on a given day.
+    pub skip_probability: PerType,
+    /// Per type, the relative jitter on the amounts an agent plans: each amount is
+    /// multiplied by a factor drawn uniformly from `[1 - j, 1 + j]`.
+    pub amount_jitter: PerType,
+}
+
+/// What a member does with a Pie share it receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PieShareUse {
+    /// Hold it (for later compute).
+    Keep,
+    /// Sell it for xDAI at once.
+    Sell,
+}
+
+/// Degens: provide liquidity once, dump the rest, then hold LP tokens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DegenConfig {
+    /// Fraction of entrants that are degens.
+    pub share: f64,
+    /// dDT minted to a degen when it joins.
+    pub initial_ddt: f64,
+    /// xDAI a degen brings.
+    pub initial_xdai: f64,
+    /// dDT it offers to the pool on its first step (router-sized).
+    pub liquidity_ddt: f64,
+    /// xDAI it offers to the pool on its first step (router-sized).
+    pub liquidity_xdai: f64,
+    /// What it does with a Pie share (it gets one under `usage` and `weight`).
+    pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
+}
+
+impl Default for DegenConfig {
+    fn default() -> Self {
+        Self {
+            share: 0.40,
+            initial_ddt: 100.0,
+            initial_xdai: 10.0,
+            liquidity_ddt: 10.0,
+            liquidity_xdai: 10.0,
+            pie_share: PieShareUse::Sell,
+            member: MemberConfig::default(),
+        }
+    }
+}
+
+/// Organizations: buyers of compute, not members.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrganizationConfig {
+    /// Fraction of entrants that are organizations.
+    pub share: f64,
+    /// dDT an organization starts with (organizations are not members: nothing is minted
+    /// for them, so this must stay 0).
+    pub initial_ddt: f64,
+    /// xDAI an organization brings.
+    pub initial_xdai: f64,
+    /// dDT it buys (exact output) and spends on compute each step.
+    pub daily_compute_ddt: f64,
+    /// Use case of its compute jobs.
+    pub job_use_case: String,
+}
+
+impl Default for OrganizationConfig {
+    fn default() -> Self {
+        Self {
+            share: 0.05,
+            initial_ddt: 0.0,
+            initial_xdai: 1000.0,
+            daily_compute_ddt: 2.0,
+            job_use_case: "commercial".into(),
+        }
+    }
+}
+
+/// Power users: heavy compute, buying the shortfall while dDT is cheap enough.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PowerConfig {
+    /// Fraction of entrants that are power users.
+    pub share: f64,
+    /// dDT minted to a power user when it joins.
+    pub initial_ddt: f64,
+    /// xDAI a power user brings.
+    pub initial_xdai: f64,
+    /// dDT spent on compute each step.
+    pub daily_compute_ddt: f64,
+    /// Highest price (xDAI per dDT) at which it buys its shortfall.
+    pub max_buy_price: f64,
+    /// What it does with a Pie share.
+    pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
+}
+
+impl Default for PowerConfig {
+    fn default() -> Self {
+        Self {
+            share: 0.05,
+            initial_ddt: 100.0,
+            initial_xdai: 100.0,
+            daily_compute_ddt: 2.0,
+            max_buy_price: 2.0,
+            pie_share: PieShareUse::Keep,
+            member: MemberConfig::default(),
+        }
+    }
+}
+
+/// Active users: steady compute while their dDT lasts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActiveConfig {
+    /// Fraction of entrants that are active users.
+    pub share: f64,
+    /// dDT minted to an active user when it joins.
+    pub initial_ddt: f64,
+    /// xDAI an active user brings.
+    pub initial_xdai: f64,
+    /// dDT spent on compute each step, if it holds that much.
+    pub daily_compute_ddt: f64,
+    /// What it does with a Pie share.
+    pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
+}
+
+impl Default for ActiveConfig {
+    fn default() -> Self {
+        Self {
+            share: 0.30,
+            initial_ddt: 100.0,
+            initial_xdai: 0.0,
+            daily_compute_ddt: 1.0,
+            pie_share: PieShareUse::Sell,
+            member: MemberConfig::default(),
+        }
+    }
+}
+
+/// Casual users: a little compute, a little selling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasualConfig {
+    /// Fraction of entrants that are casual users.
+    pub share: f64,
+    /// dDT minted to a casual user when it joins.
+    pub initial_ddt: f64,
+    /// xDAI a casual user brings.
+    pub initial_xdai: f64,
+    /// dDT spent on compute each step, as far as its balance allows.
+    pub daily_compute_ddt: f64,
+    /// dDT sold each step after compute, as far as its balance allows.
+    pub daily_sell_ddt: f64,
+    /// What it does with a Pie share.
+    pub pie_share: PieShareUse,
+    /// Data, consent and minting.
+    pub member: MemberConfig,
+}
+
+impl Default for CasualConfig {
+    fn default() -> Self {
+        Self {
+            share: 0.20,
+            initial_ddt: 100.0,
+            initial_xdai: 0.0,
+            daily_compute_ddt: 0.1,
+            daily_sell_ddt: 0.9,
+            pie_share: PieShareUse::Sell,
+            member: MemberConfig::default(),
+        }
+    }
+}
+
+/// The five agent types.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentsConfig {
+    /// Degens.
+    pub degen: DegenConfig,
+    /// Organizations.
+    pub organization: OrganizationConfig,
+    /// Power users.
+    pub power: PowerConfig,
+    /// Active users.
+    pub active: ActiveConfig,
+    /// Casual users.
+    pub casual: CasualConfig,
+}
+
+impl AgentsConfig {
+    /// The population share of each type, in [`AgentType::ALL`] order.
+    pub fn shares(&self) -> [f64; 5] {
+        [
+            self.degen.share,
+            self.organization.share,
+            self.power.share,
+            self.active.share,
+            self.casual.share,
+        ]
+    }
+
+    /// Data, consent and minting behaviour of a member type (`None` for organizations).
+    pub fn member(&self, kind: AgentType) -> Option<&MemberConfig> {
+        match kind {
+            AgentType::Degen => Some(&self.degen.member),
+            AgentType::Organization => None,
+            AgentType::Power => Some(&self.power.member),
+            AgentType::Active => Some(&self.active.member),
+            AgentType::Casual => Some(&self.casual.member),
+        }
+    }
+
+    /// What a type does with a Pie share.
+    pub fn pie_share_use(&self, kind: AgentType) -> PieShareUse {
+        match kind {
+            AgentType::Degen => self.degen.pie_share,
+            AgentType::Organization => PieShareUse::Keep,
+            AgentType::Power => self.power.pie_share,
+            AgentType::Active => self.active.pie_share,
+            AgentType::Casual => self.casual.pie_share,
+        }
+    }
+
+    /// Use case of a type's compute jobs.
+    pub fn job_use_case(&self, kind: AgentType) -> &str {
+        match self.member(kind) {
+            Some(m) => &m.job_use_case,
+            None => &self.organization.job_use_case,
+        }
+    }
+
+    /// (initial dDT, initial xDAI) of a type.
+    pub fn endowment(&self, kind: AgentType) -> (f64, f64) {
+        match kind {
+            AgentType::Degen => (self.degen.initial_ddt, self.degen.initial_xdai),
+            AgentType::Organization => (
+                self.organization.initial_ddt,
+                self.organization.initial_xdai,
+            ),
+            AgentType::Power => (self.power.initial_ddt, self.power.initial_xdai),
+            AgentType::Active => (self.active.initial_ddt, self.active.initial_xdai),
+            AgentType::Casual => (self.casual.initial_ddt, self.casual.initial_xdai),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! [`Config::validate`]: every setting checked once, the first problem returned with
+//! its key, its value and what is accepted.
+
+use super::{Config, ConfigError, Draw, Rules};
+use crate::agent_type::AgentType;
+use crate::data_pool::MAX_USE_CASES;
+use crate::validation::{amount, at_least_one, err, fraction, positive, sums_to_one, MAX_EXPONENT};
+
+impl Config {
+    /// Check every setting; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.simulation;
+        at_least_one("simulation.total_steps", s.total_steps)?;
+        at_least_one("simulation.entry_steps", s.entry_steps)?;
+        at_least_one("simulation.agents_per_entry", s.agents_per_entry)?;
+        if s.total_steps > u64::from(u32::MAX) {
+            return Err(err(
+                "simulation.total_steps",
+                s.total_steps,
+                "a whole number from 1 to 4294967295",
+            ));
+        }
+        let most_agents = s.initial_agents.saturating_add(
+            s.agents_per_entry
+                .saturating_mul(s.total_steps.div_ceil(s.entry_steps)),
+        );
+        if most_agents > u64::from(u32::MAX) {
+            let mut e = err(
+                "simulation.agents_per_entry",
+                s.agents_per_entry,
+                &format!(
+                    "a population that stays below 4294967295 agents over the run (initial_agents + agents_per_entry x ceil(total_steps / entry_steps) = {most_agents} here)"
+                ),
+            );
+            e.related = [
+                "simulation.total_steps",
+                "simulation.entry_steps",
+                "simulation.initial_agents",
+            ]
+            .map(String::from)
+            .to_vec();
+            return Err(e);
+        }
+        if s.seed > i64::MAX as u64 {
+            return Err(err(
+                "simulation.seed",
+                s.seed,
+                "a whole number from 0 to 9223372036854775807",
+            ));
+        }
+        let fee = self.market.fee_rate;
+        if !(0.0..1.0).contains(&fee) {
+            return Err(err("market.fee_rate", fee, "a number in [0, 1)"));
+        }
+        fraction("pie.distribution_rate", self.pie.distribution_rate)?;
+        let ps = &self.pie.shares;
+        for (key, v) in [
+            ("pie.shares.power", ps.power),
+            ("pie.shares.active", ps.active),
+            ("pie.shares.casual", ps.casual),
+        ] {
+            fraction(key, v)?;
+        }
+        sums_to_one(
+            "pie.shares",
+            &[
+                ("power", ps.power),
+                ("active", ps.active),
+                ("casual", ps.casual),
+            ],
+        )?;
+
+        let a = &self.agents;
+        let shares = a.shares();
+        for (kind, share) in AgentType::ALL.iter().zip(shares) {
+            fraction(&format!("agents.{}.share", kind.name()), share)?;
+        }
+        let named: Vec<(&str, f64)> = AgentType::ALL
+            .iter()
+            .map(|k| k.name())
+            .zip(shares)
+            .collect();
+        sums_to_one("agents.<type>.share", &named)?;
+        for kind in AgentType::ALL {
+            let (ddt, xdai) = a.endowment(kind);
+            amount(&format!("agents.{}.initial_ddt", kind.name()), ddt)?;
+            amount(&format!("agents.{}.initial_xdai", kind.name()), xdai)?;
+        }
+        if a.organization.initial_ddt != 0.0 {
+            return Err(err(
+                "agents.organization.initial_ddt",
+                a.organization.initial_ddt,
+                "0 (organizations are buyers, not members: no dDT is minted for them)",
+            ));
+        }
+        amount("agents.degen.liquidity_ddt", a.degen.liquidity_ddt)?;
+        amount("agents.degen.liquidity_xdai", a.degen.liquidity_xdai)?;
+        amount(
+            "agents.organization.daily_compute_ddt",
+            a.organization.daily_compute_ddt,
+        )?;
+        amount("agents.power.daily_compute_ddt", a.power.daily_compute_ddt)?;
+        positive("agents.power.max_buy_price", a.power.max_buy_price)?;
+        amount(
+            "agents.active.daily_compute_ddt",
+            a.active.daily_compute_ddt,
+        )?;
+        amount(
+            "agents.casual.daily_compute_ddt",
+            a.casual.daily_compute_ddt,
+        )?;
+        amount("agents.casual.daily_sell_ddt", a.casual.daily_sell_ddt)?;
+        at_least_one("pie.interval_steps", self.pie.interval_steps)?;
+        for kind in AgentType::ALL {
+            fraction(
+                &format!("noise.skip_probability.{}", kind.name()),
+                self.noise.skip_probability.of(kind),
+            )?;
+            fraction(
+                &format!("noise.amount_jitter.{}", kind.name()),
+                self.noise.amount_jitter.of(kind),
+            )?;
+        }
+        self.validate_circles_and_data()?;
+        if self.governance.enabled && self.simulation.rules != Rules::Model {
+            let mut e = err(
+                "governance.enabled",
+                true,
+                "false under simulation.rules = \"original-2024\" (that program has no governance)",
+            );
+            e.related = vec!["simulation.rules".to_string()];
+            return Err(e);
+        }
+        self.governance.validate(&self.governed_settings())
+    }
+
+    /// The governable settings' values as configured (before any vote).
+    pub fn governed_settings(&self) -> crate::governance::GovernedSettings {
+        crate::governance::GovernedSettings {
+            fee_rate: self.market.fee_rate,
+            distribution_rate: self.pie.distribution_rate,
+            shares: self.pie.shares,
+            mint_per_weight: self.minting.mint_per_weight,
+        }
+    }
+
+    /// Index of a use case in `data.use_cases`.
+    pub fn use_case_index(&self, name: &str) -> Option<usize> {
+        self.data.use_cases.iter().position(|u| u == name)
+    }
+
+    fn validate_circles_and_data(&self) -> Result<(), ConfigError> {
+        let c = &self.circles;
+        amount("circles.issuance_per_day", c.issuance_per_day)?;
+        at_least_one("circles.claim_interval_days", c.claim_interval_days)?;
+        at_least_one("circles.max_claim_days", c.max_claim_days)?;
+        if !(0.0..1.0).contains(&c.demurrage_per_year) {
+            return Err(err(
+                "circles.demurrage_per_year",
+                c.demurrage_per_year,
+                "a number in [0, 1)",
+            ));
+        }
+        amount("circles.initial_crc", c.initial_crc)?;
+        amount("minting.mint_per_weight", self.minting.mint_per_weight)?;
+        let d = &self.data;
+        let uc = &d.use_cases;
+        if uc.is_empty() || uc.len() > MAX_USE_CASES {
+            return Err(err(
+                "data.use_cases",
+                format!("{uc:?}"),
+                "a list of 1 to 8 names",
+            ));
+        }
+        for (i, name) in uc.iter().enumerate() {
+            let ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+            if !ok || uc[..i].contains(name) {
+                return Err(err(
+                    "data.use_cases",
+                    format!("{uc:?}"),
+                    "distinct names of letters, digits, '_' or '-'",
+                ));
+            }
+        }
+        for (key, value) in [
+            ("data.quality_exponent", d.quality_exponent),
+            ("data.quantity_exponent", d.quantity_exponent),
+        ] {
+            if !(0.0..=MAX_EXPONENT).contains(&value) {
+                return Err(err(key, value, "a number from 0 to 10"));
+            }
+        }
+        let org_case = &self.agents.organization.job_use_case;
+        if self.use_case_index(org_case).is_none() {
+            return Err(err(
+                "agents.organization.job_use_case",
+                org_case,
+                &format!("one of data.use_cases {uc:?}"),
+            ));
+        }
+        for kind in AgentType::ALL {
+            let Some(m) = self.agents.member(kind) else {
+                continue;
+            };
+            let key = |field: &str| format!("agents.{}.member.{field}", kind.name());
+            if m.quantity_draw == Draw::Beta {
+                return Err(err(&key("quantity_draw"), "beta", "fixed or lognormal"));
+            }
+            if m.quality_draw == Draw::Lognormal {
+                return Err(err(&key("quality_draw"), "lognormal", "fixed or beta"));
+            }
+            amount(&key("quantity"), m.quantity)?;
+            // Draws are capped at MAX_AMOUNT; these bounds keep the distribution itself
+            // meaningful below that cap (e^34.5 is about 1e15).
+            if !(-34.5..=34.5).contains(&m.quantity_mu) {
+                return Err(err(
+                    &key("quantity_mu"),
+                    m.quantity_mu,
+                    "a number from -34.5 to 34.5",
+                ));
+            }
+            if !(0.0..=10.0).contains(&m.quantity_sigma) {
+                return Err(err(
+                    &key("quantity_sigma"),
+                    m.quantity_sigma,
+                    "a number from 0 to 10",
+                ));
+            }
+            fraction(&key("quality"), m.quality)?;
+            positive(&key("quality_alpha"), m.quality_alpha)?;
+            positive(&key("quality_beta"), m.quality_beta)?;
+            fraction(&key("contribution_rate"), m.contribution_rate)?;
+            fraction(&key("revoke_probability"), m.revoke_probability)?;
+            fraction(&key("remove_probability"), m.remove_probability)?;
+            amount(&key("daily_mint_ddt"), m.daily_mint_ddt)?;
+            amount(&key("daily_redeem_ddt"), m.daily_redeem_ddt)?;
+            let rp = &m.restrict_probability;
+            if !(rp.len() == 1 || rp.len() == uc.len())
+                || rp.iter().any(|p| !(0.0..=1.0).contains(p))
+            {
+                return Err(err(
+                    &key("restrict_probability"),
+                    format!("{rp:?}"),
+                    &format!(
+                        "one probability in [0, 1], or one per use case ({})",
+                        uc.len()
+                    ),
+                ));
+            }
+            if self.use_case_index(&m.job_use_case).is_none() {
+                return Err(err(
+                    &key("job_use_case"),
+                    &m.job_use_case,
+                    &format!("one of data.use_cases {uc:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
