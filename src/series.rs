@@ -49,6 +49,8 @@ pub struct GovernancePoint {
     pub ddt_burned: f64,
     /// CRC locked per dDT.
     pub backing_ratio: Option<f64>,
+    /// Proposals passed so far.
+    pub proposals_passed: u64,
     /// The governed settings in force.
     pub settings: GovernedSettings,
 }
@@ -71,6 +73,7 @@ impl From<&StepMetrics> for Point {
                 treasury_xdai: g.treasury_xdai,
                 ddt_burned: g.ddt_burned,
                 backing_ratio: g.backing_ratio,
+                proposals_passed: g.proposals_passed,
                 settings: g.settings,
             }),
         }

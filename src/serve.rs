@@ -232,10 +232,52 @@ pub const LEVERS: &[(&str, &str, &str, f64, f64, f64)] = &[
         0.01,
         0.0001,
     ),
+    (
+        "governance.interval_steps",
+        "Governance",
+        "a proposal every (steps)",
+        1.0,
+        365.0,
+        1.0,
+    ),
+    (
+        "governance.quorum",
+        "Governance",
+        "quorum (share of weight)",
+        0.0,
+        1.0,
+        0.01,
+    ),
+    (
+        "governance.threshold",
+        "Governance",
+        "pass threshold (share of yes)",
+        0.0,
+        1.0,
+        0.01,
+    ),
 ];
 
 /// Levers chosen from a list: key, group, label, options.
 pub const CHOICES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "governance.enabled",
+        "Governance",
+        "members govern",
+        &["false", "true"],
+    ),
+    (
+        "governance.weight",
+        "Governance",
+        "vote weight",
+        &["person", "ddt", "quadratic", "crc_locked"],
+    ),
+    (
+        "governance.voting",
+        "Governance",
+        "how members decide",
+        &["foresight", "fixed"],
+    ),
     (
         "pie.policy",
         "The Pie",
@@ -540,7 +582,27 @@ fn columns(points: &[Point], use_cases: &[String]) -> Value {
     for (u, name) in use_cases.iter().enumerate() {
         allowed.insert(name.clone(), col(&|p| p.allowed_share.get(u).copied()));
     }
+    // Governed runs only: the treasury and every governed setting, step by step.
+    let governance = points.iter().any(|p| p.governance.is_some()).then(|| {
+        let gov = |f: &dyn Fn(&crate::series::GovernancePoint) -> Option<f64>| {
+            col(&|p| p.governance.as_ref().and_then(f))
+        };
+        json!({
+            "treasury_ddt": gov(&|g| Some(g.treasury_ddt)),
+            "treasury_xdai": gov(&|g| Some(g.treasury_xdai)),
+            "ddt_burned": gov(&|g| Some(g.ddt_burned)),
+            "backing_ratio": gov(&|g| g.backing_ratio),
+            "proposals_passed": gov(&|g| Some(g.proposals_passed as f64)),
+            "fee_rate": gov(&|g| Some(g.settings.fee_rate)),
+            "distribution_rate": gov(&|g| Some(g.settings.distribution_rate)),
+            "share_power": gov(&|g| Some(g.settings.shares.power)),
+            "share_active": gov(&|g| Some(g.settings.shares.active)),
+            "share_casual": gov(&|g| Some(g.settings.shares.casual)),
+            "mint_per_weight": gov(&|g| Some(g.settings.mint_per_weight)),
+        })
+    });
     json!({
+        "governance": governance,
         "step": points.iter().map(|p| p.step).collect::<Vec<_>>(),
         "price": col(&|p| p.price),
         "lp_ddt_reserve": col(&|p| Some(p.ddt_reserve)),

@@ -254,3 +254,40 @@ fn the_api_never_fails_on_any_request() {
         .unwrap();
     assert!(server.alive());
 }
+
+#[test]
+fn governed_runs_bring_their_treasury_and_settings_and_count_their_forks() {
+    let s = Server::start();
+    let (status, body) = post(
+        &format!("{}/api/run", s.url),
+        r#"{"preset": "governed", "settings": {"simulation.total_steps": 200}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let g = &body["series"]["governance"];
+    assert_eq!(g["fee_rate"].as_array().unwrap().len(), 200);
+    // The treasury is the Pie.
+    assert_eq!(g["treasury_ddt"], body["series"]["pie_ddt"]);
+    assert_eq!(g["share_power"][0].as_f64(), Some(0.4));
+    let (status, body) = post(
+        &format!("{}/api/run", s.url),
+        r#"{"settings": {"simulation.total_steps": 50}}"#,
+    );
+    assert_eq!(status, 200);
+    assert!(body["series"]["governance"].is_null());
+    // The limit counts foresight forks: 60 million agent-steps of its own, about three
+    // times that with forks, is more than the dashboard runs.
+    let (status, body) = post(
+        &format!("{}/api/run", s.url),
+        r#"{"preset": "governed", "settings": {"simulation.agents_per_entry": 150}}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("foresight forks included"));
+    let (status, schema) = get(&format!("{}/api/schema", s.url));
+    assert_eq!(status, 200);
+    let schema: serde_json::Value = serde_json::from_slice(&schema).unwrap();
+    let choices = schema["choices"].as_array().unwrap();
+    assert!(choices.iter().any(|c| c["key"] == "governance.weight"));
+}
