@@ -212,11 +212,17 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
         .map(|(name, t)| (name.clone(), t.series.points()))
         .collect();
     let title = format!("datadao: {}", args.scenarios.join(" vs "));
-    plot::render(
-        &set.path(output::COMPARE_FILE),
-        &title,
-        &plot::compare_panels(&named),
-    )?;
+    let panels = plot::compare_panels(&named);
+    let path = set.path(output::COMPARE_FILE);
+    // Governed runs dip for a step when a burn or liquidity passes: see render_segmented.
+    if named
+        .iter()
+        .any(|(_, p)| p.iter().any(|p| p.governance.is_some()))
+    {
+        plot::render_segmented(&path, &title, &panels)?;
+    } else {
+        plot::render(&path, &title, &panels)?;
+    }
     signals::check()?;
     let files = set.commit()?;
     if !args.quiet {
@@ -352,8 +358,14 @@ fn draw_figure(
         settings.model.simulation.seed
     );
     let mut panels = plot::run_panels(series, use_cases);
-    panels.extend(plot::governance_panels(series, passed));
-    plot::render(&set.path(output::PLOT_FILE), &title, &panels)
+    let governance = plot::governance_panels(series, passed);
+    if governance.is_empty() {
+        plot::render(&set.path(output::PLOT_FILE), &title, &panels)
+    } else {
+        // Governance's one-step dips (burns, liquidity) would draw mitre spikes.
+        panels.extend(governance);
+        plot::render_segmented(&set.path(output::PLOT_FILE), &title, &panels)
+    }
 }
 
 fn run(args: &RunArgs) -> Result<()> {

@@ -59,11 +59,18 @@ pub struct BandedPanel {
     pub panel: Panel,
     /// Bands, drawn first.
     pub bands: Vec<Band>,
+    /// Draw each line segment on its own, with no joins between them (see
+    /// [`render_segmented`]).
+    pub segments: bool,
 }
 
 /// Attach bands to a panel.
 pub fn with_bands(panel: Panel, bands: Vec<Band>) -> BandedPanel {
-    BandedPanel { panel, bands }
+    BandedPanel {
+        panel,
+        bands,
+        segments: false,
+    }
 }
 
 impl From<Panel> for BandedPanel {
@@ -71,6 +78,7 @@ impl From<Panel> for BandedPanel {
         BandedPanel {
             panel,
             bands: Vec::new(),
+            segments: false,
         }
     }
 }
@@ -438,11 +446,19 @@ where
                 .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
             continue;
         }
-        chart
-            .draw_series(LineSeries::new(
+        let drawn = if banded.segments {
+            chart.draw_series(
+                line.points
+                    .windows(2)
+                    .map(|w| PathElement::new(vec![w[0], w[1]], color.stroke_width(2))),
+            )
+        } else {
+            chart.draw_series(LineSeries::new(
                 line.points.iter().copied(),
                 color.stroke_width(2),
             ))
+        };
+        drawn
             .map_err(|e| plot_error(&panel.title, e))?
             .label(line.label.as_str())
             .legend(move |(x, y)| {
@@ -548,6 +564,24 @@ where
 /// Draw `panels` two to a row under `title` into the PNG at `path`.
 pub fn render<P: Into<BandedPanel> + Clone>(path: &Path, title: &str, panels: &[P]) -> Result<()> {
     let panels: Vec<BandedPanel> = panels.iter().cloned().map(Into::into).collect();
+    draw(path, title, &panels)
+}
+
+/// [`render`], drawing every line segment on its own. A 2-pixel polyline's joins are
+/// mitred without a limit, so a one-step dip (a governance burn halving the treasury)
+/// drew a spike far past the data; separate segments have no joins. Figures without
+/// such dips keep [`render`], so they stay byte for byte what they were.
+pub fn render_segmented<P: Into<BandedPanel> + Clone>(
+    path: &Path,
+    title: &str,
+    panels: &[P],
+) -> Result<()> {
+    let mut panels: Vec<BandedPanel> = panels.iter().cloned().map(Into::into).collect();
+    panels.iter_mut().for_each(|p| p.segments = true);
+    draw(path, title, &panels)
+}
+
+fn draw(path: &Path, title: &str, panels: &[BandedPanel]) -> Result<()> {
     ensure_font()?;
     let rows = panels.len().div_ceil(2).max(1);
     let size = (1600u32, 80 + 480 * rows as u32);
@@ -562,7 +596,7 @@ pub fn render<P: Into<BandedPanel> + Clone>(path: &Path, title: &str, panels: &[
     ))
     .map_err(|e| anyhow!("drawing the title: {e}"))?;
     let areas = body.split_evenly((rows, 2));
-    for (area, panel) in areas.iter().zip(&panels) {
+    for (area, panel) in areas.iter().zip(panels) {
         draw_panel(area, panel)?;
     }
     root.present().map_err(|e| {

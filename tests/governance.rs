@@ -52,6 +52,7 @@ fn a_governed_run_repeats_byte_for_byte_from_its_run_config() {
     datadao(first.path())
         .args([
             "-q",
+            "--audit",
             "--preset",
             "plutocracy",
             "--steps",
@@ -88,14 +89,14 @@ fn a_governed_run_repeats_byte_for_byte_from_its_run_config() {
 fn governance_csv_belongs_to_the_run_set() {
     let dir = tempfile::tempdir().unwrap();
     datadao(dir.path())
-        .args(["-q", "--preset", "governed", "--steps", "40"])
+        .args(["-q", "--audit", "--preset", "governed", "--steps", "40"])
         .assert()
         .success();
     assert!(dir.path().join("governance.csv").exists());
     // A run without governance replaces the whole set: no governance.csv of another run
     // is left beside its files.
     datadao(dir.path())
-        .args(["-q", "--steps", "40"])
+        .args(["-q", "--audit", "--steps", "40"])
         .assert()
         .success();
     assert!(!dir.path().join("governance.csv").exists());

@@ -11,8 +11,8 @@ from conftest import run_cli
 
 @pytest.mark.parametrize("preset", ["governed", "plutocracy"])
 def test_governed_runs_equal_the_cli_cell_for_cell(cli, tmp_path, preset):
-    run_cli(cli, tmp_path, "-q", "--preset", preset, "--steps", "130", "--seed", "3")
-    r = datadao.run(preset=preset, steps=130, seed=3, transactions=True)
+    run_cli(cli, tmp_path, "-q", "--audit", "--preset", preset, "--steps", "130", "--seed", "3")
+    r = datadao.run(preset=preset, steps=130, seed=3, transactions=True, audit=True)
     data = pd.read_csv(tmp_path / "simulation_data.csv")
     assert list(r.steps.columns) == list(data.columns)
     assert {"treasury_ddt", "backing_ratio", "proposals_passed", "fee_rate"} <= set(data.columns)
@@ -48,7 +48,7 @@ def test_governed_runs_equal_the_cli_cell_for_cell(cli, tmp_path, preset):
 
 
 def test_governance_off_has_no_governance():
-    r = datadao.run(steps=40)
+    r = datadao.run(steps=40, audit=True)
     assert r.governance is None
     assert "treasury_ddt" not in r.steps.columns
 
