@@ -314,7 +314,13 @@ fn settings_text(resolved: &Resolved, portable: bool) -> String {
             toml::Value::String(name.clone())
         ));
     }
-    text.push_str(&settings::to_toml(&settings));
+    // A run's record leaves untouched governance out (byte-identical to runs before
+    // governance existed); the listing shows every key.
+    text.push_str(&if portable {
+        settings::to_toml(&settings)
+    } else {
+        settings::to_toml_every(&settings)
+    });
     text
 }
 

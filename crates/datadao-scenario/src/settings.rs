@@ -719,13 +719,23 @@ fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// The effective settings as TOML that `--config` reads back.
+/// The effective settings as TOML that `--config` reads back. Untouched governance
+/// settings are left out, so a run without governance records exactly the file it
+/// recorded before governance existed (reading it back gives the same defaults).
 pub fn to_toml(settings: &Settings) -> String {
+    spell(settings, false)
+}
+
+/// Every setting as TOML, untouched governance settings included: what `datadao config`
+/// lists, so every key can be found there.
+pub fn to_toml_every(settings: &Settings) -> String {
+    spell(settings, true)
+}
+
+fn spell(settings: &Settings, every: bool) -> String {
     let mut table = toml::Table::try_from(&settings.model).expect("settings serialize");
-    // Untouched governance settings are left out, so a run without governance writes
-    // exactly the file it wrote before governance existed (reading it back gives the
-    // same defaults).
-    if settings.model.governance == datadao_core::governance::GovernanceConfig::default() {
+    if !every && settings.model.governance == datadao_core::governance::GovernanceConfig::default()
+    {
         table.remove("governance");
     }
     table.insert(
