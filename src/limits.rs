@@ -120,6 +120,27 @@ const POPULATION: &[&str] = &[
     "simulation.total_steps",
 ];
 
+/// Bytes a run needs, the agents they are for, and the copies of the economy held at
+/// once (2 with foresight forks). A foresight vote holds one fork, a full copy of the
+/// economy, beside the run; a fork of the last vote may run past the end, with the
+/// agents who join meanwhile.
+fn memory_need(c: &Config, copies: u64) -> (u128, u128, u128) {
+    let foresight = c.governance.enabled && c.governance.voting == Voting::Foresight;
+    let (forks, agents) = if foresight {
+        let at_end = u64::try_from(final_agents(c)).unwrap_or(u64::MAX);
+        let mut longer = c.clone();
+        longer.simulation.total_steps = c
+            .simulation
+            .total_steps
+            .saturating_add(c.governance.fork_steps(at_end, u64::from(u32::MAX)));
+        (2, final_agents(&longer))
+    } else {
+        (1, final_agents(c))
+    };
+    let need = agents * u128::from(BYTES_PER_AGENT) * u128::from(copies.max(1)) * forks;
+    (need, agents, forks)
+}
+
 /// Refuse a run whose agents would not fit in memory (`copies` runs at once, for
 /// sweeps running in parallel).
 pub fn check_memory(
@@ -128,13 +149,7 @@ pub fn check_memory(
     resolved: Option<&Resolved>,
     allow: bool,
 ) -> Result<()> {
-    // A foresight vote holds one fork, a full copy of the economy, beside the run.
-    let forks = if c.governance.enabled && c.governance.voting == Voting::Foresight {
-        2
-    } else {
-        1
-    };
-    let need = final_agents(c) * u128::from(BYTES_PER_AGENT) * u128::from(copies.max(1)) * forks;
+    let (need, agents, forks) = memory_need(c, copies);
     let Some(have) = memory_available() else {
         return Ok(());
     };
@@ -142,9 +157,9 @@ pub fn check_memory(
         bail!(
             "{}: {} agents{}{} need about {} of memory ({BYTES_PER_AGENT} bytes per agent), and this machine has {} available; accepted: a population that fits, or --allow-huge (output.allow_huge = true) to start anyway",
             culprits(resolved, POPULATION),
-            final_agents(c),
+            agents,
             if copies > 1 { format!(" in each of {copies} parallel runs") } else { String::new() },
-            if forks > 1 { " and a foresight fork of them" } else { "" },
+            if forks > 1 { " (with those who join during the last foresight fork) and the fork's copy of them" } else { "" },
             bytes(need),
             bytes(u128::from(have))
         );
@@ -210,6 +225,23 @@ mod tests {
         // Entries at 0, 3, 6: present 7, 4, 1 steps; 1 initial for 7 steps.
         assert_eq!(agent_steps(&c), 7 + 2 * (7 + 4 + 1));
         assert_eq!(final_agents(&c), 7);
+    }
+
+    /// The default governed run: 4,010 agents, forks of 30 steps add 6 entries of 10
+    /// (4,070), two copies of 400 bytes each. At a million agents the fork budget (10M
+    /// agent-steps) shortens the last fork to 9 steps: 2 more entries of 2,500.
+    #[test]
+    fn foresight_needs_a_second_copy_by_hand() {
+        let mut c = Config::default();
+        assert_eq!(memory_need(&c, 1), (4010 * 400, 4010, 1));
+        c.governance.enabled = true;
+        assert_eq!(memory_need(&c, 1), (4070 * 400 * 2, 4070, 2));
+        c.governance.voting = Voting::Fixed;
+        assert_eq!(memory_need(&c, 1).2, 1);
+        c.governance.voting = Voting::Foresight;
+        c.simulation.agents_per_entry = 2500;
+        assert_eq!(final_agents(&c), 1_000_010);
+        assert_eq!(memory_need(&c, 1).1, 1_000_010 + 2 * 2500);
     }
 
     #[test]
