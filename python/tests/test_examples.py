@@ -31,3 +31,16 @@ def test_notebook_example_runs_as_a_script(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "privacy" in done.stdout
     assert (tmp_path / "n.png").stat().st_size > 10_000
+
+
+def test_governance_example_compares_the_weight_rules(tmp_path):
+    pytest.importorskip("matplotlib")
+    module = runpy.run_path(str(ROOT / "examples" / "governance.py"))
+    figure = tmp_path / "g.png"
+    table = module["main"](steps=130, figure=str(figure))
+    assert list(table.index) == ["person", "quadratic", "ddt", "crc_locked"]
+    assert (table["proposals"] == 4).all()
+    # The shares still sum to 1 under every rule.
+    sums = table[["share_power", "share_active", "share_casual"]].sum(axis=1)
+    assert ((sums - 1).abs() < 1e-12).all()
+    assert figure.stat().st_size > 10_000
