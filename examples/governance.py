@@ -53,8 +53,14 @@ def main(steps: int = 2000, figure: str = "governance.png") -> pd.DataFrame:
     table = pd.DataFrame(rows).set_index("weight")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
+    # Rules that end alike draw on top of each other: dashes keep both visible.
+    styles = {"person": "-", "quadratic": "-", "ddt": (0, (6, 4)), "crc_locked": (0, (6, 4))}
+    widths = {"person": 3.5, "quadratic": 3.5, "ddt": 1.8, "crc_locked": 1.8}
     for rule, r in runs.items():
-        ax.step(r.steps["step"], r.steps["pie_share_power"], where="post", label=rule)
+        ax.step(
+            r.steps["step"], r.steps["pie_share_power"], where="post", label=rule,
+            linestyle=styles[rule], linewidth=widths[rule],
+        )
     ax.set_xlabel("step (day)")
     ax.set_ylabel("power users' share of each payout")
     ax.set_title("The power share under each vote-weight rule (governed preset)")
