@@ -203,14 +203,14 @@ impl GovernedSettings {
             Governable::DistributionRate => out.distribution_rate = value,
             Governable::MintPerWeight => out.mint_per_weight = value,
             Governable::SharePower | Governable::ShareActive | Governable::ShareCasual => {
+                // The other two shares, in the order they are rebuilt below.
                 let s = self.shares;
-                let (own, a, b) = match setting {
-                    Governable::SharePower => (s.power, s.active, s.casual),
-                    Governable::ShareActive => (s.active, s.power, s.casual),
-                    _ => (s.casual, s.power, s.active),
+                let (a, b) = match setting {
+                    Governable::SharePower => (s.active, s.casual),
+                    Governable::ShareActive => (s.power, s.casual),
+                    _ => (s.power, s.active),
                 };
                 let value = value.min(1.0);
-                debug_assert!(own >= 0.0);
                 let rest_old = a + b;
                 let rest_new = 1.0 - value;
                 let (a2, b2) = if rest_old > 0.0 {
