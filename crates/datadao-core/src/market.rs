@@ -1,8 +1,8 @@
 //! The dDT/xDAI constant-product market, with Uniswap v2 semantics in `f64`.
 //!
-//! Reserves change in exactly one place, [`Pool::update`], the way Uniswap v2's pair writes
-//! its reserves only in `_update`; the LP supply changes only in [`Pool::mint_lp`] and
-//! [`Pool::burn_lp`]. Swaps and liquidity changes are split into a *quote* (pure, `&self`)
+//! Reserves change in exactly one place, `Pool::update`, the way Uniswap v2's pair writes
+//! its reserves only in `_update`; the LP supply changes only in `Pool::mint_lp` and
+//! `Pool::burn_lp`. Swaps and liquidity changes are split into a *quote* (pure, `&self`)
 //! and an *apply* step, so an agent's plan can be checked against its balance before the
 //! pool moves.
 //!

@@ -76,7 +76,7 @@ impl Member {
     }
 }
 
-/// Positions in [`Agent::data_events`].
+/// Positions in [`Member::data_events`].
 pub const CONTRIBUTE: usize = 0;
 /// Position of the next revocation.
 pub const REVOKE: usize = 1;
