@@ -3,7 +3,7 @@
 //! Numbers are spelled as [`push_f64`] spells them (shortest round trip), but most are
 //! looked up rather than spelled: the same values recur (a group's Pie share, the price a
 //! sale left, an agent's unchanged balance). Rows are assembled with fixed-size copies;
-//! see [`Cursor`].
+//! see `Cursor`.
 
 use datadao_core::config::PiePolicy;
 use datadao_core::{Action, AgentType, Detail, Transaction};
@@ -228,7 +228,7 @@ fn copy_short(s: &[u8], out: &mut [u8]) {
     }
 }
 
-/// Formats rows into a byte buffer, each through a [`Cursor`]. Each formatter thread has
+/// Formats rows into a byte buffer, each through a `Cursor`. Each formatter thread has
 /// its own: the caches make it fast, and never change what it writes.
 pub struct RowWriter {
     caches: NumberCaches,
