@@ -55,6 +55,30 @@ pub fn render(
         last.pie_ddt, stats.pie_inflow_ddt, stats.pie_distributed_ddt
     );
     let _ = writeln!(s, "  dDT supply   {:.3}", last.ddt_supply);
+    if let Some(g) = &last.governance {
+        let _ = writeln!(
+            s,
+            "  governance   {} proposals, {} passed; treasury {:.3} dDT, {} xDAI, {} LP; {:.3} dDT burned, backing {}",
+            g.proposals,
+            g.proposals_passed,
+            g.treasury_ddt,
+            sig(g.treasury_xdai),
+            sig(g.treasury_lp),
+            g.ddt_burned,
+            g.backing_ratio.map_or("none (no dDT)".into(), sig)
+        );
+        let st = &g.settings;
+        let _ = writeln!(
+            s,
+            "               fee {}, distribution {}, shares {}/{}/{}, mint per weight {}",
+            sig(st.fee_rate),
+            sig(st.distribution_rate),
+            sig(st.shares.power),
+            sig(st.shares.active),
+            sig(st.shares.casual),
+            sig(st.mint_per_weight)
+        );
+    }
     let _ = writeln!(s, "  volume       {:.3} xDAI", stats.volume_xdai);
     let by_type: Vec<String> = AgentType::ALL
         .iter()

@@ -93,6 +93,15 @@ fn governance_csv_belongs_to_the_run_set() {
         .assert()
         .success();
     assert!(dir.path().join("governance.csv").exists());
+    // The summary reports the governance.
+    datadao(dir.path())
+        .args(["--audit", "--preset", "governed", "--steps", "40"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("  governance   1 proposals, ")
+                .and(predicate::str::contains("shares 0.4")),
+        );
     // A run without governance replaces the whole set: no governance.csv of another run
     // is left beside its files.
     datadao(dir.path())
