@@ -212,7 +212,11 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
         .map(|(name, t)| (name.clone(), t.series.points()))
         .collect();
     let title = format!("datadao: {}", args.scenarios.join(" vs "));
-    let panels = plot::compare_panels(&named);
+    let configured: Vec<_> = scenarios
+        .iter()
+        .map(|(_, r)| r.settings.model.governed_settings())
+        .collect();
+    let panels = plot::compare_panels(&named, &configured);
     let path = set.path(output::COMPARE_FILE);
     // Governed runs dip for a step when a burn or liquidity passes: see render_segmented.
     if named

@@ -289,8 +289,14 @@ pub fn governance_panels(points: &[Point], passed: &[u32]) -> Vec<Panel> {
     ]
 }
 
-/// The panels of a comparison: one line per scenario in each.
-pub fn compare_panels(runs: &[(String, Vec<Point>)]) -> Vec<Panel> {
+/// The panels of a comparison: one line per scenario in each. `configured` holds each
+/// run's governable settings as configured, so that when any run is governed, four
+/// more panels show where the runs' settings part ways (an ungoverned run's settings
+/// are flat lines at their configured values).
+pub fn compare_panels(
+    runs: &[(String, Vec<Point>)],
+    configured: &[GovernedSettings],
+) -> Vec<Panel> {
     let lines = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<Line> {
         runs.iter()
             .enumerate()
@@ -310,7 +316,7 @@ pub fn compare_panels(runs: &[(String, Vec<Point>)]) -> Vec<Panel> {
         y_label: y_label.into(),
         lines: lines(f),
     };
-    vec![
+    let mut panels = vec![
         panel("Token Price Over Time", "xDAI per dDT", &|p| p.price),
         panel("LP Token Reserve Over Time", "dDT in pool", &|p| {
             Some(p.ddt_reserve)
@@ -325,7 +331,54 @@ pub fn compare_panels(runs: &[(String, Vec<Point>)]) -> Vec<Panel> {
             Some(p.ddt_supply)
         }),
         panel("Average xDAI per Degen", "xDAI", &|p| p.avg_xdai[0]),
-    ]
+    ];
+    let governed = runs
+        .iter()
+        .any(|(_, points)| points.iter().any(|p| p.governance.is_some()));
+    if !governed {
+        return panels;
+    }
+    let setting_lines = |f: &dyn Fn(&GovernedSettings) -> f64| -> Vec<Line> {
+        runs.iter()
+            .zip(configured)
+            .enumerate()
+            .map(|(n, ((name, points), base))| Line {
+                label: name.clone(),
+                color: PALETTE[n % PALETTE.len()],
+                points: points
+                    .iter()
+                    .map(|p| {
+                        let settings = p.governance.map_or(*base, |g| g.settings);
+                        (f64::from(p.step), f(&settings))
+                    })
+                    .collect(),
+                dots: false,
+            })
+            .collect()
+    };
+    let setting_panel = |title: &str, y_label: &str, f: &dyn Fn(&GovernedSettings) -> f64| Panel {
+        title: title.into(),
+        y_label: y_label.into(),
+        lines: setting_lines(f),
+    };
+    panels.extend([
+        setting_panel("Pie Share of Power Users", "share of each payout", &|s| {
+            s.shares.power
+        }),
+        setting_panel("Pie Share of Casual Users", "share of each payout", &|s| {
+            s.shares.casual
+        }),
+        setting_panel("Swap Fee", "fee rate", &|s| s.fee_rate),
+        panel(
+            "Proposals Passed (governed runs)",
+            "proposals passed so far",
+            &|p| p.governance.map(|g| g.proposals_passed as f64),
+        ),
+    ]);
+    if let Some(passed) = panels.last_mut() {
+        passed.lines.retain(|l| !l.points.is_empty());
+    }
+    panels
 }
 
 fn bounds(lines: &[Line]) -> (f64, f64, f64, f64) {

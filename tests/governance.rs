@@ -146,3 +146,33 @@ fn bad_governance_settings_are_refused_by_name() {
         "nothing written"
     );
 }
+
+/// A PNG's height, from its header (IHDR: width at bytes 16..20, height at 20..24).
+fn png_height(path: &std::path::Path) -> u32 {
+    let png = fs::read(path).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    u32::from_be_bytes(png[20..24].try_into().unwrap())
+}
+
+#[test]
+fn compare_adds_the_governed_settings_when_a_run_is_governed() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["compare", "-q", "--steps", "70", "seed", "governed"])
+        .assert()
+        .success();
+    // Five rows of two panels: the six of every comparison, then the power and casual
+    // Pie shares, the fee and the proposals passed.
+    assert_eq!(
+        png_height(&dir.path().join("compare_results.png")),
+        80 + 5 * 480
+    );
+    datadao(dir.path())
+        .args(["compare", "-q", "--steps", "70", "seed", "privacy"])
+        .assert()
+        .success();
+    assert_eq!(
+        png_height(&dir.path().join("compare_results.png")),
+        80 + 3 * 480
+    );
+}
