@@ -309,18 +309,20 @@ fn accepted_for(key: &str, template: &toml::Value) -> String {
         toml::Value::Integer(_) => toml::Value::Integer(0),
         _ => return describe(template).to_string(),
     };
+    rule_tripped_by(key, probe).unwrap_or_else(|| describe(template).to_string())
+}
+
+/// The words of `key`'s own rule if the defaults with `probe` in `key` break it.
+fn rule_tripped_by(key: &str, probe: toml::Value) -> Option<String> {
     let mut flat = known_keys();
     flat.insert(key.to_string(), probe);
     let mut table = unflatten(&flat);
     table.remove("output");
-    if let Ok(config) = Config::deserialize(toml::Value::Table(table)) {
-        if let Err(e) = config.validate() {
-            if e.key == key {
-                return e.accepted;
-            }
-        }
+    let config = Config::deserialize(toml::Value::Table(table)).ok()?;
+    match config.validate() {
+        Err(e) if e.key == key => Some(e.accepted),
+        _ => None,
     }
-    describe(template).to_string()
 }
 
 /// Read a raw string (environment, `.env`, `--set`) as the type of the key's default.
@@ -444,13 +446,35 @@ pub fn check_raw(key: &str, raw: &str, source: &Source) -> Result<()> {
     let Some(template) = known.get(key) else {
         return Err(unknown_key_error(key, source, &known));
     };
-    let Some(value) = parse_raw(template, raw) else {
-        bail!(
-            "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
-            accepted_for(key, template)
-        );
-    };
+    let value = parse_or_refuse(key, template, raw, source)?;
     check_sign(key, &value, template, source)
+}
+
+/// [`parse_raw`], or the error that names the key, the text as typed, its source and
+/// what the key accepts. A count too large for TOML's integers (a 64-bit signed
+/// number) says so: "at least 1" alone would not tell why `99999999999999999999` failed.
+fn parse_or_refuse(
+    key: &str,
+    template: &toml::Value,
+    raw: &str,
+    source: &Source,
+) -> Result<toml::Value> {
+    if let Some(value) = parse_raw(template, raw) {
+        return Ok(value);
+    }
+    let digits = raw.trim().trim_start_matches('+');
+    let too_large = matches!(template, toml::Value::Integer(_))
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    let accepted = if too_large {
+        // The model's own upper bound where it has one (steps fit in 32 bits), else
+        // the integers' own.
+        rule_tripped_by(key, toml::Value::Integer(i64::MAX))
+            .unwrap_or_else(|| format!("{}, at most {}", accepted_for(key, template), i64::MAX))
+    } else {
+        accepted_for(key, template)
+    };
+    bail!("invalid setting {key} = '{raw}' (from {source}): accepted: {accepted}")
 }
 
 /// Whether `key` holds a number (so ranges like `5..50:5` make sense for it).
@@ -475,12 +499,7 @@ impl Layers {
         let Some(template) = self.known.get(key) else {
             return Err(unknown_key_error(key, &source, &self.known));
         };
-        let Some(value) = parse_raw(template, raw) else {
-            bail!(
-                "invalid setting {key} = '{raw}' (from {source}): accepted: {}",
-                accepted_for(key, template)
-            );
-        };
+        let value = parse_or_refuse(key, template, raw, &source)?;
         check_sign(key, &value, template, &source)?;
         self.flat.insert(key.to_string(), value);
         self.sources.insert(key.to_string(), source);
@@ -811,6 +830,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("at least 1") && e.contains("-3"), "{e}");
+        // Too large for a TOML integer: the message says how large a count may be.
+        let e = resolve(&env(&[(
+            "DATADAO_GOVERNANCE__HORIZON",
+            "99999999999999999999",
+        )]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("governance.horizon = '99999999999999999999'")
+                && e.contains("at least 1, at most 9223372036854775807"),
+            "{e}"
+        );
         let e = resolve(&env(&[("ACTIVATION", "random")]))
             .unwrap_err()
             .to_string();
