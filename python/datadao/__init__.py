@@ -116,7 +116,10 @@ class Result:
             ``None`` when ``governance.enabled`` is false.
         config: the effective settings as dotted keys (what ``run_config.toml``
             records, ``output.dir`` as ``"."``), plus ``preset`` when one was used.
-        summary: the figures the CLI prints at the end of a run.
+        summary: the figures the CLI prints at the end of a run (in governed runs
+            also ``proposals``, ``proposals_passed``, the treasury, ``ddt_burned``,
+            ``backing_ratio`` and each governed setting's final value, named as its
+            column in ``steps``).
     """
 
     steps: pd.DataFrame

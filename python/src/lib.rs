@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use datadao_core::governance::{Field, ProposalRecord};
+use datadao_core::governance::{Field, Governable, ProposalRecord};
 use datadao_core::{Action, AgentType, Cell, Detail, Economy, Observer, StepMetrics, Transaction};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
 use datadao_scenario::summary::RunStats;
@@ -506,6 +506,19 @@ fn summary<'py>(py: Python<'py>, s: &RunStats, rows: Option<u64>) -> PyResult<Bo
         d.set_item(format!("agents_{}", t.name()), n)?;
     }
     d.set_item("transactions", rows)?;
+    // The CLI's governance lines, in governed runs only (as there).
+    if let Some(g) = &last.governance {
+        d.set_item("proposals", g.proposals)?;
+        d.set_item("proposals_passed", g.proposals_passed)?;
+        d.set_item("treasury_ddt", g.treasury_ddt)?;
+        d.set_item("treasury_xdai", g.treasury_xdai)?;
+        d.set_item("treasury_lp", g.treasury_lp)?;
+        d.set_item("ddt_burned", g.ddt_burned)?;
+        d.set_item("backing_ratio", g.backing_ratio)?;
+        for setting in Governable::ALL {
+            d.set_item(setting.column(), g.settings.get(setting))?;
+        }
+    }
     Ok(d)
 }
 

@@ -25,6 +25,12 @@ def test_governed_runs_equal_the_cli_cell_for_cell(cli, tmp_path, preset):
     pd.testing.assert_frame_equal(r.governance, gov, check_exact=True, check_dtype=False)
     assert r.steps["proposals"].iloc[-1] == len(gov)
     assert r.steps["proposals_passed"].iloc[-1] == gov["passed"].sum()
+    # The summary carries the CLI's governance figures, from the last row.
+    last = r.steps.iloc[-1]
+    for key in ["proposals", "proposals_passed", "treasury_ddt", "treasury_xdai", "treasury_lp",
+                "ddt_burned", "backing_ratio", "fee_rate", "pie_distribution_rate",
+                "pie_share_power", "pie_share_active", "pie_share_casual", "mint_per_weight"]:
+        assert r.summary[key] == last[key], key
 
     log = pd.read_csv(
         tmp_path / "transaction_history.csv",
@@ -51,6 +57,7 @@ def test_governance_off_has_no_governance():
     r = datadao.run(steps=40, audit=True)
     assert r.governance is None
     assert "treasury_ddt" not in r.steps.columns
+    assert "proposals" not in r.summary
 
 
 def test_governance_settings_are_checked():
