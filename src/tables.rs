@@ -50,6 +50,8 @@ mod parquet_impl {
         "step",
         "jobs_refused",
         "orgs_out_of_xdai_step",
+        "final_proposals",
+        "final_proposals_passed",
     ];
 
     enum Kind {

@@ -176,3 +176,94 @@ fn compare_adds_the_governed_settings_when_a_run_is_governed() {
         80 + 3 * 480
     );
 }
+
+/// The columns of a CSV file and its rows as maps from column to cell.
+fn table(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn sweeps_report_each_runs_final_governance() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    datadao(p)
+        .args([
+            "sweep", "-q", "--preset", "governed", "--steps", "130", "--runs", "2",
+        ])
+        .args(["--grid", "governance.enabled=false,true"])
+        .args(["--grid", "governance.weight=person,ddt", "--out", "sw"])
+        .assert()
+        .success();
+    let rows = table(&p.join("sw/sweep_runs.csv"));
+    assert_eq!(rows.len(), 8);
+    let governed = rows
+        .iter()
+        .find(|r| r["governance.enabled"] == "true" && r["governance.weight"] == "ddt")
+        .unwrap();
+    // The same run alone (its seed is in the table): its last row is the sweep's final.
+    datadao(p)
+        .args([
+            "-q", "--audit", "--preset", "governed", "--steps", "130", "--out", "one",
+        ])
+        .args([
+            "--seed",
+            &governed["seed"],
+            "--set",
+            "governance.weight=ddt",
+        ])
+        .assert()
+        .success();
+    let alone = table(&p.join("one/simulation_data.csv"));
+    let last = alone.last().unwrap();
+    for column in [
+        "treasury_ddt",
+        "treasury_xdai",
+        "treasury_lp",
+        "ddt_burned",
+        "backing_ratio",
+        "proposals",
+        "proposals_passed",
+        "fee_rate",
+        "pie_distribution_rate",
+        "pie_share_power",
+        "pie_share_active",
+        "pie_share_casual",
+        "mint_per_weight",
+    ] {
+        assert_eq!(
+            governed[&format!("final_{column}")],
+            last[column],
+            "{column}"
+        );
+    }
+    assert_eq!(governed["final_proposals"], "4");
+    // An ungoverned point of the same sweep leaves those cells empty.
+    let plain = rows
+        .iter()
+        .find(|r| r["governance.enabled"] == "false")
+        .unwrap();
+    assert_eq!(plain["final_proposals"], "");
+    assert_eq!(plain["final_treasury_ddt"], "");
+    // A sweep with no governed point has exactly the columns it had before governance.
+    datadao(p)
+        .args([
+            "sweep", "-q", "--steps", "40", "--runs", "1", "--out", "plain",
+        ])
+        .args(["--grid", "market.fee_rate=0.001,0.01"])
+        .assert()
+        .success();
+    let header = fs::read_to_string(p.join("plain/sweep_runs.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    assert!(header.ends_with("final_avg_xdai_casual"), "{header}");
+}

@@ -6,7 +6,7 @@
 //! by the caller, so the same sweep gives the same numbers on one core or a cluster.
 
 use crate::agents::AgentType;
-use crate::metrics::StepMetrics;
+use crate::metrics::{GovernanceMetrics, StepMetrics};
 use crate::transactions::Observer;
 
 /// Seed of run `index` of a sweep point: SplitMix64 of the base seed advanced by
@@ -159,6 +159,9 @@ pub struct RunKpis {
     pub orgs_out_of_xdai_step: Option<u32>,
     /// Mean xDAI per agent of each type at the end.
     pub final_avg_xdai: [Option<f64>; 5],
+    /// The treasury, proposals and governed settings after the last step, in governed
+    /// runs.
+    pub final_governance: Option<GovernanceMetrics>,
 }
 
 /// Streams a run's steps into its KPIs in constant memory.
@@ -214,6 +217,7 @@ impl KpiTracker {
             k.orgs_out_of_xdai_step = Some(m.step);
         }
         k.final_avg_xdai = m.avg_xdai;
+        k.final_governance = m.governance;
     }
 
     /// The run's KPIs.

@@ -199,18 +199,7 @@ impl StepMetrics {
         }
         cols.extend(use_cases.iter().map(|u| format!("allowed_share_{u}")));
         if governed {
-            for name in [
-                "treasury_ddt",
-                "treasury_xdai",
-                "treasury_lp",
-                "ddt_burned",
-                "backing_ratio",
-                "proposals",
-                "proposals_passed",
-            ] {
-                cols.push(name.to_string());
-            }
-            cols.extend(Governable::ALL.iter().map(|g| g.column().to_string()));
+            cols.extend(GovernanceMetrics::columns());
         }
         cols
     }
@@ -250,22 +239,47 @@ impl StepMetrics {
         ]);
         cells.extend(self.allowed_share.iter().map(|&v| Cell::Float(v)));
         if let Some(g) = &self.governance {
-            cells.extend([
-                Cell::Float(g.treasury_ddt),
-                Cell::Float(g.treasury_xdai),
-                Cell::Float(g.treasury_lp),
-                Cell::Float(g.ddt_burned),
-                g.backing_ratio.into(),
-                Cell::Int(g.proposals),
-                Cell::Int(g.proposals_passed),
-            ]);
-            cells.extend(
-                Governable::ALL
-                    .iter()
-                    .map(|&s| Cell::Float(g.settings.get(s))),
-            );
+            cells.extend(g.cells());
         }
         cells
+    }
+}
+
+impl GovernanceMetrics {
+    /// The governance columns (of `simulation_data.csv`, and with `final_` before them
+    /// of `sweep_runs.csv`), in the order of [`GovernanceMetrics::cells`].
+    pub fn columns() -> impl Iterator<Item = String> {
+        [
+            "treasury_ddt",
+            "treasury_xdai",
+            "treasury_lp",
+            "ddt_burned",
+            "backing_ratio",
+            "proposals",
+            "proposals_passed",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain(Governable::ALL.iter().map(|g| g.column().to_string()))
+    }
+
+    /// The governance cells, in the order of [`GovernanceMetrics::columns`].
+    pub fn cells(&self) -> impl Iterator<Item = Cell> + '_ {
+        [
+            Cell::Float(self.treasury_ddt),
+            Cell::Float(self.treasury_xdai),
+            Cell::Float(self.treasury_lp),
+            Cell::Float(self.ddt_burned),
+            self.backing_ratio.into(),
+            Cell::Int(self.proposals),
+            Cell::Int(self.proposals_passed),
+        ]
+        .into_iter()
+        .chain(
+            Governable::ALL
+                .iter()
+                .map(|&s| Cell::Float(self.settings.get(s))),
+        )
     }
 }
 

@@ -14,7 +14,8 @@ use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
-use datadao_core::{AgentType, Config, Economy, Observer, StepMetrics};
+use datadao_core::metrics::GovernanceMetrics;
+use datadao_core::{AgentType, Cell, Config, Economy, Observer, StepMetrics};
 use datadao_log::push_f64;
 use rayon::prelude::*;
 
@@ -276,8 +277,15 @@ fn run_one(config: &Config, stop: Stop) -> Result<RunResult> {
     })
 }
 
-/// Columns of `sweep_runs.csv` for these axes.
-pub fn runs_header(axes: &[Axis]) -> String {
+/// Whether `sweep_runs.csv` has the governance columns: when any point is governed
+/// (a sweep without governance keeps exactly the columns it had before governance).
+pub fn is_governed(plan: &Plan) -> bool {
+    plan.points.iter().any(|(_, c)| c.governance.enabled)
+}
+
+/// Columns of `sweep_runs.csv` for these axes; `governed` adds each run's final
+/// treasury, proposals and governed settings (`final_treasury_ddt`, ...).
+pub fn runs_header(axes: &[Axis], governed: bool) -> String {
     let mut cols = vec!["point".to_string()];
     cols.extend(axes.iter().map(|a| a.key.clone()));
     cols.extend(
@@ -309,6 +317,9 @@ pub fn runs_header(axes: &[Axis]) -> String {
             .iter()
             .map(|k| format!("final_avg_xdai_{}", k.name())),
     );
+    if governed {
+        cols.extend(GovernanceMetrics::columns().map(|c| format!("final_{c}")));
+    }
     cols.join(",")
 }
 
@@ -337,12 +348,15 @@ fn push_text(line: &mut Vec<u8>, text: &str) {
     line.extend_from_slice(text.as_bytes());
 }
 
+/// One row of `sweep_runs.csv`. With `governed`, an ungoverned run (a point with
+/// `governance.enabled = false`) leaves the governance cells empty.
 fn runs_row(
     point: usize,
     values: &[(String, String)],
     run: u64,
     seed: u64,
     k: &RunKpis,
+    governed: bool,
 ) -> Vec<u8> {
     let mut l = point.to_string().into_bytes();
     for (_, v) in values {
@@ -382,6 +396,16 @@ fn runs_row(
     );
     for v in k.final_avg_xdai {
         push_opt(&mut l, v);
+    }
+    if governed {
+        match &k.final_governance {
+            Some(g) => g.cells().for_each(|c| match c {
+                Cell::Int(i) => push_text(&mut l, &i.to_string()),
+                Cell::Float(v) => push_opt(&mut l, Some(v)),
+                Cell::Empty => push_opt(&mut l, None),
+            }),
+            None => GovernanceMetrics::columns().for_each(|_| push_opt(&mut l, None)),
+        }
     }
     l.push(b'\n');
     l
@@ -470,7 +494,8 @@ pub fn execute(
         .num_threads(plan.jobs)
         .build()
         .context("starting the worker threads")?;
-    writeln!(runs_out, "{}", runs_header(&plan.axes))?;
+    let governed = is_governed(plan);
+    writeln!(runs_out, "{}", runs_header(&plan.axes, governed))?;
     writeln!(series_out, "{}", series_header(&plan.axes))?;
 
     let mut open: BTreeMap<usize, PointDigest> = BTreeMap::new();
@@ -503,7 +528,7 @@ pub fn execute(
             let r = result?;
             let values = &plan.points[u.point].0;
             let seed = unit_seed(plan, u);
-            runs_out.write_all(&runs_row(u.point, values, u.run, seed, &r.kpis))?;
+            runs_out.write_all(&runs_row(u.point, values, u.run, seed, &r.kpis, governed))?;
             let digest = open.entry(u.point).or_default();
             digest.add(&r.series);
             if digest.runs_in == plan.runs {
