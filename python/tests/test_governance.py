@@ -65,3 +65,16 @@ def test_governance_settings_are_checked():
         datadao.config(settings={"governance.quorum": 2})
     with pytest.raises(datadao.ConfigError, match="governance.weight"):
         datadao.config(settings={"governance.weight": "wealth"})
+
+
+def test_looking_ahead_gives_the_cli_numbers(cli, tmp_path):
+    """Without a transaction log, foresight votes let the run look ahead instead of
+    forking twice; with the log (the CLI's default) they fork. Both give the same rows."""
+    run_cli(cli, tmp_path, "-q", "--audit", "--preset", "plutocracy", "--steps", "400")
+    r = datadao.run(preset="plutocracy", steps=400, audit=True)
+    assert r.transactions is None
+    data = pd.read_csv(tmp_path / "simulation_data.csv")
+    pd.testing.assert_frame_equal(r.steps, data, check_exact=True, check_dtype=False)
+    gov = pd.read_csv(tmp_path / "governance.csv")
+    pd.testing.assert_frame_equal(r.governance, gov, check_exact=True, check_dtype=False)
+    assert len(gov) == 13

@@ -23,7 +23,12 @@ impl Economy {
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(match config.simulation.rules {
-            Rules::Model => Economy::Model(Box::new(Simulation::new(config)?)),
+            Rules::Model => {
+                let mut sim = Simulation::new(config)?;
+                // Front ends watch only the observer, so votes may look ahead.
+                sim.look_ahead(true);
+                Economy::Model(Box::new(sim))
+            }
             Rules::Original2024 => {
                 Economy::Original2024(Box::new(original_2024::Simulation::new(&config)))
             }

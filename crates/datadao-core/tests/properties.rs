@@ -532,3 +532,52 @@ proptest! {
         }
     }
 }
+
+/// Every step's row and every proposal, as the observer sees them, with the step the
+/// simulation says comes next before each call.
+#[derive(Default, PartialEq, Debug)]
+struct Rows {
+    steps: Vec<(u32, Vec<datadao_core::Cell>)>,
+    proposals: Vec<datadao_core::governance::ProposalRecord>,
+}
+
+impl Observer for Rows {
+    fn on_step(&mut self, m: &datadao_core::StepMetrics) {
+        self.steps.push((m.step, m.cells()));
+    }
+
+    fn on_proposal(&mut self, p: &datadao_core::governance::ProposalRecord) {
+        self.proposals.push(*p);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Looking ahead changes no number: a governed run whose foresight votes let the
+    /// real run serve as the fork without the proposal reports every step, every
+    /// proposal and every audit exactly as the run that forks twice, one step per call
+    /// and in order, and says which step comes next as it does.
+    #[test]
+    fn looking_ahead_changes_no_number(config in valid_data_config().prop_flat_map(governance)) {
+        prop_assume!(config.validate().is_ok());
+        let mut forking = Simulation::new(config.clone()).unwrap();
+        let mut looking = Simulation::new(config).unwrap();
+        looking.look_ahead(true);
+        let (mut a, mut b) = (Rows::default(), Rows::default());
+        while !forking.is_finished() {
+            prop_assert!(!looking.is_finished());
+            prop_assert_eq!(forking.next_step(), looking.next_step());
+            let x = forking.step(&mut a);
+            let y = looking.step(&mut b);
+            prop_assert_eq!(&x, &y);
+            if x.is_err() {
+                break;
+            }
+        }
+        if forking.is_finished() {
+            prop_assert!(looking.is_finished());
+        }
+        prop_assert_eq!(a, b);
+    }
+}

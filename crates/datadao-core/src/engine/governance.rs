@@ -13,7 +13,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::Simulation;
+use std::collections::VecDeque;
+
+use super::{Simulation, Tally as Sums};
 use crate::agents;
 use crate::governance::{
     prefers, set_target, Agenda, Objective, PerMember, Proposal, ProposalKind, ProposalRecord,
@@ -21,6 +23,7 @@ use crate::governance::{
 };
 use crate::ledger::AuditError;
 use crate::market::Side;
+use crate::metrics::StepMetrics;
 use crate::transactions::{Action, Detail, NullObserver, Observer, Transaction};
 
 /// Governance's own state inside a simulation.
@@ -64,22 +67,49 @@ fn with_room<T: Clone>(v: &[T], extra: usize) -> Vec<T> {
 /// Each member type's objective, forecast.
 type Forecast = PerMember<Option<f64>>;
 
+/// A member who turned out: who, its weight, and (fixed voting) its drawn choice.
+struct Ballot {
+    agent: usize,
+    kind: crate::AgentType,
+    weight: f64,
+    fixed: Option<bool>,
+}
+
+/// What a branch of a look-ahead ran: its whole steps, and the CRC held and balance
+/// sums of the step whose governance is still to come.
+struct Branch {
+    steps: Vec<Result<StepMetrics, AuditError>>,
+    advanced: (f64, Option<Sums>),
+}
+
+/// Steps a look-ahead has run beyond the step last reported.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Ahead {
+    /// Whether votes may be weighed by looking ahead ([`Simulation::look_ahead`]).
+    pub(super) enabled: bool,
+    /// Whole steps already run, reported one per call of `step`.
+    pub(super) replay: VecDeque<Result<StepMetrics, AuditError>>,
+    /// The economy's part of the step after them, already run: its governance,
+    /// measuring and audit are still to come.
+    pub(super) advanced: Option<(f64, Option<Sums>)>,
+}
+
 impl Simulation {
-    /// Put a proposal to the vote if one is due at the end of `step`, and carry it out if
-    /// it passes. Returns whether agents' balances may have changed.
-    pub(super) fn govern<O: Observer>(
-        &mut self,
-        step: u32,
-        observer: &mut O,
-    ) -> Result<bool, AuditError> {
+    /// Whether a proposal is due at the end of `step`: governance is on, this is not a
+    /// fork, the interval has come round, and there are members to vote.
+    fn proposal_due(&self, step: u32) -> bool {
         let g = &self.config.governance;
         if !g.enabled || self.governance.forked || (u64::from(step) + 1) % g.interval_steps != 0 {
-            return Ok(false);
+            return false;
         }
         let counts = self.population.counts();
-        if MEMBER_TYPES.iter().all(|k| counts[k.index()] == 0) {
-            return Ok(false);
-        }
+        MEMBER_TYPES.iter().any(|k| counts[k.index()] > 0)
+    }
+
+    /// Draft the next proposal from the agenda and announce it (its number, the
+    /// `propose` row).
+    fn draft<O: Observer>(&mut self, step: u32, observer: &mut O) -> (u32, Proposal) {
+        let g = &self.config.governance;
         let (kind, setting, up) = self.governance.agenda.next(g, &mut self.governance.rng);
         let proposal = match kind {
             ProposalKind::Set => {
@@ -100,15 +130,25 @@ impl Simulation {
         let number = u32::try_from(self.governance.proposals).unwrap_or(u32::MAX);
         let detail = proposal_detail(number, &proposal);
         self.record_treasury(observer, step, Action::Propose, 0.0, 0.0, 0.0, detail);
+        (number, proposal)
+    }
 
+    /// Put a proposal to the vote if one is due at the end of `step`, and carry it out if
+    /// it passes. Returns whether agents' balances may have changed.
+    pub(super) fn govern<O: Observer>(&mut self, step: u32, observer: &mut O) -> bool {
+        if !self.proposal_due(step) {
+            return false;
+        }
+        let (number, proposal) = self.draft(step, observer);
         let (horizon, with, without) = match self.config.governance.voting {
             Voting::Foresight => {
-                let (h, with, without) = self.foresee(step, &proposal)?;
+                let (h, with, without) = self.foresee(step, &proposal);
                 (Some(h), with, without)
             }
             Voting::Fixed => (None, PerMember::all(None), PerMember::all(None)),
         };
-        let tally = self.vote(step, number, &proposal, &with, &without, observer);
+        let (ballots, eligible) = self.turn_out(proposal.kind());
+        let tally = self.count(step, number, &ballots, eligible, &with, &without, observer);
         let g = &self.config.governance;
         let passed = tally.passes(g.quorum, g.threshold);
         if passed {
@@ -126,7 +166,147 @@ impl Simulation {
             with,
             without,
         });
-        Ok(passed && kind != ProposalKind::Set)
+        passed && proposal.kind() != ProposalKind::Set
+    }
+
+    /// Whether the vote due at the end of `step` can be weighed by looking ahead (see
+    /// [`Simulation::govern_looking_ahead`]): the front end asked for it, members vote
+    /// with foresight, nobody watches transactions (they would have to be held back),
+    /// and the real run, continued, is the fork without the proposal: no other vote
+    /// falls inside the horizon, and the horizon ends within the run.
+    pub(super) fn looks_ahead<O: Observer>(&self, step: u32, observer: &O) -> bool {
+        let g = &self.config.governance;
+        if !self.ahead.enabled
+            || g.voting != Voting::Foresight
+            || observer.wants_transactions()
+            || !self.proposal_due(step)
+        {
+            return false;
+        }
+        let h = self.horizon_at(step);
+        h <= g.interval_steps && u64::from(step) + h < self.config.simulation.total_steps
+    }
+
+    /// Foresight by looking ahead. A forecast needs the economy `h` steps on without the
+    /// proposal, and when the proposal fails that is exactly what the real run goes on to
+    /// be (forks and real run share state and generator, and no vote falls in between).
+    /// So instead of forking twice, the real run itself runs ahead as the branch without
+    /// the proposal, beside one fork with it, on two cores; after the vote the branch that
+    /// won is kept, and its steps are reported one call at a time. Every number is what
+    /// forking gives (a property test runs both); the run does the without-fork's work
+    /// only once, and the fork's beside it.
+    pub(super) fn govern_looking_ahead<O: Observer>(
+        &mut self,
+        step: u32,
+        crc_held: f64,
+        tally: Option<Sums>,
+        observer: &mut O,
+    ) -> Result<StepMetrics, AuditError> {
+        let (number, proposal) = self.draft(step, observer);
+        let h = self.horizon_at(step);
+        let (ballots, eligible) = self.turn_out(proposal.kind());
+        let income_before = self.pie_income;
+        let audit = self.config.simulation.audit;
+
+        // The branch with the proposal: this step as it ends if the proposal passes.
+        let mut with = self.fork(h);
+        with.enact(step, number, &proposal, &mut NullObserver);
+        with.governance.passed += 1;
+        let kept = if proposal.kind() == ProposalKind::Set {
+            tally
+        } else {
+            None
+        };
+        let (metrics, holdings) = with.measure_step(step, kept, crc_held);
+        let with_first = match audit {
+            true => with.audit(step, &holdings).map(|()| metrics),
+            false => Ok(metrics),
+        };
+        // The real run: this step as it ends if the proposal fails.
+        let (metrics, holdings) = self.measure_step(step, tally, crc_held);
+        let real_first = match audit {
+            true => self.audit(step, &holdings).map(|()| metrics),
+            false => Ok(metrics),
+        };
+        self.next_step += 1;
+
+        let ((mut with, with_ahead), real_ahead) = rayon::join(
+            move || {
+                let ahead = with.run_ahead(h);
+                (with, ahead)
+            },
+            || self.run_ahead(h),
+        );
+        let forecast_with = with.objectives(&income_before);
+        let forecast_without = self.objectives(&income_before);
+        let tally = self.count(
+            step,
+            number,
+            &ballots,
+            eligible,
+            &forecast_with,
+            &forecast_without,
+            observer,
+        );
+        let g = &self.config.governance;
+        let passed = tally.passes(g.quorum, g.threshold);
+        let (first, ahead) = if passed {
+            let mut state = self.governance.clone();
+            state.passed += 1;
+            with.governance = state;
+            with.ahead = std::mem::take(&mut self.ahead);
+            *self = with;
+            (with_first, with_ahead)
+        } else {
+            (real_first, real_ahead)
+        };
+        observer.on_proposal(&ProposalRecord {
+            number,
+            step,
+            proposal,
+            tally,
+            weight: self.config.governance.weight,
+            passed,
+            horizon: Some(h),
+            with: forecast_with,
+            without: forecast_without,
+        });
+        self.ahead.replay.extend(ahead.steps);
+        self.ahead.advanced = Some(ahead.advanced);
+        let metrics = first?;
+        observer.on_step(&metrics);
+        Ok(metrics)
+    }
+
+    /// Run `steps - 1` whole steps (measured and audited, as the real run would) and the
+    /// economy's part of one more, whose governance is still to come.
+    fn run_ahead(&mut self, steps: u64) -> Branch {
+        let audit = self.config.simulation.audit;
+        let mut done = Vec::with_capacity(usize::try_from(steps).unwrap_or(0));
+        for _ in 1..steps {
+            let step = self.next_step;
+            let (crc_held, tally) = self.advance(step, &mut NullObserver);
+            let (metrics, holdings) = self.measure_step(step, tally, crc_held);
+            done.push(match audit {
+                true => self.audit(step, &holdings).map(|()| metrics),
+                false => Ok(metrics),
+            });
+            self.next_step += 1;
+        }
+        let advanced = self.advance(self.next_step, &mut NullObserver);
+        Branch {
+            steps: done,
+            advanced,
+        }
+    }
+
+    /// The horizon of a vote at the end of `step`: `governance.horizon`, shortened at
+    /// scale to the fork budget.
+    fn horizon_at(&self, step: u32) -> u64 {
+        let remaining = u64::from(u32::MAX - step - 1);
+        self.config
+            .governance
+            .fork_steps(self.agents.len() as u64, remaining)
     }
 
     /// A copy of the economy that simulates but never governs or writes, starting at the
@@ -169,34 +349,24 @@ impl Simulation {
                 ..self.governance.clone()
             },
             pie_income: self.pie_income,
+            ahead: Ahead::default(),
         }
     }
 
     /// Simulate the horizon on two forks, with and without the proposal, and read every
     /// member type's objective at their ends. Returns the steps simulated and both
     /// forecasts.
-    fn foresee(
-        &self,
-        step: u32,
-        proposal: &Proposal,
-    ) -> Result<(u64, Forecast, Forecast), AuditError> {
-        let remaining = u64::from(u32::MAX - step - 1);
-        let steps = self
-            .config
-            .governance
-            .fork_steps(self.agents.len() as u64, remaining);
-        let run = |with_proposal: bool| -> Result<Forecast, AuditError> {
+    fn foresee(&self, step: u32, proposal: &Proposal) -> (u64, Forecast, Forecast) {
+        let steps = self.horizon_at(step);
+        let run = |with_proposal: bool| -> Forecast {
             let mut fork = self.fork(steps);
             if with_proposal {
                 fork.enact(step, 0, proposal, &mut NullObserver);
             }
             for _ in 0..steps {
-                fork.fork_step().map_err(|e| AuditError {
-                    step: e.step,
-                    detail: format!("in a foresight fork of step {step}: {}", e.detail),
-                })?;
+                fork.fork_step();
             }
-            Ok(fork.objectives(&self.pie_income))
+            fork.objectives(&self.pie_income)
         };
         // Each fork is a full copy of the economy: side by side while that is small,
         // one after the other when a third copy would weigh (a million agents).
@@ -205,8 +375,7 @@ impl Simulation {
         } else {
             (run(true), run(false))
         };
-        let forecasts = [with?, without?];
-        Ok((steps, forecasts[0], forecasts[1]))
+        (steps, with, without)
     }
 
     /// Each member type's objective now; `pie_income` counts from `income_before`.
@@ -250,55 +419,78 @@ impl Simulation {
         }
     }
 
-    /// Every member may turn out; each voter votes by its type's forecast (foresight)
-    /// or its type's yes-probability (fixed), with its weight under the weight rule.
-    fn vote<O: Observer>(
-        &mut self,
-        step: u32,
-        number: u32,
-        proposal: &Proposal,
-        with: &Forecast,
-        without: &Forecast,
-        observer: &mut O,
-    ) -> Tally {
+    /// Who turns out, with what weight (and, under fixed voting, which way), drawn from
+    /// governance's generator in join order; and the weight of every member.
+    fn turn_out(&mut self, kind: ProposalKind) -> (Vec<Ballot>, f64) {
         let g = &self.config.governance;
         let (rule, voting, turnout) = (g.weight, g.voting, g.turnout);
-        let yes_probability = *g.fixed.of(proposal.kind());
-        let mut preference = [None; 5];
-        for (kind, o) in g.objective.entries() {
-            preference[kind.index()] =
-                prefers(o, with.of(kind).flatten(), without.of(kind).flatten());
-        }
-        let mut tally = Tally::default();
+        let yes_probability = *g.fixed.of(kind);
+        let mut ballots = Vec::new();
+        let mut eligible = 0.0;
         for i in 0..self.agents.len() {
             let kind = self.agents[i].kind;
             let Some(p) = turnout.of(kind) else {
                 continue;
             };
             let weight = rule.weight(self.agents[i].ddt, self.members[i].crc_locked);
-            tally.eligible += weight;
+            eligible += weight;
             if !self.governance.rng.gen_bool(p) {
                 continue;
             }
-            let choice = match voting {
-                Voting::Foresight => preference[kind.index()],
+            let fixed = match voting {
+                Voting::Foresight => None,
                 Voting::Fixed => {
                     let p = yes_probability.of(kind).unwrap_or(0.0);
                     Some(self.governance.rng.gen_bool(p))
                 }
             };
+            ballots.push(Ballot {
+                agent: i,
+                kind,
+                weight,
+                fixed,
+            });
+        }
+        (ballots, eligible)
+    }
+
+    /// Count the ballots in turn-out order: each voter votes by its type's forecast
+    /// (foresight) or as drawn (fixed), with its weight; one `vote` row each.
+    #[allow(clippy::too_many_arguments)]
+    fn count<O: Observer>(
+        &mut self,
+        step: u32,
+        number: u32,
+        ballots: &[Ballot],
+        eligible: f64,
+        with: &Forecast,
+        without: &Forecast,
+        observer: &mut O,
+    ) -> Tally {
+        let g = &self.config.governance;
+        let mut preference = [None; 5];
+        for (kind, o) in g.objective.entries() {
+            preference[kind.index()] =
+                prefers(o, with.of(kind).flatten(), without.of(kind).flatten());
+        }
+        let mut tally = Tally {
+            eligible,
+            ..Tally::default()
+        };
+        for b in ballots {
+            let choice = b.fixed.or(preference[b.kind.index()]);
             tally.voters += 1;
             match choice {
-                Some(true) => tally.yes += weight,
-                Some(false) => tally.no += weight,
-                None => tally.abstain += weight,
+                Some(true) => tally.yes += b.weight,
+                Some(false) => tally.no += b.weight,
+                None => tally.abstain += b.weight,
             }
             let detail = Detail::Vote {
                 number,
                 choice,
-                weight,
+                weight: b.weight,
             };
-            self.record(observer, step, i, Action::Vote, 0.0, 0.0, 0.0, detail);
+            self.record(observer, step, b.agent, Action::Vote, 0.0, 0.0, 0.0, detail);
         }
         tally
     }
@@ -724,7 +916,8 @@ mod tests {
                 ddt: 0.5,
             };
             let none = PerMember::all(None);
-            let t = sim.vote(24, 1, &proposal, &none, &none, &mut NullObserver);
+            let (ballots, eligible) = sim.turn_out(proposal.kind());
+            let t = sim.count(24, 1, &ballots, eligible, &none, &none, &mut NullObserver);
             assert_eq!(t.voters, voters, "{rule:?}");
             assert!(close(t.yes, yes), "{rule:?}: {} vs {yes}", t.yes);
             assert!(close(t.no, no), "{rule:?}");
@@ -732,6 +925,48 @@ mod tests {
             assert_eq!(t.abstain, 0.0);
             assert!(close(t.turnout(), 1.0));
         }
+    }
+
+    /// A foresight vote that looks ahead runs the real economy on to the end of its
+    /// horizon, reports the steps in between one per call, and gives the same rows as
+    /// forking twice: here under the `governed` rules with every vote weighed by looking
+    /// ahead (votes at the end of steps 29, 59, 89 and 119, whose horizons of 30 end
+    /// within the 150 steps; the one at 149 forks).
+    #[test]
+    fn looking_ahead_reports_what_forking_does() {
+        #[derive(Default, PartialEq, Debug)]
+        struct Rows(Vec<crate::StepMetrics>, Vec<ProposalRecord>);
+        impl Observer for Rows {
+            fn on_step(&mut self, m: &crate::StepMetrics) {
+                self.0.push(m.clone());
+            }
+            fn on_proposal(&mut self, p: &ProposalRecord) {
+                self.1.push(*p);
+            }
+        }
+        let mut c = Config::default();
+        c.simulation.total_steps = 150;
+        c.simulation.audit = true;
+        c.governance.enabled = true;
+        let mut forking = Simulation::new(c.clone()).unwrap();
+        let mut looking = Simulation::new(c).unwrap();
+        looking.look_ahead(true);
+        let (mut a, mut b) = (Rows::default(), Rows::default());
+        let mut ran_ahead = false;
+        while !forking.is_finished() {
+            assert_eq!(looking.next_step(), forking.next_step());
+            forking.step(&mut a).unwrap();
+            looking.step(&mut b).unwrap();
+            ran_ahead |= !looking.ahead.replay.is_empty();
+        }
+        assert!(looking.is_finished());
+        assert!(ran_ahead, "no vote looked ahead");
+        assert_eq!(a.1.len(), 5);
+        assert!(a.1.iter().all(|p| p.horizon == Some(30)));
+        assert_eq!(a, b);
+        // And the economy ends where forking's does.
+        assert_eq!(looking.agents(), forking.agents());
+        assert_eq!(looking.pool(), forking.pool());
     }
 
     /// Foresight forks leave the real economy as it was, generator included.
@@ -750,7 +985,7 @@ mod tests {
             treasury: p,
             ddt: p / 2.0,
         };
-        let (steps, with, without) = sim.foresee(24, &proposal).unwrap();
+        let (steps, with, without) = sim.foresee(24, &proposal);
         assert_eq!(steps, 30);
         assert_ne!(with, without);
         assert_eq!(sim.agents, before.agents);

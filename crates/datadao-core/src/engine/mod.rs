@@ -97,6 +97,8 @@ pub struct Simulation {
     /// dDT each type has received from The Pie and grants so far (foresight's
     /// `pie_income`).
     pie_income: [f64; 5],
+    /// Steps a foresight look-ahead has already run (see [`Simulation::look_ahead`]).
+    ahead: governance::Ahead,
 }
 
 impl Simulation {
@@ -158,6 +160,7 @@ impl Simulation {
             treasury: Treasury::default(),
             governance: governance::State::new(config.simulation.seed),
             pie_income: [0.0; 5],
+            ahead: governance::Ahead::default(),
             config,
         })
     }
@@ -202,14 +205,24 @@ impl Simulation {
         &self.data
     }
 
-    /// The step the next call to [`Simulation::step`] runs.
+    /// The step the next call to [`Simulation::step`] runs (or reports, when a
+    /// look-ahead already ran it).
     pub fn next_step(&self) -> u32 {
-        self.next_step
+        self.next_step - self.ahead.replay.len() as u32
     }
 
     /// Whether all configured steps have run.
     pub fn is_finished(&self) -> bool {
-        u64::from(self.next_step) >= self.config.simulation.total_steps
+        u64::from(self.next_step()) >= self.config.simulation.total_steps
+    }
+
+    /// Let foresight votes look ahead: the real run serves as the fork without the
+    /// proposal, beside one fork with it (see `engine/governance.rs`). The numbers are
+    /// the same either way; what changes is that after such a vote the economy's state
+    /// (the accessors) is up to a horizon ahead of the step last reported, so front ends
+    /// that only watch the observer turn it on ([`crate::Economy`] does).
+    pub fn look_ahead(&mut self, on: bool) {
+        self.ahead.enabled = on;
     }
 
     /// Run every remaining step.
@@ -222,14 +235,26 @@ impl Simulation {
 
     /// Run one step and return its metrics (also given to the observer).
     pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
+        if let Some(result) = self.ahead.replay.pop_front() {
+            let metrics = result?;
+            observer.on_step(&metrics);
+            return Ok(metrics);
+        }
         let step = self.next_step;
-        let (crc_held, tally) = self.advance(step, observer)?;
-        let tally = tally.unwrap_or_else(|| {
-            let mut t = Tally::default();
-            self.agents.iter().for_each(|a| t.add(a));
-            t
-        });
-        let (metrics, holdings) = self.measure(step, &tally, crc_held);
+        let (crc_held, tally) = match self.ahead.advanced.take() {
+            Some(done) => done,
+            None => self.advance(step, observer),
+        };
+        if self.looks_ahead(step, observer) {
+            return self.govern_looking_ahead(step, crc_held, tally, observer);
+        }
+        // A proposal carried out moves balances the distribution's tally has summed.
+        let tally = if self.govern(step, observer) {
+            None
+        } else {
+            tally
+        };
+        let (metrics, holdings) = self.measure_step(step, tally, crc_held);
         if self.config.simulation.audit {
             self.audit(step, &holdings)?;
         }
@@ -238,23 +263,34 @@ impl Simulation {
         Ok(metrics)
     }
 
-    /// A step of a foresight fork: everything that changes the economy, nothing that
-    /// only measures or checks it (the real run measures and audits its own steps).
-    fn fork_step(&mut self) -> Result<(), AuditError> {
-        let step = self.next_step;
-        self.advance(step, &mut NullObserver)?;
-        self.next_step += 1;
-        Ok(())
+    /// The step's metrics (and the holdings the audit checks), summing the agents'
+    /// balances unless a pass of the step already did.
+    fn measure_step(
+        &self,
+        step: u32,
+        tally: Option<Tally>,
+        crc_held: f64,
+    ) -> (StepMetrics, crate::ledger::Holdings) {
+        let tally = tally.unwrap_or_else(|| {
+            let mut t = Tally::default();
+            self.agents.iter().for_each(|a| t.add(a));
+            t
+        });
+        self.measure(step, &tally, crc_held)
     }
 
-    /// Everything a step does to the economy, in the step's order. Returns the CRC
-    /// agents hold and, when a pass over the agents already summed their balances, the
-    /// sums.
-    fn advance<O: Observer>(
-        &mut self,
-        step: u32,
-        observer: &mut O,
-    ) -> Result<(f64, Option<Tally>), AuditError> {
+    /// A step of a foresight fork: everything that changes the economy, nothing that
+    /// only measures or checks it (the real run measures and audits its own steps).
+    fn fork_step(&mut self) {
+        let step = self.next_step;
+        self.advance(step, &mut NullObserver);
+        self.next_step += 1;
+    }
+
+    /// Everything a step does to the economy before governance, in the step's order.
+    /// Returns the CRC agents hold and, when a pass over the agents already summed
+    /// their balances, the sums.
+    fn advance<O: Observer>(&mut self, step: u32, observer: &mut O) -> (f64, Option<Tally>) {
         self.flows = StepFlows::default();
 
         if step > 0 {
@@ -292,13 +328,7 @@ impl Simulation {
         } else {
             None
         };
-        // A proposal carried out moves balances the distribution's tally has summed.
-        let tally = if self.govern(step, observer)? {
-            None
-        } else {
-            tally
-        };
-        Ok((crc_held, tally))
+        (crc_held, tally)
     }
 
     /// One agent's turn: the day's effects on it, its data decisions, then its plan.
