@@ -22,15 +22,23 @@ fn agent_steps(config: &Config) -> u64 {
         .sum()
 }
 
-/// Benchmark whole runs of `config`, counting agent-steps.
-fn bench_runs(bencher: Bencher, config: Config) {
+/// Benchmark whole runs of `config`, counting agent-steps; foresight votes fork twice,
+/// or with `look_ahead` (what every front end runs without a transaction log) let the
+/// real run serve as the fork without the proposal.
+fn bench_runs_with(bencher: Bencher, config: Config, look_ahead: bool) {
     bencher
         .counter(ItemsCount::new(agent_steps(&config)))
         .bench(|| {
             let mut sim = Simulation::new(config.clone()).unwrap();
+            sim.look_ahead(look_ahead);
             sim.run(&mut NullObserver).unwrap();
             sim.pool().price()
         });
+}
+
+/// Benchmark whole runs of `config`, counting agent-steps.
+fn bench_runs(bencher: Bencher, config: Config) {
+    bench_runs_with(bencher, config, false);
 }
 
 /// The default 2000-step run with `AGENTS_PER_ENTRY` set to each value (10 is the
@@ -57,13 +65,24 @@ fn privacy_run(bencher: Bencher, agents_per_entry: u64) {
 /// seed's figures above: the forks are the cost. Agent-steps count the real run only.
 #[divan::bench(args = [("governed", 10), ("governed", 50), ("plutocracy", 10)], sample_count = 5, sample_size = 1)]
 fn governed_run(bencher: Bencher, (preset, agents_per_entry): (&str, u64)) {
+    bench_runs(bencher, governed_config(preset, agents_per_entry));
+}
+
+/// The `governed` or `plutocracy` preset with `agents_per_entry`.
+fn governed_config(preset: &str, agents_per_entry: u64) -> Config {
     let text = match preset {
         "governed" => include_str!("../presets/governed.toml"),
         _ => include_str!("../presets/plutocracy.toml"),
     };
     let mut config: Config = toml::from_str(text).expect("the preset parses");
     config.simulation.agents_per_entry = agents_per_entry;
-    bench_runs(bencher, config);
+    config
+}
+
+/// The same governed runs with votes that look ahead instead of forking twice.
+#[divan::bench(args = [("governed", 10), ("governed", 50), ("plutocracy", 10)], sample_count = 5, sample_size = 1)]
+fn governed_run_looking_ahead(bencher: Bencher, (preset, agents_per_entry): (&str, u64)) {
+    bench_runs_with(bencher, governed_config(preset, agents_per_entry), true);
 }
 
 /// One exact-input quote and swap on a deep pool.
