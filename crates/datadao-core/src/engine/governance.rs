@@ -155,18 +155,35 @@ impl Simulation {
             self.governance.passed += 1;
             self.enact(step, number, &proposal, observer);
         }
-        observer.on_proposal(&ProposalRecord {
+        observer
+            .on_proposal(&self.record_of(number, step, proposal, tally, horizon, with, without));
+        passed && proposal.kind() != ProposalKind::Set
+    }
+
+    /// The row of `governance.csv` for a proposal that has been voted on.
+    #[allow(clippy::too_many_arguments)]
+    fn record_of(
+        &self,
+        number: u32,
+        step: u32,
+        proposal: Proposal,
+        tally: Tally,
+        horizon: Option<u64>,
+        with: Forecast,
+        without: Forecast,
+    ) -> ProposalRecord {
+        let g = &self.config.governance;
+        ProposalRecord {
             number,
             step,
             proposal,
             tally,
-            weight: self.config.governance.weight,
-            passed,
+            weight: g.weight,
+            passed: tally.passes(g.quorum, g.threshold),
             horizon,
             with,
             without,
-        });
-        passed && proposal.kind() != ProposalKind::Set
+        }
     }
 
     /// Whether the vote due at the end of `step` can be weighed by looking ahead (see
@@ -206,7 +223,6 @@ impl Simulation {
         let h = self.horizon_at(step);
         let (ballots, eligible) = self.turn_out(proposal.kind());
         let income_before = self.pie_income;
-        let audit = self.config.simulation.audit;
 
         // The branch with the proposal: this step as it ends if the proposal passes.
         let mut with = self.fork(h);
@@ -217,17 +233,9 @@ impl Simulation {
         } else {
             None
         };
-        let (metrics, holdings) = with.measure_step(step, kept, crc_held);
-        let with_first = match audit {
-            true => with.audit(step, &holdings).map(|()| metrics),
-            false => Ok(metrics),
-        };
+        let with_first = with.finish_ahead(step, kept, crc_held);
         // The real run: this step as it ends if the proposal fails.
-        let (metrics, holdings) = self.measure_step(step, tally, crc_held);
-        let real_first = match audit {
-            true => self.audit(step, &holdings).map(|()| metrics),
-            false => Ok(metrics),
-        };
+        let real_first = self.finish_ahead(step, tally, crc_held);
         self.next_step += 1;
 
         let ((mut with, with_ahead), real_ahead) = rayon::join(
@@ -260,17 +268,16 @@ impl Simulation {
         } else {
             (real_first, real_ahead)
         };
-        observer.on_proposal(&ProposalRecord {
+        let record = self.record_of(
             number,
             step,
             proposal,
             tally,
-            weight: self.config.governance.weight,
-            passed,
-            horizon: Some(h),
-            with: forecast_with,
-            without: forecast_without,
-        });
+            Some(h),
+            forecast_with,
+            forecast_without,
+        );
+        observer.on_proposal(&record);
         self.ahead.replay.extend(ahead.steps);
         self.ahead.advanced = Some(ahead.advanced);
         let metrics = first?;
@@ -281,16 +288,11 @@ impl Simulation {
     /// Run `steps - 1` whole steps (measured and audited, as the real run would) and the
     /// economy's part of one more, whose governance is still to come.
     fn run_ahead(&mut self, steps: u64) -> Branch {
-        let audit = self.config.simulation.audit;
         let mut done = Vec::with_capacity(usize::try_from(steps).unwrap_or(0));
         for _ in 1..steps {
             let step = self.next_step;
             let (crc_held, tally) = self.advance(step, &mut NullObserver);
-            let (metrics, holdings) = self.measure_step(step, tally, crc_held);
-            done.push(match audit {
-                true => self.audit(step, &holdings).map(|()| metrics),
-                false => Ok(metrics),
-            });
+            done.push(self.finish_ahead(step, tally, crc_held));
             self.next_step += 1;
         }
         let advanced = self.advance(self.next_step, &mut NullObserver);
@@ -298,6 +300,21 @@ impl Simulation {
             steps: done,
             advanced,
         }
+    }
+
+    /// A look-ahead step's metrics, audited as the real run would audit them, kept to
+    /// be reported (or its audit's failure) when the step's turn comes.
+    fn finish_ahead(
+        &self,
+        step: u32,
+        tally: Option<Sums>,
+        crc_held: f64,
+    ) -> Result<StepMetrics, AuditError> {
+        let (metrics, holdings) = self.measure_step(step, tally, crc_held);
+        if self.config.simulation.audit {
+            self.audit(step, &holdings)?;
+        }
+        Ok(metrics)
     }
 
     /// The horizon of a vote at the end of `step`: `governance.horizon`, shortened at
