@@ -198,11 +198,13 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
     let mut runs = Vec::new();
     for (scenario, resolved) in &scenarios {
         let mut economy = Economy::new(resolved.settings.model.clone())?;
+        economy.set_stop(signals::stop_flag());
         let mut trace = Trace::default();
         while !economy.is_finished() {
             signals::check()?;
             economy
                 .step(&mut trace)
+                .map_err(signals::step_error)
                 .with_context(|| format!("scenario {scenario}"))?;
         }
         runs.push((scenario.clone(), trace));
@@ -404,6 +406,7 @@ fn run(args: &RunArgs) -> Result<()> {
     )?;
 
     let mut sim = Economy::new(settings.model.clone())?;
+    sim.set_stop(signals::stop_flag());
     let use_cases = settings.model.data.use_cases.clone();
     let log = settings
         .output
@@ -415,7 +418,7 @@ fn run(args: &RunArgs) -> Result<()> {
     let dir = set.dir().to_path_buf();
     while !sim.is_finished() {
         signals::check()?;
-        sim.step(&mut sink)?;
+        sim.step(&mut sink).map_err(signals::step_error)?;
         if let Some(e) = sink.take_error() {
             return Err(e.context(format!("writing the outputs in {}", dir.display())));
         }

@@ -302,7 +302,15 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let mut runs_out = crate::output::create(&set.path(sweep::RUNS_FILE))?;
     let mut series_out = crate::output::create(&set.path(sweep::SERIES_FILE))?;
     let stop = || crate::signals::check().map_err(anyhow::Error::from);
-    sweep::execute(&plan, &mut runs_out, &mut series_out, &|| bar.inc(1), &stop)?;
+    let flag = crate::signals::stop_flag();
+    sweep::execute_until(
+        &plan,
+        &mut runs_out,
+        &mut series_out,
+        &|| bar.inc(1),
+        &stop,
+        &flag,
+    )?;
     drop((runs_out, series_out));
     bar.finish_and_clear();
     write_whole(

@@ -401,7 +401,7 @@ fn run<'py>(
             for _ in 0..chunk {
                 economy.step(&mut sink)?;
             }
-            Ok::<_, datadao_core::AuditError>(())
+            Ok::<_, datadao_core::StepError>(())
         });
         result.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         done += chunk;

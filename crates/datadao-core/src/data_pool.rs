@@ -156,10 +156,24 @@ impl DataPool {
 
     /// A copy with room for `extra` more members, so a copy that grows does not hold
     /// its old and new storage at once (foresight forks).
-    pub fn fork_with_room(&self, extra: usize) -> Self {
-        let mut members = Vec::with_capacity(self.members.len() + extra);
+    pub fn fork_with_room(&self, extra: usize) -> Result<Self, std::collections::TryReserveError> {
+        let mut members = Vec::new();
+        members.try_reserve_exact(self.members.len() + extra)?;
         members.extend_from_slice(&self.members);
-        Self { members, ..*self }
+        Ok(Self { members, ..*self })
+    }
+
+    /// Bytes each registered member takes here.
+    pub const BYTES_PER_MEMBER: usize = std::mem::size_of::<MemberData>();
+
+    /// Room for `total` registered members in all, asked for up front so that a
+    /// population too large for memory is refused rather than aborting.
+    pub fn try_reserve_members(
+        &mut self,
+        total: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        self.members
+            .try_reserve_exact(total.saturating_sub(self.members.len()))
     }
 
     /// A member's data.

@@ -3,6 +3,7 @@
 //! [`Economy`] and never need to know which rules are running.
 
 use crate::config::{Config, ConfigError, Rules};
+use crate::control::{StepError, StopFlag};
 use crate::engine::Simulation;
 use crate::ledger::AuditError;
 use crate::metrics::StepMetrics;
@@ -35,23 +36,34 @@ impl Economy {
         })
     }
 
+    /// Stop the run when `flag` is raised: the step in progress (a foresight vote's
+    /// forks included) returns [`StepError::Stopped`] within a few thousand agents'
+    /// work, and so does every later step.
+    pub fn set_stop(&mut self, flag: StopFlag) {
+        match self {
+            Economy::Model(sim) => sim.set_stop(flag),
+            Economy::Original2024(sim) => sim.set_stop(flag),
+        }
+    }
+
     /// Run one step. Fails (whether or not the audit is on) if any figure of the step is
-    /// NaN or infinite, so such a value never reaches an output.
+    /// NaN or infinite, so such a value never reaches an output; if the stop flag was
+    /// raised; or if memory for the agents who join could not be had.
     ///
-    /// The observer sees the step's row before this check; front ends make their outputs
-    /// visible only when the whole run succeeded.
-    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
+    /// The observer sees the step's row before the check for NaN; front ends make their
+    /// outputs visible only when the whole run succeeded.
+    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, StepError> {
         let metrics = match self {
             Economy::Model(sim) => sim.step(observer)?,
             Economy::Original2024(sim) => sim.step(observer)?,
         };
         if let Some((column, value)) = metrics.first_non_finite(metrics.allowed_share.len()) {
-            return Err(AuditError {
+            return Err(StepError::Audit(AuditError {
                 step: metrics.step,
                 detail: format!(
                     "{column} is {value}: a number overflowed or became undefined; no output is written with it"
                 ),
-            });
+            }));
         }
         Ok(metrics)
     }

@@ -14,13 +14,15 @@
 //! mechanism's settings sit beside it; [`config`] gathers them into the scenario and
 //! validates it, with [`validation`]'s error type and shared checks. [`original_2024`]
 //! holds the first published simulation's rules, defects and all, apart from the model;
-//! [`economy`] puts one interface over both.
+//! [`economy`] puts one interface over both, and [`control`] is how a front end stops a
+//! run early and what a step can fail with.
 //! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles.
 
 pub mod agent_type;
 pub mod agents;
 pub mod circles;
 pub mod config;
+pub mod control;
 pub mod data_pool;
 pub mod economy;
 pub mod engine;
@@ -38,6 +40,7 @@ pub mod validation;
 
 pub use agent_type::AgentType;
 pub use config::{Config, ConfigError};
+pub use control::{StepError, StopFlag};
 pub use economy::Economy;
 pub use engine::Simulation;
 pub use ledger::AuditError;

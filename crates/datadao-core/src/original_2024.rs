@@ -21,6 +21,7 @@
 
 use crate::agents::AgentType;
 use crate::config::{Config, Original2024Config};
+use crate::control::{StepError, StopFlag, CHECK_EVERY_AGENTS};
 use crate::ledger::{AuditError, AUDIT_TOLERANCE};
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::transactions::{Action, Detail, Observer, Transaction};
@@ -243,6 +244,7 @@ pub struct Simulation {
     audit: bool,
     use_cases: usize,
     corrections: Original2024Config,
+    stop: StopFlag,
 }
 
 impl Simulation {
@@ -270,6 +272,7 @@ impl Simulation {
             audit: s.audit,
             use_cases: config.data.use_cases.len(),
             corrections: config.original_2024.clone(),
+            stop: StopFlag::default(),
         };
         for kind in AgentType::ALL {
             for _ in 0..INITIAL[kind.index()] {
@@ -308,6 +311,25 @@ impl Simulation {
         self.endowed_xdai += xdai;
     }
 
+    /// Stop when `flag` is raised (see [`crate::Economy::set_stop`]).
+    pub fn set_stop(&mut self, flag: StopFlag) {
+        self.stop = flag;
+    }
+
+    /// Room for the agents an entry brings, asked for before they join, so that a
+    /// population too large for memory is refused instead of aborting the process.
+    fn reserve_entry(&mut self) -> Result<(), StepError> {
+        let extra = usize::try_from(self.agents_per_entry).unwrap_or(usize::MAX);
+        self.agents
+            .try_reserve(extra)
+            .map_err(|_| StepError::OutOfMemory {
+                what: "the agents who join",
+                agents: u128::from(self.agents_per_entry) + self.agents.len() as u128,
+                bytes: (u128::from(self.agents_per_entry) + self.agents.len() as u128)
+                    * std::mem::size_of::<Agent>() as u128,
+            })
+    }
+
     /// Entry: each type tops up to `round_half_even(total * share)`, in type order.
     fn enter(&mut self) {
         let total = (self.agents.len() as u64 + self.agents_per_entry) as f64;
@@ -322,13 +344,20 @@ impl Simulation {
     }
 
     /// Run one step and return its metrics (also given to the observer).
-    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
+    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, StepError> {
+        if self.stop.is_raised() {
+            return Err(StepError::Stopped);
+        }
         let step = self.next_step;
         self.flows = StepFlows::default();
         if u64::from(step) % self.entry_steps == 0 {
+            self.reserve_entry()?;
             self.enter();
         }
         for i in 0..self.agents.len() {
+            if i % CHECK_EVERY_AGENTS == 0 && self.stop.is_raised() {
+                return Err(StepError::Stopped);
+            }
             self.act(step, i, observer);
             self.agents[i].has_acted = true;
         }

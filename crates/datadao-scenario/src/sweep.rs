@@ -15,7 +15,7 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
 use datadao_core::metrics::GovernanceMetrics;
-use datadao_core::{AgentType, Cell, Config, Economy, Observer, StepMetrics};
+use datadao_core::{AgentType, Cell, Config, Economy, Observer, StepError, StepMetrics, StopFlag};
 use datadao_log::push_f64;
 use rayon::prelude::*;
 
@@ -254,7 +254,7 @@ impl Observer for RunWatch {
     }
 }
 
-fn run_one(config: &Config, stop: Stop) -> Result<RunResult> {
+fn run_one(config: &Config, stop: Stop, flag: &StopFlag) -> Result<RunResult> {
     let steps = config.simulation.total_steps;
     let mut watch = RunWatch {
         kpis: KpiTracker::default(),
@@ -263,12 +263,19 @@ fn run_one(config: &Config, stop: Stop) -> Result<RunResult> {
         last: steps - 1,
     };
     let mut economy = Economy::new(config.clone())?;
+    economy.set_stop(flag.clone());
     let mut step = 0u64;
     while !economy.is_finished() {
         if step.is_multiple_of(256) {
             stop()?;
         }
-        economy.step(&mut watch)?;
+        if let Err(e) = economy.step(&mut watch) {
+            // A raised flag ends the run as the front end's own stop would.
+            if e == StepError::Stopped {
+                stop()?;
+            }
+            return Err(e.into());
+        }
         step += 1;
     }
     Ok(RunResult {
@@ -489,6 +496,20 @@ pub fn execute(
     on_run: &(dyn Fn() + Sync),
     stop: Stop,
 ) -> Result<()> {
+    execute_until(plan, runs_out, series_out, on_run, stop, &StopFlag::new())
+}
+
+/// As [`execute`], and every run's engine also obeys `flag` inside its steps (a
+/// foresight vote's forks included), for front ends whose stop request arrives as a
+/// [`StopFlag`] (signals, a web client gone): `stop` is then asked for the error.
+pub fn execute_until(
+    plan: &Plan,
+    runs_out: &mut dyn Write,
+    series_out: &mut dyn Write,
+    on_run: &(dyn Fn() + Sync),
+    stop: Stop,
+    flag: &StopFlag,
+) -> Result<()> {
     let mine = shard_points(plan.points.len(), plan.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.jobs)
@@ -512,7 +533,7 @@ pub fn execute(
                     stop()?;
                     let mut config = plan.points[u.point].1.clone();
                     config.simulation.seed = unit_seed(plan, u);
-                    let r = run_one(&config, stop).with_context(|| {
+                    let r = run_one(&config, stop, flag).with_context(|| {
                         format!(
                             "point {} run {} (seed {})",
                             u.point, u.run, config.simulation.seed

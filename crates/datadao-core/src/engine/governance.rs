@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 
 use super::{Simulation, Tally as Sums};
 use crate::agents;
+use crate::control::StepError;
 use crate::governance::{
     prefers, set_target, Agenda, Objective, PerMember, Proposal, ProposalKind, ProposalRecord,
     Tally, Voting, MEMBER_TYPES,
@@ -57,11 +58,13 @@ impl State {
 /// Largest economy whose two forks run side by side (each is a full copy of it).
 const PARALLEL_FORKS_UP_TO: usize = 100_000;
 
-/// A copy of `v` with room for `extra` more elements.
-fn with_room<T: Clone>(v: &[T], extra: usize) -> Vec<T> {
-    let mut out = Vec::with_capacity(v.len() + extra);
+/// A copy of `v` with room for `extra` more elements, or `None` if memory for it cannot
+/// be had.
+fn with_room<T: Clone>(v: &[T], extra: usize) -> Option<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(v.len().checked_add(extra)?).ok()?;
     out.extend_from_slice(v);
-    out
+    Some(out)
 }
 
 /// Each member type's objective, forecast.
@@ -135,14 +138,21 @@ impl Simulation {
 
     /// Put a proposal to the vote if one is due at the end of `step`, and carry it out if
     /// it passes. Returns whether agents' balances may have changed.
-    pub(super) fn govern<O: Observer>(&mut self, step: u32, observer: &mut O) -> bool {
+    pub(super) fn govern<O: Observer>(
+        &mut self,
+        step: u32,
+        observer: &mut O,
+    ) -> Result<bool, StepError> {
         if !self.proposal_due(step) {
-            return false;
+            return Ok(false);
         }
         let (number, proposal) = self.draft(step, observer);
         let (horizon, with, without) = match self.config.governance.voting {
             Voting::Foresight => {
-                let (h, with, without) = self.foresee(step, &proposal);
+                let (h, with, without) = self.foresee(step, &proposal)?;
+                if self.stop.is_raised() {
+                    return Err(StepError::Stopped);
+                }
                 (Some(h), with, without)
             }
             Voting::Fixed => (None, PerMember::all(None), PerMember::all(None)),
@@ -157,7 +167,7 @@ impl Simulation {
         }
         observer
             .on_proposal(&self.record_of(number, step, proposal, tally, horizon, with, without));
-        passed && proposal.kind() != ProposalKind::Set
+        Ok(passed && proposal.kind() != ProposalKind::Set)
     }
 
     /// The row of `governance.csv` for a proposal that has been voted on.
@@ -218,14 +228,14 @@ impl Simulation {
         crc_held: f64,
         tally: Option<Sums>,
         observer: &mut O,
-    ) -> Result<StepMetrics, AuditError> {
+    ) -> Result<StepMetrics, StepError> {
         let (number, proposal) = self.draft(step, observer);
         let h = self.horizon_at(step);
         let (ballots, eligible) = self.turn_out(proposal.kind());
         let income_before = self.pie_income;
 
         // The branch with the proposal: this step as it ends if the proposal passes.
-        let mut with = self.fork(h);
+        let mut with = self.fork(h)?;
         with.enact(step, number, &proposal, &mut NullObserver);
         with.governance.passed += 1;
         let kept = if proposal.kind() == ProposalKind::Set {
@@ -245,6 +255,9 @@ impl Simulation {
             },
             || self.run_ahead(h),
         );
+        if self.stop.is_raised() {
+            return Err(StepError::Stopped);
+        }
         let forecast_with = with.objectives(&income_before);
         let forecast_without = self.objectives(&income_before);
         let tally = self.count(
@@ -290,6 +303,9 @@ impl Simulation {
     fn run_ahead(&mut self, steps: u64) -> Branch {
         let mut done = Vec::with_capacity(usize::try_from(steps).unwrap_or(0));
         for _ in 1..steps {
+            if self.stop.is_raised() {
+                break;
+            }
             let step = self.next_step;
             let (crc_held, tally) = self.advance(step, &mut NullObserver);
             done.push(self.finish_ahead(step, tally, crc_held));
@@ -317,38 +333,53 @@ impl Simulation {
         Ok(metrics)
     }
 
-    /// The horizon of a vote at the end of `step`: `governance.horizon`, shortened at
-    /// scale to the fork budget.
+    /// The horizon of a vote at the end of `step`: `governance.horizon`, shortened so
+    /// that a fork simulates at most `governance.fork_agent_steps` agent-steps, counting
+    /// the agents who join during the fork (at least one step).
     fn horizon_at(&self, step: u32) -> u64 {
         let remaining = u64::from(u32::MAX - step - 1);
-        self.config
-            .governance
-            .fork_steps(self.agents.len() as u64, remaining)
+        self.config.governance.fork_horizon(
+            &self.config.simulation,
+            u64::from(step),
+            self.agents.len() as u64,
+            remaining,
+        )
     }
 
     /// A copy of the economy that simulates but never governs or writes, starting at the
     /// step after this one, with room for the agents who join during `steps` steps: a
     /// copy grown by reallocation would hold two copies at once for a moment, which at a
     /// million agents is the difference between two and three economies in memory.
-    fn fork(&self, steps: u64) -> Simulation {
+    fn fork(&self, steps: u64) -> Result<Simulation, StepError> {
         let s = &self.config.simulation;
         let entries = (steps + 1).div_ceil(s.entry_steps);
-        let extra = usize::try_from(s.agents_per_entry.saturating_mul(entries)).unwrap_or(0);
-        Simulation {
+        let joining = u128::from(s.agents_per_entry) * u128::from(entries);
+        let agents = self.agents.len() as u128 + joining;
+        let refused = || StepError::OutOfMemory {
+            what: "a foresight fork's copy of the economy",
+            agents,
+            bytes: agents
+                * (std::mem::size_of::<agents::Agent>()
+                    + std::mem::size_of::<agents::Member>()
+                    + crate::data_pool::DataPool::BYTES_PER_MEMBER) as u128,
+        };
+        let extra = usize::try_from(joining).map_err(|_| refused())?;
+        let order_room = if self.order.is_empty() { 0 } else { extra };
+        Ok(Simulation {
             config: self.config.clone(),
-            agents: with_room(&self.agents, extra),
-            members: with_room(&self.members, extra),
+            agents: with_room(&self.agents, extra).ok_or_else(refused)?,
+            members: with_room(&self.members, extra).ok_or_else(refused)?,
             pool: self.pool.clone(),
             pie: self.pie.clone(),
             population: self.population.clone(),
             ledger: self.ledger.clone(),
             vault: self.vault.clone(),
-            data: self.data.fork_with_room(extra),
+            data: self.data.fork_with_room(extra).map_err(|_| refused())?,
             rng: self.rng.clone(),
             next_step: self.next_step + 1,
             seq: self.seq,
             flows: self.flows,
-            order: with_room(&self.order, extra),
+            order: with_room(&self.order, order_room).ok_or_else(refused)?,
             job_use_case: self.job_use_case,
             use_cases: self.use_cases,
             crc_factor: self.crc_factor,
@@ -367,23 +398,31 @@ impl Simulation {
             },
             pie_income: self.pie_income,
             ahead: Ahead::default(),
-        }
+            stop: self.stop.clone(),
+        })
     }
 
     /// Simulate the horizon on two forks, with and without the proposal, and read every
     /// member type's objective at their ends. Returns the steps simulated and both
     /// forecasts.
-    fn foresee(&self, step: u32, proposal: &Proposal) -> (u64, Forecast, Forecast) {
+    fn foresee(
+        &self,
+        step: u32,
+        proposal: &Proposal,
+    ) -> Result<(u64, Forecast, Forecast), StepError> {
         let steps = self.horizon_at(step);
-        let run = |with_proposal: bool| -> Forecast {
-            let mut fork = self.fork(steps);
+        let run = |with_proposal: bool| -> Result<Forecast, StepError> {
+            let mut fork = self.fork(steps)?;
             if with_proposal {
                 fork.enact(step, 0, proposal, &mut NullObserver);
             }
             for _ in 0..steps {
+                if self.stop.is_raised() {
+                    return Err(StepError::Stopped);
+                }
                 fork.fork_step();
             }
-            fork.objectives(&self.pie_income)
+            Ok(fork.objectives(&self.pie_income))
         };
         // Each fork is a full copy of the economy: side by side while that is small,
         // one after the other when a third copy would weigh (a million agents).
@@ -392,7 +431,7 @@ impl Simulation {
         } else {
             (run(true), run(false))
         };
-        (steps, with, without)
+        Ok((steps, with?, without?))
     }
 
     /// Each member type's objective now; `pie_income` counts from `income_before`.
@@ -1002,7 +1041,7 @@ mod tests {
             treasury: p,
             ddt: p / 2.0,
         };
-        let (steps, with, without) = sim.foresee(24, &proposal);
+        let (steps, with, without) = sim.foresee(24, &proposal).unwrap();
         assert_eq!(steps, 30);
         assert_ne!(with, without);
         assert_eq!(sim.agents, before.agents);

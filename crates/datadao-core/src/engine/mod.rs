@@ -23,9 +23,10 @@ use rand_chacha::ChaCha8Rng;
 use crate::agents::{self, Agent, Member, Outlook, Plan, DUST};
 use crate::circles::{self, Vault};
 use crate::config::{Activation, Config, ConfigError};
+use crate::control::{StepError, StopFlag, CHECK_EVERY_AGENTS};
 use crate::data_pool::DataPool;
 use crate::governance::GovernedSettings;
-use crate::ledger::{AuditError, Ledger};
+use crate::ledger::Ledger;
 use crate::market::Pool;
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::pie::Pie;
@@ -99,6 +100,8 @@ pub struct Simulation {
     pie_income: [f64; 5],
     /// Steps a foresight look-ahead has already run (see [`Simulation::look_ahead`]).
     ahead: governance::Ahead,
+    /// Raised by the front end to stop the run early (forks share it).
+    stop: StopFlag,
 }
 
 impl Simulation {
@@ -161,6 +164,7 @@ impl Simulation {
             governance: governance::State::new(config.simulation.seed),
             pie_income: [0.0; 5],
             ahead: governance::Ahead::default(),
+            stop: StopFlag::default(),
             config,
         })
     }
@@ -225,8 +229,15 @@ impl Simulation {
         self.ahead.enabled = on;
     }
 
+    /// Stop the run when `flag` is raised: the step in progress, a foresight vote's
+    /// forks included, returns [`StepError::Stopped`] within [`CHECK_EVERY_AGENTS`]
+    /// agents' work, and so does every later step.
+    pub fn set_stop(&mut self, flag: StopFlag) {
+        self.stop = flag;
+    }
+
     /// Run every remaining step.
-    pub fn run<O: Observer>(&mut self, observer: &mut O) -> Result<(), AuditError> {
+    pub fn run<O: Observer>(&mut self, observer: &mut O) -> Result<(), StepError> {
         while !self.is_finished() {
             self.step(observer)?;
         }
@@ -234,22 +245,31 @@ impl Simulation {
     }
 
     /// Run one step and return its metrics (also given to the observer).
-    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, AuditError> {
+    pub fn step<O: Observer>(&mut self, observer: &mut O) -> Result<StepMetrics, StepError> {
+        if self.stop.is_raised() {
+            return Err(StepError::Stopped);
+        }
         if let Some(result) = self.ahead.replay.pop_front() {
             let metrics = result?;
             observer.on_step(&metrics);
             return Ok(metrics);
         }
         let step = self.next_step;
+        if step == 0 {
+            self.reserve_population()?;
+        }
         let (crc_held, tally) = match self.ahead.advanced.take() {
             Some(done) => done,
             None => self.advance(step, observer),
         };
+        if self.stop.is_raised() {
+            return Err(StepError::Stopped);
+        }
         if self.looks_ahead(step, observer) {
             return self.govern_looking_ahead(step, crc_held, tally, observer);
         }
         // A proposal carried out moves balances the distribution's tally has summed.
-        let tally = if self.govern(step, observer) {
+        let tally = if self.govern(step, observer)? {
             None
         } else {
             tally
@@ -261,6 +281,33 @@ impl Simulation {
         observer.on_step(&metrics);
         self.next_step += 1;
         Ok(metrics)
+    }
+
+    /// Room for every agent the run will hold, asked for before the first step: the
+    /// agents never move again as they join, and a population too large for the memory
+    /// that is really there (a container's limit, `ulimit -v`) is refused as
+    /// [`StepError::OutOfMemory`] instead of aborting the process halfway through.
+    fn reserve_population(&mut self) -> Result<(), StepError> {
+        let s = &self.config.simulation;
+        let entries = u128::from(s.total_steps.div_ceil(s.entry_steps.max(1)));
+        let agents = u128::from(s.initial_agents) + u128::from(s.agents_per_entry) * entries;
+        let per_agent = (std::mem::size_of::<Agent>()
+            + std::mem::size_of::<Member>()
+            + crate::data_pool::DataPool::BYTES_PER_MEMBER) as u128;
+        let refused = || StepError::OutOfMemory {
+            what: "the agents of the run",
+            agents,
+            bytes: agents * per_agent,
+        };
+        let n = usize::try_from(agents).map_err(|_| refused())?;
+        let shuffled = self.config.simulation.activation == Activation::Shuffled;
+        self.agents.try_reserve_exact(n).map_err(|_| refused())?;
+        self.members.try_reserve_exact(n).map_err(|_| refused())?;
+        self.data.try_reserve_members(n).map_err(|_| refused())?;
+        if shuffled {
+            self.order.try_reserve_exact(n).map_err(|_| refused())?;
+        }
+        Ok(())
     }
 
     /// The step's metrics (and the holdings the audit checks), summing the agents'
@@ -297,12 +344,18 @@ impl Simulation {
             self.pass_a_day_globally();
         }
         if step == 0 {
-            for _ in 0..self.config.simulation.initial_agents {
+            for n in 0..self.config.simulation.initial_agents {
+                if n % CHECK_EVERY_AGENTS as u64 == 0 && self.stop.is_raised() {
+                    return (0.0, None);
+                }
                 self.join(step, observer);
             }
         }
         if u64::from(step) % self.config.simulation.entry_steps == 0 {
-            for _ in 0..self.config.simulation.agents_per_entry {
+            for n in 0..self.config.simulation.agents_per_entry {
+                if n % CHECK_EVERY_AGENTS as u64 == 0 && self.stop.is_raised() {
+                    return (0.0, None);
+                }
                 self.join(step, observer);
             }
         }
@@ -317,6 +370,9 @@ impl Simulation {
         // CRC moves only in an agent's own turn, so its end-of-step value is known here.
         let mut crc_held = 0.0;
         for n in 0..self.agents.len() {
+            if n % CHECK_EVERY_AGENTS == 0 && self.stop.is_raised() {
+                return (crc_held, None);
+            }
             let i = if shuffled { self.order[n] as usize } else { n };
             self.agent_turn(step, i, &mut plan, observer);
             crc_held += self.members[i].crc;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Governable, GovernedSettings, Objective, ProposalKind, WeightRule};
 use crate::agent_type::AgentType;
+use crate::config::SimulationConfig;
 use crate::validation::{self, ConfigError};
 
 /// How far one `set` proposal moves a setting, and where it must stay.
@@ -291,11 +292,61 @@ impl GovernanceConfig {
         }
     }
 
-    /// Steps a fork simulates with `agents` agents, `remaining` steps before the step
-    /// counter's end: the horizon, shortened at scale to the fork budget.
+    /// An upper bound on the steps a fork simulates that starts with `agents` agents,
+    /// `remaining` steps before the step counter's end, for estimates made before a run
+    /// (the fork budget divided by the population at the fork's start). What a fork
+    /// really runs is [`GovernanceConfig::fork_horizon`], never more than this.
     pub fn fork_steps(&self, agents: u64, remaining: u64) -> u64 {
         let budget = self.fork_agent_steps / agents.max(1);
         self.horizon.min(budget.max(1)).min(remaining)
+    }
+
+    /// Steps a fork of the vote at the end of `step` simulates: the horizon, at most
+    /// `remaining`, shortened so that its agent-steps (the `agents` present now plus
+    /// those who join at every entry during the fork, as `simulation` schedules them)
+    /// stay within `governance.fork_agent_steps`; at least one step.
+    pub fn fork_horizon(
+        &self,
+        simulation: &SimulationConfig,
+        step: u64,
+        agents: u64,
+        remaining: u64,
+    ) -> u64 {
+        let limit = self.horizon.min(remaining).max(1);
+        let every = u128::from(simulation.entry_steps.max(1));
+        let (now, per_entry) = (u128::from(agents), u128::from(simulation.agents_per_entry));
+        let start = u128::from(step);
+        // Agent-steps of a fork of `h` steps (steps step+1 ..= step+h): the agents there
+        // now for every step, plus each entry at step e present for step+h-e+1 steps.
+        let cost = |h: u64| -> u128 {
+            let h = u128::from(h);
+            let end = start + h;
+            let (first, last) = (start / every + 1, end / every);
+            let entries = last.saturating_sub(first) + u128::from(last >= first);
+            // Sum over entries e = k*every, k in first..=last, of (end - e + 1).
+            let joined = if entries == 0 {
+                0
+            } else {
+                let sum_k = (first + last) * entries / 2;
+                entries * (end + 1) - every * sum_k
+            };
+            now * h + per_entry * joined
+        };
+        let budget = u128::from(self.fork_agent_steps);
+        if cost(limit) <= budget {
+            return limit;
+        }
+        // The largest h in [1, limit) within the budget: cost grows with h.
+        let (mut lo, mut hi) = (1u64, limit);
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if cost(mid) <= budget {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 }
 
