@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Open the page in the default browser.
     #[arg(long)]
     pub open: bool,
+    /// Also answer to this host name (a `Host` header of NAME or NAME:PORT); repeat for
+    /// more. Without it only the listening address and the loopback names are served.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_host: Vec<String>,
 }
 
 /// Table formats a sweep can write.

@@ -1,10 +1,20 @@
 //! `datadao serve`: a local dashboard that re-runs the full model on every change.
 //!
-//! Glue only, like the rest of the binary: an axum server whose handlers resolve settings
-//! through `datadao-scenario` (the CLI's own messages), run `datadao-core` on a bounded
-//! pool of blocking workers, and answer with thinned series as JSON. The page
-//! (`serve/page.html`, plain HTML, CSS and JavaScript drawing its charts on canvas) is
+//! Glue only, like the rest of the binary: handlers resolve settings through
+//! `datadao-scenario` (the CLI's own messages), run `datadao-core` on a bounded pool of
+//! blocking workers, and answer with thinned series as JSON. The page (`serve/page.html`,
+//! `page.js`, `page.css`: plain HTML, CSS and JavaScript drawing its charts on canvas) is
 //! compiled into the binary, so nothing is fetched from anywhere.
+//!
+//! What the server promises (also in the README):
+//! - [`guard`]: security headers on every response; only its own `Host` and `Origin`;
+//!   POST bodies are JSON of at most [`BODY_LIMIT`] bytes, arriving within 30 s.
+//! - [`net`]: headers within 10 s, idle connections closed, never more than a bounded
+//!   number of connections, and idle ones make room for new clients.
+//! - [`work`]: every simulation is priced (agent-steps plus a per-step cost) and refused
+//!   over [`MAX_COST`] (a band, all its seeds, over [`MAX_BAND_COST`]); it stops within
+//!   milliseconds when its client disconnects, a newer request of its session supersedes
+//!   it, or the server is stopped, and its worker is freed; downloads stream their rows.
 //!
 //! JSON API (also documented in the README):
 //! - `GET /api/schema`: presets, the levers (key, group, range, step) and every setting
@@ -12,51 +22,67 @@
 //! - `GET /api/config?preset=NAME`: every setting's value under a preset.
 //! - `POST /api/run` `{"preset", "settings", "session"?, "seq"?}`: the run's series
 //!   (at most 4,096 points each) and summary. A later request of the same `session`
-//!   with a higher `seq` cancels a run still in flight (409).
-//! - `POST /api/band` `{"preset", "settings", "seeds"?}`: median and 5-95% band over
-//!   `seeds` runs (default 20), through the sweep's reduction.
+//!   with a higher `seq` stops a run still in flight (409).
+//! - `POST /api/band` `{"preset", "settings", "seeds"?, "session"?, "seq"?}`: median and
+//!   5-95% band over `seeds` runs (default 20), through the sweep's reduction.
 //! - `GET /api/scenario.toml?s=JSON`, `GET /api/data.csv?s=JSON`: the scenario as TOML
-//!   that `datadao run --config` repeats, and its `simulation_data.csv`.
-//! - `POST /api/parse-scenario` (TOML text): the non-default settings of a scenario file.
+//!   that `datadao run --config` repeats, and its `simulation_data.csv` (streamed).
+//! - `POST /api/parse-scenario` `{"name": FILE, "text": TOML}`: the non-default settings
+//!   of a scenario file.
 //!
 //! Errors are 4xx with `{"error": message, "key": setting}`; nothing a request sends
 //! can panic the server.
 
-use std::collections::{BTreeMap, HashMap};
+mod guard;
+mod net;
+mod work;
+
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use datadao_core::{Economy, Observer, StepMetrics};
+use datadao_core::{Observer, StepMetrics, StopFlag};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
 use datadao_scenario::{presets, sweep};
 use serde_json::{json, Map, Value};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::ServeArgs;
 use crate::limits;
 use crate::output::push_cell;
 use crate::series::{Point, Series};
+use work::{Cancel, Kind, Sessions};
 
-/// The page, compiled in.
+/// The page, its script and its style, compiled in.
 const PAGE: &str = include_str!("serve/page.html");
+const SCRIPT: &str = include_str!("serve/page.js");
+const STYLE: &str = include_str!("serve/page.css");
 /// Largest request body.
-const BODY_LIMIT: usize = 64 * 1024;
-/// Most agent-steps one dashboard run may take (about two seconds here).
-pub const MAX_AGENT_STEPS: u128 = 100_000_000;
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Most a dashboard run may cost: agent-steps plus [`work::STEP_COST`] per step,
+/// foresight forks included (about two seconds of one core here).
+pub const MAX_COST: u128 = 100_000_000;
+/// Most a band may cost, all its seeds together (about five seconds of two cores).
+pub const MAX_BAND_COST: u128 = 5 * MAX_COST;
 /// Most agents at the end of a dashboard run.
 pub const MAX_AGENTS: u128 = 200_000;
 /// Most seeds for a band.
 pub const MAX_SEEDS: u64 = 100;
-/// Steps between two looks at whether a run was superseded.
-const CHECK_EVERY: u64 = 64;
+/// Bytes of `simulation_data.csv` sent at a time.
+const CSV_CHUNK: usize = 64 * 1024;
+/// Longest a download waits for its client to take the next chunk.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The levers the page shows as controls: key, group, label, minimum, maximum, step.
 /// Every other setting is reachable through the page's search box.
@@ -299,27 +325,59 @@ pub const CHOICES: &[(&str, &str, &str, &[&str])] = &[
 ];
 
 /// Shared by the handlers.
-struct AppState {
-    /// Latest request number per page session, for superseding runs in flight.
-    latest: Mutex<HashMap<String, u64>>,
+pub struct AppState {
+    /// The latest request of each page session, for superseding work in flight.
+    sessions: Sessions,
     /// Simulations running at once, at most one per core.
-    workers: Semaphore,
+    workers: Arc<Semaphore>,
+    /// Cores, the band's jobs.
+    cores: usize,
+    /// Raised when the server stops; every request's flag is a child of it.
+    shutdown: StopFlag,
 }
 
 /// A refusal: status, message, and the setting it is about (if known).
-struct ApiError(StatusCode, String);
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    key: Option<String>,
+}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let key = setting_in(&self.1);
-        (self.0, Json(json!({"error": self.1, "key": key}))).into_response()
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            key: None,
+        }
+    }
+
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    fn with_key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_string());
+        self
     }
 }
 
-type ApiResult<T> = std::result::Result<T, ApiError>;
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let key = self.key.or_else(|| setting_in(&self.message));
+        (
+            self.status,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({"error": self.message, "key": key})),
+        )
+            .into_response()
+    }
+}
+
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 fn bad(message: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::UNPROCESSABLE_ENTITY, message.to_string())
+    ApiError::unprocessable(message.to_string())
 }
 
 /// The setting a CLI message is about: `invalid setting KEY = ...` or
@@ -354,11 +412,12 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(cores.max(2))
+        .max_blocking_threads(cores.max(2) + 2)
         .enable_all()
         .build()
         .context("starting the server's runtime")?;
-    runtime.block_on(async move {
+    let shutdown = crate::signals::stop_flag().child();
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
             format!(
                 "--host {} --port {}: cannot listen there",
@@ -366,6 +425,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             )
         })?;
         let local = listener.local_addr()?;
+        let hosts = guard::Hosts::new(local, &args.host, &args.allow_host);
         let url = format!("http://{local}/");
         crate::emit(&format!("datadao serve: {url} (Ctrl-C to stop)\n"))?;
         if args.open {
@@ -376,25 +436,45 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
                 .spawn();
         }
         let state = Arc::new(AppState {
-            latest: Mutex::new(HashMap::new()),
-            workers: Semaphore::new(cores),
+            sessions: Sessions::default(),
+            workers: Arc::new(Semaphore::new(cores)),
+            cores,
+            shutdown: shutdown.clone(),
         });
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                while crate::signals::pending().is_none() {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // A signal raises the engine's flag (every run stops within milliseconds) and
+        // tells the connections to finish.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let watcher = {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                while crate::signals::pending().is_none() && !shutdown.is_raised() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
+                shutdown.raise();
+                let _ = stop_tx.send(true);
             })
+        };
+        net::serve(listener, router(state, hosts), stop_rx)
             .await
             .context("serving")?;
+        watcher.abort();
         Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(())
+    });
+    // Workers still running have seen the flag; do not wait for stragglers.
+    shutdown.raise();
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    served?;
+    match crate::signals::pending() {
+        Some(signal) => Err(signal.into()),
+        None => Ok(()),
+    }
 }
 
-fn router(state: Arc<AppState>) -> Router {
+fn router(state: Arc<AppState>, hosts: guard::Hosts) -> Router {
     Router::new()
         .route("/", get(page))
+        .route("/page.js", get(script))
+        .route("/page.css", get(style))
         .route("/api/schema", get(schema))
         .route("/api/config", get(config))
         .route("/api/run", post(run))
@@ -402,18 +482,40 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/scenario.toml", get(scenario_toml))
         .route("/api/data.csv", get(data_csv))
         .route("/api/parse-scenario", post(parse_scenario))
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hosts),
+            guard::check,
+        ))
         .with_state(state)
 }
 
-async fn page() -> impl IntoResponse {
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such page or API path")
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        PAGE,
+        body,
     )
+        .into_response()
+}
+
+async fn page() -> Response {
+    asset("text/html; charset=utf-8", PAGE)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
 }
 
 /// A JSON value as the TOML value the settings layer checks.
@@ -443,7 +545,8 @@ fn to_json(v: &toml::Value) -> Value {
     }
 }
 
-/// A request's scenario: `{"preset": NAME?, "settings": {key: value}}`.
+/// A request's scenario: `{"preset": NAME?, "settings": {key: value}}`, refused when
+/// the run would cost more than [`MAX_COST`] or end with more than [`MAX_AGENTS`].
 fn resolve(body: &Value) -> ApiResult<Resolved> {
     let obj = body.as_object().ok_or_else(|| {
         bad("the request body must be a JSON object: {\"preset\": ..., \"settings\": {...}}")
@@ -487,15 +590,12 @@ fn resolve(body: &Value) -> ApiResult<Resolved> {
     };
     let resolved = settings::resolve(&inputs).map_err(|e| bad(format!("{e:#}")))?;
     let model = &resolved.settings.model;
-    // Foresight forks count: a governed run simulates more steps than its own.
-    let (agents, work) = (
-        limits::final_agents(model),
-        limits::simulated_agent_steps(model),
-    );
-    if agents > MAX_AGENTS || work > MAX_AGENT_STEPS {
+    let (agents, cost) = (limits::final_agents(model), work::cost(model));
+    if agents > MAX_AGENTS || cost > MAX_COST {
         return Err(bad(format!(
-            "invalid setting simulation.total_steps = '{}' with {agents} agents at the end: {work} agent-steps (foresight forks included) is more than the dashboard runs ({MAX_AGENT_STEPS} agent-steps and {MAX_AGENTS} agents at most, a few seconds); accepted: a smaller run here, or the CLI for this one",
-            model.simulation.total_steps
+            "invalid setting simulation.total_steps = '{}' with {agents} agents at the end: this run costs {cost} (agent-steps plus {} per step, foresight forks included), more than the dashboard runs ({MAX_COST} and {MAX_AGENTS} agents at most, a few seconds); accepted: a smaller run here, or the CLI for this one",
+            model.simulation.total_steps,
+            work::STEP_COST,
         )));
     }
     Ok(resolved)
@@ -503,11 +603,51 @@ fn resolve(body: &Value) -> ApiResult<Resolved> {
 
 fn parse_body(bytes: &Bytes) -> ApiResult<Value> {
     serde_json::from_slice(bytes).map_err(|e| {
-        ApiError(
+        ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the request body is not JSON: {e}"),
         )
     })
+}
+
+/// The request's `session` (at most [`work::MAX_SESSION_LEN`] characters) and `seq`.
+fn session_of(body: &Value) -> ApiResult<Option<(String, u64)>> {
+    let session = match body.get("session") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= work::MAX_SESSION_LEN => s.clone(),
+        Some(Value::String(s)) => {
+            return Err(bad(format!(
+                "session is {} characters long; accepted: text of at most {} characters",
+                s.chars().count(),
+                work::MAX_SESSION_LEN
+            ))
+            .with_key("session"))
+        }
+        Some(_) => {
+            return Err(bad(format!(
+                "session: accepted: text of at most {} characters",
+                work::MAX_SESSION_LEN
+            ))
+            .with_key("session"))
+        }
+    };
+    let seq = match body.get("seq") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_u64().ok_or_else(|| {
+            bad(format!("seq = {v}: accepted: a whole number of at least 0")).with_key("seq")
+        })?,
+    };
+    Ok(Some((session, seq)))
+}
+
+/// The flag of one simulating request: raised when the request is dropped (returned
+/// guard), by a newer request of its session, or when the server stops.
+fn start_work(state: &AppState, body: &Value, kind: Kind) -> ApiResult<(StopFlag, Cancel)> {
+    let flag = state.shutdown.child();
+    if let Some((session, seq)) = session_of(body)? {
+        state.sessions.begin(&session, kind, seq, &flag)?;
+    }
+    Ok((flag.clone(), Cancel(flag)))
 }
 
 async fn schema() -> impl IntoResponse {
@@ -534,7 +674,14 @@ async fn schema() -> impl IntoResponse {
         "levers": levers,
         "choices": choices,
         "defaults": defaults,
-        "limits": {"agent_steps": MAX_AGENT_STEPS as f64, "agents": MAX_AGENTS as f64, "seeds": MAX_SEEDS},
+        "limits": {
+            "cost": MAX_COST as f64,
+            "band_cost": MAX_BAND_COST as f64,
+            "step_cost": work::STEP_COST as f64,
+            "agents": MAX_AGENTS as f64,
+            "seeds": MAX_SEEDS,
+            "body_bytes": BODY_LIMIT,
+        },
     }))
 }
 
@@ -616,71 +763,13 @@ fn columns(points: &[Point], use_cases: &[String]) -> Value {
     })
 }
 
-/// Run `resolved` on a worker into `observer`, stopping early if `superseded` says so.
-/// Every simulation the server runs goes through here, so the worker pool bounds them all.
-async fn simulate<O: Observer + Send + 'static>(
-    state: &Arc<AppState>,
-    resolved: &Resolved,
-    mut observer: O,
-    superseded: impl Fn() -> bool + Send + 'static,
-) -> ApiResult<O> {
-    let _permit = state.workers.acquire().await.map_err(|_| {
-        ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is stopping".into(),
-        )
-    })?;
-    let model = resolved.settings.model.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut economy = Economy::new(model).map_err(|e| bad(format!("{e}")))?;
-        let mut step = 0u64;
-        while !economy.is_finished() {
-            if step.is_multiple_of(CHECK_EVERY) && superseded() {
-                return Err(ApiError(
-                    StatusCode::CONFLICT,
-                    "superseded by a newer request".into(),
-                ));
-            }
-            economy
-                .step(&mut observer)
-                .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-            step += 1;
-        }
-        Ok(observer)
-    })
-    .await
-    .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the run failed".into()))?
-}
-
 async fn run(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Json<Value>> {
     let started = std::time::Instant::now();
     let body = parse_body(&bytes)?;
     let resolved = resolve(&body)?;
-    let session = body
-        .get("session")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let seq = body.get("seq").and_then(Value::as_u64).unwrap_or(0);
-    let latest = Arc::new(AtomicU64::new(seq));
-    if let Some(s) = &session {
-        let mut map = state.latest.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.clear();
-        }
-        let entry = map.entry(s.clone()).or_insert(seq);
-        *entry = (*entry).max(seq);
-    }
-    let superseded = {
-        let state = Arc::clone(&state);
-        let latest = Arc::clone(&latest);
-        move || {
-            let Some(s) = &session else { return false };
-            let map = state.latest.lock().unwrap_or_else(|e| e.into_inner());
-            map.get(s)
-                .is_some_and(|&newest| newest > latest.load(Ordering::Relaxed))
-        }
-    };
-    let trace = simulate(&state, &resolved, Trace::default(), superseded).await?;
+    let (flag, _cancel) = start_work(&state, &body, Kind::Run)?;
+    let model = resolved.settings.model.clone();
+    let trace = work::simulate(&state, model, Trace::default(), flag).await?;
     let use_cases = &resolved.settings.model.data.use_cases;
     let s = &trace.stats;
     let last = s.last.as_ref();
@@ -713,27 +802,24 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
                 bad(format!(
                     "seeds = {v}: accepted: a whole number from 1 to {MAX_SEEDS}"
                 ))
+                .with_key("seeds")
             })?,
     };
     let model = resolved.settings.model.clone();
-    if limits::simulated_agent_steps(&model) * u128::from(seeds) > MAX_AGENT_STEPS * 20 {
+    let total = work::cost(&model) * u128::from(seeds);
+    if total > MAX_BAND_COST {
         return Err(bad(format!(
-            "seeds = {seeds}: the band would take {} agent-steps; accepted: fewer seeds or a smaller run",
-            limits::simulated_agent_steps(&model) * u128::from(seeds)
-        )));
+            "seeds = {seeds}: the band costs {total} (all its seeds: agent-steps plus {} per step, foresight forks included); accepted: at most {MAX_BAND_COST}, with fewer seeds or a smaller run",
+            work::STEP_COST
+        ))
+        .with_key("seeds"));
     }
-    let _permits = state
-        .workers
-        .acquire_many(state.workers.available_permits().max(1) as u32)
-        .await
-        .map_err(|_| {
-            ApiError(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is stopping".into(),
-            )
-        })?;
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (flag, _cancel) = start_work(&state, &body, Kind::Band)?;
+    let jobs = state.cores;
+    let permits = work::worker(&state, jobs as u32, &flag).await?;
+    let task_flag = flag.clone();
     let csv = tokio::task::spawn_blocking(move || {
+        let _permits = permits;
         let plan = sweep::Plan {
             axes: Vec::new(),
             points: vec![(Vec::new(), model)],
@@ -742,12 +828,23 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
             shard: None,
         };
         let (mut runs, mut series) = (Vec::new(), Vec::new());
-        sweep::execute(&plan, &mut runs, &mut series, &|| {}, &|| Ok(()))
-            .map(|()| series)
-            .map_err(|e| bad(format!("{e:#}")))
+        let stop = || {
+            if task_flag.is_raised() {
+                anyhow::bail!("stopped")
+            }
+            Ok(())
+        };
+        let done =
+            sweep::execute_until(&plan, &mut runs, &mut series, &|| {}, &stop, &task_flag);
+        match done {
+            Ok(()) => Ok(Some(series)),
+            Err(_) if task_flag.is_raised() => Ok(None),
+            Err(e) => Err(bad(format!("{e:#}"))),
+        }
     })
     .await
-    .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the band failed".into()))??;
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the band failed"))??;
+    let csv = csv.ok_or_else(|| work::why_stopped(&state, &flag))?;
     let text = String::from_utf8_lossy(&csv);
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
@@ -766,19 +863,20 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
 }
 
 /// `?s=JSON` of a GET download.
-fn scenario_query(q: &BTreeMap<String, String>) -> ApiResult<Resolved> {
+fn scenario_query(q: &BTreeMap<String, String>) -> ApiResult<(Value, Resolved)> {
     let text = q.get("s").map(String::as_str).unwrap_or("{}");
     let body: Value = serde_json::from_str(text).map_err(|e| {
-        ApiError(
+        ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("s = '{text}': not JSON: {e}"),
+            format!("s = '{}': not JSON: {e}", text.chars().take(200).collect::<String>()),
         )
     })?;
-    resolve(&body)
+    let resolved = resolve(&body)?;
+    Ok((body, resolved))
 }
 
 async fn scenario_toml(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<Response> {
-    let resolved = scenario_query(&q)?;
+    let (_, resolved) = scenario_query(&q)?;
     let text = crate::run_config_text(&resolved);
     Ok((
         [
@@ -793,18 +891,64 @@ async fn scenario_toml(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<R
         .into_response())
 }
 
-/// Writes `simulation_data.csv` into memory, as the CLI writes it into a file.
-struct CsvRows(Vec<u8>);
+/// Writes `simulation_data.csv` in chunks to the response, as the CLI writes it into a
+/// file; a client that stops reading for [`SEND_TIMEOUT`] or goes away stops the run.
+struct CsvRows {
+    buf: Vec<u8>,
+    tx: mpsc::Sender<Bytes>,
+    flag: StopFlag,
+    runtime: tokio::runtime::Handle,
+}
+
+impl CsvRows {
+    fn flush(&mut self) {
+        if self.buf.is_empty() || self.flag.is_raised() {
+            return;
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CSV_CHUNK + 4096)));
+        if self
+            .runtime
+            .block_on(self.tx.send_timeout(chunk, SEND_TIMEOUT))
+            .is_err()
+        {
+            self.flag.raise();
+        }
+    }
+}
 
 impl Observer for CsvRows {
     fn on_step(&mut self, m: &StepMetrics) {
         for (n, cell) in m.cells().iter().enumerate() {
             if n > 0 {
-                self.0.push(b',');
+                self.buf.push(b',');
             }
-            push_cell(&mut self.0, cell);
+            push_cell(&mut self.buf, cell);
         }
-        self.0.push(b'\n');
+        self.buf.push(b'\n');
+        if self.buf.len() >= CSV_CHUNK {
+            self.flush();
+        }
+    }
+}
+
+/// A response body fed by a worker through a bounded channel; dropping it (the client
+/// went away) stops the worker.
+struct Streamed {
+    rx: mpsc::Receiver<Bytes>,
+    _cancel: Cancel,
+}
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(hyper::body::Frame::data(c))))
     }
 }
 
@@ -812,14 +956,54 @@ async fn data_csv(
     State(state): State<Arc<AppState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let resolved = scenario_query(&q)?;
-    let header = StepMetrics::columns(
-        &resolved.settings.model.data.use_cases,
-        resolved.settings.model.governance.enabled,
-    )
-    .join(",");
-    let rows = CsvRows(format!("{header}\n").into_bytes());
-    let csv = simulate(&state, &resolved, rows, || false).await?.0;
+    let (body, resolved) = scenario_query(&q)?;
+    let (flag, cancel) = start_work(&state, &body, Kind::Run)?;
+    let model = resolved.settings.model.clone();
+    let header = StepMetrics::columns(&model.data.use_cases, model.governance.enabled).join(",");
+    let (tx, rx) = mpsc::channel::<Bytes>(4);
+    let permit = work::worker(&state, 1, &flag).await?;
+    // The worker says whether the run could start before the response is sent, so a
+    // bad scenario still gets its 4xx.
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<ApiResult<()>>();
+    let runtime = tokio::runtime::Handle::current();
+    let task_flag = flag.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut economy = match datadao_core::Economy::new(model) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = ready_tx.send(Err(bad(e)));
+                return;
+            }
+        };
+        let _ = ready_tx.send(Ok(()));
+        economy.set_stop(task_flag.clone());
+        let mut rows = CsvRows {
+            buf: format!("{header}\n").into_bytes(),
+            tx,
+            flag: task_flag.clone(),
+            runtime,
+        };
+        while !economy.is_finished() && !task_flag.is_raised() {
+            if economy.step(&mut rows).is_err() {
+                // Stopped, or an audit failure: the download ends short (the client sees
+                // a cut-off body, never a made-up end).
+                return;
+            }
+        }
+        if !task_flag.is_raised() {
+            rows.flush();
+        }
+    });
+    match ready_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Err(work::why_stopped(&state, &flag)),
+    }
+    let body = Body::new(Streamed {
+        rx,
+        _cancel: cancel,
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -828,20 +1012,46 @@ async fn data_csv(
                 "attachment; filename=\"simulation_data.csv\"",
             ),
         ],
-        csv,
+        body,
     )
         .into_response())
 }
 
-/// A scenario file's non-default settings, for the page's upload.
+/// An uploaded file's name as messages show it: its last path part, printable, short.
+fn upload_name(name: Option<&Value>) -> String {
+    let raw = name.and_then(Value::as_str).unwrap_or("");
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
+    if clean.trim().is_empty() {
+        "scenario.toml".into()
+    } else {
+        clean
+    }
+}
+
+/// A scenario file's non-default settings, for the page's upload:
+/// `{"name": FILE, "text": TOML}`.
 async fn parse_scenario(bytes: Bytes) -> ApiResult<Json<Value>> {
-    let text =
-        std::str::from_utf8(&bytes).map_err(|_| bad("the scenario file is not UTF-8 text"))?;
+    let body = parse_body(&bytes)?;
+    let Some(text) = body.get("text").and_then(Value::as_str) else {
+        return Err(bad(
+            "the request body must be {\"name\": \"scenario.toml\", \"text\": \"...the file's TOML...\"}",
+        ));
+    };
+    let name = upload_name(body.get("name"));
     let inputs = Inputs {
-        config_text: Some(("uploaded scenario".into(), text.to_string())),
+        config_text: Some((PathBuf::from(&name), text.to_string())),
         ..Inputs::default()
     };
-    let resolved = settings::resolve(&inputs).map_err(|e| bad(format!("{e:#}")))?;
+    // The settings layer calls text it did not read itself a sweep file; this one was
+    // uploaded.
+    let resolved = settings::resolve(&inputs).map_err(|e| {
+        let message = format!("{e:#}").replace(
+            &format!("sweep file {name}"),
+            &format!("uploaded file {name}"),
+        );
+        bad(message)
+    })?;
     let defaults = settings::known_keys();
     let mut changed = Map::new();
     for (k, v) in settings::flat(&resolved.settings) {

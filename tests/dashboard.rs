@@ -30,7 +30,19 @@ fn the_page_is_served_whole_and_loads_nothing_from_elsewhere() {
     let (status, page) = get(&format!("{}/", s.url));
     assert_eq!(status, 200);
     let page = String::from_utf8(page).unwrap();
-    assert!(page.contains("<canvas") || page.contains("buildCharts"));
+    assert!(page.contains("src=\"/page.js\"") && page.contains("href=\"/page.css\""));
+    // No inline script or style: the Content-Security-Policy allows none.
+    assert!(!page.contains("<script>") && !page.contains("<style") && !page.contains("style=\""));
+    let (status, script) = get(&format!("{}/page.js", s.url));
+    assert_eq!(status, 200);
+    let script = String::from_utf8(script).unwrap();
+    assert!(script.contains("buildCharts"));
+    for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+        assert!(!script.contains(sink), "{sink}");
+    }
+    let (status, style) = get(&format!("{}/page.css", s.url));
+    assert_eq!(status, 200);
+    let page = page + &script + &String::from_utf8(style).unwrap();
     for external in [
         "src=\"http",
         "href=\"http",
@@ -156,9 +168,10 @@ fn the_downloaded_scenario_repeats_the_downloaded_data_with_the_cli() {
         csv
     );
     // Uploading it gives back the scenario.
+    let upload = serde_json::json!({"name": "scenario.toml", "text": std::str::from_utf8(&toml).unwrap()});
     let (status, parsed) = post(
         &format!("{}/api/parse-scenario", s.url),
-        std::str::from_utf8(&toml).unwrap(),
+        &upload.to_string(),
     );
     assert_eq!(status, 200, "{parsed}");
     assert_eq!(parsed["preset"], "privacy");
