@@ -1,7 +1,14 @@
 //! The Pie: every dDT spent on compute lands here, and a fraction flows back to members.
 //!
 //! The balance is written only by [`Pie::deposit`], [`Pie::distribute`] (the `groups`
-//! policy), [`Pie::pay`] (the pro-rata `usage` and `weight` policies) and [`Pie::decay`]. Distribution is
+//! policy), [`Pie::pay`] (the pro-rata `usage` and `weight` policies), the treasury's
+//! [`Pie::take_for_governance`] and [`Pie::return_to_treasury`], and [`Pie::decay`].
+//!
+//! The Pie holds two kinds of dDT. What it held right after its last distribution is the
+//! **treasury**, which governance may spend; dDT spent on compute since then is
+//! **pending**: it belongs to the next payout, and governance cannot touch it. With a
+//! distribution every step the two differ only by what recipients spent of their shares;
+//! with `pie.interval_steps > 1` by every job since the last payout. Distribution is
 //! computed as per-member amounts for each type; the engine credits the members and lets
 //! them react, so the Pie never needs to know who the members are.
 
@@ -88,6 +95,8 @@ impl Distribution {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Pie {
     balance: f64,
+    /// dDT deposited since the last distribution began (part of `balance`).
+    pending: f64,
 }
 
 impl Pie {
@@ -101,10 +110,38 @@ impl Pie {
         self.balance
     }
 
+    /// The treasury: what the Pie held right after its last distribution, less what
+    /// governance has taken since (and plus what it returned). Before the first
+    /// distribution, nothing.
+    pub fn treasury(&self) -> f64 {
+        (self.balance - self.pending).max(0.0)
+    }
+
+    /// A distribution begins: everything the Pie holds is now the pot's to draw on, and
+    /// what is left after it the treasury's. Deposits from now on (recipients spending
+    /// their shares, the next jobs) are pending again.
+    pub fn begin_distribution(&mut self) {
+        self.pending = 0.0;
+    }
+
+    /// Governance takes `amount` (or what the treasury holds, if less) out of the Pie.
+    pub fn take_for_governance(&mut self, amount: f64) -> f64 {
+        let paid = amount.max(0.0).min(self.treasury()).min(self.balance);
+        self.balance -= paid;
+        paid
+    }
+
+    /// What governance took and did not use goes back to the treasury.
+    pub fn return_to_treasury(&mut self, amount: f64) {
+        debug_assert!(amount >= 0.0);
+        self.balance += amount;
+    }
+
     /// Compute spending flows in.
     pub fn deposit(&mut self, amount: f64) {
         debug_assert!(amount >= 0.0);
         self.balance += amount;
+        self.pending += amount;
     }
 
     /// Pay out `rate` of the balance: each type's `group_shares` part of it is split
@@ -160,6 +197,7 @@ impl Pie {
     /// Scale the balance by a demurrage factor.
     pub fn decay(&mut self, factor: f64) {
         self.balance *= factor;
+        self.pending *= factor;
     }
 }
 

@@ -50,7 +50,7 @@ impl Simulation {
                 .collect(),
             orgs_out_of_xdai,
             governance: self.config.governance.enabled.then(|| GovernanceMetrics {
-                treasury_ddt: self.pie.balance(),
+                treasury_ddt: self.pie.treasury(),
                 treasury_xdai: self.treasury.xdai(),
                 treasury_lp: self.treasury.lp(),
                 ddt_burned: self.ledger.ddt_burned_by_dao(),

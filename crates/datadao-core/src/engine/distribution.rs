@@ -18,6 +18,8 @@ impl Simulation {
     ) -> Option<Tally> {
         let policy = self.config.pie.policy;
         let rate = self.settings.distribution_rate;
+        // From here what the Pie keeps is the treasury's; what flows in is the next pot's.
+        self.pie.begin_distribution();
         let pot = self.pie.balance() * rate;
         // Under `groups` the Pie computes per-type amounts; under `usage` and `weight`
         // each member's claim is read as it is paid, against a total known up front.

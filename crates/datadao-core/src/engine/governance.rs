@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 
 use super::{Simulation, Tally as Sums};
-use crate::agents;
+use crate::agents::{self, DUST};
 use crate::control::StepError;
 use crate::governance::{
     prefers, set_target, Agenda, Objective, PerMember, Proposal, ProposalKind, ProposalRecord,
@@ -121,7 +121,7 @@ impl Simulation {
                 Proposal::Set { setting, old, new }
             }
             _ => {
-                let treasury = self.pie.balance();
+                let treasury = self.pie.treasury();
                 Proposal::Treasury {
                     kind,
                     treasury,
@@ -338,10 +338,11 @@ impl Simulation {
     /// the agents who join during the fork (at least one step).
     fn horizon_at(&self, step: u32) -> u64 {
         let remaining = u64::from(u32::MAX - step - 1);
+        let s = &self.config.simulation;
         self.config.governance.fork_horizon(
-            &self.config.simulation,
             u64::from(step),
             self.agents.len() as u64,
+            (s.entry_steps, s.agents_per_entry),
             remaining,
         )
     }
@@ -570,8 +571,10 @@ impl Simulation {
             Proposal::Treasury { kind, ddt, .. } => {
                 let detail = Detail::Enacted { number };
                 match kind {
+                    // The dust rule: nothing below `DUST` is transacted.
+                    _ if ddt < DUST => {}
                     ProposalKind::Burn => {
-                        let burned = self.pie.pay(ddt);
+                        let burned = self.pie.take_for_governance(ddt);
                         self.ledger.record_dao_burn(burned);
                         self.record_treasury(
                             observer,
@@ -601,16 +604,21 @@ impl Simulation {
         detail: Detail,
         observer: &mut O,
     ) {
-        let half = self.pie.pay(ddt / 2.0);
-        let Some(q) = self.pool.quote_exact_in(Side::SellDdt, half) else {
-            // An empty pool has no price to sell at: nothing happens.
-            self.pie.deposit(half);
+        let half = self.pie.take_for_governance(ddt / 2.0);
+        let quote = self
+            .pool
+            .quote_exact_in(Side::SellDdt, half)
+            .filter(|q| q.amount_in >= DUST && q.amount_out >= DUST);
+        let Some(q) = quote else {
+            // An empty pool has no price to sell at, and dust is not traded: nothing
+            // happens.
+            self.pie.return_to_treasury(half);
             return;
         };
         let receipt = self.pool.swap(&q);
         self.note_swap(&receipt);
         // The quote may take a hair less than offered; what it did not take stays.
-        self.pie.deposit(half - q.amount_in);
+        self.pie.return_to_treasury(half - q.amount_in);
         self.treasury.receive_xdai(q.amount_out);
         self.record_treasury(
             observer,
@@ -621,11 +629,15 @@ impl Simulation {
             0.0,
             detail,
         );
-        let rest = (ddt - half).min(self.pie.balance());
-        let Some(d) = self.pool.quote_deposit(rest, self.treasury.xdai()) else {
+        let rest = (ddt - half).min(self.pie.treasury());
+        let deposit = self
+            .pool
+            .quote_deposit(rest, self.treasury.xdai())
+            .filter(|d| d.ddt >= DUST && d.xdai >= DUST);
+        let Some(d) = deposit else {
             return;
         };
-        let taken = self.pie.pay(d.ddt);
+        let taken = self.pie.take_for_governance(d.ddt);
         let paid = self.treasury.pay_xdai(d.xdai);
         debug_assert!(taken == d.ddt && paid == d.xdai);
         self.pool.deposit(&d);
@@ -653,8 +665,14 @@ impl Simulation {
             if weight <= 0.0 {
                 continue;
             }
-            let paid = self.pie.pay(ddt * weight / total);
-            if paid <= 0.0 {
+            let share = ddt * weight / total;
+            // The dust rule: a grant too small to transact stays in the treasury.
+            if share < DUST {
+                continue;
+            }
+            let paid = self.pie.take_for_governance(share);
+            if paid < DUST {
+                self.pie.return_to_treasury(paid);
                 continue;
             }
             let kind = self.agents[i].kind;
@@ -693,7 +711,7 @@ impl Simulation {
             ddt,
             xdai,
             lp,
-            ddt_balance: self.pie.balance(),
+            ddt_balance: self.pie.treasury(),
             xdai_balance: self.treasury.xdai(),
             price: self.pool.price(),
             detail,

@@ -3,6 +3,7 @@
 
 use super::PerMember;
 use super::{Proposal, Tally, WeightRule, MEMBER_TYPES};
+use crate::agents::DUST;
 
 /// One cell of a `governance.csv` row.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,6 +51,12 @@ pub struct ProposalRecord {
 }
 
 impl ProposalRecord {
+    /// Whether the proposal would move less dDT than the dust rule allows (1e-9), so
+    /// that passing it does nothing: `below_dust` in `governance.csv`.
+    pub fn below_dust(&self) -> bool {
+        matches!(self.proposal, Proposal::Treasury { ddt, .. } if ddt < DUST)
+    }
+
     /// Column names of `governance.csv`, in the order of [`ProposalRecord::fields`].
     pub fn columns() -> Vec<String> {
         let mut cols: Vec<String> = [
@@ -67,6 +74,7 @@ impl ProposalRecord {
             "voters",
             "weight",
             "passed",
+            "below_dust",
             "horizon",
         ]
         .iter()
@@ -101,6 +109,7 @@ impl ProposalRecord {
             Field::Int(t.voters),
             Field::Text(self.weight.name()),
             Field::Bool(self.passed),
+            Field::Bool(self.below_dust()),
             self.horizon.map_or(Field::Empty, Field::Int),
         ];
         for ((_, with), (_, without)) in self.with.entries().into_iter().zip(self.without.entries())

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Governable, GovernedSettings, Objective, ProposalKind, WeightRule};
 use crate::agent_type::AgentType;
-use crate::config::SimulationConfig;
 use crate::validation::{self, ConfigError};
 
 /// How far one `set` proposal moves a setting, and where it must stay.
@@ -303,18 +302,18 @@ impl GovernanceConfig {
 
     /// Steps a fork of the vote at the end of `step` simulates: the horizon, at most
     /// `remaining`, shortened so that its agent-steps (the `agents` present now plus
-    /// those who join at every entry during the fork, as `simulation` schedules them)
-    /// stay within `governance.fork_agent_steps`; at least one step.
+    /// the `agents_per_entry` who join every `entry_steps` steps during the fork) stay
+    /// within `governance.fork_agent_steps`; at least one step.
     pub fn fork_horizon(
         &self,
-        simulation: &SimulationConfig,
         step: u64,
         agents: u64,
+        (entry_steps, agents_per_entry): (u64, u64),
         remaining: u64,
     ) -> u64 {
         let limit = self.horizon.min(remaining).max(1);
-        let every = u128::from(simulation.entry_steps.max(1));
-        let (now, per_entry) = (u128::from(agents), u128::from(simulation.agents_per_entry));
+        let every = u128::from(entry_steps.max(1));
+        let (now, per_entry) = (u128::from(agents), u128::from(agents_per_entry));
         let start = u128::from(step);
         // Agent-steps of a fork of `h` steps (steps step+1 ..= step+h): the agents there
         // now for every step, plus each entry at step e present for step+h-e+1 steps.
