@@ -128,11 +128,17 @@ fn memory_need(c: &Config, copies: u64) -> (u128, u128, u128) {
     let foresight = c.governance.enabled && c.governance.voting == Voting::Foresight;
     let (forks, agents) = if foresight {
         let at_end = u64::try_from(final_agents(c)).unwrap_or(u64::MAX);
+        let s = &c.simulation;
+        // The last vote's fork, counting the agents who join during it (as the engine).
+        let last_vote = s.total_steps.saturating_sub(1);
+        let steps = c.governance.fork_horizon(
+            last_vote,
+            at_end,
+            (s.entry_steps, s.agents_per_entry),
+            u64::from(u32::MAX),
+        );
         let mut longer = c.clone();
-        longer.simulation.total_steps = c
-            .simulation
-            .total_steps
-            .saturating_add(c.governance.fork_steps(at_end, u64::from(u32::MAX)));
+        longer.simulation.total_steps = c.simulation.total_steps.saturating_add(steps);
         (2, final_agents(&longer))
     } else {
         (1, final_agents(c))

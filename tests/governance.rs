@@ -267,3 +267,138 @@ fn sweeps_report_each_runs_final_governance() {
     let header = header.lines().next().unwrap();
     assert!(header.ends_with("final_avg_xdai_casual"), "{header}");
 }
+
+/// A governed run whose vote at the end of step 29 would simulate forks for hours (the
+/// largest horizon, a fork budget of 1e11 agent-steps): only a signal can end it.
+fn endless_vote(dir: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_datadao"))
+        .current_dir(dir)
+        .env_clear()
+        .args([
+            "-q",
+            "--preset",
+            "governed",
+            "--steps",
+            "30",
+            "--no-transactions",
+            "--no-plot",
+            "--set",
+            "governance.horizon=4294967295",
+            "--set",
+            "governance.fork_agent_steps=100000000000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child` at most `limit`; kills it and fails if it is still running.
+fn exit_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+) -> (i32, String, std::time::Duration) {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (status.code().unwrap_or(-1), err, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// SIGINT and SIGTERM during a foresight vote end the run (exit 130 / 143) and leave
+/// the previous outputs as they were, byte for byte.
+#[test]
+fn signals_stop_a_foresight_vote_and_keep_the_previous_outputs() {
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        datadao(dir.path())
+            .args(["-q", "--steps", "20", "--no-transactions", "--no-plot"])
+            .assert()
+            .success();
+        let before = fs::read(dir.path().join("simulation_data.csv")).unwrap();
+        let child = endless_vote(dir.path());
+        // The vote starts after 30 steps of at most 70 agents: well within a second.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let (got, err, took) = exit_within(child, std::time::Duration::from_secs(20));
+        assert_eq!(got, code, "{signal}: {err}");
+        assert!(err.contains("stopped by"), "{err}");
+        eprintln!("{signal} during a foresight vote: exit {got} after {took:?}");
+        let after = fs::read(dir.path().join("simulation_data.csv")).unwrap();
+        assert_eq!(before, after, "{signal} changed the previous outputs");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    }
+}
+
+/// `governance.fork_agent_steps` bounds what a fork really simulates, counting the
+/// agents who join during it: a 30-step governed run with the largest horizon ends, and
+/// its vote's fork is the longest whose agent-steps fit the budget.
+#[test]
+fn the_largest_horizon_is_bounded_by_the_fork_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_datadao"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args([
+            "-q",
+            "--preset",
+            "governed",
+            "--steps",
+            "30",
+            "--no-transactions",
+            "--no-plot",
+            "--set",
+            "governance.horizon=4294967295",
+            "--set",
+            "governance.fork_agent_steps=1000000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, err, _) = exit_within(child, std::time::Duration::from_secs(120));
+    assert_eq!(code, 0, "{err}");
+    let gov = fs::read_to_string(dir.path().join("governance.csv")).unwrap();
+    let header: Vec<&str> = gov.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = gov.lines().nth(1).unwrap().split(',').collect();
+    let horizon: u64 = row[header.iter().position(|c| *c == "horizon").unwrap()]
+        .parse()
+        .unwrap();
+    // 70 agents at step 29 (10 initial, 10 at every fifth step), 10 more at steps 30,
+    // 35, ...: the fork's agent-steps, counted step by step.
+    let mut present = 70u64;
+    let mut total = 0u64;
+    for s in 30..30 + horizon {
+        if s % 5 == 0 {
+            present += 10;
+        }
+        total += present;
+    }
+    assert!(total <= 1_000_000, "{horizon} steps cost {total}");
+    assert!(
+        total + present + 10 > 1_000_000,
+        "{horizon} is not the longest"
+    );
+}
