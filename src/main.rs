@@ -5,7 +5,6 @@
 //! the core crate.
 
 mod cli;
-mod limits;
 mod output;
 mod output_set;
 mod plot;
@@ -27,7 +26,7 @@ use datadao_core::Economy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{Cli, Command, RunArgs, ScenarioArgs};
-use datadao_scenario::{presets, settings};
+use datadao_scenario::{limits, presets, settings};
 use output::RunSink;
 use output_set::OutputSet;
 use settings::{Inputs, Resolved};

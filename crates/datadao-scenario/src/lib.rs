@@ -10,6 +10,7 @@
 //! same whichever one a user runs. No terminal, no flags parsing, no output folders:
 //! tables are written into any `std::io::Write`.
 
+pub mod limits;
 pub mod presets;
 pub mod settings;
 pub mod summary;

@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use datadao_core::governance::Voting;
 use datadao_core::Config;
 
-use datadao_scenario::settings::Resolved;
+use crate::settings::Resolved;
 
 /// Peak memory per agent, rounded up from measurements: a million-agent run peaks at
 /// about 310 MB, i.e. 310 bytes per agent with everything else included.
