@@ -13,11 +13,12 @@ use crate::output_set::OutputSet;
 use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
 use datadao_scenario::sweep::{self, Axis, Plan};
+use datadao_scenario::merge;
 
 /// The effective sweep, saved beside the results (and compared by `merge`).
-pub const SWEEP_FILE: &str = "sweep.toml";
+pub const SWEEP_FILE: &str = merge::SWEEP_FILE;
 /// A shard's identity, beside its partial tables.
-pub const SHARD_FILE: &str = "shard.toml";
+pub const SHARD_FILE: &str = merge::SHARD_FILE;
 /// The figure.
 pub const PLOT_FILE: &str = "sweep_results.png";
 /// Points drawn per panel; the rest are listed in the figure's title.
@@ -152,27 +153,7 @@ fn resolve_point(
 /// The effective sweep as TOML: `[sweep]` plus the base scenario. Identical for every
 /// shard of a sweep, so `merge` can check the shards belong together.
 fn sweep_toml(runs: u64, zip: bool, axes: &[Axis], base: &settings::Settings) -> String {
-    let mut grid = toml::Table::new();
-    for a in axes {
-        grid.insert(
-            a.key.clone(),
-            toml::Value::Array(a.values.iter().cloned().map(toml::Value::String).collect()),
-        );
-    }
-    let mut sweep = toml::Table::new();
-    sweep.insert("runs".into(), toml::Value::Integer(runs as i64));
-    sweep.insert("zip".into(), toml::Value::Boolean(zip));
-    sweep.insert("grid".into(), toml::Value::Table(grid));
-    let mut top = toml::Table::new();
-    top.insert("sweep".into(), toml::Value::Table(sweep));
-    let mut base = base.clone();
-    base.output.dir = PathBuf::from(".");
-    format!(
-        "# Effective datadao sweep (datadao {}). Repeat it with: datadao sweep --sweep <this file>\n\n{}\n{}",
-        env!("CARGO_PKG_VERSION"),
-        toml::to_string_pretty(&top).expect("serializes"),
-        settings::to_toml(&base)
-    )
+    merge::sweep_toml(runs, zip, axes, base)
 }
 
 /// Memory one point's resolved settings take, rounded up.
@@ -477,24 +458,6 @@ const PALETTE_EXT: [plotters::style::RGBColor; 6] = [
     plotters::style::RGBColor(23, 190, 207),
 ];
 
-/// What a shard says about itself (`shard.toml`).
-struct ShardInfo {
-    k: usize,
-    n: usize,
-    points: usize,
-    dir: PathBuf,
-}
-
-/// What every shard's `sweep.toml` says about the whole sweep.
-struct SweepShape {
-    runs: u64,
-    points: usize,
-    /// Swept keys, as a sorted list (TOML tables are sorted).
-    keys: Vec<String>,
-    /// `simulation.total_steps` of the base scenario.
-    total_steps: u64,
-}
-
 fn read_text(dir: &Path, name: &str) -> Result<String> {
     let path = dir.join(name);
     let bytes = std::fs::read(&path).with_context(|| {
@@ -504,179 +467,6 @@ fn read_text(dir: &Path, name: &str) -> Result<String> {
         )
     })?;
     String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))
-}
-
-fn read_shard(dir: &Path) -> Result<ShardInfo> {
-    let text = read_text(dir, SHARD_FILE)?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e| anyhow!("{}: cannot parse {SHARD_FILE}: {e}", dir.display()))?;
-    let get = |key: &str| -> Result<usize> {
-        match table.get(key).and_then(toml::Value::as_integer) {
-            Some(v) if v >= 1 && v as u128 <= sweep::MAX_POINTS => Ok(v as usize),
-            _ => bail!(
-                "{}: {SHARD_FILE}: {key} = {}; accepted: a whole number from 1 to {}",
-                dir.display(),
-                table
-                    .get(key)
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "(missing)".into()),
-                sweep::MAX_POINTS
-            ),
-        }
-    };
-    let (k, n, points) = (get("shard")?, get("of")?, get("points")?);
-    if k > n || n > points {
-        bail!(
-            "{}: {SHARD_FILE}: shard {k} of {n} over {points} points; accepted: 1 <= shard <= of <= points",
-            dir.display()
-        );
-    }
-    Ok(ShardInfo {
-        k,
-        n,
-        points,
-        dir: dir.to_path_buf(),
-    })
-}
-
-fn read_shape(dir: &Path, text: &str) -> Result<SweepShape> {
-    let bad = |what: &str| anyhow!("{}: {SWEEP_FILE}: {what}", dir.display());
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e| bad(&format!("cannot parse: {e}")))?;
-    let sweep = table
-        .get("sweep")
-        .and_then(toml::Value::as_table)
-        .ok_or_else(|| bad("no [sweep] table"))?;
-    let runs = sweep
-        .get("runs")
-        .and_then(toml::Value::as_integer)
-        .filter(|r| *r >= 1)
-        .ok_or_else(|| bad("[sweep] runs is not a whole number of at least 1"))?
-        as u64;
-    let zip = sweep
-        .get("zip")
-        .and_then(toml::Value::as_bool)
-        .unwrap_or(false);
-    let grid = sweep
-        .get("grid")
-        .and_then(toml::Value::as_table)
-        .cloned()
-        .unwrap_or_default();
-    let mut lens = Vec::new();
-    for (key, values) in &grid {
-        let n = values
-            .as_array()
-            .map(Vec::len)
-            .ok_or_else(|| bad(&format!("[sweep.grid] {key} is not a list")))?;
-        lens.push(n as u128);
-    }
-    let points: u128 = if grid.is_empty() {
-        1
-    } else if zip {
-        lens[0]
-    } else {
-        lens.iter().fold(1u128, |a, b| a.saturating_mul(*b))
-    };
-    if points > sweep::MAX_POINTS {
-        return Err(bad(&format!(
-            "{points} points; accepted: at most {}",
-            sweep::MAX_POINTS
-        )));
-    }
-    let total_steps = table
-        .get("simulation")
-        .and_then(|s| s.get("total_steps"))
-        .and_then(toml::Value::as_integer)
-        .filter(|t| *t >= 1)
-        .ok_or_else(|| bad("no simulation.total_steps of at least 1"))?
-        as u64;
-    Ok(SweepShape {
-        runs,
-        points: points as usize,
-        keys: grid.keys().cloned().collect(),
-        total_steps,
-    })
-}
-
-/// The steps recorded in `sweep_series.csv` for a run of `total` steps.
-fn recorded_steps(total: u64) -> u64 {
-    let stride = total.div_ceil(sweep::SERIES_STEPS).max(1);
-    let regular = total.div_ceil(stride);
-    regular + u64::from(!(total - 1).is_multiple_of(stride))
-}
-
-/// One table of a shard, checked row by row: every row has the header's fields, its
-/// point belongs to the shard, and nothing is cut off. Returns (point, key, row) where
-/// key is the run index (runs table) or the step (series table).
-fn read_table(
-    shard: &ShardInfo,
-    name: &str,
-    header: &mut Option<String>,
-    key_column: &str,
-) -> Result<Vec<(usize, u64, String)>> {
-    let path = shard.dir.join(name);
-    let text = read_text(&shard.dir, name)?;
-    if !text.ends_with('\n') {
-        bail!(
-            "{}: the file is cut off (its last line has no end); accepted: a table written whole by datadao sweep",
-            path.display()
-        );
-    }
-    let mut lines = text.lines();
-    let h = lines.next().unwrap_or_default().to_string();
-    match header {
-        Some(x) if *x != h => bail!(
-            "{} line 1: other columns than in the other shards; accepted: shards of one sweep",
-            path.display()
-        ),
-        _ => *header = Some(h.clone()),
-    }
-    let columns: Vec<&str> = h.split(',').collect();
-    let key_at = columns
-        .iter()
-        .position(|c| *c == key_column)
-        .ok_or_else(|| anyhow!("{} line 1: no {key_column} column", path.display()))?;
-    let mut rows = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let at = || format!("{} line {}", path.display(), i + 2);
-        let cells: Vec<&str> = line.split(',').collect();
-        if cells.len() != columns.len() {
-            bail!(
-                "{}: {} fields, expected {} ({}); accepted: rows as datadao sweep writes them",
-                at(),
-                cells.len(),
-                columns.len(),
-                if cells.len() < columns.len() {
-                    "a short row"
-                } else {
-                    "a long row"
-                }
-            );
-        }
-        let point: usize = cells[0]
-            .parse()
-            .map_err(|_| anyhow!("{}: point '{}' is not a whole number", at(), cells[0]))?;
-        if point >= shard.points || point % shard.n != shard.k - 1 {
-            bail!(
-                "{}: point {point} does not belong to shard {} of {} over {} points",
-                at(),
-                shard.k,
-                shard.n,
-                shard.points
-            );
-        }
-        let key: u64 = cells[key_at].parse().map_err(|_| {
-            anyhow!(
-                "{}: {key_column} '{}' is not a whole number",
-                at(),
-                cells[key_at]
-            )
-        })?;
-        rows.push((point, key, line.to_string()));
-    }
-    Ok(rows)
 }
 
 /// `datadao merge`.
@@ -696,118 +486,23 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             );
         }
     }
+    // Every check is the scenario crate's, shared with the Python package's executors.
     let mut shards = Vec::new();
-    let mut sweep_text: Option<String> = None;
     for dir in &args.dirs {
-        let shard = read_shard(dir)?;
-        let text = read_text(dir, SWEEP_FILE)?;
-        match &sweep_text {
-            Some(t) if *t != text => bail!(
-                "{}: belongs to a different sweep than {} ({SWEEP_FILE} differs)",
-                dir.display(),
-                args.dirs[0].display()
-            ),
-            _ => sweep_text = Some(text),
-        }
-        shards.push(shard);
+        shards.push(merge::Shard {
+            origin: merge::Origin::Dir(dir.clone()),
+            shard_toml: read_text(dir, SHARD_FILE)?,
+            sweep_toml: read_text(dir, SWEEP_FILE)?,
+            runs_csv: read_text(dir, sweep::RUNS_FILE)?,
+            series_csv: read_text(dir, sweep::SERIES_FILE)?,
+        });
     }
-    let sweep_text = sweep_text.unwrap_or_default();
-    let shape = read_shape(&args.dirs[0], &sweep_text)?;
-    let n = shards[0].n;
-    for s in &shards {
-        if s.n != n || s.points != shape.points {
-            bail!(
-                "{}: {SHARD_FILE} says shard {} of {} over {} points, but the sweep has {} points in {n} shards",
-                s.dir.display(),
-                s.k,
-                s.n,
-                s.points,
-                shape.points
-            );
-        }
-    }
-    if shards.len() != n {
-        bail!(
-            "merge needs every shard 1..={n} of one sweep exactly once; got {} folders",
-            shards.len()
-        );
-    }
-    let mut seen = vec![false; n];
-    for s in &shards {
-        if std::mem::replace(&mut seen[s.k - 1], true) {
-            bail!("{}: shard {} of {n} is given twice", s.dir.display(), s.k);
-        }
-    }
-
+    let merged = merge::merge(&shards)?;
+    let (n, sweep_text) = (merged.shards, merged.sweep_toml);
     let set = OutputSet::begin(&out, SWEEP_FILES, "--out")?;
     set.check_targets()?;
-    for (name, key_column) in [(sweep::RUNS_FILE, "run"), (sweep::SERIES_FILE, "step")] {
-        let mut header = None;
-        let mut rows: Vec<(usize, u64, String)> = Vec::new();
-        for shard in &shards {
-            rows.extend(read_table(shard, name, &mut header, key_column)?);
-        }
-        let header = header.unwrap_or_default();
-        let columns: Vec<&str> = header.split(',').collect();
-        let swept: Vec<String> = {
-            let end = columns
-                .iter()
-                .position(|c| *c == key_column || *c == "run" || *c == "step")
-                .unwrap_or(1);
-            let mut k: Vec<String> = columns[1..end].iter().map(|c| c.to_string()).collect();
-            k.sort();
-            k
-        };
-        if swept != shape.keys {
-            bail!(
-                "{name}: the swept columns {swept:?} are not the grid of {SWEEP_FILE} {:?}",
-                shape.keys
-            );
-        }
-        // Points in sweep order; a point's rows in their written order.
-        rows.sort_by_key(|r| (r.0, r.1));
-        if let Some(w) = rows
-            .windows(2)
-            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
-        {
-            bail!(
-                "{name}: point {} has {key_column} {} twice; accepted: each once",
-                w[0].0,
-                w[0].1
-            );
-        }
-        // Complete: every point, every run (or every recorded step).
-        let steps_col = columns.iter().position(|c| *c == "simulation.total_steps");
-        let mut at = 0;
-        for point in 0..shape.points {
-            let start = at;
-            while at < rows.len() && rows[at].0 == point {
-                at += 1;
-            }
-            let found = (at - start) as u64;
-            let expected = if key_column == "run" {
-                shape.runs
-            } else {
-                let total = steps_col
-                    .and_then(|c| rows.get(start).and_then(|r| r.2.split(',').nth(c)))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(shape.total_steps);
-                recorded_steps(total)
-            };
-            if found != expected {
-                bail!(
-                    "{name}: point {point} has {found} rows, expected {expected}; a shard is incomplete or was cut short"
-                );
-            }
-        }
-        let mut text = header;
-        text.push('\n');
-        for r in rows {
-            text.push_str(&r.2);
-            text.push('\n');
-        }
-        write_whole(&set, name, text.as_bytes())?;
-    }
+    write_whole(&set, sweep::RUNS_FILE, merged.runs_csv.as_bytes())?;
+    write_whole(&set, sweep::SERIES_FILE, merged.series_csv.as_bytes())?;
     write_whole(&set, SWEEP_FILE, sweep_text.as_bytes())?;
     finish_outputs(&set, args.format)?;
     crate::signals::check()?;

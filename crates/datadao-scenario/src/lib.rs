@@ -3,7 +3,8 @@
 //! What a scenario is, independent of how a user asks for it: the layered settings
 //! ([`settings`]: defaults < preset < file < `.env` < environment < flags, with every
 //! value's source and text as typed, for messages), the named [`presets`], and
-//! [`sweep`]s (axes, points, Monte Carlo runs reduced into tables in a fixed order).
+//! [`sweep`]s (axes, points, Monte Carlo runs reduced into tables in a fixed order) and
+//! the [`merge`] of a sweep's shards back into its tables, with every check.
 //!
 //! The command-line binary and the Python binding are both thin front ends over this
 //! crate and `datadao-core`, so a setting, a refusal message and a sweep table are the
@@ -11,6 +12,7 @@
 //! tables are written into any `std::io::Write`.
 
 pub mod limits;
+pub mod merge;
 pub mod presets;
 pub mod settings;
 pub mod summary;

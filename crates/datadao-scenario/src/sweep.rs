@@ -41,10 +41,132 @@ pub const SERIES_FILE: &str = "sweep_series.csv";
 pub struct Axis {
     /// Dotted key.
     pub key: String,
-    /// Values as text, in order.
+    /// Values as text, in order: as typed for an axis parsed from text, the cell written
+    /// into the tables for a typed axis (quoted as CSV when it holds a comma or a quote).
     pub values: Vec<String>,
-    /// Where the axis was given (a `--grid` flag, or a sweep file's `[sweep.grid]`).
+    /// The values as typed by a library call ([`Axis::from_values`]), in the order of
+    /// `values`; `None` for an axis parsed from text, whose values are layered as text
+    /// (like `--set`).
+    pub typed: Option<Vec<toml::Value>>,
+    /// Where the axis was given (a `--grid` flag, a sweep file's `[sweep.grid]`, or a
+    /// library call's `grid["KEY"]`).
     pub origin: Source,
+}
+
+impl Axis {
+    /// An axis from typed values (the Python package's `grid={"KEY": [v1, v2]}`): each
+    /// value is one point's value, whatever it holds. A string with a comma is one value
+    /// (never split), a list is one value of a list setting. The values are checked when
+    /// each point is resolved, where a refusal names `origin`; here only what no setting
+    /// can take is refused: no values, more than [`MAX_AXIS_VALUES`], a non-finite
+    /// number, a line break, a table.
+    pub fn from_values(key: &str, values: Vec<toml::Value>, origin: Source) -> Result<Axis> {
+        let key = key.trim().to_string();
+        if !settings::known_keys().contains_key(&key) {
+            // The settings layer's own message, with its suggestion.
+            settings::check_raw(&key, "", &origin)?;
+        }
+        if key == "output" || key.starts_with("output.") {
+            bail!(
+                "{origin}: {key} cannot vary from run to run (a sweep writes its own tables into one folder); accepted: a setting of the model, not output.*"
+            );
+        }
+        if values.is_empty() {
+            bail!("{origin}: the axis has no values; accepted: a list of at least one value");
+        }
+        if values.len() as u64 > MAX_AXIS_VALUES {
+            bail!(
+                "{origin}: {} values; accepted: at most {MAX_AXIS_VALUES} values per axis",
+                values.len()
+            );
+        }
+        let mut cells = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            check_typed(v, &origin, i)?;
+            cells.push(cell_text(v));
+        }
+        Ok(Axis {
+            key,
+            values: cells,
+            typed: Some(values),
+            origin,
+        })
+    }
+
+    /// An axis from a range `START..END:STEP` (END included) given as text for `key`;
+    /// anything else is refused, so text is never split into several values.
+    pub fn from_range(key: &str, range: &str, origin: Source) -> Result<Axis> {
+        let is_range = range
+            .split_once(':')
+            .is_some_and(|(r, _)| r.contains(".."));
+        if !is_range {
+            bail!(
+                "{origin}: '{range}' is not a range; accepted: a list of values, or \"START..END:STEP\" (for one text value, a list of one: [\"{range}\"])"
+            );
+        }
+        parse_axis(&format!("{}={range}", key.trim()), origin)
+    }
+
+    /// The value of index `i` as the settings layer takes it: typed, or as text.
+    pub fn value(&self, i: usize) -> AxisValue<'_> {
+        match &self.typed {
+            Some(t) => AxisValue::Typed(&t[i]),
+            None => AxisValue::Text(&self.values[i]),
+        }
+    }
+}
+
+/// One value of an axis, as the settings layer is to take it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AxisValue<'a> {
+    /// Typed by a library call: layered like a TOML value.
+    Typed(&'a toml::Value),
+    /// Text (a `--grid` flag or a sweep file): layered like `--set`.
+    Text(&'a str),
+}
+
+/// What no setting accepts in a typed axis value.
+fn check_typed(v: &toml::Value, origin: &Source, i: usize) -> Result<()> {
+    match v {
+        toml::Value::Float(f) if !f.is_finite() => bail!(
+            "invalid setting {} = '{f}' (from {origin}, value {}): accepted: a finite number",
+            origin_key(origin),
+            i + 1
+        ),
+        toml::Value::String(s) if s.contains(['\n', '\r']) => bail!(
+            "{origin}, value {}: text with a line break; accepted: text on one line",
+            i + 1
+        ),
+        toml::Value::Array(items) => items.iter().try_for_each(|item| check_typed(item, origin, i)),
+        toml::Value::Table(_) | toml::Value::Datetime(_) => bail!(
+            "{origin}, value {}: {v}; accepted: a bool, a number, text or a list of them",
+            i + 1
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The key an origin like `grid["market.fee_rate"]` names, for messages.
+fn origin_key(origin: &Source) -> String {
+    let text = origin.to_string();
+    match (text.find("[\""), text.rfind("\"]")) {
+        (Some(a), Some(b)) if b > a + 2 => text[a + 2..b].to_string(),
+        _ => text,
+    }
+}
+
+/// A typed value as a cell of the sweep tables: text as is, anything else as TOML
+/// writes it; quoted (RFC 4180) when it holds a comma or a quote.
+fn cell_text(v: &toml::Value) -> String {
+    let text = match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.contains([',', '"']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
 }
 
 /// Most values one axis may have.
@@ -138,6 +260,7 @@ pub fn parse_axis(spec: &str, origin: Source) -> Result<Axis> {
     Ok(Axis {
         key,
         values,
+        typed: None,
         origin,
     })
 }
@@ -145,6 +268,20 @@ pub fn parse_axis(spec: &str, origin: Source) -> Result<Axis> {
 /// The points of a sweep: the cartesian product of the axes (the last varies fastest),
 /// or with `zip` the axes side by side (equal lengths required).
 pub fn points(axes: &[Axis], zip: bool) -> Result<Vec<Vec<(String, String)>>> {
+    Ok(point_indices(axes, zip)?
+        .into_iter()
+        .map(|p| {
+            axes.iter()
+                .zip(p)
+                .map(|(a, i)| (a.key.clone(), a.values[i].clone()))
+                .collect()
+        })
+        .collect())
+}
+
+/// The points of a sweep as the index of each axis's value (in the order of
+/// [`points`]), so a typed axis's value can be looked up with [`Axis::value`].
+pub fn point_indices(axes: &[Axis], zip: bool) -> Result<Vec<Vec<usize>>> {
     if axes.is_empty() {
         return Ok(vec![Vec::new()]);
     }
@@ -171,22 +308,16 @@ pub fn points(axes: &[Axis], zip: bool) -> Result<Vec<Vec<(String, String)>>> {
                 axes[0].key
             );
         }
-        return Ok((0..n)
-            .map(|i| {
-                axes.iter()
-                    .map(|a| (a.key.clone(), a.values[i].clone()))
-                    .collect()
-            })
-            .collect());
+        return Ok((0..n).map(|i| vec![i; axes.len()]).collect());
     }
-    let mut out: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    let mut out: Vec<Vec<usize>> = vec![Vec::new()];
     for axis in axes {
         out = out
             .into_iter()
             .flat_map(|prefix| {
-                axis.values.iter().map(move |v| {
+                (0..axis.values.len()).map(move |i| {
                     let mut p = prefix.clone();
-                    p.push((axis.key.clone(), v.clone()));
+                    p.push(i);
                     p
                 })
             })
@@ -659,6 +790,51 @@ mod tests {
         let z = points(&[a, c], true).unwrap();
         assert_eq!(z.len(), 2);
         assert_eq!(z[1][1].1, "8");
+    }
+
+    fn api(key: &str) -> Source {
+        Source::Api(format!("grid[{key:?}]"))
+    }
+
+    #[test]
+    fn typed_values_are_one_value_each_and_name_the_grid() {
+        use toml::Value as V;
+        let key = "market.fee_rate";
+        let a = Axis::from_values(key, vec![V::String("0.1,0.2".into())], api(key)).unwrap();
+        assert_eq!(a.values, vec!["\"0.1,0.2\""]);
+        assert_eq!(a.value(0), AxisValue::Typed(&V::String("0.1,0.2".into())));
+        let list = V::Array(vec![V::String("research".into()), V::String("x".into())]);
+        let a = Axis::from_values("data.use_cases", vec![list.clone()], api("data.use_cases")).unwrap();
+        assert_eq!(a.values, vec!["\"[\"\"research\"\", \"\"x\"\"]\""]);
+        let e = Axis::from_values(key, vec![V::Float(f64::NAN)], api(key)).unwrap_err().to_string();
+        assert!(e.contains("grid[\"market.fee_rate\"]") && e.contains("finite"), "{e}");
+        let e = Axis::from_values(key, vec![V::Float(f64::INFINITY)], api(key)).unwrap_err().to_string();
+        assert!(e.contains("finite"), "{e}");
+        let e = Axis::from_values(key, vec![], api(key)).unwrap_err().to_string();
+        assert!(e.contains("no values"), "{e}");
+        let e = Axis::from_values("market.fee", vec![V::Float(0.1)], api("market.fee")).unwrap_err().to_string();
+        assert!(e.contains("did you mean 'market.fee_rate'"), "{e}");
+        let e = Axis::from_values("output.dir", vec![V::String("a".into())], api("output.dir")).unwrap_err().to_string();
+        assert!(e.contains("cannot vary"), "{e}");
+        let e = Axis::from_values("simulation.activation", vec![V::String("a\nb".into())], api("x")).unwrap_err().to_string();
+        assert!(e.contains("line break"), "{e}");
+        // A range given as text is a range; anything else is refused, never split.
+        let r = Axis::from_range(key, "0.1..0.3:0.1", api(key)).unwrap();
+        assert_eq!(r.values, vec!["0.1", "0.2", "0.3"]);
+        assert_eq!(r.value(1), AxisValue::Text("0.2"));
+        let e = Axis::from_range(key, "0.1,0.2", api(key)).unwrap_err().to_string();
+        assert!(e.contains("not a range"), "{e}");
+    }
+
+    #[test]
+    fn point_indices_follow_points() {
+        let a = parse_axis_flag("market.fee_rate=0.1,0.2").unwrap();
+        let b = parse_axis_flag("simulation.seed=1,2,3").unwrap();
+        let idx = point_indices(&[a.clone(), b.clone()], false).unwrap();
+        let pts = points(&[a, b], false).unwrap();
+        assert_eq!(idx.len(), 6);
+        assert_eq!(idx[4], vec![1, 1]);
+        assert_eq!(pts[4][1].1, "2");
     }
 
     #[test]
