@@ -71,10 +71,10 @@ const STYLE: &str = include_str!("serve/page.css");
 /// Largest request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Most a dashboard run may cost: agent-steps plus [`work::STEP_COST`] per step,
-/// foresight forks included (about two seconds of one core here).
+/// foresight forks included (a few seconds of one core).
 pub const MAX_COST: u128 = 100_000_000;
-/// Most a band may cost, all its seeds together (about five seconds of two cores).
-pub const MAX_BAND_COST: u128 = 5 * MAX_COST;
+/// Most a band may cost, all its seeds together (20 seeds of a governed default run fit).
+pub const MAX_BAND_COST: u128 = 3 * MAX_COST;
 /// Most agents at the end of a dashboard run.
 pub const MAX_AGENTS: u128 = 200_000;
 /// Most seeds for a band.
@@ -548,6 +548,11 @@ fn to_json(v: &toml::Value) -> Value {
 /// A request's scenario: `{"preset": NAME?, "settings": {key: value}}`, refused when
 /// the run would cost more than [`MAX_COST`] or end with more than [`MAX_AGENTS`].
 fn resolve(body: &Value) -> ApiResult<Resolved> {
+    resolve_priced(body, false)
+}
+
+/// As [`resolve`]; `csv`: the run is written out row by row, which costs more a step.
+fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
     let obj = body.as_object().ok_or_else(|| {
         bad("the request body must be a JSON object: {\"preset\": ..., \"settings\": {...}}")
     })?;
@@ -590,12 +595,16 @@ fn resolve(body: &Value) -> ApiResult<Resolved> {
     };
     let resolved = settings::resolve(&inputs).map_err(|e| bad(format!("{e:#}")))?;
     let model = &resolved.settings.model;
-    let (agents, cost) = (limits::final_agents(model), work::cost(model));
+    let agents = limits::final_agents(model);
+    let (cost, per_step) = if csv {
+        (work::csv_cost(model), format!("{} per step and {} per row of simulation_data.csv", work::STEP_COST, work::CSV_ROW_COST))
+    } else {
+        (work::cost(model), format!("{} per step", work::STEP_COST))
+    };
     if agents > MAX_AGENTS || cost > MAX_COST {
         return Err(bad(format!(
-            "invalid setting simulation.total_steps = '{}' with {agents} agents at the end: this run costs {cost} (agent-steps plus {} per step, foresight forks included), more than the dashboard runs ({MAX_COST} and {MAX_AGENTS} agents at most, a few seconds); accepted: a smaller run here, or the CLI for this one",
+            "invalid setting simulation.total_steps = '{}' with {agents} agents at the end: this run costs {cost} (agent-steps plus {per_step}, foresight forks included), more than the dashboard runs ({MAX_COST} and {MAX_AGENTS} agents at most, a few seconds); accepted: a smaller run here, or the CLI for this one",
             model.simulation.total_steps,
-            work::STEP_COST,
         )));
     }
     Ok(resolved)
@@ -678,6 +687,7 @@ async fn schema() -> impl IntoResponse {
             "cost": MAX_COST as f64,
             "band_cost": MAX_BAND_COST as f64,
             "step_cost": work::STEP_COST as f64,
+            "csv_row_cost": work::CSV_ROW_COST as f64,
             "agents": MAX_AGENTS as f64,
             "seeds": MAX_SEEDS,
             "body_bytes": BODY_LIMIT,
@@ -863,7 +873,7 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
 }
 
 /// `?s=JSON` of a GET download.
-fn scenario_query(q: &BTreeMap<String, String>) -> ApiResult<(Value, Resolved)> {
+fn scenario_query(q: &BTreeMap<String, String>, csv: bool) -> ApiResult<(Value, Resolved)> {
     let text = q.get("s").map(String::as_str).unwrap_or("{}");
     let body: Value = serde_json::from_str(text).map_err(|e| {
         ApiError::new(
@@ -871,12 +881,12 @@ fn scenario_query(q: &BTreeMap<String, String>) -> ApiResult<(Value, Resolved)> 
             format!("s = '{}': not JSON: {e}", text.chars().take(200).collect::<String>()),
         )
     })?;
-    let resolved = resolve(&body)?;
+    let resolved = resolve_priced(&body, csv)?;
     Ok((body, resolved))
 }
 
 async fn scenario_toml(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<Response> {
-    let (_, resolved) = scenario_query(&q)?;
+    let (_, resolved) = scenario_query(&q, false)?;
     let text = crate::run_config_text(&resolved);
     Ok((
         [
@@ -956,7 +966,7 @@ async fn data_csv(
     State(state): State<Arc<AppState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let (body, resolved) = scenario_query(&q)?;
+    let (body, resolved) = scenario_query(&q, true)?;
     let (flag, cancel) = start_work(&state, &body, Kind::Run)?;
     let model = resolved.settings.model.clone();
     let header = StepMetrics::columns(&model.data.use_cases, model.governance.enabled).join(",");

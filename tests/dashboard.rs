@@ -1,6 +1,10 @@
 //! The dashboard's JSON API as scripts and the page use it: runs, bands, errors as 4xx,
 //! limits, superseding, downloads that `datadao run --config` repeats, and a fuzz of
-//! the API that must never get a 5xx or kill the server.
+//! the API that must never get a 5xx or kill the server; and the server as an attacker
+//! meets it: security headers on every answer, foreign Host and Origin headers, content
+//! types, oversized, slow, idle and abandoned requests (with the server's memory and a
+//! small request's latency measured before, during and after), and signals with work in
+//! flight. Everything talks to loopback, with bounded counts and times.
 
 mod common;
 
@@ -9,9 +13,13 @@ mod server;
 
 use std::fs;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
 use common::datadao;
 use proptest::prelude::*;
-use server::{get, post, Server};
+use server::{agent_timeout, get, post, post_with, raw, request, Server};
 
 fn enc(s: &str) -> String {
     s.bytes()
@@ -303,4 +311,484 @@ fn governed_runs_bring_their_treasury_and_settings_and_count_their_forks() {
     let schema: serde_json::Value = serde_json::from_slice(&schema).unwrap();
     let choices = schema["choices"].as_array().unwrap();
     assert!(choices.iter().any(|c| c["key"] == "governance.weight"));
+}
+
+// ---- the server under attack -------------------------------------------------------
+
+/// A run that takes seconds (close to the cost limit): 60,000 agents at the end.
+const SLOW_RUN: &str = r#"{"settings": {"simulation.total_steps": 3000, "simulation.agents_per_entry": 100}}"#;
+/// A run that takes milliseconds.
+const SMALL_RUN: &str = r#"{"settings": {"simulation.total_steps": 50}}"#;
+
+fn check_headers(r: &server::Raw, what: &str) {
+    let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP: {r:?}"));
+    assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'), "{what}: {csp}");
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{what}");
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
+}
+
+#[test]
+fn every_response_carries_the_security_headers() {
+    let s = Server::start();
+    let host = s.addr.clone();
+    let json = "Content-Type: application/json\r\n";
+    let cases: Vec<(u16, Vec<u8>)> = vec![
+        (200, request("GET", "/", &host, "", "")),
+        (200, request("GET", "/page.js", &host, "", "")),
+        (200, request("GET", "/page.css", &host, "", "")),
+        (200, request("GET", "/api/schema", &host, "", "")),
+        (200, request("GET", "/api/scenario.toml", &host, "", "")),
+        (200, request("POST", "/api/run", &host, json, SMALL_RUN)),
+        (404, request("GET", "/nope", &host, "", "")),
+        (404, request("POST", "/nope", &host, json, "{}")),
+        (405, request("PUT", "/api/run", &host, "", "")),
+        (405, request("GET", "/api/run", &host, "", "")),
+        (415, request("POST", "/api/run", &host, "Content-Type: text/plain\r\n", "{}")),
+        (421, request("GET", "/", "evil.example:80", "", "")),
+        (403, request("POST", "/api/run", &host, "Content-Type: application/json\r\nOrigin: null\r\n", "{}")),
+        (422, request("POST", "/api/run", &host, json, r#"{"preset": "nope"}"#)),
+        (400, request("POST", "/api/run", &host, json, "not json")),
+        (400, request("GET", "/api/data.csv?s=%7B", &host, "", "")),
+    ];
+    for (want, req) in cases {
+        let r = raw(&s.addr, &req);
+        let line = String::from_utf8_lossy(&req).lines().next().unwrap().to_string();
+        assert_eq!(r.status, want, "{line}: {r:?}");
+        check_headers(&r, &line);
+    }
+    // 413 before the body is read.
+    let r = raw(
+        &s.addr,
+        format!("POST /api/run HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(r.status, 413, "{r:?}");
+    check_headers(&r, "413");
+    // The page's script and style are served as what they are.
+    let js = raw(&s.addr, &request("GET", "/page.js", &host, "", ""));
+    assert!(js.header("content-type").unwrap().starts_with("text/javascript"));
+    let css = raw(&s.addr, &request("GET", "/page.css", &host, "", ""));
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+}
+
+#[test]
+fn only_its_own_host_and_origin_are_served() {
+    let s = Server::start_with(&["--allow-host", "dash.test"]);
+    let port = s.addr.rsplit(':').next().unwrap().to_string();
+    let status = |host: &str, extra: &str| raw(&s.addr, &request("GET", "/api/schema", host, extra, "")).status;
+    for ok in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+        format!("[::1]:{port}"),
+        format!("dash.test:{port}"),
+        "dash.test".to_string(),
+    ] {
+        assert_eq!(status(&ok, ""), 200, "{ok}");
+    }
+    // DNS rebinding: a name that resolves here is still not this server's name.
+    for bad in [
+        format!("evil.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+        format!("localhost.evil.example:{port}"),
+        "localhost".to_string(),
+        format!("localhost:{}", port.parse::<u32>().unwrap() + 1),
+        format!("0.0.0.0:{port}"),
+        String::new(),
+    ] {
+        assert_eq!(status(&bad, ""), 421, "{bad:?}");
+    }
+    let host = s.addr.clone();
+    let post_from = |origin: &str| {
+        let extra = format!("Content-Type: application/json\r\n{origin}");
+        raw(&s.addr, &request("POST", "/api/run", &host, &extra, SMALL_RUN))
+    };
+    assert_eq!(post_from("").status, 200, "no Origin (curl) is allowed");
+    for ok in [format!("http://{host}"), format!("http://localhost:{port}"), "https://dash.test".into()] {
+        assert_eq!(post_from(&format!("Origin: {ok}\r\n")).status, 200, "{ok}");
+    }
+    for bad in [
+        "null".to_string(),
+        "http://evil.example".into(),
+        format!("http://evil.example:{port}"),
+        format!("https://{host}"),
+        format!("http://localhost:{}", port.parse::<u32>().unwrap() + 1),
+        "file://".into(),
+    ] {
+        let r = post_from(&format!("Origin: {bad}\r\n"));
+        assert_eq!(r.status, 403, "{bad}: {r:?}");
+        assert!(r.body.contains("Origin"), "{}", r.body);
+    }
+    // Another site's <img> or link cannot start work; its link to the page still opens.
+    for site in ["cross-site", "same-site"] {
+        let extra = format!("Sec-Fetch-Site: {site}\r\n");
+        assert_eq!(status(&host, &extra), 403, "{site}");
+        let r = raw(&s.addr, &request("GET", "/", &host, &extra, ""));
+        assert_eq!(r.status, 200, "{site}: the page itself");
+    }
+    assert_eq!(status(&host, "Sec-Fetch-Site: same-origin\r\n"), 200);
+}
+
+#[test]
+fn a_wildcard_bind_answers_to_loopback_and_allowed_names_only() {
+    let s = Server::start_with(&["--host", "0.0.0.0", "--allow-host", "dash.test:8443"]);
+    let port = s.addr.rsplit(':').next().unwrap().to_string();
+    let status = |host: &str| raw(&s.addr, &request("GET", "/api/schema", host, "", "")).status;
+    assert_eq!(status(&format!("127.0.0.1:{port}")), 200);
+    assert_eq!(status(&format!("localhost:{port}")), 200);
+    assert_eq!(status("dash.test:8443"), 200);
+    assert_eq!(status(&format!("dash.test:{port}")), 421);
+    assert_eq!(status(&format!("0.0.0.0:{port}")), 421);
+    assert_eq!(status(&format!("192.168.1.10:{port}")), 421);
+}
+
+#[test]
+fn posts_must_be_json() {
+    let s = Server::start();
+    let host = s.addr.clone();
+    for (ct, want) in [
+        ("text/plain", 415),
+        ("text/plain;charset=UTF-8", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("multipart/form-data; boundary=x", 415),
+        ("application/jsonp", 415),
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ("APPLICATION/JSON", 200),
+    ] {
+        let r = raw(&s.addr, &request("POST", "/api/run", &host, &format!("Content-Type: {ct}\r\n"), SMALL_RUN));
+        assert_eq!(r.status, want, "{ct}: {r:?}");
+    }
+    let r = raw(&s.addr, &request("POST", "/api/run", &host, "", SMALL_RUN));
+    assert_eq!(r.status, 415, "no Content-Type");
+    // The upload is JSON too; TOML sent as text is refused.
+    let r = raw(&s.addr, &request("POST", "/api/parse-scenario", &host, "Content-Type: text/plain\r\n", "preset = 'privacy'"));
+    assert_eq!(r.status, 415);
+    let (status, parsed) = post(
+        &format!("{}/api/parse-scenario", s.url),
+        r#"{"name": "p.toml", "text": "preset = 'privacy'"}"#,
+    );
+    assert_eq!(status, 200, "{parsed}");
+    assert_eq!(parsed["preset"], "privacy");
+}
+
+#[test]
+fn an_uploaded_scenarios_errors_name_the_uploaded_file() {
+    let s = Server::start();
+    let url = format!("{}/api/parse-scenario", s.url);
+    for (text, part) in [
+        ("[market]\nfee_rate = 7\n", "market.fee_rate"),
+        ("[market\n", "TOML"),
+        ("[market]\nfee_rte = 0.1\n", "fee_rte"),
+    ] {
+        let body = serde_json::json!({"name": "mine.toml", "text": text}).to_string();
+        let (status, reply) = post(&url, &body);
+        assert_eq!(status, 422, "{text}: {reply}");
+        let e = reply["error"].as_str().unwrap();
+        assert!(e.contains("uploaded file mine.toml"), "{e}");
+        assert!(!e.contains("sweep file"), "{e}");
+        assert!(e.contains(part), "{e}");
+    }
+    // A name is only a name: no path, no control characters.
+    let body = serde_json::json!({"name": "../../etc/\u{1b}[31mx.toml", "text": "[market]\nfee_rate = 7\n"}).to_string();
+    let (_, reply) = post(&url, &body);
+    let e = reply["error"].as_str().unwrap();
+    assert!(e.contains("uploaded file [31mx.toml"), "{e}");
+    let (status, _) = post(&url, r#"{"name": "x.toml"}"#);
+    assert_eq!(status, 422);
+}
+
+#[test]
+fn oversized_bodies_are_refused_before_they_are_read() {
+    let s = Server::start();
+    let host = s.addr.clone();
+    for path in ["/api/run", "/api/band", "/api/parse-scenario"] {
+        let mut sock = TcpStream::connect(&s.addr).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let started = Instant::now();
+        // Headers only: the 413 must come without the body.
+        write!(sock, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 5000000000\r\n\r\n").unwrap();
+        let r = server::read_response(&mut sock);
+        assert_eq!(r.status, 413, "{path}: {r:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    // Chunked, no length announced: cut off at the limit.
+    let mut sock = TcpStream::connect(&s.addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(sock, "POST /api/run HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").unwrap();
+    let chunk = "a".repeat(16 * 1024);
+    for _ in 0..8 {
+        if write!(sock, "{:x}\r\n{chunk}\r\n", chunk.len()).is_err() {
+            break;
+        }
+    }
+    let r = server::read_response(&mut sock);
+    assert_eq!(r.status, 413, "{r:?}");
+}
+
+#[test]
+fn slow_headers_are_dropped_after_10_seconds() {
+    let s = Server::start();
+    // A slowloris: a header byte every half second never finishes its headers.
+    let mut sock = TcpStream::connect(&s.addr).unwrap();
+    let started = Instant::now();
+    let head = format!("GET /api/schema HTTP/1.1\r\nHost: {}\r\nX-Slow: ", s.addr);
+    sock.write_all(head.as_bytes()).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut b = [0u8; 64];
+    while started.elapsed() < Duration::from_secs(30) {
+        if sock.write_all(b"a").is_err() {
+            break;
+        }
+        match sock.read(&mut b) {
+            // Closed by the server (or reset).
+            Ok(0) => break,
+            Ok(_) => panic!("answered before the headers were complete"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+    }
+    let took = started.elapsed();
+    eprintln!("slow client dropped after {took:?}");
+    assert!(took >= Duration::from_secs(9) && took < Duration::from_secs(13), "{took:?}");
+    // A connection that sends nothing at all is closed too.
+    let mut idle = TcpStream::connect(&s.addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let started = Instant::now();
+    assert_eq!(idle.read(&mut b).unwrap_or(0), 0);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(9) && took < Duration::from_secs(13), "{took:?}");
+}
+
+#[test]
+fn idle_connections_do_not_shut_anyone_out() {
+    let s = Server::start();
+    let host = s.addr.clone();
+    let small = |what: &str| {
+        let started = Instant::now();
+        let (status, body) = post_with(&agent_timeout(Duration::from_secs(10)), &format!("{}/api/run", s.url), SMALL_RUN);
+        assert_eq!(status, 200, "{what}: {body}");
+        started.elapsed()
+    };
+    let before = small("before");
+    let rss_before = s.rss_kib();
+    // 300 idle connections and 100 with half a request, more than the server keeps.
+    let mut idle = Vec::new();
+    for i in 0..400 {
+        let mut sock = TcpStream::connect(&s.addr).unwrap();
+        if i % 4 == 0 {
+            sock.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\n").as_bytes()).unwrap();
+        }
+        idle.push(sock);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let during: Vec<Duration> = (0..5).map(|_| small("with 400 idle connections open")).collect();
+    let (status, _) = get(&format!("{}/api/schema", s.url));
+    assert_eq!(status, 200);
+    let rss_during = s.rss_kib();
+    drop(idle);
+    let after = small("after");
+    eprintln!(
+        "small run: {before:?} before, {during:?} with 400 idle connections, {after:?} after; RSS {rss_before} -> {rss_during} KiB"
+    );
+    assert!(during.iter().all(|d| *d < Duration::from_secs(2)), "{during:?}");
+    assert!(rss_during < rss_before + 100 * 1024, "{rss_before} -> {rss_during} KiB");
+}
+
+#[test]
+fn a_body_that_does_not_arrive_is_given_up_after_30_seconds() {
+    let s = Server::start();
+    let mut sock = TcpStream::connect(&s.addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(45))).unwrap();
+    let started = Instant::now();
+    write!(sock, "POST /api/run HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"settings\"", s.addr).unwrap();
+    let r = server::read_response(&mut sock);
+    let took = started.elapsed();
+    assert_eq!(r.status, 408, "{r:?}");
+    assert!(took >= Duration::from_secs(29) && took < Duration::from_secs(35), "{took:?}");
+}
+
+#[test]
+fn an_abandoned_run_stops_and_frees_its_worker() {
+    let s = Server::start();
+    let url = format!("{}/api/run", s.url);
+    let small = || {
+        let started = Instant::now();
+        let (status, body) = post(&url, SMALL_RUN);
+        assert_eq!(status, 200, "{body}");
+        started.elapsed()
+    };
+    let before = (0..3).map(|_| small()).min().unwrap();
+    let rss_before = s.rss_kib();
+    // How long the slow run takes when waited for.
+    let started = Instant::now();
+    let (status, body) = post(&url, SLOW_RUN);
+    assert_eq!(status, 200, "{body}");
+    let slow = started.elapsed();
+    // Four clients (more than the workers) start it and hang up after 300 ms.
+    let quitters: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || post_with(&agent_timeout(Duration::from_millis(300)), &url, SLOW_RUN).0)
+        })
+        .collect();
+    for q in quitters {
+        assert_eq!(q.join().unwrap(), 0, "the client gave up");
+    }
+    // Within 100 ms of the disconnect the runs have stopped: no CPU is used after that.
+    std::thread::sleep(Duration::from_millis(150));
+    let cpu = s.cpu();
+    std::thread::sleep(Duration::from_millis(700));
+    let busy = s.cpu() - cpu;
+    let after = small();
+    let rss_after = s.rss_kib();
+    eprintln!(
+        "slow run {slow:?}; small run {before:?} before, {after:?} right after four abandoned slow runs; CPU in the 0.7 s after: {busy:?}; RSS {rss_before} -> {rss_after} KiB"
+    );
+    assert!(busy < Duration::from_millis(150), "the abandoned runs kept running: {busy:?}");
+    assert!(after < before + Duration::from_millis(500), "{after:?}");
+    assert!(after * 4 < slow, "{after:?} vs {slow:?}");
+    assert!(rss_after < rss_before + 200 * 1024, "{rss_before} -> {rss_after} KiB");
+}
+
+#[test]
+fn an_abandoned_download_stops_and_no_get_buffers_the_whole_file() {
+    let s = Server::start();
+    let rss_before = s.rss_kib();
+    // One agent for 3 million steps: about half a gigabyte of CSV, within the limit.
+    let scenario = r#"{"settings": {"simulation.total_steps": 3000000, "simulation.initial_agents": 0, "simulation.agents_per_entry": 1, "simulation.entry_steps": 1000000000}}"#;
+    let resp = agent_timeout(Duration::from_secs(60))
+        .get(&format!("{}/api/data.csv?s={}", s.url, enc(scenario)))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.header("content-length").is_none(), "streamed, not buffered");
+    let mut reader = resp.into_reader();
+    let mut first = vec![0u8; 2 << 20];
+    reader.read_exact(&mut first).unwrap();
+    assert!(first.starts_with(b"step,"));
+    let rss_during = s.rss_kib();
+    drop(reader);
+    std::thread::sleep(Duration::from_millis(200));
+    let cpu = s.cpu();
+    std::thread::sleep(Duration::from_millis(700));
+    let busy = s.cpu() - cpu;
+    eprintln!("download: RSS {rss_before} -> {rss_during} KiB while streaming; CPU after the hang-up {busy:?}");
+    assert!(rss_during < rss_before + 64 * 1024, "{rss_before} -> {rss_during} KiB");
+    assert!(busy < Duration::from_millis(150), "{busy:?}");
+    // More rows than the limit allows are refused before anything runs.
+    let huge = r#"{"settings": {"simulation.total_steps": 100000000, "simulation.initial_agents": 0, "simulation.agents_per_entry": 1, "simulation.entry_steps": 1000000000}}"#;
+    let (status, body) = get(&format!("{}/api/data.csv?s={}", s.url, enc(huge)));
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("per row"));
+}
+
+#[test]
+fn the_cost_counts_every_step_and_every_seed() {
+    let s = Server::start();
+    let url = format!("{}/api/run", s.url);
+    // One agent for 1e8 steps is 1e8 agent-steps, but each step costs more than an agent.
+    let one_agent = |steps: u64| {
+        format!(r#"{{"settings": {{"simulation.total_steps": {steps}, "simulation.initial_agents": 0, "simulation.agents_per_entry": 1, "simulation.entry_steps": 4000000000}}}}"#)
+    };
+    let (status, body) = post(&url, &one_agent(100_000_000));
+    assert_eq!(status, 422, "{body}");
+    let e = body["error"].as_str().unwrap();
+    assert!(e.contains("per step"), "{e}");
+    assert_eq!(body["key"], "simulation.total_steps");
+    let (status, body) = post(&url, &one_agent(20_000_000));
+    assert_eq!(status, 422, "{body}");
+    // The schema states the pricing.
+    let (_, schema) = get(&format!("{}/api/schema", s.url));
+    let schema: serde_json::Value = serde_json::from_slice(&schema).unwrap();
+    let step_cost = schema["limits"]["step_cost"].as_f64().unwrap();
+    assert!(step_cost >= 1.0, "{schema}");
+    // A band counts all its seeds: 100 default runs are more than one band may cost.
+    let (status, body) = post(&format!("{}/api/band", s.url), r#"{"seeds": 100}"#);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["key"], "seeds");
+    assert!(body["error"].as_str().unwrap().contains("all its seeds"), "{body}");
+    let (status, body) = post(&format!("{}/api/band", s.url), r#"{"seeds": 3, "settings": {"simulation.total_steps": 100}}"#);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn session_ids_are_bounded_and_the_session_table_stays_small() {
+    let s = Server::start();
+    let url = format!("{}/api/run", s.url);
+    let run = |session: &serde_json::Value| {
+        post(&url, &serde_json::json!({"session": session, "seq": 1, "settings": {"simulation.total_steps": 10}}).to_string())
+    };
+    assert_eq!(run(&serde_json::json!("a".repeat(128))).0, 200);
+    for bad in [serde_json::json!("a".repeat(129)), serde_json::json!("é".repeat(200)), serde_json::json!(7), serde_json::json!(["x"])] {
+        let (status, body) = run(&bad);
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["key"], "session", "{body}");
+    }
+    let (status, body) = post(&url, r#"{"session": "x", "seq": -1}"#);
+    assert_eq!(status, 422, "{body}");
+    // 3,000 sessions of the longest id: the table forgets the oldest.
+    let rss_before = s.rss_kib();
+    let agent = agent_timeout(Duration::from_secs(30));
+    for i in 0..3000 {
+        let id = format!("{i:0>128}");
+        let body = serde_json::json!({"session": id, "seq": 1, "settings": {"simulation.total_steps": 10}}).to_string();
+        assert_eq!(post_with(&agent, &url, &body).0, 200);
+    }
+    let rss_after = s.rss_kib();
+    eprintln!("3,000 sessions: RSS {rss_before} -> {rss_after} KiB");
+    assert!(rss_after < rss_before + 20 * 1024, "{rss_before} -> {rss_after} KiB");
+}
+
+#[test]
+fn a_newer_request_supersedes_a_band_in_flight_and_stale_ones_are_refused() {
+    let s = Server::start();
+    let band = format!("{}/api/band", s.url);
+    let slow = {
+        let band = band.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let r = post(&band, r#"{"session": "b", "seq": 5, "seeds": 20, "settings": {"simulation.total_steps": 2000, "simulation.agents_per_entry": 30}}"#);
+            (r, started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let newer = Instant::now();
+    let (status, body) = post(&band, r#"{"session": "b", "seq": 6, "seeds": 2, "settings": {"simulation.total_steps": 50}}"#);
+    assert_eq!(status, 200, "{body}");
+    let ((status, body), _) = slow.join().unwrap();
+    assert_eq!(status, 409, "{body}");
+    assert!(newer.elapsed() < Duration::from_secs(3), "{:?}", newer.elapsed());
+    // An older request than the latest is refused at once.
+    let (status, _) = post(&band, r#"{"session": "b", "seq": 4, "seeds": 2, "settings": {"simulation.total_steps": 50}}"#);
+    assert_eq!(status, 409);
+    // Runs and bands of one session do not supersede each other.
+    let (status, _) = post(&format!("{}/api/run", s.url), r#"{"session": "b", "seq": 1, "settings": {"simulation.total_steps": 50}}"#);
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn sigterm_and_ctrl_c_stop_the_server_within_a_second_with_work_in_flight() {
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let mut s = Server::start();
+        let mut clients = Vec::new();
+        for body in [SLOW_RUN, SLOW_RUN] {
+            let url = format!("{}/api/run", s.url);
+            clients.push(std::thread::spawn(move || post(&url, body).0));
+        }
+        let band = format!("{}/api/band", s.url);
+        clients.push(std::thread::spawn(move || post(&band, r#"{"seeds": 20, "settings": {"simulation.agents_per_entry": 30}}"#).0));
+        let csv = format!("{}/api/data.csv?s={}", s.url, enc(SLOW_RUN));
+        clients.push(std::thread::spawn(move || get(&csv).0));
+        std::thread::sleep(Duration::from_millis(600));
+        let (status, took) = s.stop_with(signal);
+        eprintln!("SIG{signal} with four requests in flight: exited {status} after {took:?}");
+        assert_eq!(status.code(), Some(code));
+        assert!(took < Duration::from_millis(1200), "{took:?}");
+        for c in clients {
+            let status = c.join().unwrap();
+            assert!(status == 503 || status == 0 || status == 200, "{status}");
+        }
+    }
 }
