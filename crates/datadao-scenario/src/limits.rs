@@ -124,7 +124,7 @@ const POPULATION: &[&str] = &[
 /// once (2 with foresight forks). A foresight vote holds one fork, a full copy of the
 /// economy, beside the run; a fork of the last vote may run past the end, with the
 /// agents who join meanwhile.
-fn memory_need(c: &Config, copies: u64) -> (u128, u128, u128) {
+pub fn memory_need(c: &Config, copies: u64) -> (u128, u128, u128) {
     let foresight = c.governance.enabled && c.governance.voting == Voting::Foresight;
     let (forks, agents) = if foresight {
         let at_end = u64::try_from(final_agents(c)).unwrap_or(u64::MAX);
