@@ -26,10 +26,12 @@ import numpy as np
 import pandas as pd
 
 from . import _native
-from ._native import ConfigError
+from ._native import ConfigError, MergeError, ResourceError
 
 __all__ = [
     "ConfigError",
+    "MergeError",
+    "ResourceError",
     "Result",
     "Sweep",
     "config",
@@ -42,6 +44,14 @@ __version__ = "0.1.0"
 
 Settings = Mapping[str, Any]
 Grid = Union[Mapping[str, Union[Sequence[Any], str]], str, Sequence[str]]
+
+
+def _plain(arg: Any) -> Any:
+    """A ``Mapping`` as a ``dict`` (one level, values untouched); anything else as is,
+    for the native layer to accept or refuse with :class:`ConfigError`."""
+    if isinstance(arg, Mapping) and not isinstance(arg, dict):
+        return dict(arg)
+    return arg
 
 _DTYPES = {"i8": "<i8", "f8": "<f8", "u1": "u1", "u4": "<u4"}
 
@@ -61,9 +71,10 @@ def config(preset: Optional[str] = None, settings: Optional[Settings] = None) ->
     ``preset`` starts from a named scenario (see :func:`presets`); ``settings`` overrides
     any key, e.g. ``{"market.fee_rate": 0.01}``. The result also has ``preset`` when one
     was given. Raises :class:`ConfigError` (a ``ValueError``) with the CLI's message
-    when a key is unknown or a value is not accepted.
+    when a key is unknown or a value is not accepted (a nested or self-referential list
+    included: values are walked with a depth limit and a cycle check).
     """
-    return dict(_native.config(preset, dict(settings) if settings else None))
+    return dict(_native.config(preset, _plain(settings)))
 
 
 def _frame(table: Mapping[str, Any]) -> pd.DataFrame:
@@ -80,17 +91,23 @@ def _frame(table: Mapping[str, Any]) -> pd.DataFrame:
 
 
 class _Progress:
-    """A tqdm bar (terminal or Jupyter) fed with absolute counts, or nothing."""
+    """A tqdm bar (terminal or Jupyter) fed with absolute counts, or nothing. The
+    native layer calls ``start(total)`` once it knows the work, then ``bar(done)``."""
 
-    def __init__(self, total: int, unit: str, enabled: Optional[bool]) -> None:
+    def __init__(self, unit: str, enabled: Optional[bool]) -> None:
         self.bar = None
+        self.unit = unit
+        self.enabled = enabled
+
+    def start(self, total: int) -> None:
+        enabled = self.enabled
         if enabled is None:
-            enabled = total >= 5000 if unit == "steps" else total >= 2
+            enabled = total >= 5000 if self.unit == "steps" else total >= 2
             enabled = enabled and (sys.stderr.isatty() or "ipykernel" in sys.modules)
         if enabled:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, unit=unit, leave=False)
+            self.bar = tqdm(total=total, unit=self.unit, leave=False)
 
     def __call__(self, done: int) -> None:
         if self.bar is not None:
@@ -180,24 +197,25 @@ def run(
         A :class:`Result` with ``steps``, ``transactions``, ``config`` and ``summary``.
 
     Raises:
-        ConfigError: a setting is unknown or its value is not accepted; the message
-            names the setting, the value, where it came from and what is accepted.
+        ConfigError: a setting or argument is unknown or its value is not accepted
+            (also a nested or self-referential list); the message names the setting,
+            the value, where it came from and what is accepted.
+        ResourceError: a ``MemoryError``: before any work, the run is estimated not to
+            fit in memory (the message names the settings, the estimate and the limit;
+            ``settings={"output.allow_huge": True}`` starts anyway), or the system
+            refused an allocation during the run.
         RuntimeError: the audit found a broken invariant.
-        KeyboardInterrupt: Ctrl-C; the run stops within a few steps.
+        KeyboardInterrupt: Ctrl-C; the run stops within a fraction of a second at any
+            population, during a foresight vote too.
 
     The same settings and seed give exactly the numbers of the CLI's CSV files. The
-    simulation runs with the GIL released.
+    simulation runs on a thread of its own with the GIL released.
     """
-    if steps is None:
-        total = int(config(preset, settings)["simulation.total_steps"])
-    else:
-        # Anything but a whole number is the native layer's to refuse, with its message.
-        total = steps if isinstance(steps, int) else 0
-    bar = _Progress(total, "steps", progress)
+    bar = _Progress("steps", progress)
     try:
         out = _native.run(
             preset,
-            dict(settings) if settings else None,
+            _plain(settings),
             steps,
             seed,
             transactions,
@@ -238,61 +256,10 @@ class Sweep:
     series_csv: bytes = field(repr=False, default=b"")
 
 
-def _sweep_shard(kwargs: Dict[str, Any], k: int, n: int) -> Tuple[bytes, bytes]:
-    """Run shard ``k`` of ``n`` of a sweep (a task shipped to an executor's worker)."""
-    return _native.sweep_tables(shard=(k, n), progress=None, **kwargs)
-
-
-def _merge(parts: Sequence[bytes]) -> bytes:
-    """Shards' tables into the whole table: rows in point order, each point's rows as
-    written (every point lives in exactly one shard), exactly as ``datadao merge``."""
-    header = b""
-    rows: List[Tuple[int, int, bytes]] = []
-    for part in parts:
-        lines = part.split(b"\n")
-        header = lines[0]
-        for i, line in enumerate(lines[1:]):
-            if line:
-                rows.append((int(line.split(b",", 1)[0]), i, line))
-    rows.sort(key=lambda r: (r[0], r[1]))
-    return b"\n".join([header] + [r[2] for r in rows]) + b"\n"
-
-
-def _normalize_grid(grid: Optional[Grid]) -> Dict[str, Any]:
-    """A grid as a dict; the CLI's ``--grid`` spellings (``"KEY=V1,V2"``,
-    ``"KEY=START..END:STEP"``, or a list of them) are accepted too."""
-    if grid is None:
-        return {}
-    if isinstance(grid, str):
-        grid = [grid]
-    if isinstance(grid, Mapping):
-        return dict(grid)
-    out: Dict[str, Any] = {}
-    for spec in grid:
-        if not isinstance(spec, str) or "=" not in spec:
-            raise ConfigError(
-                f"grid item {spec!r}: accepted: a dict of key -> values, or 'KEY=V1,V2,...' / 'KEY=START..END:STEP' strings"
-            )
-        key, values = spec.split("=", 1)
-        out[key.strip()] = values.strip()
-    return out
-
-
-def _points(grid: Mapping[str, Any], zip_axes: bool) -> int:
-    """How many points a grid has (the native layer checks it properly)."""
-    sizes = []
-    for values in grid.values():
-        if isinstance(values, str):
-            return 0
-        sizes.append(len(values))
-    if not sizes:
-        return 1
-    if zip_axes:
-        return sizes[0]
-    n = 1
-    for s in sizes:
-        n *= s
-    return n
+def _sweep_shard(kwargs: Dict[str, Any], k: int, n: int) -> Tuple[Any, ...]:
+    """Run shard ``k`` of ``n`` of a sweep (a task shipped to an executor's worker):
+    its tables and the texts the merge checks them with."""
+    return tuple(_native.sweep_tables(shard=(k, n), progress=None, **kwargs))
 
 
 def sweep(
@@ -329,35 +296,50 @@ def sweep(
 
     Returns:
         A :class:`Sweep` with ``runs`` and ``series`` DataFrames.
+
+    Raises:
+        ConfigError: a grid value, setting or argument is not accepted; a grid value's
+            message says it came from the grid, e.g. ``grid["market.fee_rate"]``.
+        ResourceError: the sweep is estimated not to fit in memory (its points, its
+            parallel runs, its tables).
+        MergeError: an executor's results are not one whole sweep: a shard missing or
+            given twice, a (point, run) missing or twice, a shard of another sweep
+            (the checks of ``datadao merge``).
+        KeyboardInterrupt: Ctrl-C, within a fraction of a second.
+
+    Each item of a grid list is one value, whatever it holds: ``["0.1,0.2"]`` is one
+    point whose value is the text ``"0.1,0.2"``, and ``[["a", "b"], ["c"]]`` two
+    values of a list setting. The CLI's spellings (``"KEY=V1,V2"``, or a list of
+    them) are read by the CLI's parser.
     """
-    grid = _normalize_grid(grid)
     kwargs: Dict[str, Any] = dict(
-        grid={k: (v if isinstance(v, str) else list(v)) for k, v in grid.items()},
+        grid=_plain(grid),
         runs=runs,
         preset=preset,
-        settings=dict(settings) if settings else None,
+        settings=_plain(settings),
         steps=steps,
         zip=zip,
         jobs=jobs,
     )
     if executor is None:
-        points = _points(grid, zip)
-        bar = _Progress(points * runs if points else runs, "runs", progress)
+        bar = _Progress("runs", progress)
         try:
-            runs_csv, series_csv = _native.sweep_tables(progress=bar, **kwargs)
+            runs_csv, series_csv, _, _ = _native.sweep_tables(progress=bar, **kwargs)
         finally:
             bar.close()
     else:
-        points = _points(grid, zip)
-        if points == 0:
-            # A range axis: ask the native layer how many points it makes.
-            probe = _native.sweep_tables(**{**kwargs, "runs": 1, "steps": 1, "jobs": 1})
-            points = max(1, probe[0].count(b"\n") - 1)
-        n = shards if shards is not None else min(points, 256)
-        n = max(1, min(n, points))
         kwargs["jobs"] = jobs or 1
+        # Every point resolved and checked here, before anything is shipped.
+        points = _native.sweep_points(**kwargs)
+        if shards is None:
+            n = min(points, 256)
+        elif isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1:
+            n = min(shards, points)
+        else:
+            raise ConfigError(f"argument shards={shards!r:.80}: accepted: a whole number of at least 1")
         futures = [executor.submit(_sweep_shard, kwargs, k, n) for k in range(1, n + 1)]
-        bar = _Progress(n, "shards", progress)
+        bar = _Progress("shards", progress)
+        bar.start(n)
         parts = []
         try:
             for i, f in enumerate(futures):
@@ -365,8 +347,7 @@ def sweep(
                 bar(i + 1)
         finally:
             bar.close()
-        runs_csv = _merge([p[0] for p in parts])
-        series_csv = _merge([p[1] for p in parts])
+        runs_csv, series_csv = _native.merge_shards(parts)
     runs_csv, series_csv = bytes(runs_csv), bytes(series_csv)
     return Sweep(
         runs=pd.read_csv(io.BytesIO(runs_csv)),

@@ -1,94 +1,47 @@
 //! `datadao._native`: the Rust half of the Python package, glue over `datadao-core` and
 //! `datadao-scenario`, the crates the CLI runs.
 //!
+//! Split as py-polars splits its binding: [`conversion`] turns Python arguments into the
+//! scenario crate's typed inputs (depth limit, cycle check, every refusal naming the
+//! argument), [`errors`] holds the exception classes and maps Rust errors onto them by
+//! type, [`collection`] gathers a run's results into whole column buffers,
+//! [`background`] runs long work on a thread of its own while the calling thread
+//! watches for Ctrl-C, and [`estimate`] refuses work that cannot fit before it starts.
+//! This file is the functions Python calls, each conversion and delegation.
+//!
 //! Settings go through the CLI's own layering (defaults < preset < `settings` < explicit
-//! arguments; no environment, no `.env`), so a refusal reads as the CLI's does and is
-//! raised as `ConfigError` (a `ValueError`). Results cross into Python as whole column
-//! buffers (`bytes` of little-endian `i64`/`f64`, plus categories for text), which the
-//! Python half turns into NumPy arrays and DataFrames without a per-row step. Long work
-//! runs with the GIL released and stops promptly on Ctrl-C (`KeyboardInterrupt`).
+//! arguments < a sweep point's grid values; no environment, no `.env`). Sweeps and
+//! their merge are the scenario crate's, so an executor's shards are checked exactly as
+//! `datadao merge` checks a cluster's.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+mod background;
+mod collection;
+mod conversion;
+mod errors;
+mod estimate;
 
-use datadao_core::governance::{Field, Governable, ProposalRecord};
-use datadao_core::{Action, AgentType, Cell, Detail, Economy, Observer, StepMetrics, Transaction};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use datadao_core::governance::Governable;
+use datadao_core::{Action, AgentType, Economy, StepError, StepMetrics, StopFlag};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
 use datadao_scenario::summary::RunStats;
-use datadao_scenario::{presets, sweep};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use datadao_scenario::{merge, presets, sweep};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
-pyo3::create_exception!(
-    _native,
-    ConfigError,
-    PyValueError,
-    "A setting datadao cannot use: the message names the setting, the value, where it came from and what is accepted."
-);
-
-/// Steps run between two looks at Ctrl-C and the progress bar.
-const STEPS_PER_CHUNK: u64 = 32;
-
-fn config_error(e: anyhow::Error) -> PyErr {
-    ConfigError::new_err(format!("{e:#}"))
-}
-
-/// A Python value as the TOML value the settings layer checks.
-fn to_toml(key: &str, v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
-    if v.is_instance_of::<PyBool>() {
-        return Ok(toml::Value::Boolean(v.extract()?));
-    }
-    if v.is_instance_of::<PyInt>() || v.hasattr("__index__")? && !v.is_instance_of::<PyFloat>() {
-        return match v.extract::<i64>() {
-            Ok(i) => Ok(toml::Value::Integer(i)),
-            Err(_) => Err(ConfigError::new_err(format!(
-                "invalid setting {key} = '{v}' (from settings[{key:?}]): accepted: a whole number from -9223372036854775808 to 9223372036854775807"
-            ))),
-        };
-    }
-    if let Ok(f) = v.extract::<f64>() {
-        return Ok(toml::Value::Float(f));
-    }
-    if v.is_instance_of::<PyString>() {
-        return Ok(toml::Value::String(v.extract()?));
-    }
-    if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
-        let items: PyResult<Vec<toml::Value>> =
-            v.try_iter()?.map(|item| to_toml(key, &item?)).collect();
-        return Ok(toml::Value::Array(items?));
-    }
-    Err(ConfigError::new_err(format!(
-        "invalid setting {key} = {} (from settings[{key:?}]): accepted: a bool, int, float, str or list",
-        v.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into())
-    )))
-}
-
-/// A TOML value as a Python object.
-fn from_toml(py: Python<'_>, v: &toml::Value) -> PyResult<Py<PyAny>> {
-    Ok(match v {
-        toml::Value::Integer(i) => i.into_pyobject(py)?.into_any().unbind(),
-        toml::Value::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
-        toml::Value::Boolean(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
-        toml::Value::String(s) => s.into_pyobject(py)?.into_any().unbind(),
-        toml::Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(from_toml(py, item)?)?;
-            }
-            list.into_any().unbind()
-        }
-        other => other.to_string().into_pyobject(py)?.into_any().unbind(),
-    })
-}
+use collection::{bytes_of, proposal_table, table, Collect, Column, TxColumns};
+use conversion::{from_toml, to_toml};
+use errors::{ConfigError, MergeError, ResourceError};
 
 /// A call's arguments as the settings layer's inputs: defaults < preset < `settings` <
-/// `explicit` < `flags` (a sweep point's axis values, as text like `--grid` values).
+/// `explicit` < `grid` (a sweep point's typed values) < `flags` (a sweep point's values
+/// given as `--grid` text).
 fn inputs(
     preset: Option<&str>,
-    settings: Option<&Bound<'_, PyDict>>,
+    settings: &[(String, toml::Value, Source)],
     explicit: &[(&str, toml::Value, &str)],
+    grid: Vec<(String, toml::Value, Source)>,
     flags: Vec<(String, String, Source)>,
 ) -> PyResult<Inputs> {
     let preset = match preset {
@@ -98,22 +51,7 @@ fn inputs(
         }
         None => None,
     };
-    let mut typed = Vec::new();
-    if let Some(dict) = settings {
-        for (k, v) in dict.iter() {
-            let key: String = k.extract().map_err(|_| {
-                ConfigError::new_err(format!(
-                    "settings key {k}: accepted: a dotted setting name as text, e.g. \"market.fee_rate\""
-                ))
-            })?;
-            let value = to_toml(&key, &v)?;
-            typed.push((
-                key.clone(),
-                value,
-                Source::Api(format!("settings[{key:?}]")),
-            ));
-        }
-    }
+    let mut typed = settings.to_vec();
     for (key, value, arg) in explicit {
         typed.push((
             key.to_string(),
@@ -121,6 +59,7 @@ fn inputs(
             Source::Api(format!("argument {arg}=")),
         ));
     }
+    typed.extend(grid);
     Ok(Inputs {
         preset,
         typed,
@@ -129,32 +68,20 @@ fn inputs(
     })
 }
 
-/// Layer a call's arguments: defaults < preset < `settings` < `explicit`.
-fn resolve(
-    preset: Option<&str>,
-    settings: Option<&Bound<'_, PyDict>>,
-    explicit: Vec<(&str, toml::Value, &str)>,
-) -> PyResult<Resolved> {
-    settings::resolve(&inputs(preset, settings, &explicit, Vec::new())?).map_err(config_error)
-}
-
-/// `steps=` and `seed=` as explicit settings.
+/// `steps=` and `seed=` as explicit settings, typed like any setting, so `steps=-1` or
+/// `steps="ten"` is refused by the settings layer with its message.
 fn explicit(
     steps: Option<&Bound<'_, PyAny>>,
     seed: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<(&'static str, toml::Value, &'static str)>> {
-    // Typed like any setting, so `steps=-1` or `steps="ten"` is refused by the settings
-    // layer with its message, never by a conversion error.
     let mut out = Vec::new();
     if let Some(v) = steps.filter(|v| !v.is_none()) {
-        out.push((
-            "simulation.total_steps",
-            to_toml("simulation.total_steps", v)?,
-            "steps",
-        ));
+        let key = "simulation.total_steps";
+        out.push((key, to_toml(key, "argument steps=", v)?, "steps"));
     }
     if let Some(v) = seed.filter(|v| !v.is_none()) {
-        out.push(("simulation.seed", to_toml("simulation.seed", v)?, "seed"));
+        let key = "simulation.seed";
+        out.push((key, to_toml(key, "argument seed=", v)?, "seed"));
     }
     Ok(out)
 }
@@ -187,201 +114,56 @@ fn presets_list() -> Vec<(&'static str, &'static str)> {
 #[pyo3(signature = (preset=None, settings=None))]
 fn config<'py>(
     py: Python<'py>,
-    preset: Option<&str>,
-    settings: Option<&Bound<'py, PyDict>>,
+    preset: Option<&Bound<'py, PyAny>>,
+    settings: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let resolved = resolve(preset, settings, Vec::new())?;
+    let preset = conversion::preset_name(preset)?;
+    let typed = conversion::settings_values(settings)?;
+    let inputs = inputs(preset.as_deref(), &typed, &[], Vec::new(), Vec::new())?;
+    let resolved = settings::resolve(&inputs).map_err(errors::config)?;
     config_dict(py, &resolved)
 }
 
-/// One column of `simulation_data.csv`.
-enum Column {
-    Int(Vec<i64>),
-    Float(Vec<f64>),
-}
-
-/// The transaction log as columns; text columns as category codes.
-#[derive(Default)]
-struct TxColumns {
-    step: Vec<i64>,
-    seq: Vec<i64>,
-    agent_id: Vec<i64>,
-    agent_type: Vec<u8>,
-    action: Vec<u8>,
-    amounts: [Vec<f64>; 6],
-    detail: Vec<u32>,
-    details: Vec<String>,
-    detail_codes: HashMap<Vec<u8>, u32>,
-    scratch: Vec<u8>,
-}
-
-impl TxColumns {
-    fn detail_code(&mut self, detail: &Detail, use_cases: &[String]) -> u32 {
-        self.scratch.clear();
-        datadao_log::spell_detail(&mut self.scratch, detail, use_cases);
-        if let Some(&code) = self.detail_codes.get(&self.scratch) {
-            return code;
-        }
-        let code = self.details.len() as u32;
-        self.details
-            .push(String::from_utf8_lossy(&self.scratch).into_owned());
-        self.detail_codes.insert(self.scratch.clone(), code);
-        code
-    }
-}
-
-/// The observer a Python run uses: columns, not files.
-struct Collect {
-    names: Vec<String>,
-    columns: Vec<Column>,
-    tx: Option<TxColumns>,
-    /// `governance.csv`'s rows, in governed runs.
-    proposals: Option<Vec<Vec<Field>>>,
-    use_cases: Vec<String>,
-    stats: RunStats,
-    rows: u64,
-}
-
-impl Observer for Collect {
-    fn wants_transactions(&self) -> bool {
-        self.tx.is_some()
-    }
-
-    fn on_transaction(&mut self, t: &Transaction) {
-        let use_cases = &self.use_cases;
-        if let Some(c) = &mut self.tx {
-            c.step.push(i64::from(t.step));
-            c.seq.push(t.seq as i64);
-            if t.by_treasury {
-                // The treasury has no id; its type code is the one after the agents'.
-                c.agent_id.push(-1);
-                c.agent_type.push(AgentType::ALL.len() as u8);
-            } else {
-                c.agent_id.push(i64::from(t.agent_id));
-                c.agent_type.push(t.agent_type as u8);
-            }
-            c.action.push(t.action as u8);
-            let price = t.price.unwrap_or(f64::NAN);
-            for (col, v) in c.amounts.iter_mut().zip([
-                t.ddt,
-                t.xdai,
-                t.lp,
-                t.ddt_balance,
-                t.xdai_balance,
-                price,
-            ]) {
-                col.push(v);
-            }
-            let code = match t.detail {
-                Detail::None => 0,
-                ref d => c.detail_code(d, use_cases),
-            };
-            c.detail.push(code);
-            self.rows += 1;
-        }
-    }
-
-    fn on_step(&mut self, m: &StepMetrics) {
-        let cells = m.cells();
-        if self.columns.is_empty() {
-            self.columns = cells
-                .iter()
-                .map(|c| match c {
-                    Cell::Int(_) => Column::Int(Vec::new()),
-                    _ => Column::Float(Vec::new()),
-                })
-                .collect();
-        }
-        for (col, cell) in self.columns.iter_mut().zip(cells) {
-            match (col, cell) {
-                (Column::Int(v), Cell::Int(i)) => v.push(i as i64),
-                (Column::Float(v), Cell::Float(f)) => v.push(f),
-                (Column::Float(v), _) => v.push(f64::NAN),
-                (Column::Int(v), _) => v.push(0),
-            }
-        }
-        self.stats.update(m);
-    }
-
-    fn on_proposal(&mut self, record: &ProposalRecord) {
-        if let Some(rows) = &mut self.proposals {
-            rows.push(record.fields());
-        }
-    }
-}
-
-/// `governance.csv` as a dict of column lists (floats, ints, text, bools, `None`).
-fn proposal_table<'py>(py: Python<'py>, rows: &[Vec<Field>]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    for (n, name) in ProposalRecord::columns().iter().enumerate() {
-        let column = PyList::empty(py);
-        for row in rows {
-            match row[n] {
-                Field::Int(i) => column.append(i)?,
-                Field::Float(f) => column.append(f)?,
-                Field::Text(t) => column.append(t)?,
-                Field::Bool(b) => column.append(b)?,
-                Field::Empty => column.append(py.None())?,
-            }
-        }
-        d.set_item(name, column)?;
-    }
-    Ok(d)
-}
-
-fn bytes_of<T: Copy>(py: Python<'_>, values: &[T], to_le: impl Fn(T) -> [u8; 8]) -> Py<PyAny> {
-    let mut out = Vec::with_capacity(values.len() * 8);
-    for &v in values {
-        out.extend_from_slice(&to_le(v));
-    }
-    PyBytes::new(py, &out).into_any().unbind()
-}
-
-/// `{"names": [...], "kinds": ["i8"|"f8"|"u1"|"u4", ...], "data": [bytes, ...],
-/// "categories": {name: [text, ...]}}`: a table as whole buffers.
-fn table<'py>(
-    py: Python<'py>,
-    names: Vec<String>,
-    data: Vec<(&'static str, Py<PyAny>)>,
-    categories: Vec<(String, Vec<String>)>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("names", names)?;
-    let (kinds, buffers): (Vec<&str>, Vec<Py<PyAny>>) = data.into_iter().unzip();
-    d.set_item("kinds", kinds)?;
-    d.set_item("data", buffers)?;
-    let cats = PyDict::new(py);
-    for (name, values) in categories {
-        cats.set_item(name, values)?;
-    }
-    d.set_item("categories", cats)?;
-    Ok(d)
-}
-
-/// Run a simulation into columns. `progress(steps_done)` is called between chunks.
+/// Run a simulation into columns. `progress(steps_done)` is called about every 50 ms.
 #[pyfunction]
-#[pyo3(signature = (preset=None, settings=None, steps=None, seed=None, transactions=false, audit=false, progress=None))]
+#[pyo3(signature = (preset=None, settings=None, steps=None, seed=None, transactions=None, audit=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn run<'py>(
     py: Python<'py>,
-    preset: Option<&str>,
-    settings: Option<&Bound<'py, PyDict>>,
+    preset: Option<&Bound<'py, PyAny>>,
+    settings: Option<&Bound<'py, PyAny>>,
     steps: Option<&Bound<'py, PyAny>>,
     seed: Option<&Bound<'py, PyAny>>,
-    transactions: bool,
-    audit: bool,
+    transactions: Option<&Bound<'py, PyAny>>,
+    audit: Option<&Bound<'py, PyAny>>,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let preset = conversion::preset_name(preset)?;
+    let typed = conversion::settings_values(settings)?;
+    let transactions = match transactions {
+        Some(v) if !v.is_none() => conversion::flag("transactions", v)?,
+        _ => false,
+    };
+    let audit = match audit {
+        Some(v) if !v.is_none() => conversion::flag("audit", v)?,
+        _ => false,
+    };
     let mut args = explicit(steps, seed)?;
     if audit {
         args.push(("simulation.audit", toml::Value::Boolean(true), "audit"));
     }
-    let resolved = resolve(preset, settings, args)?;
+    let inputs = inputs(preset.as_deref(), &typed, &args, Vec::new(), Vec::new())?;
+    let resolved = settings::resolve(&inputs).map_err(errors::config)?;
+    // Before any work: what the run will hold in memory, against the tightest limit.
+    estimate::check_run(&resolved, transactions)?;
+
     let model = resolved.settings.model.clone();
     let total = model.simulation.total_steps;
     let use_cases = model.data.use_cases.clone();
     let governed = model.governance.enabled;
-    let mut economy = Economy::new(model).map_err(|e| config_error(e.into()))?;
+    let mut economy = Economy::new(model).map_err(|e| errors::config(e.into()))?;
+    let stop = StopFlag::new();
+    economy.set_stop(stop.clone());
     let mut sink = Collect {
         names: StepMetrics::columns(&use_cases, governed),
         columns: Vec::new(),
@@ -390,66 +172,67 @@ fn run<'py>(
         use_cases: use_cases.clone(),
         stats: RunStats::default(),
         rows: 0,
+        refused: None,
+        stop: stop.clone(),
     };
     if let Some(tx) = &mut sink.tx {
         tx.details.push(String::new());
     }
-    let mut done = 0u64;
-    while done < total {
-        let chunk = STEPS_PER_CHUNK.min(total - done);
-        let result = py.detach(|| {
-            for _ in 0..chunk {
-                economy.step(&mut sink)?;
-            }
-            Ok::<_, datadao_core::StepError>(())
-        });
-        result.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-        done += chunk;
-        py.check_signals()?;
-        if let Some(cb) = progress {
-            cb.call1((done,))?;
-        }
+    if let Some(cb) = progress {
+        start_progress(cb, total)?;
     }
+    let done = AtomicU64::new(0);
+    let outcome = background::run(py, progress, &done, &stop, || {
+        for _ in 0..total {
+            economy.step(&mut sink)?;
+            done.fetch_add(1, Ordering::Relaxed);
+            if sink.refused.is_some() {
+                break;
+            }
+        }
+        Ok::<_, StepError>(())
+    })?;
+    if let Some((what, bytes)) = sink.refused {
+        return Err(errors::out_of_memory(what, bytes));
+    }
+    if let Err(e) = outcome {
+        return Err(errors::step(e.clone(), &e.to_string()));
+    }
+    drop(economy);
 
     let out = PyDict::new(py);
-    let data: Vec<(&'static str, Py<PyAny>)> = sink
-        .columns
-        .iter()
-        .map(|c| match c {
-            Column::Int(v) => ("i8", bytes_of(py, v, i64::to_le_bytes)),
-            Column::Float(v) => ("f8", bytes_of(py, v, f64::to_le_bytes)),
-        })
-        .collect();
+    let mut data: Vec<(&'static str, Py<PyAny>)> = Vec::with_capacity(sink.columns.len());
+    for c in std::mem::take(&mut sink.columns) {
+        // Each column is dropped once Python holds its copy.
+        data.push(match c {
+            Column::Int(v) => ("i8", bytes_of(py, &v, i64::to_le_bytes)?),
+            Column::Float(v) => ("f8", bytes_of(py, &v, f64::to_le_bytes)?),
+        });
+    }
     out.set_item("steps", table(py, sink.names.clone(), data, Vec::new())?)?;
     match sink.tx.take() {
-        Some(tx) => {
+        Some(mut tx) => {
             let names: Vec<String> = datadao_log::TRANSACTION_COLUMNS
                 .trim()
                 .split(',')
                 .map(str::to_string)
                 .collect();
-            let [ddt, xdai, lp, ddt_balance, xdai_balance, price] = &tx.amounts;
-            let f = |v: &Vec<f64>| ("f8", bytes_of(py, v, f64::to_le_bytes));
-            let i = |v: &Vec<i64>| ("i8", bytes_of(py, v, i64::to_le_bytes));
+            let f = |v: Vec<f64>| bytes_of(py, &v, f64::to_le_bytes).map(|b| ("f8", b));
+            let i = |v: Vec<i64>| bytes_of(py, &v, i64::to_le_bytes).map(|b| ("i8", b));
+            let [ddt, xdai, lp, ddt_balance, xdai_balance, price] = std::mem::take(&mut tx.amounts);
             let data = vec![
-                i(&tx.step),
-                i(&tx.seq),
-                i(&tx.agent_id),
-                ("u1", PyBytes::new(py, &tx.agent_type).into_any().unbind()),
-                ("u1", PyBytes::new(py, &tx.action).into_any().unbind()),
-                f(ddt),
-                f(xdai),
-                f(lp),
-                f(ddt_balance),
-                f(xdai_balance),
-                f(price),
-                ("u4", {
-                    let mut b = Vec::with_capacity(tx.detail.len() * 4);
-                    for c in &tx.detail {
-                        b.extend_from_slice(&c.to_le_bytes());
-                    }
-                    PyBytes::new(py, &b).into_any().unbind()
-                }),
+                i(std::mem::take(&mut tx.step))?,
+                i(std::mem::take(&mut tx.seq))?,
+                i(std::mem::take(&mut tx.agent_id))?,
+                ("u1", PyBytes::new(py, &std::mem::take(&mut tx.agent_type)).into_any().unbind()),
+                ("u1", PyBytes::new(py, &std::mem::take(&mut tx.action)).into_any().unbind()),
+                f(ddt)?,
+                f(xdai)?,
+                f(lp)?,
+                f(ddt_balance)?,
+                f(xdai_balance)?,
+                f(price)?,
+                ("u4", bytes_of(py, &std::mem::take(&mut tx.detail), u32::to_le_bytes)?),
             ];
             let categories = vec![
                 (
@@ -522,189 +305,244 @@ fn summary<'py>(py: Python<'py>, s: &RunStats, rows: Option<u64>) -> PyResult<Bo
     Ok(d)
 }
 
-/// Run a sweep (or shard `k` of `n`) and return `(sweep_runs.csv, sweep_series.csv)`
-/// as bytes, exactly the CLI's tables. `grid` maps dotted keys to a list of values or
-/// a `"START..END:STEP"` string.
-#[pyfunction]
-#[pyo3(signature = (grid, runs, preset=None, settings=None, steps=None, zip=false, jobs=None, shard=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn sweep_tables<'py>(
-    py: Python<'py>,
-    grid: &Bound<'py, PyDict>,
-    runs: &Bound<'py, PyAny>,
-    preset: Option<&str>,
-    settings: Option<&Bound<'py, PyDict>>,
-    steps: Option<&Bound<'py, PyAny>>,
-    zip: bool,
-    jobs: Option<&Bound<'py, PyAny>>,
-    shard: Option<(usize, usize)>,
-    progress: Option<&Bound<'py, PyAny>>,
-) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    let runs: u64 = match runs.extract::<u64>() {
-        Ok(n) if n >= 1 && !runs.is_instance_of::<PyBool>() => n,
-        _ => {
-            return Err(ConfigError::new_err(format!(
-                "argument runs={runs}: accepted: a whole number of at least 1"
-            )))
-        }
-    };
-    let mut axes = Vec::new();
-    for (k, v) in grid.iter() {
-        let key: String = k.extract().map_err(|_| {
-            ConfigError::new_err(format!(
-                "grid key {k}: accepted: a dotted setting name as text"
-            ))
-        })?;
-        let spec = if v.is_instance_of::<PyString>() {
-            format!("{key}={}", v.extract::<String>()?)
-        } else {
-            let values: PyResult<Vec<String>> = v
-                .try_iter()
-                .map_err(|_| {
-                    ConfigError::new_err(format!(
-                        "grid[{key:?}]: accepted: a list of values or \"START..END:STEP\""
-                    ))
-                })?
-                .map(|item| {
-                    let item = item?;
-                    Ok(match to_toml(&key, &item)? {
-                        toml::Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-                })
-                .collect();
-            format!("{key}={}", values?.join(","))
-        };
-        let origin = Source::Api(format!("grid[{key:?}]"));
-        axes.push(sweep::parse_axis(&spec, origin).map_err(config_error)?);
+/// Tell a progress callback how much work there is (`progress.start(total)`), if it
+/// wants to know.
+fn start_progress(cb: &Bound<'_, PyAny>, total: u64) -> PyResult<()> {
+    if cb.hasattr("start")? {
+        cb.call_method1("start", (total,))?;
     }
-    let points = sweep::points(&axes, zip).map_err(config_error)?;
+    Ok(())
+}
+
+/// A sweep's arguments checked and every point resolved, before any run.
+struct Prepared {
+    plan: sweep::Plan,
+    base: Resolved,
+    zip: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare(
+    grid: Option<&Bound<'_, PyAny>>,
+    runs: &Bound<'_, PyAny>,
+    preset: Option<&Bound<'_, PyAny>>,
+    settings: Option<&Bound<'_, PyAny>>,
+    steps: Option<&Bound<'_, PyAny>>,
+    zip: Option<&Bound<'_, PyAny>>,
+    jobs: Option<&Bound<'_, PyAny>>,
+    shard: Option<(usize, usize)>,
+) -> PyResult<Prepared> {
+    let runs = conversion::count("runs", runs, 1, i64::MAX as u64)?;
+    let zip = match zip {
+        Some(v) if !v.is_none() => conversion::flag("zip", v)?,
+        _ => false,
+    };
+    let jobs = match jobs.filter(|j| !j.is_none()) {
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(j) => conversion::count("jobs", j, 1, 1024)? as usize,
+    };
+    let preset = conversion::preset_name(preset)?;
+    let typed = conversion::settings_values(settings)?;
+    let axes = conversion::grid_axes(grid)?;
+    let args = explicit(steps, None)?;
+    let base = settings::resolve(&inputs(preset.as_deref(), &typed, &args, Vec::new(), Vec::new())?)
+        .map_err(errors::config)?;
+    let indices = sweep::point_indices(&axes, zip).map_err(errors::config)?;
     if let Some((k, n)) = shard {
-        if k == 0 || n == 0 || k > n || n > points.len() {
+        if k == 0 || n == 0 || k > n || n > indices.len() {
             return Err(ConfigError::new_err(format!(
                 "argument shard=({k}, {n}): accepted: 1 <= k <= n <= the number of points ({})",
-                points.len()
+                indices.len()
             )));
         }
     }
-    let args = explicit(steps, None)?;
-    let mut resolved_points = Vec::with_capacity(points.len());
-    for values in points {
-        let flags = values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone(), Source::Api(format!("grid[{k:?}]"))))
-            .collect();
-        let point =
-            settings::resolve(&inputs(preset, settings, &args, flags)?).map_err(config_error)?;
-        resolved_points.push((values, point.settings.model));
-    }
-    let jobs = match jobs {
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        Some(j) => match j.extract::<usize>() {
-            Ok(n) => n,
-            Err(_) => {
-                return Err(ConfigError::new_err(format!(
-                    "argument jobs={j}: accepted: 1 to 1024"
-                )))
+    estimate::check_points(indices.len())?;
+    let mut points = Vec::with_capacity(indices.len());
+    for index in indices {
+        let mut grid_values = Vec::new();
+        let mut flags = Vec::new();
+        let mut text = Vec::with_capacity(axes.len());
+        for (axis, &i) in axes.iter().zip(&index) {
+            match axis.value(i) {
+                sweep::AxisValue::Typed(v) => {
+                    grid_values.push((axis.key.clone(), v.clone(), axis.origin.clone()))
+                }
+                sweep::AxisValue::Text(t) => {
+                    flags.push((axis.key.clone(), t.to_string(), axis.origin.clone()))
+                }
             }
-        },
-    };
-    if jobs == 0 || jobs > 1024 {
-        return Err(ConfigError::new_err(format!(
-            "argument jobs={jobs}: accepted: 1 to 1024"
-        )));
+            text.push((axis.key.clone(), axis.values[i].clone()));
+        }
+        let point = settings::resolve(&inputs(preset.as_deref(), &typed, &args, grid_values, flags)?)
+            .map_err(errors::config)?;
+        estimate::check_sweep_point(&point, jobs as u64)?;
+        points.push((text, point.settings.model));
     }
-    let plan = sweep::Plan {
-        axes,
-        points: resolved_points,
-        runs,
-        jobs,
-        shard,
-    };
-    let (runs_csv, series_csv) = run_in_background(py, progress, |on_run, stop| {
-        let mut runs_out = Vec::new();
-        let mut series_out = Vec::new();
-        sweep::execute(&plan, &mut runs_out, &mut series_out, on_run, stop)?;
-        Ok((runs_out, series_out))
-    })?;
-    Ok((PyBytes::new(py, &runs_csv), PyBytes::new(py, &series_csv)))
+    estimate::check_sweep_tables(&points, runs, shard)?;
+    Ok(Prepared {
+        plan: sweep::Plan {
+            axes,
+            points,
+            runs,
+            jobs,
+            shard,
+        },
+        base,
+        zip,
+    })
 }
 
-type Stop<'a> = &'a (dyn Fn() -> anyhow::Result<()> + Sync);
+/// How many points a sweep has, every point resolved and checked (nothing is run).
+#[pyfunction]
+#[pyo3(signature = (grid, runs=None, preset=None, settings=None, steps=None, zip=None, jobs=None))]
+#[allow(clippy::too_many_arguments)]
+fn sweep_points<'py>(
+    py: Python<'py>,
+    grid: Option<&Bound<'py, PyAny>>,
+    runs: Option<&Bound<'py, PyAny>>,
+    preset: Option<&Bound<'py, PyAny>>,
+    settings: Option<&Bound<'py, PyAny>>,
+    steps: Option<&Bound<'py, PyAny>>,
+    zip: Option<&Bound<'py, PyAny>>,
+    jobs: Option<&Bound<'py, PyAny>>,
+) -> PyResult<usize> {
+    let one = 1u8.into_pyobject(py)?.into_any();
+    let runs = runs.unwrap_or(&one);
+    Ok(prepare(grid, runs, preset, settings, steps, zip, jobs, None)?
+        .plan
+        .points
+        .len())
+}
 
-/// Run `work` on a thread of its own with the GIL released; meanwhile, every tenth of a
-/// second, report progress (runs finished) and look for Ctrl-C, which stops the work at
-/// its next run and raises `KeyboardInterrupt`.
-fn run_in_background<T: Send>(
-    py: Python<'_>,
-    progress: Option<&Bound<'_, PyAny>>,
-    work: impl FnOnce(&(dyn Fn() + Sync), Stop) -> anyhow::Result<T> + Send,
-) -> PyResult<T> {
+/// Run a sweep (or shard `k` of `n`) and return `(sweep_runs.csv, sweep_series.csv,
+/// shard.toml, sweep.toml)`: the CLI's tables as bytes, and the texts `merge_shards`
+/// checks the shards with (`shard.toml` is `None` without a shard).
+#[pyfunction]
+#[pyo3(signature = (grid, runs, preset=None, settings=None, steps=None, zip=None, jobs=None, shard=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn sweep_tables<'py>(
+    py: Python<'py>,
+    grid: Option<&Bound<'py, PyAny>>,
+    runs: &Bound<'py, PyAny>,
+    preset: Option<&Bound<'py, PyAny>>,
+    settings: Option<&Bound<'py, PyAny>>,
+    steps: Option<&Bound<'py, PyAny>>,
+    zip: Option<&Bound<'py, PyAny>>,
+    jobs: Option<&Bound<'py, PyAny>>,
+    shard: Option<(usize, usize)>,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let p = prepare(grid, runs, preset, settings, steps, zip, jobs, shard)?;
+    let plan = &p.plan;
+    if let Some(cb) = progress {
+        let mine = sweep::shard_points(plan.points.len(), shard).len() as u64;
+        start_progress(cb, mine.saturating_mul(plan.runs))?;
+    }
+    let stop = StopFlag::new();
     let finished = AtomicU64::new(0);
-    let cancel = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let on_run = || {
-            finished.fetch_add(1, Ordering::Relaxed);
-        };
-        let stop = || {
-            if cancel.load(Ordering::Relaxed) {
-                anyhow::bail!("interrupted")
-            }
-            Ok(())
-        };
-        let handle = scope.spawn(move || work(&on_run, &stop));
-        let mut reported = 0;
-        loop {
-            py.detach(|| {
-                for _ in 0..20 {
-                    if handle.is_finished() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            });
-            let now = finished.load(Ordering::Relaxed);
-            // Ctrl-C can surface in the progress callback (Python runs its signal
-            // handlers whenever it runs Python code) or in the explicit check; either
-            // way the work is told to stop and joined before the error is raised.
-            let mut outcome = py.check_signals();
-            if let (Ok(()), Some(cb)) = (&outcome, progress) {
-                if now != reported {
-                    outcome = cb.call1((now,)).map(drop);
-                    reported = now;
-                }
-            }
-            if let Err(e) = outcome {
-                cancel.store(true, Ordering::Relaxed);
-                let _ = py.detach(|| handle.join());
-                return Err(e);
-            }
-            if handle.is_finished() {
-                break;
-            }
+    let on_run = || {
+        finished.fetch_add(1, Ordering::Relaxed);
+    };
+    let check = || {
+        if stop.is_raised() {
+            anyhow::bail!("stopped on request before the sweep ended")
         }
-        match handle.join() {
-            Ok(result) => result.map_err(|e| {
-                let text = format!("{e:#}");
-                if text.starts_with("invalid setting") || text.contains("accepted:") {
-                    ConfigError::new_err(text)
-                } else {
-                    PyRuntimeError::new_err(text)
-                }
-            }),
-            Err(_) => Err(PyRuntimeError::new_err("the sweep's worker thread failed")),
+        Ok(())
+    };
+    let (runs_csv, series_csv) = background::run(py, progress, &finished, &stop, || {
+        let mut runs_out = Vec::new();
+        let mut series_out = Vec::new();
+        sweep::execute_until(plan, &mut runs_out, &mut series_out, &on_run, &check, &stop)?;
+        Ok::<_, anyhow::Error>((runs_out, series_out))
+    })?
+    .map_err(errors::work)?;
+    let shard_toml = shard.map(|(k, n)| merge::shard_toml(k, n, plan.points.len()));
+    let sweep_toml = merge::sweep_toml(plan.runs, p.zip, &plan.axes, &p.base.settings);
+    PyTuple::new(
+        py,
+        [
+            PyBytes::new(py, &runs_csv).into_any(),
+            PyBytes::new(py, &series_csv).into_any(),
+            shard_toml.into_pyobject(py)?.into_any(),
+            sweep_toml.into_pyobject(py)?.into_any(),
+        ],
+    )
+}
+
+/// Text of one part of an executor's result, for the merge.
+fn part_text(label: &str, what: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    let bytes: Vec<u8> = if v.is_instance_of::<PyString>() {
+        v.extract::<String>()?.into_bytes()
+    } else if let Ok(b) = v.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else {
+        return Err(MergeError::new_err(format!(
+            "{label}: {what} is {}; accepted: what datadao's sweep_tables returned",
+            conversion::describe(v)
+        )));
+    };
+    String::from_utf8(bytes)
+        .map_err(|_| MergeError::new_err(format!("{label}: {what} is not UTF-8 text")))
+}
+
+/// Merge what an executor's workers returned (each `sweep_tables(..., shard=(k, n))`'s
+/// tuple, in the order the shards were submitted) with every check of `datadao
+/// merge`; returns `(sweep_runs.csv, sweep_series.csv)` as bytes.
+#[pyfunction]
+fn merge_shards<'py>(
+    py: Python<'py>,
+    results: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let items: Vec<Bound<'py, PyAny>> = results.try_iter()?.collect::<PyResult<_>>()?;
+    let n = items.len();
+    let mut shards = Vec::with_capacity(n);
+    for (i, item) in items.iter().enumerate() {
+        let label = format!("the executor's result for shard {} of {n}", i + 1);
+        let parts: Vec<Bound<'py, PyAny>> = match item.cast::<PyTuple>() {
+            Ok(t) if t.len() == 4 => t.iter().collect(),
+            _ => {
+                return Err(MergeError::new_err(format!(
+                    "{label}: {}; accepted: the 4-tuple sweep_tables returns",
+                    conversion::describe(item)
+                )))
+            }
+        };
+        if parts[2].is_none() {
+            return Err(MergeError::new_err(format!(
+                "{label}: not a shard (no shard.toml); accepted: sweep_tables(..., shard=(k, n))"
+            )));
         }
-    })
+        shards.push(merge::Shard {
+            origin: merge::Origin::Label(label.clone()),
+            runs_csv: part_text(&label, sweep::RUNS_FILE, &parts[0])?,
+            series_csv: part_text(&label, sweep::SERIES_FILE, &parts[1])?,
+            shard_toml: part_text(&label, merge::SHARD_FILE, &parts[2])?,
+            sweep_toml: part_text(&label, merge::SWEEP_FILE, &parts[3])?,
+        });
+    }
+    let merged = py
+        .detach(|| merge::merge(&shards))
+        .map_err(errors::merge)?;
+    Ok((
+        PyBytes::new(py, merged.runs_csv.as_bytes()),
+        PyBytes::new(py, merged.series_csv.as_bytes()),
+    ))
 }
 
 /// The Rust half of the `datadao` package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("ConfigError", m.py().get_type::<ConfigError>())?;
+    let py = m.py();
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("ResourceError", py.get_type::<ResourceError>())?;
+    m.add("MergeError", py.get_type::<MergeError>())?;
     m.add_function(wrap_pyfunction!(presets_list, m)?)?;
     m.add_function(wrap_pyfunction!(config, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_points, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_tables, m)?)?;
-    m.add("STEPS_PER_CHUNK", STEPS_PER_CHUNK)?;
+    m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
+    m.add("MAX_DEPTH", conversion::MAX_DEPTH)?;
+    m.add("POLL_SECONDS", background::POLL.as_secs_f64())?;
     Ok(())
 }

@@ -198,7 +198,7 @@ def test_runs_release_the_gil():
 @pytest.mark.parametrize("call", ["run", "sweep"])
 def test_ctrl_c_stops_a_long_run_promptly(call):
     code = {
-        "run": "datadao.run(steps=50_000_000, settings={'simulation.entry_steps': 10_000_000}, progress=False)",
+        "run": "datadao.run(steps=1_000_000, settings={'simulation.entry_steps': 10_000_000, 'simulation.initial_agents': 2000}, progress=False)",
         "sweep": "datadao.sweep({'market.fee_rate': [0.001, 0.002]}, runs=500, progress=False)",
     }[call]
     p = subprocess.Popen(
