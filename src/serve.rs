@@ -337,6 +337,7 @@ pub struct AppState {
 }
 
 /// A refusal: status, message, and the setting it is about (if known).
+#[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
@@ -597,7 +598,14 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
     let model = &resolved.settings.model;
     let agents = limits::final_agents(model);
     let (cost, per_step) = if csv {
-        (work::csv_cost(model), format!("{} per step and {} per row of simulation_data.csv", work::STEP_COST, work::CSV_ROW_COST))
+        (
+            work::csv_cost(model),
+            format!(
+                "{} per step and {} per row of simulation_data.csv",
+                work::STEP_COST,
+                work::CSV_ROW_COST
+            ),
+        )
     } else {
         (work::cost(model), format!("{} per step", work::STEP_COST))
     };
@@ -844,8 +852,7 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
             }
             Ok(())
         };
-        let done =
-            sweep::execute_until(&plan, &mut runs, &mut series, &|| {}, &stop, &task_flag);
+        let done = sweep::execute_until(&plan, &mut runs, &mut series, &|| {}, &stop, &task_flag);
         match done {
             Ok(()) => Ok(Some(series)),
             Err(_) if task_flag.is_raised() => Ok(None),
@@ -878,7 +885,10 @@ fn scenario_query(q: &BTreeMap<String, String>, csv: bool) -> ApiResult<(Value, 
     let body: Value = serde_json::from_str(text).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("s = '{}': not JSON: {e}", text.chars().take(200).collect::<String>()),
+            format!(
+                "s = '{}': not JSON: {e}",
+                text.chars().take(200).collect::<String>()
+            ),
         )
     })?;
     let resolved = resolve_priced(&body, csv)?;
@@ -915,7 +925,10 @@ impl CsvRows {
         if self.buf.is_empty() || self.flag.is_raised() {
             return;
         }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CSV_CHUNK + 4096)));
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(CSV_CHUNK + 4096),
+        ));
         if self
             .runtime
             .block_on(self.tx.send_timeout(chunk, SEND_TIMEOUT))

@@ -279,13 +279,19 @@ fn assert_inert(b: &Browser, what: &str) {
     let pwned = b.js("return window.__pwned === undefined ? null : window.__pwned;");
     assert_eq!(pwned, Value::Null, "{what}: a payload ran");
     let polluted = b.js("return ({}).polluted === undefined ? null : 1;");
-    assert_eq!(polluted, Value::Null, "{what}: Object.prototype was polluted");
+    assert_eq!(
+        polluted,
+        Value::Null,
+        "{what}: Object.prototype was polluted"
+    );
 }
 
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|c| match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (c as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (c as char).to_string()
+            }
             _ => format!("%{c:02X}"),
         })
         .collect()
@@ -313,7 +319,10 @@ fn hostile_links_and_uploads_run_no_script_in_headless_chromium() {
         hashes.push(format!("{}=1", enc(p)));
         hashes.push(format!("preset={}", enc(p)));
         hashes.push(format!("market.fee_rate={}", enc(p)));
-        hashes.push(format!("data.quantity_unit={}", enc(&serde_json::to_string(p).unwrap())));
+        hashes.push(format!(
+            "data.quantity_unit={}",
+            enc(&serde_json::to_string(p).unwrap())
+        ));
         hashes.push(format!("market.fee_rate=0.02&{}={}", enc(p), enc(p)));
     }
     hashes.push("__proto__=%7B%22polluted%22%3A1%7D".into());
@@ -343,7 +352,11 @@ fn hostile_links_and_uploads_run_no_script_in_headless_chromium() {
         // Accepted: a free-text setting; pinned, then changed, so it reaches the pin bar,
         // the settings list and its title.
         let renders = b.js("return window.__datadao.renders;");
-        upload(&b, "ok.toml", &format!("[data]\nquantity_unit = {quoted}\n[market]\nfee_rate = 0.02\n"));
+        upload(
+            &b,
+            "ok.toml",
+            &format!("[data]\nquantity_unit = {quoted}\n[market]\nfee_rate = 0.02\n"),
+        );
         b.wait_for(&format!("window.__datadao.renders > {renders} && document.getElementById('custom').textContent.includes('quantity_unit')"));
         assert_inert(&b, &format!("uploaded quantity_unit {p}"));
         b.js("document.getElementById('pin').click();");
@@ -356,7 +369,10 @@ fn hostile_links_and_uploads_run_no_script_in_headless_chromium() {
         b.js("document.getElementById('unpin').click();");
         // Refused: the message that quotes the value is shown as text.
         for (name, text) in [
-            ("bad.toml".to_string(), format!("[market]\nfee_rate = {quoted}\n")),
+            (
+                "bad.toml".to_string(),
+                format!("[market]\nfee_rate = {quoted}\n"),
+            ),
             ("preset.toml".to_string(), format!("preset = {quoted}\n")),
             (format!("{p}.toml"), "[market]\nfee_rate = 7\n".to_string()),
         ] {
@@ -364,7 +380,10 @@ fn hostile_links_and_uploads_run_no_script_in_headless_chromium() {
             upload(&b, &name, &text);
             b.wait_for("document.getElementById('status').textContent.includes('upload refused')");
             let status = b.js("return document.getElementById('status').textContent;");
-            assert!(status.as_str().unwrap().contains("uploaded file"), "{status}");
+            assert!(
+                status.as_str().unwrap().contains("uploaded file"),
+                "{status}"
+            );
             assert_inert(&b, &format!("upload {name}: {text}"));
         }
     }

@@ -45,7 +45,13 @@ fn the_page_is_served_whole_and_loads_nothing_from_elsewhere() {
     assert_eq!(status, 200);
     let script = String::from_utf8(script).unwrap();
     assert!(script.contains("buildCharts"));
-    for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+    ] {
         assert!(!script.contains(sink), "{sink}");
     }
     let (status, style) = get(&format!("{}/page.css", s.url));
@@ -176,7 +182,8 @@ fn the_downloaded_scenario_repeats_the_downloaded_data_with_the_cli() {
         csv
     );
     // Uploading it gives back the scenario.
-    let upload = serde_json::json!({"name": "scenario.toml", "text": std::str::from_utf8(&toml).unwrap()});
+    let upload =
+        serde_json::json!({"name": "scenario.toml", "text": std::str::from_utf8(&toml).unwrap()});
     let (status, parsed) = post(
         &format!("{}/api/parse-scenario", s.url),
         &upload.to_string(),
@@ -194,20 +201,26 @@ fn a_newer_request_of_a_session_supersedes_a_run_in_flight() {
     let slow = {
         let url = url.clone();
         std::thread::spawn(move || {
-            post(
+            let r = post(
                 &url,
-                r#"{"session": "t", "seq": 1, "settings": {"simulation.total_steps": 3000, "simulation.agents_per_entry": 50}}"#,
-            )
+                r#"{"session": "t", "seq": 1, "settings": {"simulation.total_steps": 3000, "simulation.agents_per_entry": 100}}"#,
+            );
+            (r, Instant::now())
         })
     };
     std::thread::sleep(std::time::Duration::from_millis(300));
+    let newer = Instant::now();
     let (status, _) = post(
         &url,
         r#"{"session": "t", "seq": 2, "settings": {"simulation.total_steps": 50}}"#,
     );
     assert_eq!(status, 200);
-    let (status, body) = slow.join().unwrap();
+    let ((status, body), done) = slow.join().unwrap();
     assert_eq!(status, 409, "{body}");
+    // Stopped within 100 ms of the newer request (plus the slack of a loaded test machine).
+    let took = done.duration_since(newer);
+    eprintln!("superseded run answered {took:?} after the newer request was sent");
+    assert!(took < Duration::from_millis(400), "{took:?}");
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -316,16 +329,26 @@ fn governed_runs_bring_their_treasury_and_settings_and_count_their_forks() {
 // ---- the server under attack -------------------------------------------------------
 
 /// A run that takes seconds (close to the cost limit): 60,000 agents at the end.
-const SLOW_RUN: &str = r#"{"settings": {"simulation.total_steps": 3000, "simulation.agents_per_entry": 100}}"#;
+const SLOW_RUN: &str =
+    r#"{"settings": {"simulation.total_steps": 3000, "simulation.agents_per_entry": 100}}"#;
 /// A run that takes milliseconds.
 const SMALL_RUN: &str = r#"{"settings": {"simulation.total_steps": 50}}"#;
 
 fn check_headers(r: &server::Raw, what: &str) {
-    let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP: {r:?}"));
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP: {r:?}"));
     assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'), "{what}: {csp}");
-    assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{what}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'),
+        "{what}: {csp}"
+    );
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
 }
 
@@ -345,16 +368,41 @@ fn every_response_carries_the_security_headers() {
         (404, request("POST", "/nope", &host, json, "{}")),
         (405, request("PUT", "/api/run", &host, "", "")),
         (405, request("GET", "/api/run", &host, "", "")),
-        (415, request("POST", "/api/run", &host, "Content-Type: text/plain\r\n", "{}")),
+        (
+            415,
+            request(
+                "POST",
+                "/api/run",
+                &host,
+                "Content-Type: text/plain\r\n",
+                "{}",
+            ),
+        ),
         (421, request("GET", "/", "evil.example:80", "", "")),
-        (403, request("POST", "/api/run", &host, "Content-Type: application/json\r\nOrigin: null\r\n", "{}")),
-        (422, request("POST", "/api/run", &host, json, r#"{"preset": "nope"}"#)),
+        (
+            403,
+            request(
+                "POST",
+                "/api/run",
+                &host,
+                "Content-Type: application/json\r\nOrigin: null\r\n",
+                "{}",
+            ),
+        ),
+        (
+            422,
+            request("POST", "/api/run", &host, json, r#"{"preset": "nope"}"#),
+        ),
         (400, request("POST", "/api/run", &host, json, "not json")),
         (400, request("GET", "/api/data.csv?s=%7B", &host, "", "")),
     ];
     for (want, req) in cases {
         let r = raw(&s.addr, &req);
-        let line = String::from_utf8_lossy(&req).lines().next().unwrap().to_string();
+        let line = String::from_utf8_lossy(&req)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
         assert_eq!(r.status, want, "{line}: {r:?}");
         check_headers(&r, &line);
     }
@@ -367,7 +415,10 @@ fn every_response_carries_the_security_headers() {
     check_headers(&r, "413");
     // The page's script and style are served as what they are.
     let js = raw(&s.addr, &request("GET", "/page.js", &host, "", ""));
-    assert!(js.header("content-type").unwrap().starts_with("text/javascript"));
+    assert!(js
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/javascript"));
     let css = raw(&s.addr, &request("GET", "/page.css", &host, "", ""));
     assert!(css.header("content-type").unwrap().starts_with("text/css"));
 }
@@ -376,7 +427,9 @@ fn every_response_carries_the_security_headers() {
 fn only_its_own_host_and_origin_are_served() {
     let s = Server::start_with(&["--allow-host", "dash.test"]);
     let port = s.addr.rsplit(':').next().unwrap().to_string();
-    let status = |host: &str, extra: &str| raw(&s.addr, &request("GET", "/api/schema", host, extra, "")).status;
+    let status = |host: &str, extra: &str| {
+        raw(&s.addr, &request("GET", "/api/schema", host, extra, "")).status
+    };
     for ok in [
         format!("127.0.0.1:{port}"),
         format!("localhost:{port}"),
@@ -402,10 +455,17 @@ fn only_its_own_host_and_origin_are_served() {
     let host = s.addr.clone();
     let post_from = |origin: &str| {
         let extra = format!("Content-Type: application/json\r\n{origin}");
-        raw(&s.addr, &request("POST", "/api/run", &host, &extra, SMALL_RUN))
+        raw(
+            &s.addr,
+            &request("POST", "/api/run", &host, &extra, SMALL_RUN),
+        )
     };
     assert_eq!(post_from("").status, 200, "no Origin (curl) is allowed");
-    for ok in [format!("http://{host}"), format!("http://localhost:{port}"), "https://dash.test".into()] {
+    for ok in [
+        format!("http://{host}"),
+        format!("http://localhost:{port}"),
+        "https://dash.test".into(),
+    ] {
         assert_eq!(post_from(&format!("Origin: {ok}\r\n")).status, 200, "{ok}");
     }
     for bad in [
@@ -457,13 +517,31 @@ fn posts_must_be_json() {
         ("application/json; charset=utf-8", 200),
         ("APPLICATION/JSON", 200),
     ] {
-        let r = raw(&s.addr, &request("POST", "/api/run", &host, &format!("Content-Type: {ct}\r\n"), SMALL_RUN));
+        let r = raw(
+            &s.addr,
+            &request(
+                "POST",
+                "/api/run",
+                &host,
+                &format!("Content-Type: {ct}\r\n"),
+                SMALL_RUN,
+            ),
+        );
         assert_eq!(r.status, want, "{ct}: {r:?}");
     }
     let r = raw(&s.addr, &request("POST", "/api/run", &host, "", SMALL_RUN));
     assert_eq!(r.status, 415, "no Content-Type");
     // The upload is JSON too; TOML sent as text is refused.
-    let r = raw(&s.addr, &request("POST", "/api/parse-scenario", &host, "Content-Type: text/plain\r\n", "preset = 'privacy'"));
+    let r = raw(
+        &s.addr,
+        &request(
+            "POST",
+            "/api/parse-scenario",
+            &host,
+            "Content-Type: text/plain\r\n",
+            "preset = 'privacy'",
+        ),
+    );
     assert_eq!(r.status, 415);
     let (status, parsed) = post(
         &format!("{}/api/parse-scenario", s.url),
@@ -515,7 +593,8 @@ fn oversized_bodies_are_refused_before_they_are_read() {
     }
     // Chunked, no length announced: cut off at the limit.
     let mut sock = TcpStream::connect(&s.addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(sock, "POST /api/run HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").unwrap();
     let chunk = "a".repeat(16 * 1024);
     for _ in 0..8 {
@@ -535,7 +614,8 @@ fn slow_headers_are_dropped_after_10_seconds() {
     let started = Instant::now();
     let head = format!("GET /api/schema HTTP/1.1\r\nHost: {}\r\nX-Slow: ", s.addr);
     sock.write_all(head.as_bytes()).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut b = [0u8; 64];
     while started.elapsed() < Duration::from_secs(30) {
         if sock.write_all(b"a").is_err() {
@@ -545,20 +625,29 @@ fn slow_headers_are_dropped_after_10_seconds() {
             // Closed by the server (or reset).
             Ok(0) => break,
             Ok(_) => panic!("answered before the headers were complete"),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
             Err(_) => break,
         }
     }
     let took = started.elapsed();
     eprintln!("slow client dropped after {took:?}");
-    assert!(took >= Duration::from_secs(9) && took < Duration::from_secs(13), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(13),
+        "{took:?}"
+    );
     // A connection that sends nothing at all is closed too.
     let mut idle = TcpStream::connect(&s.addr).unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let started = Instant::now();
     assert_eq!(idle.read(&mut b).unwrap_or(0), 0);
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(9) && took < Duration::from_secs(13), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(13),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -567,7 +656,11 @@ fn idle_connections_do_not_shut_anyone_out() {
     let host = s.addr.clone();
     let small = |what: &str| {
         let started = Instant::now();
-        let (status, body) = post_with(&agent_timeout(Duration::from_secs(10)), &format!("{}/api/run", s.url), SMALL_RUN);
+        let (status, body) = post_with(
+            &agent_timeout(Duration::from_secs(10)),
+            &format!("{}/api/run", s.url),
+            SMALL_RUN,
+        );
         assert_eq!(status, 200, "{what}: {body}");
         started.elapsed()
     };
@@ -578,12 +671,15 @@ fn idle_connections_do_not_shut_anyone_out() {
     for i in 0..400 {
         let mut sock = TcpStream::connect(&s.addr).unwrap();
         if i % 4 == 0 {
-            sock.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\n").as_bytes()).unwrap();
+            sock.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\n").as_bytes())
+                .unwrap();
         }
         idle.push(sock);
     }
     std::thread::sleep(Duration::from_millis(300));
-    let during: Vec<Duration> = (0..5).map(|_| small("with 400 idle connections open")).collect();
+    let during: Vec<Duration> = (0..5)
+        .map(|_| small("with 400 idle connections open"))
+        .collect();
     let (status, _) = get(&format!("{}/api/schema", s.url));
     assert_eq!(status, 200);
     let rss_during = s.rss_kib();
@@ -592,21 +688,31 @@ fn idle_connections_do_not_shut_anyone_out() {
     eprintln!(
         "small run: {before:?} before, {during:?} with 400 idle connections, {after:?} after; RSS {rss_before} -> {rss_during} KiB"
     );
-    assert!(during.iter().all(|d| *d < Duration::from_secs(2)), "{during:?}");
-    assert!(rss_during < rss_before + 100 * 1024, "{rss_before} -> {rss_during} KiB");
+    assert!(
+        during.iter().all(|d| *d < Duration::from_secs(2)),
+        "{during:?}"
+    );
+    assert!(
+        rss_during < rss_before + 100 * 1024,
+        "{rss_before} -> {rss_during} KiB"
+    );
 }
 
 #[test]
 fn a_body_that_does_not_arrive_is_given_up_after_30_seconds() {
     let s = Server::start();
     let mut sock = TcpStream::connect(&s.addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(45))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(45)))
+        .unwrap();
     let started = Instant::now();
     write!(sock, "POST /api/run HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"settings\"", s.addr).unwrap();
     let r = server::read_response(&mut sock);
     let took = started.elapsed();
     assert_eq!(r.status, 408, "{r:?}");
-    assert!(took >= Duration::from_secs(29) && took < Duration::from_secs(35), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(29) && took < Duration::from_secs(35),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -630,7 +736,9 @@ fn an_abandoned_run_stops_and_frees_its_worker() {
     let quitters: Vec<_> = (0..4)
         .map(|_| {
             let url = url.clone();
-            std::thread::spawn(move || post_with(&agent_timeout(Duration::from_millis(300)), &url, SLOW_RUN).0)
+            std::thread::spawn(move || {
+                post_with(&agent_timeout(Duration::from_millis(300)), &url, SLOW_RUN).0
+            })
         })
         .collect();
     for q in quitters {
@@ -646,10 +754,16 @@ fn an_abandoned_run_stops_and_frees_its_worker() {
     eprintln!(
         "slow run {slow:?}; small run {before:?} before, {after:?} right after four abandoned slow runs; CPU in the 0.7 s after: {busy:?}; RSS {rss_before} -> {rss_after} KiB"
     );
-    assert!(busy < Duration::from_millis(150), "the abandoned runs kept running: {busy:?}");
+    assert!(
+        busy < Duration::from_millis(150),
+        "the abandoned runs kept running: {busy:?}"
+    );
     assert!(after < before + Duration::from_millis(500), "{after:?}");
     assert!(after * 4 < slow, "{after:?} vs {slow:?}");
-    assert!(rss_after < rss_before + 200 * 1024, "{rss_before} -> {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 200 * 1024,
+        "{rss_before} -> {rss_after} KiB"
+    );
 }
 
 #[test]
@@ -663,7 +777,10 @@ fn an_abandoned_download_stops_and_no_get_buffers_the_whole_file() {
         .call()
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.header("content-length").is_none(), "streamed, not buffered");
+    assert!(
+        resp.header("content-length").is_none(),
+        "streamed, not buffered"
+    );
     let mut reader = resp.into_reader();
     let mut first = vec![0u8; 2 << 20];
     reader.read_exact(&mut first).unwrap();
@@ -675,7 +792,10 @@ fn an_abandoned_download_stops_and_no_get_buffers_the_whole_file() {
     std::thread::sleep(Duration::from_millis(700));
     let busy = s.cpu() - cpu;
     eprintln!("download: RSS {rss_before} -> {rss_during} KiB while streaming; CPU after the hang-up {busy:?}");
-    assert!(rss_during < rss_before + 64 * 1024, "{rss_before} -> {rss_during} KiB");
+    assert!(
+        rss_during < rss_before + 64 * 1024,
+        "{rss_before} -> {rss_during} KiB"
+    );
     assert!(busy < Duration::from_millis(150), "{busy:?}");
     // More rows than the limit allows are refused before anything runs.
     let huge = r#"{"settings": {"simulation.total_steps": 100000000, "simulation.initial_agents": 0, "simulation.agents_per_entry": 1, "simulation.entry_steps": 1000000000}}"#;
@@ -690,7 +810,9 @@ fn the_cost_counts_every_step_and_every_seed() {
     let url = format!("{}/api/run", s.url);
     // One agent for 1e8 steps is 1e8 agent-steps, but each step costs more than an agent.
     let one_agent = |steps: u64| {
-        format!(r#"{{"settings": {{"simulation.total_steps": {steps}, "simulation.initial_agents": 0, "simulation.agents_per_entry": 1, "simulation.entry_steps": 4000000000}}}}"#)
+        format!(
+            r#"{{"settings": {{"simulation.total_steps": {steps}, "simulation.initial_agents": 0, "simulation.agents_per_entry": 1, "simulation.entry_steps": 4000000000}}}}"#
+        )
     };
     let (status, body) = post(&url, &one_agent(100_000_000));
     assert_eq!(status, 422, "{body}");
@@ -708,8 +830,14 @@ fn the_cost_counts_every_step_and_every_seed() {
     let (status, body) = post(&format!("{}/api/band", s.url), r#"{"seeds": 100}"#);
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["key"], "seeds");
-    assert!(body["error"].as_str().unwrap().contains("all its seeds"), "{body}");
-    let (status, body) = post(&format!("{}/api/band", s.url), r#"{"seeds": 3, "settings": {"simulation.total_steps": 100}}"#);
+    assert!(
+        body["error"].as_str().unwrap().contains("all its seeds"),
+        "{body}"
+    );
+    let (status, body) = post(
+        &format!("{}/api/band", s.url),
+        r#"{"seeds": 3, "settings": {"simulation.total_steps": 100}}"#,
+    );
     assert_eq!(status, 200, "{body}");
 }
 
@@ -721,7 +849,12 @@ fn session_ids_are_bounded_and_the_session_table_stays_small() {
         post(&url, &serde_json::json!({"session": session, "seq": 1, "settings": {"simulation.total_steps": 10}}).to_string())
     };
     assert_eq!(run(&serde_json::json!("a".repeat(128))).0, 200);
-    for bad in [serde_json::json!("a".repeat(129)), serde_json::json!("é".repeat(200)), serde_json::json!(7), serde_json::json!(["x"])] {
+    for bad in [
+        serde_json::json!("a".repeat(129)),
+        serde_json::json!("é".repeat(200)),
+        serde_json::json!(7),
+        serde_json::json!(["x"]),
+    ] {
         let (status, body) = run(&bad);
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["key"], "session", "{body}");
@@ -738,7 +871,10 @@ fn session_ids_are_bounded_and_the_session_table_stays_small() {
     }
     let rss_after = s.rss_kib();
     eprintln!("3,000 sessions: RSS {rss_before} -> {rss_after} KiB");
-    assert!(rss_after < rss_before + 20 * 1024, "{rss_before} -> {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 20 * 1024,
+        "{rss_before} -> {rss_after} KiB"
+    );
 }
 
 #[test]
@@ -749,22 +885,36 @@ fn a_newer_request_supersedes_a_band_in_flight_and_stale_ones_are_refused() {
         let band = band.clone();
         std::thread::spawn(move || {
             let started = Instant::now();
-            let r = post(&band, r#"{"session": "b", "seq": 5, "seeds": 20, "settings": {"simulation.total_steps": 2000, "simulation.agents_per_entry": 30}}"#);
+            let r = post(
+                &band,
+                r#"{"session": "b", "seq": 5, "seeds": 20, "settings": {"simulation.total_steps": 2000, "simulation.agents_per_entry": 30}}"#,
+            );
             (r, started.elapsed())
         })
     };
     std::thread::sleep(Duration::from_millis(500));
     let newer = Instant::now();
-    let (status, body) = post(&band, r#"{"session": "b", "seq": 6, "seeds": 2, "settings": {"simulation.total_steps": 50}}"#);
+    let (status, body) = post(
+        &band,
+        r#"{"session": "b", "seq": 6, "seeds": 2, "settings": {"simulation.total_steps": 50}}"#,
+    );
     assert_eq!(status, 200, "{body}");
     let ((status, body), _) = slow.join().unwrap();
     assert_eq!(status, 409, "{body}");
-    assert!(newer.elapsed() < Duration::from_secs(3), "{:?}", newer.elapsed());
+    let took = newer.elapsed();
+    eprintln!("superseded band answered within {took:?} of the newer band");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
     // An older request than the latest is refused at once.
-    let (status, _) = post(&band, r#"{"session": "b", "seq": 4, "seeds": 2, "settings": {"simulation.total_steps": 50}}"#);
+    let (status, _) = post(
+        &band,
+        r#"{"session": "b", "seq": 4, "seeds": 2, "settings": {"simulation.total_steps": 50}}"#,
+    );
     assert_eq!(status, 409);
     // Runs and bands of one session do not supersede each other.
-    let (status, _) = post(&format!("{}/api/run", s.url), r#"{"session": "b", "seq": 1, "settings": {"simulation.total_steps": 50}}"#);
+    let (status, _) = post(
+        &format!("{}/api/run", s.url),
+        r#"{"session": "b", "seq": 1, "settings": {"simulation.total_steps": 50}}"#,
+    );
     assert_eq!(status, 200);
 }
 
@@ -778,7 +928,13 @@ fn sigterm_and_ctrl_c_stop_the_server_within_a_second_with_work_in_flight() {
             clients.push(std::thread::spawn(move || post(&url, body).0));
         }
         let band = format!("{}/api/band", s.url);
-        clients.push(std::thread::spawn(move || post(&band, r#"{"seeds": 20, "settings": {"simulation.agents_per_entry": 30}}"#).0));
+        clients.push(std::thread::spawn(move || {
+            post(
+                &band,
+                r#"{"seeds": 20, "settings": {"simulation.agents_per_entry": 30}}"#,
+            )
+            .0
+        }));
         let csv = format!("{}/api/data.csv?s={}", s.url, enc(SLOW_RUN));
         clients.push(std::thread::spawn(move || get(&csv).0));
         std::thread::sleep(Duration::from_millis(600));

@@ -94,7 +94,7 @@ impl Hosts {
     /// Whether a `Host` header names this server.
     pub fn host_ok(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
-        self.hosts.iter().any(|h| *h == host)
+        self.hosts.contains(&host)
     }
 
     /// Whether an `Origin` header is this server's own page.
@@ -119,7 +119,7 @@ fn refuse(status: StatusCode, message: String) -> Response {
     ApiError::new(status, message).into_response()
 }
 
-fn text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"))
 }
 
@@ -138,16 +138,14 @@ pub async fn check(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) ->
     let headers = req.headers();
     match text(headers, header::HOST) {
         Some(host) if hosts.host_ok(host) => {}
-        Some(host) => {
-            return refuse(
-                StatusCode::MISDIRECTED_REQUEST,
-                format!(
-                    "Host '{}' is not this server; accepted: {} (add a name with --allow-host NAME)",
-                    quote(host),
-                    hosts.list()
-                ),
-            )
-        }
+        Some(host) => return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "Host '{}' is not this server; accepted: {} (add a name with --allow-host NAME)",
+                quote(host),
+                hosts.list()
+            ),
+        ),
         None => {
             return refuse(
                 StatusCode::MISDIRECTED_REQUEST,
@@ -168,8 +166,7 @@ pub async fn check(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) ->
     }
     if req.uri().path().starts_with("/api/") {
         if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-            if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site")
-            {
+            if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
                 return refuse(
                     StatusCode::FORBIDDEN,
                     format!("a request from another site (Sec-Fetch-Site: {site}) is not served; open the dashboard itself"),
@@ -232,7 +229,8 @@ pub async fn check(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) ->
             )
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The security headers, on every response.
@@ -258,14 +256,24 @@ mod tests {
         for ok in ["127.0.0.1:8050", "LOCALHOST:8050", "[::1]:8050"] {
             assert!(h.host_ok(ok), "{ok}");
         }
-        for bad in ["evil.com:8050", "localhost", "127.0.0.1:80", "localhost:8051", ""] {
+        for bad in [
+            "evil.com:8050",
+            "localhost",
+            "127.0.0.1:80",
+            "localhost:8051",
+            "",
+        ] {
             assert!(!h.host_ok(bad), "{bad}");
         }
         assert!(h.origin_ok("http://localhost:8050"));
         assert!(!h.origin_ok("null"));
         assert!(!h.origin_ok("https://localhost:8050"));
         assert!(!h.origin_ok("http://evil.com:8050"));
-        let w = Hosts::new("0.0.0.0:9000".parse().unwrap(), "0.0.0.0", &["dash.lan".into()]);
+        let w = Hosts::new(
+            "0.0.0.0:9000".parse().unwrap(),
+            "0.0.0.0",
+            &["dash.lan".into()],
+        );
         assert!(!w.host_ok("0.0.0.0:9000"));
         assert!(!w.host_ok("192.168.1.4:9000"));
         assert!(w.host_ok("dash.lan:9000") && w.host_ok("dash.lan"));

@@ -221,8 +221,7 @@ pub async fn serve(
     drop(listener);
     // Give the connections their drain time, then leave (the runtime drops the rest).
     let deadline = Instant::now() + DRAIN + Duration::from_millis(100);
-    while Instant::now() < deadline && !table.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
-    {
+    while Instant::now() < deadline && !table.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use datadao_core::{Config, Economy, Observer, StepError, StopFlag};
 use datadao_core::governance::Voting;
+use datadao_core::{Config, Economy, Observer, StepError, StopFlag};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::{ApiError, ApiResult, AppState};
@@ -82,11 +82,14 @@ struct Entry {
     used: u64,
 }
 
+/// Each session's latest request of each kind, and a clock for least recently used.
+type Table = (HashMap<(String, Kind), Entry>, u64);
+
 /// The latest request of each page session, at most [`MAX_SESSIONS`] of them (ids of at
 /// most [`MAX_SESSION_LEN`] characters), so the table stays small whatever is sent.
 #[derive(Default)]
 pub struct Sessions {
-    map: Mutex<(HashMap<(String, Kind), Entry>, u64)>,
+    map: Mutex<Table>,
 }
 
 impl Sessions {
@@ -110,7 +113,11 @@ impl Sessions {
             return Ok(());
         }
         if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            {
                 map.remove(&oldest);
             }
         }
@@ -141,7 +148,11 @@ fn stopping() -> ApiError {
 }
 
 /// A worker, waited for at most [`QUEUE_TIMEOUT`] (and not at all once `flag` is raised).
-pub async fn worker(state: &Arc<AppState>, n: u32, flag: &StopFlag) -> ApiResult<OwnedSemaphorePermit> {
+pub async fn worker(
+    state: &Arc<AppState>,
+    n: u32,
+    flag: &StopFlag,
+) -> ApiResult<OwnedSemaphorePermit> {
     let acquire = Arc::clone(&state.workers).acquire_many_owned(n);
     let stopped = async {
         while !flag.is_raised() {
@@ -183,7 +194,8 @@ pub async fn simulate<O: Observer + Send + 'static>(
     let task_flag = flag.clone();
     let result = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let mut economy = Economy::new(model).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        let mut economy =
+            Economy::new(model).map_err(|e| ApiError::unprocessable(e.to_string()))?;
         economy.set_stop(task_flag.clone());
         while !economy.is_finished() {
             if task_flag.is_raised() {
@@ -210,7 +222,8 @@ mod tests {
     fn the_session_table_stays_bounded_and_supersedes() {
         let s = Sessions::default();
         for i in 0..5000 {
-            s.begin(&format!("s{i}"), Kind::Run, 1, &StopFlag::new()).unwrap();
+            s.begin(&format!("s{i}"), Kind::Run, 1, &StopFlag::new())
+                .unwrap();
         }
         assert_eq!(s.len(), MAX_SESSIONS);
         let first = StopFlag::new();

@@ -95,7 +95,10 @@ impl Server {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return (status, started.elapsed());
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "the server did not stop");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not stop"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
