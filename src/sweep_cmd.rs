@@ -11,9 +11,9 @@ use crate::limits;
 use crate::output::write_whole;
 use crate::output_set::OutputSet;
 use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
+use datadao_scenario::merge;
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
 use datadao_scenario::sweep::{self, Axis, Plan};
-use datadao_scenario::merge;
 
 /// The effective sweep, saved beside the results (and compared by `merge`).
 pub const SWEEP_FILE: &str = merge::SWEEP_FILE;
@@ -223,26 +223,29 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     if jobs == 0 || jobs > 1024 {
         bail!("--jobs {jobs}: accepted: a whole number from 1 to 1024");
     }
-    // Memory: every point's settings, and `jobs` runs in flight.
-    if let Some(have) = limits::memory_available() {
-        let need = total_points as u128 * u128::from(BYTES_PER_POINT);
-        if !allow && need > u128::from(have) {
+    // Memory: every point's settings, and `jobs` runs in flight (no more than this
+    // shard has runs), each counted under the tightest limit.
+    let need = total_points as u128 * u128::from(BYTES_PER_POINT);
+    if !allow {
+        if let Some((limit, counted)) = limits::exceeded(need, jobs as u64) {
             bail!(
-                "the sweep's {total_points} points need about {} of memory for their settings, and this machine has {} available; accepted: fewer points, or --allow-huge",
-                limits::bytes(need),
-                limits::bytes(u128::from(have))
+                "the sweep's {total_points} points need about {} of memory for their settings, more than {} allows; accepted: fewer points, or {}",
+                limits::bytes(counted),
+                limit.name,
+                limits::OVERRIDE
             );
         }
     }
-    let mut points = Vec::with_capacity(total_points);
+    let in_flight = (sweep::shard_points(total_points, shard).len() as u64)
+        .saturating_mul(runs)
+        .clamp(1, jobs as u64);
+    let mut points = Vec::new();
+    points.try_reserve_exact(total_points).map_err(|_| {
+        anyhow::anyhow!("cannot allocate memory for the sweep's {total_points} points")
+    })?;
     for values in point_values {
         let resolved = resolve_point(&args.shared, file.as_ref(), &values, &axes)?;
-        limits::check_memory(
-            &resolved.settings.model,
-            jobs as u64,
-            Some(&resolved),
-            allow,
-        )?;
+        limits::check_memory(&resolved.settings.model, in_flight, Some(&resolved), allow)?;
         points.push((values, resolved.settings.model));
     }
     let set = OutputSet::begin(
@@ -260,17 +263,17 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let rows = (mine.len() as u128).saturating_mul(u128::from(runs)) + series_rows;
     let need =
         rows.saturating_mul(u128::from(limits::SWEEP_ROW_BYTES)) + u128::from(limits::FIXED_BYTES);
-    if let Some(have) = limits::disk_available(set.dir()) {
-        if !allow && need > u128::from(have) {
-            bail!(
-                "runs = {runs} (from {runs_origin}) x {} points: the tables would take about {}, and {} has {} free; accepted: fewer runs or points, another folder (--out), or --allow-huge",
-                mine.len(),
-                limits::bytes(need),
-                set.dir().display(),
-                limits::bytes(u128::from(have))
-            );
-        }
-    }
+    limits::check_disk(
+        need,
+        set.dir(),
+        &format!(
+            "runs = {runs} (from {runs_origin}) x {} points: the tables",
+            mine.len()
+        ),
+        &[],
+        None,
+        allow,
+    )?;
     let plan = Plan {
         axes: axes.clone(),
         points,
