@@ -191,7 +191,18 @@ fn run<'py>(
             }
         }
         Ok::<_, StepError>(())
-    })?;
+    });
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            // Ctrl-C: freeing millions of agents takes a tenth of a second or more, so
+            // it happens on a thread of its own while the exception is raised.
+            let _ = std::thread::Builder::new()
+                .name("datadao-drop".into())
+                .spawn(move || drop((economy, sink)));
+            return Err(e);
+        }
+    };
     if let Some((what, bytes)) = sink.refused {
         return Err(errors::out_of_memory(what, bytes));
     }
