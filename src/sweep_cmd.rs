@@ -48,15 +48,12 @@ struct SweepSection {
 
 /// Split a sweep file into its `[sweep]` section and the scenario settings around it.
 fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
-    let text = std::fs::read(path)
-        .map_err(anyhow::Error::from)
-        .and_then(|b| String::from_utf8(b).map_err(anyhow::Error::from))
-        .with_context(|| {
-            format!(
-                "cannot read sweep file {} (given with --sweep): accepted: a readable TOML file in UTF-8",
-                path.display()
-            )
-        })?;
+    let text = settings::read_text_file(
+        path,
+        &format!("sweep file {} (given with --sweep)", path.display()),
+        settings::MAX_SETTINGS_FILE,
+        "TOML file",
+    )?;
     let mut table: toml::Table = toml::from_str(&text)
         .map_err(|e| anyhow!("cannot parse sweep file {}: {e}", path.display()))?;
     let mut section = SweepSection::default();
@@ -461,15 +458,27 @@ const PALETTE_EXT: [plotters::style::RGBColor; 6] = [
     plotters::style::RGBColor(23, 190, 207),
 ];
 
+/// Largest shard table `merge` reads: a shard's tables are held in memory to be merged.
+const MAX_SHARD_FILE: u64 = 4 << 30;
+
 fn read_text(dir: &Path, name: &str) -> Result<String> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!(
+    if !path.exists() {
+        bail!(
             "{}: cannot read {name}; accepted: the output folder of a sweep shard",
             dir.display()
-        )
-    })?;
-    String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))
+        );
+    }
+    // No more than a quarter of the memory left: the merge holds every shard's tables.
+    let max = limits::memory_available()
+        .map_or(MAX_SHARD_FILE, |m| MAX_SHARD_FILE.min(m / 4))
+        .max(settings::MAX_SETTINGS_FILE);
+    settings::read_text_file(
+        &path,
+        &format!("shard file {}", path.display()),
+        max,
+        &format!("{name} of a sweep shard's output folder"),
+    )
 }
 
 /// `datadao merge`.

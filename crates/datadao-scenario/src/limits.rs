@@ -204,8 +204,13 @@ pub fn cgroup_tightest(
     best
 }
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type Resource = libc::__rlimit_resource_t;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type Resource = libc::c_int;
+
 /// A resource limit's soft value, `None` if unlimited.
-fn rlimit(resource: libc::__rlimit_resource_t) -> Option<u64> {
+fn rlimit(resource: Resource) -> Option<u64> {
     let mut r = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -422,7 +422,7 @@ fn build(
 }
 
 /// The key an environment variable sets, if it is one of ours.
-fn key_for_variable(var: &str, known: &Flat) -> Option<Result<String>> {
+fn key_for_variable(var: &str, source: &Source, known: &Flat) -> Option<Result<String>> {
     if let Some((_, key, _)) = NAMED_VARIABLES.iter().find(|(v, _, _)| *v == var) {
         return Some(Ok(key.to_string()));
     }
@@ -431,11 +431,7 @@ fn key_for_variable(var: &str, known: &Flat) -> Option<Result<String>> {
     if known.contains_key(&key) {
         Some(Ok(key))
     } else {
-        Some(Err(unknown_key_error(
-            &key,
-            &Source::Env(var.to_string()),
-            known,
-        )))
+        Some(Err(unknown_key_error(&key, source, known)))
     }
 }
 
@@ -590,12 +586,7 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     let mut files = Vec::new();
     if let Some((path, kind)) = &inputs.config_file {
         let source = Source::File(path.clone(), kind);
-        let text = std::fs::read(path)
-            .map_err(anyhow::Error::from)
-            .and_then(|bytes| String::from_utf8(bytes).map_err(anyhow::Error::from))
-            .with_context(|| {
-                format!("cannot read {source}: accepted: a readable TOML file in UTF-8")
-            })?;
+        let text = read_text_file(path, &source.to_string(), MAX_SETTINGS_FILE, "TOML file")?;
         files.push((parse_toml(&text, &source)?, source));
     }
     if let Some((path, text)) = &inputs.config_text {
@@ -628,7 +619,12 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     // `.env` first, then the environment, so the environment wins. Within one layer,
     // two variables for one setting (`FEE_RATE` and `DATADAO_MARKET__FEE_RATE`) must
     // agree: which one wins would otherwise depend on the order the OS lists them in.
-    let dotenv = match inputs.dotenv.as_deref().filter(|p| p.exists()) {
+    // A `.env` folder is a Python virtual environment (`python -m venv .env`), not ours.
+    let dotenv = match inputs
+        .dotenv
+        .as_deref()
+        .filter(|p| p.exists() && !p.is_dir())
+    {
         Some(path) => read_dotenv(path)?,
         None => Vec::new(),
     };
@@ -644,7 +640,7 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     for layer in [dotenv, env] {
         let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
         for (source, var, raw) in layer {
-            let Some(key) = key_for_variable(&var, &layers.known) else {
+            let Some(key) = key_for_variable(&var, &source, &layers.known) else {
                 continue;
             };
             let key = key?;
@@ -731,9 +727,113 @@ fn sources_of(pattern: &str, sources: &BTreeMap<String, Source>) -> String {
     }
 }
 
+/// Largest scenario file, sweep file or `.env` datadao reads: far more than any
+/// scenario needs, and little enough to hold in memory at once.
+pub const MAX_SETTINGS_FILE: u64 = 16 << 20;
+
+/// What a non-regular file is, for messages.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// `1.5 MiB`-style sizes for the file limits.
+fn mib(n: u64) -> String {
+    if n >= 1 << 30 && n % (1 << 30) == 0 {
+        format!("{} GiB", n >> 30)
+    } else if n >= 1 << 20 {
+        format!("{:.0} MiB", n as f64 / f64::from(1 << 20))
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The bytes of `path`, which must be a regular file of at most `max` bytes. `what`
+/// names it in messages ("config file x.toml"), `accepted` the kind of file wanted
+/// ("TOML file"). A FIFO, a device or a directory is refused without reading (and a
+/// FIFO without blocking: it is opened non-blocking after a `stat`), and so is a file
+/// that grows past `max` while being read.
+pub fn read_file(path: &Path, what: &str, max: u64, accepted: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse_kind = |meta: &std::fs::Metadata| -> Result<()> {
+        if meta.is_file() {
+            return Ok(());
+        }
+        let link = std::fs::read_link(path)
+            .map(|to| format!(" links to {}, which", to.display()))
+            .unwrap_or_default();
+        bail!(
+            "{what}{link} is {}; accepted: a regular {accepted} of at most {}",
+            file_kind(meta.file_type()),
+            mib(max)
+        )
+    };
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {what}: accepted: a readable regular {accepted}"))?;
+    refuse_kind(&meta)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .with_context(|| format!("cannot read {what}: accepted: a readable regular {accepted}"))?;
+    // What was opened, not what was looked at: it may have been swapped in between.
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {what}"))?;
+    refuse_kind(&meta)?;
+    let too_big = |size: String| {
+        anyhow::anyhow!(
+            "{what} is {size}, more than the {} datadao reads; accepted: a regular {accepted} of at most {}",
+            mib(max),
+            mib(max)
+        )
+    };
+    if meta.len() > max {
+        return Err(too_big(format!("{} bytes", meta.len())));
+    }
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(meta.len() as usize)
+        .map_err(|_| anyhow::anyhow!("cannot allocate {} bytes to read {what}", meta.len()))?;
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what}"))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(format!("over {} bytes (it grew while read)", max)));
+    }
+    Ok(bytes)
+}
+
+/// [`read_file`] as UTF-8 text.
+pub fn read_text_file(path: &Path, what: &str, max: u64, accepted: &str) -> Result<String> {
+    let bytes = read_file(path, what, max, accepted)?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {what}: not UTF-8 text (byte {}); accepted: a {accepted} in UTF-8",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
-    let iter =
-        dotenvy::from_path_iter(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let what = format!(".env file {}", path.display());
+    let bytes = read_file(path, &what, MAX_SETTINGS_FILE, "file of KEY=VALUE lines")?;
+    let iter = dotenvy::from_read_iter(std::io::Cursor::new(bytes));
     iter.map(|item| item.with_context(|| format!("cannot parse {}", path.display())))
         .collect()
 }
