@@ -81,8 +81,9 @@ pub const MAX_AGENTS: u128 = 200_000;
 pub const MAX_SEEDS: u64 = 100;
 /// Bytes of `simulation_data.csv` sent at a time.
 const CSV_CHUNK: usize = 64 * 1024;
-/// Longest a download waits for its client to take the next chunk.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a download waits for its client to take its rows, all chunks together: a
+/// client that reads slowly cannot hold a worker for longer than this beyond the run.
+const WAIT_BUDGET: Duration = Duration::from_secs(60);
 
 /// The levers the page shows as controls: key, group, label, minimum, maximum, step.
 /// Every other setting is reachable through the page's search box.
@@ -912,12 +913,14 @@ async fn scenario_toml(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<R
 }
 
 /// Writes `simulation_data.csv` in chunks to the response, as the CLI writes it into a
-/// file; a client that stops reading for [`SEND_TIMEOUT`] or goes away stops the run.
+/// file; a client that goes away, or keeps the run waiting for more than [`WAIT_BUDGET`]
+/// in all, stops the run.
 struct CsvRows {
     buf: Vec<u8>,
     tx: mpsc::Sender<Bytes>,
     flag: StopFlag,
     runtime: tokio::runtime::Handle,
+    waited: Duration,
 }
 
 impl CsvRows {
@@ -929,11 +932,11 @@ impl CsvRows {
             &mut self.buf,
             Vec::with_capacity(CSV_CHUNK + 4096),
         ));
-        if self
-            .runtime
-            .block_on(self.tx.send_timeout(chunk, SEND_TIMEOUT))
-            .is_err()
-        {
+        let started = std::time::Instant::now();
+        let left = WAIT_BUDGET.saturating_sub(self.waited);
+        let sent = self.runtime.block_on(self.tx.send_timeout(chunk, left));
+        self.waited += started.elapsed();
+        if sent.is_err() {
             self.flag.raise();
         }
     }
@@ -1006,6 +1009,7 @@ async fn data_csv(
             tx,
             flag: task_flag.clone(),
             runtime,
+            waited: Duration::ZERO,
         };
         while !economy.is_finished() && !task_flag.is_raised() {
             if economy.step(&mut rows).is_err() {

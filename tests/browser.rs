@@ -257,6 +257,9 @@ fn the_dashboard_in_headless_chromium() {
     );
     let note = b.js("return document.querySelector('#chart-price').parentElement.querySelector('.note').textContent;");
     assert!(note.as_str().unwrap().contains("not updated"), "{note}");
+    // The page did all that within its Content-Security-Policy.
+    let blocked = b.js("return window.__datadao.cspViolations;");
+    assert_eq!(blocked, json!([]), "the CSP blocked part of the page");
 }
 
 /// What each payload would do if it ever ran: set `window.__pwned`.
@@ -387,6 +390,8 @@ fn hostile_links_and_uploads_run_no_script_in_headless_chromium() {
             assert_inert(&b, &format!("upload {name}: {text}"));
         }
     }
-    // The page still works afterwards.
+    // The page still works afterwards, and nothing it does itself was blocked.
     slide_fee(&b, 0.03);
+    let blocked = b.js("return window.__datadao.cspViolations;");
+    assert_eq!(blocked, json!([]), "the CSP blocked part of the page");
 }

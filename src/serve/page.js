@@ -38,7 +38,9 @@ const view = {};           // per panel: {log, x0, x1}
 const session = Math.random().toString(36).slice(2);
 let seq = 0, inflight = null;
 // What the browser tests read: the last run, renders so far, change-to-redraw times.
-window.__datadao = {renders:0, latencies:[], lastRun:null, lastBand:null, changedAt:0};
+window.__datadao = {renders:0, latencies:[], lastRun:null, lastBand:null, changedAt:0, cspViolations:[]};
+// Anything the Content-Security-Policy blocked (the tests expect nothing).
+document.addEventListener("securitypolicyviolation", e => window.__datadao.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
 
 function fmt(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
