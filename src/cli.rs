@@ -32,10 +32,11 @@ pub enum Command {
     /// Run a simulation and write its outputs (the default).
     Run(RunArgs),
     /// Print the effective configuration as TOML that --config reads back.
-    Config(ScenarioArgs),
+    Config(ConfigArgs),
     /// List the named scenarios --preset accepts.
     Presets,
-    /// Run several scenarios and draw them on one figure (compare_results.png).
+    /// Run several scenarios and draw them on one figure (compare_results.png) beside a
+    /// table of their final figures (compare_summary.csv).
     Compare(CompareArgs),
     /// Sweep settings over a grid with Monte Carlo runs per point, in parallel.
     Sweep(SweepArgs),
@@ -156,10 +157,14 @@ pub struct ScenarioArgs {
     /// Check the token ledger after every step (simulation.audit).
     #[arg(long)]
     pub audit: bool,
-    /// Do not write transaction_history.csv (output.transactions = false).
-    #[arg(long)]
+    /// Do not write transaction_history.csv (output.transactions = false). Only `run`
+    /// and `config` offer the flag (see [`TransactionsFlag`]): `compare` and `sweep`
+    /// write no transaction log.
+    #[arg(skip)]
     pub no_transactions: bool,
-    /// Do not write simulation_results.png (output.plot = false).
+    /// Do not draw the figure (output.plot = false): simulation_results.png for `run`,
+    /// compare_results.png for `compare` (its table is still written), sweep_results.png
+    /// for `sweep`.
     #[arg(long)]
     pub no_plot: bool,
     /// Start work that is estimated not to fit in memory or on disk anyway
@@ -217,13 +222,52 @@ impl ScenarioArgs {
     }
 }
 
+/// `--no-transactions`, for the commands that write or print a transaction log setting.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct TransactionsFlag {
+    /// Do not write transaction_history.csv (output.transactions = false).
+    #[arg(long)]
+    pub no_transactions: bool,
+}
+
 /// Options of `run`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RunArgs {
     /// Scenario selection.
     #[command(flatten)]
     pub scenario: ScenarioArgs,
+    /// The transaction log.
+    #[command(flatten)]
+    pub transactions: TransactionsFlag,
     /// No progress bar and no summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Options of `config`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Scenario selection.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// The transaction log.
+    #[command(flatten)]
+    pub transactions: TransactionsFlag,
+}
+
+impl Cli {
+    /// Parse the command line, with `--no-transactions` carried into the scenario it
+    /// applies to.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        let mut cli = Self::try_parse()?;
+        let carry =
+            |a: &mut ScenarioArgs, t: TransactionsFlag| a.no_transactions |= t.no_transactions;
+        carry(&mut cli.run.scenario, cli.run.transactions);
+        match &mut cli.command {
+            Some(Command::Run(a)) => carry(&mut a.scenario, a.transactions),
+            Some(Command::Config(a)) => carry(&mut a.scenario, a.transactions),
+            _ => {}
+        }
+        Ok(cli)
+    }
 }

@@ -21,7 +21,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::Parser;
 use datadao_core::Economy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -50,7 +49,7 @@ pub fn emit(text: &str) -> Result<()> {
 
 fn main() -> ExitCode {
     signals::install();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout; a closed pipe there is not worth a word.
@@ -60,7 +59,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
-        Some(Command::Config(args)) => print_config(&args),
+        Some(Command::Config(args)) => print_config(&args.scenario),
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Sweep(args)) => sweep_cmd::sweep(&args),
         Some(Command::Merge(args)) => sweep_cmd::merge(&args),
@@ -186,11 +185,13 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
         )?;
         scenarios.push((scenario.clone(), resolved));
     }
-    // Every scenario shares the flags, so the first one's folder is every one's.
+    // Every scenario shares the flags, so the first one's folder (and figure setting)
+    // is every one's.
     let first = &scenarios[0].1;
+    let plot = first.settings.output.plot;
     let set = OutputSet::begin(
         &first.settings.output.dir,
-        &[output::COMPARE_FILE],
+        &[output::COMPARE_FILE, COMPARE_SUMMARY_FILE],
         &first.describe("output.dir"),
     )?;
     set.check_targets()?;
@@ -208,26 +209,29 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
         }
         runs.push((scenario.clone(), trace));
     }
-    let named: Vec<(String, Vec<series::Point>)> = runs
-        .iter()
-        .map(|(name, t)| (name.clone(), t.series.points()))
-        .collect();
-    let title = format!("datadao: {}", args.scenarios.join(" vs "));
-    let configured: Vec<_> = scenarios
-        .iter()
-        .map(|(_, r)| r.settings.model.governed_settings())
-        .collect();
-    let panels = plot::compare_panels(&named, &configured);
-    let path = set.path(output::COMPARE_FILE);
-    // Governed runs dip for a step when a burn or liquidity passes: see render_segmented.
-    if named
-        .iter()
-        .any(|(_, p)| p.iter().any(|p| p.governance.is_some()))
-    {
-        plot::render_segmented(&path, &title, &panels)?;
-    } else {
-        plot::render(&path, &title, &panels)?;
+    if plot {
+        let named: Vec<(String, Vec<series::Point>)> = runs
+            .iter()
+            .map(|(name, t)| (name.clone(), t.series.points()))
+            .collect();
+        let title = format!("datadao: {}", args.scenarios.join(" vs "));
+        let configured: Vec<_> = scenarios
+            .iter()
+            .map(|(_, r)| r.settings.model.governed_settings())
+            .collect();
+        let panels = plot::compare_panels(&named, &configured);
+        let path = set.path(output::COMPARE_FILE);
+        // Governed runs dip for a step when a burn or liquidity passes: see render_segmented.
+        if named
+            .iter()
+            .any(|(_, p)| p.iter().any(|p| p.governance.is_some()))
+        {
+            plot::render_segmented(&path, &title, &panels)?;
+        } else {
+            plot::render(&path, &title, &panels)?;
+        }
     }
+    output::write_whole(&set, COMPARE_SUMMARY_FILE, compare_csv(&runs).as_bytes())?;
     signals::check()?;
     let files = set.commit()?;
     if !args.quiet {
@@ -260,6 +264,38 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
         emit(&text)?;
     }
     Ok(())
+}
+
+/// The table `compare` prints, as CSV: one row per scenario, in the order given.
+const COMPARE_SUMMARY_FILE: &str = "compare_summary.csv";
+
+/// [`COMPARE_SUMMARY_FILE`]'s text: each scenario's final figures at full precision (an
+/// empty price where the market has none).
+fn compare_csv(runs: &[(String, Trace)]) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out =
+        String::from("scenario,steps,final_price,ddt_reserve,xdai_reserve,pie_ddt,ddt_supply\n");
+    for (name, t) in runs {
+        if let Some(m) = &t.stats.last {
+            let price = m.price.map(|p| p.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                "{},{},{price},{},{},{},{}\n",
+                quote(name),
+                m.step + 1,
+                m.lp_ddt_reserve,
+                m.lp_xdai_reserve,
+                m.pie_ddt,
+                m.ddt_supply
+            ));
+        }
+    }
+    out
 }
 
 fn print_config(args: &ScenarioArgs) -> Result<()> {

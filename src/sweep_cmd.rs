@@ -304,7 +304,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             let text = format!("shard = {k}\nof = {n}\npoints = {}\n", plan.points.len());
             write_whole(&set, SHARD_FILE, text.as_bytes())?;
         }
-        None => finish_outputs(&set, args.format)?,
+        None => finish_outputs_with(&set, args.format, base.output.plot)?,
     }
     crate::signals::check()?;
     set.commit()?;
@@ -325,11 +325,18 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
 /// The figure (and Parquet tables) of a complete sweep, made from the staged tables so
 /// a merged sweep gets exactly the same files.
 fn finish_outputs(set: &OutputSet, format: Format) -> Result<()> {
-    let path = set.path(sweep::SERIES_FILE);
-    let series = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", sweep::SERIES_FILE))?;
-    let (title, panels) = sweep_panels(&series)?;
-    plot::render(&set.path(PLOT_FILE), &title, &panels)?;
+    finish_outputs_with(set, format, true)
+}
+
+/// [`finish_outputs`], without the figure unless `plot` (`--no-plot`, `output.plot`).
+fn finish_outputs_with(set: &OutputSet, format: Format, plot: bool) -> Result<()> {
+    if plot {
+        let path = set.path(sweep::SERIES_FILE);
+        let series = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", sweep::SERIES_FILE))?;
+        let (title, panels) = sweep_panels(&series)?;
+        plot::render(&set.path(PLOT_FILE), &title, &panels)?;
+    }
     if format == Format::Parquet {
         crate::tables::write_parquet(set)?;
     }
