@@ -380,6 +380,14 @@ fn every_response_carries_the_security_headers() {
         ),
         (421, request("GET", "/", "evil.example:80", "", "")),
         (
+            421,
+            request("POST", "/api/run", "rebind.example:80", json, SMALL_RUN),
+        ),
+        (
+            421,
+            request("GET", "/api/data.csv", "rebind.example:80", "", ""),
+        ),
+        (
             403,
             request(
                 "POST",
@@ -861,6 +869,23 @@ fn session_ids_are_bounded_and_the_session_table_stays_small() {
     }
     let (status, body) = post(&url, r#"{"session": "x", "seq": -1}"#);
     assert_eq!(status, 422, "{body}");
+    // The attack that used to keep 516 MB: thousands of requests with 60 KB session ids.
+    let rss_before_long = s.rss_kib();
+    let agent = agent_timeout(Duration::from_secs(30));
+    for i in 0..2000 {
+        let id = format!("{i}{}", "x".repeat(60_000));
+        let body = serde_json::json!({"session": id, "seq": 1, "settings": {"simulation.total_steps": 10}}).to_string();
+        let (status, reply) = post_with(&agent, &url, &body);
+        assert_eq!(status, 422, "{reply}");
+    }
+    let rss_after_long = s.rss_kib();
+    eprintln!(
+        "2,000 requests with 60 KB session ids: RSS {rss_before_long} -> {rss_after_long} KiB"
+    );
+    assert!(
+        rss_after_long < rss_before_long + 20 * 1024,
+        "{rss_before_long} -> {rss_after_long} KiB"
+    );
     // 3,000 sessions of the longest id: the table forgets the oldest.
     let rss_before = s.rss_kib();
     let agent = agent_timeout(Duration::from_secs(30));
