@@ -749,6 +749,10 @@ fn an_abandoned_run_stops_and_frees_its_worker() {
             })
         })
         .collect();
+    // During: a small run sent while every worker is taken by a client about to hang up
+    // is served as soon as they do (not when their runs would have ended).
+    std::thread::sleep(Duration::from_millis(100));
+    let during = small();
     for q in quitters {
         assert_eq!(q.join().unwrap(), 0, "the client gave up");
     }
@@ -760,8 +764,9 @@ fn an_abandoned_run_stops_and_frees_its_worker() {
     let after = small();
     let rss_after = s.rss_kib();
     eprintln!(
-        "slow run {slow:?}; small run {before:?} before, {after:?} right after four abandoned slow runs; CPU in the 0.7 s after: {busy:?}; RSS {rss_before} -> {rss_after} KiB"
+        "slow run {slow:?}; small run {before:?} before, {during:?} while four clients 200 ms from hanging up held the workers, {after:?} right after; CPU in the 0.7 s after: {busy:?}; RSS {rss_before} -> {rss_after} KiB"
     );
+    assert!(during < Duration::from_millis(200 + 400), "{during:?}");
     assert!(
         busy < Duration::from_millis(150),
         "the abandoned runs kept running: {busy:?}"
