@@ -138,14 +138,16 @@ pub async fn check(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) ->
     let headers = req.headers();
     match text(headers, header::HOST) {
         Some(host) if hosts.host_ok(host) => {}
-        Some(host) => return refuse(
-            StatusCode::MISDIRECTED_REQUEST,
-            format!(
+        Some(host) => {
+            return refuse(
+                StatusCode::MISDIRECTED_REQUEST,
+                format!(
                 "Host '{}' is not this server; accepted: {} (add a name with --allow-host NAME)",
                 quote(host),
                 hosts.list()
             ),
-        ),
+            )
+        }
         None => {
             return refuse(
                 StatusCode::MISDIRECTED_REQUEST,
