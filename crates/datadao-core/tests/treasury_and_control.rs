@@ -53,7 +53,7 @@ impl Observer for Everything {
         true
     }
     fn on_transaction(&mut self, tx: &Transaction) {
-        self.transactions.push(tx.clone());
+        self.transactions.push(*tx);
     }
     fn on_step(&mut self, m: &StepMetrics) {
         self.steps.push(m.clone());
