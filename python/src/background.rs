@@ -66,7 +66,8 @@ pub fn run<T: Send>(
         if let (Some(cb), true) = (progress, finished != reported) {
             cb.call1((finished,))?;
         }
-        py.detach(|| handle.join())
-            .map_err(|_| PyRuntimeError::new_err("datadao's worker thread failed (a bug: please report it)"))
+        py.detach(|| handle.join()).map_err(|_| {
+            PyRuntimeError::new_err("datadao's worker thread failed (a bug: please report it)")
+        })
     })
 }

@@ -127,14 +127,11 @@ impl Observer for Collect {
         }
         c.action.push(t.action as u8);
         let price = t.price.unwrap_or(f64::NAN);
-        for (col, v) in c.amounts.iter_mut().zip([
-            t.ddt,
-            t.xdai,
-            t.lp,
-            t.ddt_balance,
-            t.xdai_balance,
-            price,
-        ]) {
+        for (col, v) in
+            c.amounts
+                .iter_mut()
+                .zip([t.ddt, t.xdai, t.lp, t.ddt_balance, t.xdai_balance, price])
+        {
             col.push(v);
         }
         let code = match t.detail {

@@ -320,11 +320,13 @@ fn axis_values(key: &str, label: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<tom
         ))
     };
     if is_container(v) {
-        return Err(bad(if v.is_instance_of::<PySet>() || v.is_instance_of::<PyFrozenSet>() {
-            "a set has no order; "
-        } else {
-            ""
-        }));
+        return Err(bad(
+            if v.is_instance_of::<PySet>() || v.is_instance_of::<PyFrozenSet>() {
+                "a set has no order; "
+            } else {
+                ""
+            },
+        ));
     }
     let iter = v.try_iter().map_err(|_| bad(""))?;
     let mut values = Vec::new();

@@ -235,15 +235,28 @@ fn run<'py>(
                 i(std::mem::take(&mut tx.step))?,
                 i(std::mem::take(&mut tx.seq))?,
                 i(std::mem::take(&mut tx.agent_id))?,
-                ("u1", PyBytes::new(py, &std::mem::take(&mut tx.agent_type)).into_any().unbind()),
-                ("u1", PyBytes::new(py, &std::mem::take(&mut tx.action)).into_any().unbind()),
+                (
+                    "u1",
+                    PyBytes::new(py, &std::mem::take(&mut tx.agent_type))
+                        .into_any()
+                        .unbind(),
+                ),
+                (
+                    "u1",
+                    PyBytes::new(py, &std::mem::take(&mut tx.action))
+                        .into_any()
+                        .unbind(),
+                ),
                 f(ddt)?,
                 f(xdai)?,
                 f(lp)?,
                 f(ddt_balance)?,
                 f(xdai_balance)?,
                 f(price)?,
-                ("u4", bytes_of(py, &std::mem::take(&mut tx.detail), u32::to_le_bytes)?),
+                (
+                    "u4",
+                    bytes_of(py, &std::mem::take(&mut tx.detail), u32::to_le_bytes)?,
+                ),
             ];
             let categories = vec![
                 (
@@ -356,8 +369,14 @@ fn prepare(
     let typed = conversion::settings_values(settings)?;
     let axes = conversion::grid_axes(grid)?;
     let args = explicit(steps, None)?;
-    let base = settings::resolve(&inputs(preset.as_deref(), &typed, &args, Vec::new(), Vec::new())?)
-        .map_err(errors::config)?;
+    let base = settings::resolve(&inputs(
+        preset.as_deref(),
+        &typed,
+        &args,
+        Vec::new(),
+        Vec::new(),
+    )?)
+    .map_err(errors::config)?;
     let indices = sweep::point_indices(&axes, zip).map_err(errors::config)?;
     if let Some((k, n)) = shard {
         if k == 0 || n == 0 || k > n || n > indices.len() {
@@ -384,8 +403,14 @@ fn prepare(
             }
             text.push((axis.key.clone(), axis.values[i].clone()));
         }
-        let point = settings::resolve(&inputs(preset.as_deref(), &typed, &args, grid_values, flags)?)
-            .map_err(errors::config)?;
+        let point = settings::resolve(&inputs(
+            preset.as_deref(),
+            &typed,
+            &args,
+            grid_values,
+            flags,
+        )?)
+        .map_err(errors::config)?;
         estimate::check_sweep_point(&point, jobs as u64)?;
         points.push((text, point.settings.model));
     }
@@ -419,10 +444,12 @@ fn sweep_points<'py>(
 ) -> PyResult<usize> {
     let one = 1u8.into_pyobject(py)?.into_any();
     let runs = runs.unwrap_or(&one);
-    Ok(prepare(grid, runs, preset, settings, steps, zip, jobs, None)?
-        .plan
-        .points
-        .len())
+    Ok(
+        prepare(grid, runs, preset, settings, steps, zip, jobs, None)?
+            .plan
+            .points
+            .len(),
+    )
 }
 
 /// Run a sweep (or shard `k` of `n`) and return `(sweep_runs.csv, sweep_series.csv,
@@ -531,9 +558,7 @@ fn merge_shards<'py>(
             sweep_toml: part_text(&label, merge::SWEEP_FILE, &parts[3])?,
         });
     }
-    let merged = py
-        .detach(|| merge::merge(&shards))
-        .map_err(errors::merge)?;
+    let merged = py.detach(|| merge::merge(&shards)).map_err(errors::merge)?;
     Ok((
         PyBytes::new(py, merged.runs_csv.as_bytes()),
         PyBytes::new(py, merged.series_csv.as_bytes()),

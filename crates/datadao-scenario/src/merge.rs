@@ -424,7 +424,9 @@ pub fn merge(shards: &[Shard]) -> Result<Merged> {
                 );
             }
         }
-        let mut text = String::with_capacity(header.len() + rows.iter().map(|r| r.2.len() + 1).sum::<usize>() + 1);
+        let mut text = String::with_capacity(
+            header.len() + rows.iter().map(|r| r.2.len() + 1).sum::<usize>() + 1,
+        );
         text.push_str(header);
         text.push('\n');
         for r in rows {
@@ -446,6 +448,121 @@ pub fn merge(shards: &[Shard]) -> Result<Merged> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::{Inputs, Source};
+
+    /// A sweep of 3 points x 2 runs of 4 steps, whole and as shards of `n`.
+    fn tables(runs: u64, shard: Option<(usize, usize)>) -> (String, String, String) {
+        let axis = sweep::parse_axis(
+            "market.fee_rate=0.001,0.01,0.1",
+            Source::Flag("--grid".into()),
+        )
+        .unwrap();
+        let base = settings::resolve(&Inputs {
+            flags: vec![(
+                "simulation.total_steps".into(),
+                "4".into(),
+                Source::Flag("--steps".into()),
+            )],
+            ..Inputs::default()
+        })
+        .unwrap();
+        let points = sweep::points(std::slice::from_ref(&axis), false)
+            .unwrap()
+            .into_iter()
+            .map(|values| {
+                let mut flags = vec![(
+                    "simulation.total_steps".into(),
+                    "4".into(),
+                    Source::Flag("--steps".into()),
+                )];
+                flags.extend(
+                    values
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone(), Source::Flag("--grid".into()))),
+                );
+                let c = settings::resolve(&Inputs {
+                    flags,
+                    ..Inputs::default()
+                })
+                .unwrap();
+                (values, c.settings.model)
+            })
+            .collect();
+        let plan = sweep::Plan {
+            axes: vec![axis.clone()],
+            points,
+            runs,
+            jobs: 1,
+            shard,
+        };
+        let (mut r, mut s) = (Vec::new(), Vec::new());
+        sweep::execute(&plan, &mut r, &mut s, &|| {}, &|| Ok(())).unwrap();
+        let toml = sweep_toml(runs, false, &[axis], &base.settings);
+        (
+            String::from_utf8(r).unwrap(),
+            String::from_utf8(s).unwrap(),
+            toml,
+        )
+    }
+
+    fn shards(runs: u64, n: usize) -> Vec<Shard> {
+        (1..=n)
+            .map(|k| {
+                let (runs_csv, series_csv, sweep_toml) = tables(runs, Some((k, n)));
+                Shard {
+                    origin: Origin::Label(format!("result {k}")),
+                    shard_toml: shard_toml(k, n, 3),
+                    sweep_toml,
+                    runs_csv,
+                    series_csv,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shards_merge_into_the_whole_sweep_and_broken_ones_are_refused() {
+        let (runs_csv, series_csv, _) = tables(2, None);
+        let good = shards(2, 2);
+        let merged = merge(&good).unwrap();
+        assert_eq!(
+            (merged.runs_csv.as_str(), merged.series_csv.as_str()),
+            (runs_csv.as_str(), series_csv.as_str())
+        );
+        // Any order.
+        let reversed: Vec<Shard> = good.iter().rev().cloned().collect();
+        assert_eq!(merge(&reversed).unwrap(), merged);
+
+        let refused = |shards: Vec<Shard>, words: &str| {
+            let e = format!("{:#}", merge(&shards).unwrap_err());
+            assert!(e.contains(words), "{words}: {e}");
+        };
+        refused(vec![good[0].clone(), good[0].clone()], "given twice");
+        refused(vec![good[0].clone()], "exactly once; got 1 shards");
+        refused(Vec::new(), "got none");
+        let mut foreign = good.clone();
+        foreign[1] = shards(3, 2).remove(1);
+        refused(
+            foreign,
+            "result 2: belongs to a different sweep than result 1",
+        );
+        let mut missing = good.clone();
+        let mut lines: Vec<&str> = missing[0].runs_csv.lines().collect();
+        lines.remove(1);
+        missing[0].runs_csv = lines.join("\n") + "\n";
+        refused(missing, "expected 2");
+        let mut twice = good.clone();
+        let row = twice[1].runs_csv.lines().nth(1).unwrap().to_string();
+        twice[1].runs_csv.push_str(&(row + "\n"));
+        refused(twice, "twice");
+        let mut stray = good.clone();
+        let row = stray[0].runs_csv.lines().nth(1).unwrap().to_string();
+        stray[1].runs_csv.push_str(&(row + "\n"));
+        refused(stray, "result 2: sweep_runs.csv line");
+        let mut cut = good;
+        cut[1].series_csv.pop();
+        refused(cut, "cut off");
+    }
 
     #[test]
     fn quoted_fields_are_one_field() {

@@ -96,9 +96,7 @@ impl Axis {
     /// An axis from a range `START..END:STEP` (END included) given as text for `key`;
     /// anything else is refused, so text is never split into several values.
     pub fn from_range(key: &str, range: &str, origin: Source) -> Result<Axis> {
-        let is_range = range
-            .split_once(':')
-            .is_some_and(|(r, _)| r.contains(".."));
+        let is_range = range.split_once(':').is_some_and(|(r, _)| r.contains(".."));
         if !is_range {
             bail!(
                 "{origin}: '{range}' is not a range; accepted: a list of values, or \"START..END:STEP\" (for one text value, a list of one: [\"{range}\"])"
@@ -137,7 +135,9 @@ fn check_typed(v: &toml::Value, origin: &Source, i: usize) -> Result<()> {
             "{origin}, value {}: text with a line break; accepted: text on one line",
             i + 1
         ),
-        toml::Value::Array(items) => items.iter().try_for_each(|item| check_typed(item, origin, i)),
+        toml::Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_typed(item, origin, i)),
         toml::Value::Table(_) | toml::Value::Datetime(_) => bail!(
             "{origin}, value {}: {v}; accepted: a bool, a number, text or a list of them",
             i + 1
@@ -804,25 +804,47 @@ mod tests {
         assert_eq!(a.values, vec!["\"0.1,0.2\""]);
         assert_eq!(a.value(0), AxisValue::Typed(&V::String("0.1,0.2".into())));
         let list = V::Array(vec![V::String("research".into()), V::String("x".into())]);
-        let a = Axis::from_values("data.use_cases", vec![list.clone()], api("data.use_cases")).unwrap();
+        let a =
+            Axis::from_values("data.use_cases", vec![list.clone()], api("data.use_cases")).unwrap();
         assert_eq!(a.values, vec!["\"[\"\"research\"\", \"\"x\"\"]\""]);
-        let e = Axis::from_values(key, vec![V::Float(f64::NAN)], api(key)).unwrap_err().to_string();
-        assert!(e.contains("grid[\"market.fee_rate\"]") && e.contains("finite"), "{e}");
-        let e = Axis::from_values(key, vec![V::Float(f64::INFINITY)], api(key)).unwrap_err().to_string();
+        let e = Axis::from_values(key, vec![V::Float(f64::NAN)], api(key))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("grid[\"market.fee_rate\"]") && e.contains("finite"),
+            "{e}"
+        );
+        let e = Axis::from_values(key, vec![V::Float(f64::INFINITY)], api(key))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("finite"), "{e}");
-        let e = Axis::from_values(key, vec![], api(key)).unwrap_err().to_string();
+        let e = Axis::from_values(key, vec![], api(key))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no values"), "{e}");
-        let e = Axis::from_values("market.fee", vec![V::Float(0.1)], api("market.fee")).unwrap_err().to_string();
+        let e = Axis::from_values("market.fee", vec![V::Float(0.1)], api("market.fee"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean 'market.fee_rate'"), "{e}");
-        let e = Axis::from_values("output.dir", vec![V::String("a".into())], api("output.dir")).unwrap_err().to_string();
+        let e = Axis::from_values("output.dir", vec![V::String("a".into())], api("output.dir"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot vary"), "{e}");
-        let e = Axis::from_values("simulation.activation", vec![V::String("a\nb".into())], api("x")).unwrap_err().to_string();
+        let e = Axis::from_values(
+            "simulation.activation",
+            vec![V::String("a\nb".into())],
+            api("x"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line break"), "{e}");
         // A range given as text is a range; anything else is refused, never split.
         let r = Axis::from_range(key, "0.1..0.3:0.1", api(key)).unwrap();
         assert_eq!(r.values, vec!["0.1", "0.2", "0.3"]);
         assert_eq!(r.value(1), AxisValue::Text("0.2"));
-        let e = Axis::from_range(key, "0.1,0.2", api(key)).unwrap_err().to_string();
+        let e = Axis::from_range(key, "0.1,0.2", api(key))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a range"), "{e}");
     }
 
