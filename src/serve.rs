@@ -335,6 +335,8 @@ pub struct AppState {
     cores: usize,
     /// Raised when the server stops; every request's flag is a child of it.
     shutdown: StopFlag,
+    /// Requests waiting for a worker.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 /// A refusal: status, message, and the setting it is about (if known).
@@ -442,6 +444,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             workers: Arc::new(Semaphore::new(cores)),
             cores,
             shutdown: shutdown.clone(),
+            waiting: Default::default(),
         });
         // A signal raises the engine's flag (every run stops within milliseconds) and
         // tells the connections to finish.

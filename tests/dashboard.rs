@@ -674,12 +674,16 @@ fn idle_connections_do_not_shut_anyone_out() {
     };
     let before = small("before");
     let rss_before = s.rss_kib();
-    // 300 idle connections and 100 with half a request, more than the server keeps.
+    // 200 idle connections, 100 with half their headers and 100 with their headers and
+    // half a body: more than the server keeps.
     let mut idle = Vec::new();
     for i in 0..400 {
         let mut sock = TcpStream::connect(&s.addr).unwrap();
         if i % 4 == 0 {
             sock.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\n").as_bytes())
+                .unwrap();
+        } else if i % 4 == 1 {
+            sock.write_all(format!("POST /api/run HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"settings\"").as_bytes())
                 .unwrap();
         }
         idle.push(sock);
@@ -977,4 +981,40 @@ fn sigterm_and_ctrl_c_stop_the_server_within_a_second_with_work_in_flight() {
             assert!(status == 503 || status == 0 || status == 200, "{status}");
         }
     }
+}
+
+#[test]
+fn a_flood_of_runs_is_queued_within_bounds_and_small_requests_still_get_through() {
+    let s = Server::start();
+    let url = format!("{}/api/run", s.url);
+    // 100 clients ask for slow runs at once and hang up after 2 s.
+    let flood: Vec<_> = (0..100)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                post_with(&agent_timeout(Duration::from_secs(2)), &url, SLOW_RUN).0
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // The page itself and the schema are served meanwhile: they need no worker.
+    let started = Instant::now();
+    let (status, _) = get(&format!("{}/api/schema", s.url));
+    assert_eq!(status, 200);
+    let schema = started.elapsed();
+    let statuses: Vec<u16> = flood.into_iter().map(|t| t.join().unwrap()).collect();
+    let refused = statuses.iter().filter(|&&c| c == 503).count();
+    assert!(
+        statuses.iter().all(|&c| c == 503 || c == 0 || c == 200),
+        "{statuses:?}"
+    );
+    // At most 64 wait; the rest are told at once.
+    assert!(refused >= 100 - 64 - 2, "{refused} refused: {statuses:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let (status, body) = post(&url, SMALL_RUN);
+    assert_eq!(status, 200, "{body}");
+    let after = started.elapsed();
+    eprintln!("flood of 100 slow runs: {refused} refused at once; schema in {schema:?} during it, a small run in {after:?} after");
+    assert!(schema < Duration::from_secs(1) && after < Duration::from_secs(1));
 }

@@ -177,7 +177,8 @@ pub async fn check(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) ->
         }
     }
     if req.method() != Method::POST {
-        return next.run(req).await;
+        let serving = super::net::serving(&req);
+        return hold(next.run(req).await, serving);
     }
     let json = text(headers, header::CONTENT_TYPE).is_some_and(|t| {
         t.split(';')
@@ -231,8 +232,17 @@ pub async fn check(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) ->
             )
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let serving = super::net::serving(&req);
+    hold(next.run(req).await, serving)
+}
+
+/// The response, with `guard` kept until its body is sent.
+fn hold<T: Unpin + Send + 'static>(response: Response, guard: Option<T>) -> Response {
+    match guard {
+        Some(g) => response.map(|body| Body::new(super::net::Holding::new(body, g))),
+        None => response,
+    }
 }
 
 /// The security headers, on every response.

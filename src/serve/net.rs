@@ -4,9 +4,10 @@
 //! - Request headers must arrive within [`HEADER_TIMEOUT`] (hyper closes the connection
 //!   otherwise), and an idle keep-alive connection is closed after [`IDLE_TIMEOUT`].
 //! - At most [`MAX_CONNECTIONS`] connections are open; when one more arrives, the
-//!   oldest connection with no request in flight is closed to make room, so idle or
-//!   slow connections can never shut a new client out (only requests being served
-//!   count against the limit).
+//!   oldest connection that is not being served is closed to make room (an idle one
+//!   first, else one still sending its headers or body), so idle or slow connections
+//!   can never shut a new client out. Only requests whose body is in count against the
+//!   limit, and those are bounded in turn by the worker queue ([`super::work`]).
 //! - Every response gets the security headers ([`super::guard::harden`]).
 //! - Shutdown (a signal): stop accepting, let each connection finish its response
 //!   (runs in flight have been stopped by the same signal's flag) for at most
@@ -43,6 +44,8 @@ pub const DRAIN: Duration = Duration::from_millis(400);
 struct Conn {
     /// Requests in flight (from headers read to the last byte of the response).
     busy: Arc<AtomicUsize>,
+    /// Requests being served (body read, until the last byte of the response).
+    serving: Arc<AtomicUsize>,
     /// When it last started or finished a request.
     since: Arc<Mutex<Instant>>,
     /// Tells the connection's task to close it.
@@ -74,6 +77,27 @@ impl Drop for Busy {
         *self.since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         self.busy.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// A request extension: the connection's count of requests being served.
+#[derive(Clone)]
+pub struct Serving(Arc<AtomicUsize>);
+
+/// Counts a request as being served while alive (see [`serving`]).
+pub struct ServingGuard(Arc<AtomicUsize>);
+
+impl Drop for ServingGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Mark the request as being served (its connection is then never closed to make room)
+/// for as long as the returned guard lives: from its body read to its response's end.
+pub fn serving(req: &axum::extract::Request) -> Option<ServingGuard> {
+    let s = req.extensions().get::<Serving>()?;
+    s.0.fetch_add(1, Ordering::SeqCst);
+    Some(ServingGuard(Arc::clone(&s.0)))
 }
 
 /// A response body that holds a value until it is finished or dropped.
@@ -108,8 +132,8 @@ impl<T: Unpin> hyper::body::Body for Holding<T> {
     }
 }
 
-/// Make room for one more connection: close the oldest one without a request in
-/// flight. Returns false when every connection is serving a request.
+/// Make room for one more connection: close the oldest idle one, else the oldest one
+/// still sending a request. Returns false when every connection is being served.
 fn make_room(table: &Table) -> bool {
     let conns = table.lock().unwrap_or_else(|e| e.into_inner());
     if conns.len() < MAX_CONNECTIONS {
@@ -117,8 +141,13 @@ fn make_room(table: &Table) -> bool {
     }
     let oldest = conns
         .values()
-        .filter(|c| c.busy.load(Ordering::SeqCst) == 0)
-        .min_by_key(|c| *c.since.lock().unwrap_or_else(|e| e.into_inner()));
+        .filter(|c| c.serving.load(Ordering::SeqCst) == 0)
+        .min_by_key(|c| {
+            (
+                c.busy.load(Ordering::SeqCst) > 0,
+                *c.since.lock().unwrap_or_else(|e| e.into_inner()),
+            )
+        });
     match oldest {
         Some(c) => {
             c.close.notify_one();
@@ -157,12 +186,14 @@ pub async fn serve(
         let id = next_id;
         next_id += 1;
         let busy = Arc::new(AtomicUsize::new(0));
+        let serving = Arc::new(AtomicUsize::new(0));
         let since = Arc::new(Mutex::new(Instant::now()));
         let close = Arc::new(Notify::new());
         table.lock().unwrap_or_else(|e| e.into_inner()).insert(
             id,
             Conn {
                 busy: Arc::clone(&busy),
+                serving: Arc::clone(&serving),
                 since: Arc::clone(&since),
                 close: Arc::clone(&close),
             },
@@ -173,8 +204,9 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = {
                 let (busy, since) = (Arc::clone(&busy), Arc::clone(&since));
-                hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                     let held = Busy::new(&busy, &since);
+                    req.extensions_mut().insert(Serving(Arc::clone(&serving)));
                     let future = hyper::service::Service::call(&app, req);
                     async move {
                         let response = future.await.unwrap_or_else(|e: Infallible| match e {});

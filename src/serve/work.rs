@@ -11,6 +11,7 @@
 //!   blocking task itself) is free again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ pub const STEP_COST: u128 = 10;
 pub const CSV_ROW_COST: u128 = 17;
 /// Longest a request waits for a free worker before it is refused (503).
 pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most requests waiting for a worker at once; more get 503 at once, so waiting
+/// requests cannot take every connection.
+pub const MAX_QUEUE: usize = 64;
 /// Most sessions remembered for superseding; the least recently used is forgotten.
 pub const MAX_SESSIONS: usize = 1024;
 /// Longest session id.
@@ -153,6 +157,20 @@ pub async fn worker(
     n: u32,
     flag: &StopFlag,
 ) -> ApiResult<OwnedSemaphorePermit> {
+    /// Counts a waiting request while alive.
+    struct Waiting<'a>(&'a AtomicUsize);
+    impl Drop for Waiting<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let waiting = Waiting(&state.waiting);
+    if waiting.0.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUE {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{MAX_QUEUE} requests are already waiting for a worker; try again"),
+        ));
+    }
     let acquire = Arc::clone(&state.workers).acquire_many_owned(n);
     let stopped = async {
         while !flag.is_raised() {
