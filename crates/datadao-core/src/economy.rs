@@ -16,7 +16,7 @@ pub enum Economy {
     /// This project's model.
     Model(Box<Simulation>),
     /// The 2024 program's rules.
-    Original2024(Box<original_2024::Simulation>),
+    Original2024(Box<original_2024::Replica>),
 }
 
 impl Economy {
@@ -31,7 +31,7 @@ impl Economy {
                 Economy::Model(Box::new(sim))
             }
             Rules::Original2024 => {
-                Economy::Original2024(Box::new(original_2024::Simulation::new(&config)))
+                Economy::Original2024(Box::new(original_2024::Replica::new(&config)))
             }
         })
     }

@@ -227,7 +227,7 @@ struct Agent {
 
 /// An economy run by the 2024 program's rules.
 #[derive(Clone, Debug)]
-pub struct Simulation {
+pub struct Replica {
     total_steps: u64,
     entry_steps: u64,
     agents_per_entry: u64,
@@ -247,7 +247,7 @@ pub struct Simulation {
     stop: StopFlag,
 }
 
-impl Simulation {
+impl Replica {
     /// A fresh economy; reads only the settings the program had.
     pub fn new(config: &Config) -> Self {
         let s = &config.simulation;
@@ -292,7 +292,7 @@ impl Simulation {
         u64::from(self.next_step) >= self.total_steps
     }
 
-    /// The step the next call to [`Simulation::step`] runs.
+    /// The step the next call to [`Replica::step`] runs.
     pub fn next_step(&self) -> u32 {
         self.next_step
     }
@@ -696,7 +696,7 @@ mod tests {
     /// 1, round(6.3)=6, round(4.2)=4.
     #[test]
     fn entry_tops_up_to_rounded_targets() {
-        let mut sim = Simulation::new(&Config::default());
+        let mut sim = Replica::new(&Config::default());
         sim.enter();
         assert_eq!(sim.counts, [8, 1, 1, 6, 4]);
     }

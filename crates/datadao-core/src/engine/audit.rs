@@ -1,7 +1,7 @@
 //! The end of a step: the metrics row and the audit, which checks every balance is a
 //! finite number of at least 0 and every token is accounted for.
 
-use super::{Simulation, Tally};
+use super::{BalanceSums, Simulation};
 use crate::ledger::{AuditError, Holdings};
 use crate::metrics::{GovernanceMetrics, StepMetrics};
 
@@ -10,10 +10,10 @@ impl Simulation {
     pub(super) fn measure(
         &self,
         step: u32,
-        tally: &Tally,
+        tally: &BalanceSums,
         crc_held: f64,
     ) -> (StepMetrics, Holdings) {
-        let Tally {
+        let BalanceSums {
             sum_xdai,
             sum_ddt,
             sum_lp,

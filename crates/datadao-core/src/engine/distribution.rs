@@ -1,7 +1,7 @@
 //! The Pie's distribution as the engine runs it: the pot, each member's share by the
 //! configured policy, and what recipients do with their shares.
 
-use super::{Simulation, Tally};
+use super::{BalanceSums, Simulation};
 use crate::agents;
 use crate::pie::PiePolicy;
 use crate::transactions::{Action, Detail, Observer};
@@ -15,7 +15,7 @@ impl Simulation {
         step: u32,
         shuffled: bool,
         observer: &mut O,
-    ) -> Option<Tally> {
+    ) -> Option<BalanceSums> {
         let policy = self.config.pie.policy;
         let rate = self.settings.distribution_rate;
         // From here what the Pie keeps is the treasury's; what flows in is the next pot's.
@@ -43,7 +43,7 @@ impl Simulation {
             self.data.close_usage_period();
             return None;
         }
-        let mut tally = Tally::default();
+        let mut tally = BalanceSums::default();
         for n in 0..self.agents.len() {
             let i = if shuffled { self.order[n] as usize } else { n };
             self.pie_turn(

@@ -36,14 +36,14 @@ use crate::treasury::Treasury;
 
 /// Sums of agents' balances, per type, gathered in whatever pass last visits them.
 #[derive(Clone, Copy, Debug, Default)]
-struct Tally {
+struct BalanceSums {
     sum_xdai: [f64; 5],
     sum_ddt: [f64; 5],
     sum_lp: f64,
     orgs_out_of_xdai: u64,
 }
 
-impl Tally {
+impl BalanceSums {
     fn add(&mut self, a: &Agent) {
         let t = a.kind.index();
         self.sum_xdai[t] += a.xdai;
@@ -324,11 +324,11 @@ impl Simulation {
     fn measure_step(
         &self,
         step: u32,
-        tally: Option<Tally>,
+        tally: Option<BalanceSums>,
         crc_held: f64,
     ) -> (StepMetrics, crate::ledger::Holdings) {
         let tally = tally.unwrap_or_else(|| {
-            let mut t = Tally::default();
+            let mut t = BalanceSums::default();
             self.agents.iter().for_each(|a| t.add(a));
             t
         });
@@ -346,7 +346,7 @@ impl Simulation {
     /// Everything a step does to the economy before governance, in the step's order.
     /// Returns the CRC agents hold and, when a pass over the agents already summed
     /// their balances, the sums.
-    fn advance<O: Observer>(&mut self, step: u32, observer: &mut O) -> (f64, Option<Tally>) {
+    fn advance<O: Observer>(&mut self, step: u32, observer: &mut O) -> (f64, Option<BalanceSums>) {
         self.flows = StepFlows::default();
 
         if step > 0 {

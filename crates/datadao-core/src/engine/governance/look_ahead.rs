@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use super::super::{Simulation, Tally as Sums};
+use super::super::{BalanceSums, Simulation};
 use super::vote::Forecasts;
 use crate::control::StepError;
 use crate::governance::ProposalKind;
@@ -18,7 +18,7 @@ use crate::transactions::{NullObserver, Observer};
 /// sums of the step whose governance is still to come.
 struct Branch {
     steps: Vec<Result<StepMetrics, AuditError>>,
-    advanced: (f64, Option<Sums>),
+    advanced: (f64, Option<BalanceSums>),
 }
 
 /// Steps a look-ahead has run beyond the step last reported.
@@ -30,7 +30,7 @@ pub(in crate::engine) struct Ahead {
     pub(in crate::engine) replay: VecDeque<Result<StepMetrics, AuditError>>,
     /// The economy's part of the step after them, already run: its governance,
     /// measuring and audit are still to come.
-    pub(in crate::engine) advanced: Option<(f64, Option<Sums>)>,
+    pub(in crate::engine) advanced: Option<(f64, Option<BalanceSums>)>,
 }
 
 impl Simulation {
@@ -41,7 +41,7 @@ impl Simulation {
         &mut self,
         step: u32,
         crc_held: f64,
-        tally: Option<Sums>,
+        tally: Option<BalanceSums>,
         observer: &mut O,
     ) -> Result<StepMetrics, StepError> {
         let vote = self.open_vote(step, observer);
@@ -119,7 +119,7 @@ impl Simulation {
     fn finish_ahead(
         &self,
         step: u32,
-        tally: Option<Sums>,
+        tally: Option<BalanceSums>,
         crc_held: f64,
     ) -> Result<StepMetrics, AuditError> {
         let (metrics, holdings) = self.measure_step(step, tally, crc_held);
