@@ -214,6 +214,7 @@ fn run<'py>(
     let out = PyDict::new(py);
     let mut data: Vec<(&'static str, Py<PyAny>)> = Vec::with_capacity(sink.columns.len());
     for c in std::mem::take(&mut sink.columns) {
+        py.check_signals()?;
         // Each column is dropped once Python holds its copy.
         data.push(match c {
             Column::Int(v) => ("i8", bytes_of(py, &v, i64::to_le_bytes)?),
@@ -228,8 +229,15 @@ fn run<'py>(
                 .split(',')
                 .map(str::to_string)
                 .collect();
-            let f = |v: Vec<f64>| bytes_of(py, &v, f64::to_le_bytes).map(|b| ("f8", b));
-            let i = |v: Vec<i64>| bytes_of(py, &v, i64::to_le_bytes).map(|b| ("i8", b));
+            // Ctrl-C is looked for between columns: a log of a billion rows takes seconds.
+            let f = |v: Vec<f64>| {
+                py.check_signals()?;
+                bytes_of(py, &v, f64::to_le_bytes).map(|b| ("f8", b))
+            };
+            let i = |v: Vec<i64>| {
+                py.check_signals()?;
+                bytes_of(py, &v, i64::to_le_bytes).map(|b| ("i8", b))
+            };
             let [ddt, xdai, lp, ddt_balance, xdai_balance, price] = std::mem::take(&mut tx.amounts);
             let data = vec![
                 i(std::mem::take(&mut tx.step))?,
@@ -356,6 +364,7 @@ fn prepare(
     jobs: Option<&Bound<'_, PyAny>>,
     shard: Option<(usize, usize)>,
 ) -> PyResult<Prepared> {
+    let py = runs.py();
     let runs = conversion::count("runs", runs, 1, i64::MAX as u64)?;
     let zip = match zip {
         Some(v) if !v.is_none() => conversion::flag("zip", v)?,
@@ -388,7 +397,11 @@ fn prepare(
     }
     estimate::check_points(indices.len())?;
     let mut points = Vec::with_capacity(indices.len());
-    for index in indices {
+    for (n, index) in indices.into_iter().enumerate() {
+        // A million points take a while to resolve: Ctrl-C is looked for meanwhile.
+        if n % 64 == 63 {
+            py.check_signals()?;
+        }
         let mut grid_values = Vec::new();
         let mut flags = Vec::new();
         let mut text = Vec::with_capacity(axes.len());

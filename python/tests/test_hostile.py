@@ -134,6 +134,16 @@ def test_huge_and_endless_values_raise_config_error(call, words):
         assert w in e["message"], e["message"]
 
 
+def test_any_mapping_is_settings_but_nothing_else():
+    import types
+
+    c = datadao.config(settings=types.MappingProxyType({"market.fee_rate": 0.01}))
+    assert c["market.fee_rate"] == 0.01
+    for bad in (["market.fee_rate", 0.01], "market.fee_rate=0.01", 3):
+        with pytest.raises(datadao.ConfigError, match="argument settings="):
+            datadao.config(settings=bad)
+
+
 def test_a_list_of_lists_within_the_limit_still_converts():
     # Exactly as deep as a setting can use: a list setting's list of values.
     r = datadao.config(settings={"data.use_cases": ("research", "commercial", "ai_training")})
@@ -288,6 +298,12 @@ def test_ctrl_c_in_a_sweep_of_big_populations():
         5.0,
     )
     print(f"\nCtrl-C in a sweep of 1M-agent runs: KeyboardInterrupt after {caught:.3f} s")
+    assert caught < 5, caught
+
+
+def test_ctrl_c_while_a_million_points_are_resolved():
+    caught, _ = interrupt_latency("datadao.sweep({'simulation.seed': '1..1000:1', 'market.fee_rate': '0.0001..0.1:0.0001'}, progress=False)", 2.0)
+    print(f"\nCtrl-C while resolving a million points: KeyboardInterrupt after {caught:.3f} s")
     assert caught < 5, caught
 
 
