@@ -7,7 +7,8 @@
 //!   oldest connection that is not being served is closed to make room (an idle one
 //!   first, else one still sending its headers or body), so idle or slow connections
 //!   can never shut a new client out. Only requests whose body is in count against the
-//!   limit, and those are bounded in turn by the worker queue ([`super::work`]).
+//!   limit, for at most [`SERVED_FOR`], and those are bounded in turn by the worker
+//!   queue ([`super::work`]).
 //! - Every response gets the security headers ([`super::guard::harden`]).
 //! - Shutdown (a signal): stop accepting, let each connection finish its response
 //!   (runs in flight have been stopped by the same signal's flag) for at most
@@ -35,6 +36,9 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections open at once; the oldest idle one makes room for a new one.
 pub const MAX_CONNECTIONS: usize = 256;
+/// How long a request being served keeps its connection from being closed to make
+/// room (a client that does not read its response cannot hold a connection for ever).
+pub const SERVED_FOR: Duration = Duration::from_secs(60);
 /// Largest request head (request line and headers).
 pub const MAX_HEAD: usize = 64 * 1024;
 /// How long shutdown waits for responses being written.
@@ -139,15 +143,17 @@ fn make_room(table: &Table) -> bool {
     if conns.len() < MAX_CONNECTIONS {
         return true;
     }
+    // A response its client has not taken for SERVED_FOR protects its connection no more.
     let oldest = conns
         .values()
-        .filter(|c| c.serving.load(Ordering::SeqCst) == 0)
-        .min_by_key(|c| {
-            (
-                c.busy.load(Ordering::SeqCst) > 0,
-                *c.since.lock().unwrap_or_else(|e| e.into_inner()),
-            )
-        });
+        .map(|c| {
+            let since = *c.since.lock().unwrap_or_else(|e| e.into_inner());
+            let serving = c.serving.load(Ordering::SeqCst) > 0;
+            (c, serving, since)
+        })
+        .filter(|(_, serving, since)| !serving || since.elapsed() >= SERVED_FOR)
+        .min_by_key(|(c, serving, since)| (*serving, c.busy.load(Ordering::SeqCst) > 0, *since))
+        .map(|(c, _, _)| c);
     match oldest {
         Some(c) => {
             c.close.notify_one();
