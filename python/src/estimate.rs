@@ -6,7 +6,8 @@
 //! where their values came from, the estimate and the limit; `output.allow_huge = True`
 //! in `settings` starts anyway, as `--allow-huge` does.
 //!
-//! The economy's part is `datadao_scenario::limits`, the CLI's own estimate; the
+//! The economy's part and the limits (the tightest of `MemAvailable`, the cgroup's room,
+//! `ulimit -v` and `ulimit -d`) are `datadao_scenario::limits`, the CLI's own; the
 //! per-unit costs below were measured with this package (peak RSS of a child
 //! interpreter, `resource.getrusage`, minus the interpreter's own with pandas loaded),
 //! and rounded up; see the README's Python section.
@@ -33,10 +34,17 @@ pub const TX_ROW_BYTES: u64 = 128;
 /// Memory one sweep point's resolved settings take, rounded up (the CLI's figure).
 pub const BYTES_PER_POINT: u64 = 4096;
 
-/// Memory available to this process, as the CLI reads it; `None` where it cannot be
-/// read (then nothing is refused).
-fn memory_limit() -> Option<(u128, String)> {
-    limits::memory_available().map(|b| (u128::from(b), "the memory available".to_string()))
+/// The tightest limit `need` bytes on `threads` threads would break, as the CLI finds
+/// it (`MemAvailable`, the cgroup's room, `ulimit -v`/`-d`), with the bytes counted
+/// against it; `None` if they fit.
+fn over_limit(need: u128, threads: u64) -> Option<(u128, String)> {
+    limits::exceeded(need, threads).map(|(limit, counted)| (counted, limit.name))
+}
+
+/// Threads a run starts: its worker, and with foresight the forks' pool (a core each).
+fn threads(c: &Config, copies: u64) -> u64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    copies.max(1) + 1 + if foresight(c) { cores } else { 0 }
 }
 
 fn bytes(n: u128) -> String {
@@ -81,20 +89,16 @@ fn population(c: &Config) -> Vec<&'static str> {
     keys
 }
 
-/// Refuse `need` bytes for `what` if they do not fit.
-fn refuse_over(r: &Resolved, need: u128, what: &str, keys: &[&str]) -> PyResult<()> {
+/// Refuse `need` bytes for `what` on `threads` threads if they do not fit.
+fn refuse_over(r: &Resolved, need: u128, threads: u64, what: &str, keys: &[&str]) -> PyResult<()> {
     if r.settings.output.allow_huge {
         return Ok(());
     }
-    let Some((have, limit)) = memory_limit() else {
-        return Ok(());
-    };
-    if need > have {
+    if let Some((counted, limit)) = over_limit(need, threads) {
         return Err(ResourceError::new_err(format!(
-            "{}: {what} need about {} of memory, and the limit is {} ({limit}); accepted: a run that fits, or settings={{\"output.allow_huge\": True}} to start anyway",
+            "{}: {what} need about {} of memory, more than {limit} allows; accepted: a run that fits, or settings={{\"output.allow_huge\": True}} to start anyway",
             culprits(r, keys),
-            bytes(need),
-            bytes(have)
+            bytes(counted),
         )));
     }
     Ok(())
@@ -125,29 +129,27 @@ pub fn check_run(r: &Resolved, transactions: bool) -> PyResult<()> {
             " and a transaction log of about {rows} rows ({TX_ROW_BYTES} bytes each; transactions=False leaves it out)"
         ));
     }
-    refuse_over(r, need, &what, &population(&r.settings.model))
+    refuse_over(r, need, threads(c, 1), &what, &population(c))
 }
 
 /// Points resolved at once: refused before they are built.
 pub fn check_points(points: usize) -> PyResult<()> {
     let need = points as u128 * u128::from(BYTES_PER_POINT);
-    if let Some((have, limit)) = memory_limit() {
-        if need > have {
-            return Err(ResourceError::new_err(format!(
-                "the sweep's {points} points need about {} of memory for their settings, and the limit is {} ({limit}); accepted: fewer points",
-                bytes(need),
-                bytes(have)
-            )));
-        }
+    if let Some((counted, limit)) = over_limit(need, 1) {
+        return Err(ResourceError::new_err(format!(
+            "the sweep's {points} points need about {} of memory for their settings, more than {limit} allows; accepted: fewer points",
+            bytes(counted)
+        )));
     }
     Ok(())
 }
 
 /// One point of a sweep: `jobs` runs of it at once.
 pub fn check_sweep_point(r: &Resolved, jobs: u64) -> PyResult<()> {
-    let (need, agents, _) = limits::memory_need(&r.settings.model, jobs.max(1));
+    let c = &r.settings.model;
+    let (need, agents, _) = limits::memory_need(c, jobs.max(1));
     let what = format!("{agents} agents in each of {jobs} parallel runs");
-    refuse_over(r, need, &what, &population(&r.settings.model))
+    refuse_over(r, need, threads(c, jobs), &what, &population(c))
 }
 
 /// The sweep's tables, held in memory: a row per run, up to 2,001 per point.
@@ -172,15 +174,12 @@ pub fn check_sweep_tables(
         .sum();
     let rows = mine.len() as u128 * u128::from(runs) + series;
     let need = rows * u128::from(limits::SWEEP_ROW_BYTES);
-    if let Some((have, limit)) = memory_limit() {
-        if need > have {
-            return Err(ResourceError::new_err(format!(
-                "runs = {runs} (from argument runs=) x {} points: the tables would take about {} of memory, and the limit is {} ({limit}); accepted: fewer runs or points, or an executor",
-                mine.len(),
-                bytes(need),
-                bytes(have)
-            )));
-        }
+    if let Some((counted, limit)) = over_limit(need, 1) {
+        return Err(ResourceError::new_err(format!(
+            "runs = {runs} (from argument runs=) x {} points: the tables would take about {} of memory, more than {limit} allows; accepted: fewer runs or points, or an executor",
+            mine.len(),
+            bytes(counted)
+        )));
     }
     Ok(())
 }

@@ -162,7 +162,7 @@ def test_a_population_that_cannot_fit_is_refused_before_any_work():
     assert "MemoryError" in e["mro"]
     m = e["message"]
     for w in ['simulation.agents_per_entry = \'2000000\' (from settings["simulation.agents_per_entry"])',
-              "800000010 agents", "GB of memory", "the limit is", "output.allow_huge"]:
+              "800000010 agents", "GB of memory", "allows", "output.allow_huge"]:
         assert w in m, m
     assert time.monotonic() - started < 30
 
@@ -201,6 +201,17 @@ def limit(extra):
     now = pages * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (now + extra, now + extra))
 """
+
+
+def test_the_estimate_uses_the_tightest_limit_and_names_it():
+    # Under `ulimit -v` the address-space limit is tighter than the machine's memory.
+    e = raised("datadao.run(settings={'simulation.initial_agents': 5_000_000})", LIMITED + "limit(2 << 30)\n")
+    assert e["type"] == "ResourceError", e
+    m = e["message"]
+    assert "ulimit -v (RLIMIT_AS" in m and "simulation.initial_agents = '5000000'" in m, m
+    e = raised("datadao.sweep({'market.fee_rate': [0.1, 0.2]}, jobs=2, settings={'simulation.initial_agents': 3_000_000})",
+               LIMITED + "limit(2 << 30)\n")
+    assert e["type"] == "ResourceError" and "2 parallel runs" in e["message"] and "ulimit -v" in e["message"], e
 
 
 def test_an_allocation_the_system_refuses_raises_memory_error():
