@@ -765,3 +765,520 @@ fn a_seed_axis_gives_each_point_its_own_seeds() {
     // Point 1 (seed 2) is exactly the sweep run with --seed 2.
     assert_eq!(grid[2..].to_vec(), seeds("two"));
 }
+
+// ---- limits that real machines impose ------------------------------------------------
+
+/// The binary under a shell prelude (`ulimit -v ...`, joining a cgroup), with a
+/// deadline: a regression that hangs or aborts fails the test instead of stalling it.
+fn run_limited(dir: &Path, prelude: &str, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let bin = assert_cmd::cargo::cargo_bin("datadao");
+    let mut cmd = Process::new("bash");
+    cmd.arg("-c")
+        .arg(format!("{prelude}\nexec \"$0\" \"$@\""))
+        .arg(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    bounded(child, Duration::from_secs(120))
+}
+
+/// Wait for `child` at most `limit`, killing it past that (and failing).
+fn bounded(mut child: std::process::Child, limit: Duration) -> Outcome {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), None, "killed by a signal: {stderr}");
+            let o = Outcome {
+                code: status.code().unwrap_or(-1),
+                stderr,
+            };
+            assert_ne!(o.code, 101, "panic: {}", o.stderr);
+            assert!(
+                !o.stderr.contains("memory allocation of"),
+                "abort: {}",
+                o.stderr
+            );
+            return o;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}: it blocks instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The datadao binary, quick, for `run` with a short deadline.
+fn run_within(dir: &Path, args: &[&str], secs: u64) -> Outcome {
+    let bin = assert_cmd::cargo::cargo_bin("datadao");
+    let child = Process::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    bounded(child, Duration::from_secs(secs))
+}
+
+/// Issue 19's case: under `ulimit -v 4194304` ten million agents are refused with the
+/// limit named, before anything is written (they used to abort in an allocation).
+#[test]
+fn address_space_limits_are_refused_by_name_not_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let v4g = "ulimit -v 4194304";
+    let args = ["-q", "--no-transactions", "--no-plot", "--steps", "3"];
+    let o = run_limited(d, v4g, &args, &[("AGENTS_PER_ENTRY", "10000000")]);
+    refused(
+        &o,
+        &[
+            "simulation.agents_per_entry = '10000000' (from environment variable AGENTS_PER_ENTRY)",
+            "ulimit -v (RLIMIT_AS",
+            "address space",
+            "--allow-huge (output.allow_huge = true)",
+        ],
+    );
+    assert!(listing(d).is_empty(), "{:?}", listing(d));
+    // What fits under the same limit runs.
+    let o = run_limited(d, v4g, &args, &[("AGENTS_PER_ENTRY", "1000000")]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // The same through --set and a scenario file, and for compare.
+    let o = run_limited(
+        d,
+        v4g,
+        &[
+            "-q",
+            "--steps",
+            "3",
+            "--set",
+            "simulation.agents_per_entry=12000000",
+        ],
+        &[],
+    );
+    refused(
+        &o,
+        &[
+            "flag --set simulation.agents_per_entry=12000000",
+            "ulimit -v",
+        ],
+    );
+    fs::write(
+        d.join("big.toml"),
+        "[simulation]\nagents_per_entry = 11000000\n",
+    )
+    .unwrap();
+    let o = run_limited(
+        d,
+        v4g,
+        &["compare", "-q", "seed", "big.toml", "--steps", "3"],
+        &[],
+    );
+    refused(&o, &["scenario file big.toml", "ulimit -v (RLIMIT_AS"]);
+    // ulimit -d bounds the data segment: named as such.
+    let o = run_limited(
+        d,
+        "ulimit -d 1000000",
+        &args,
+        &[("AGENTS_PER_ENTRY", "3000000")],
+    );
+    refused(&o, &["ulimit -d (RLIMIT_DATA", "--allow-huge"]);
+    // Past the estimate on purpose: the allocation fails with a message, exit 1.
+    let o = run_limited(
+        d,
+        v4g,
+        &[
+            "-q",
+            "--no-transactions",
+            "--no-plot",
+            "--steps",
+            "3",
+            "--allow-huge",
+        ],
+        &[("AGENTS_PER_ENTRY", "16000000")],
+    );
+    refused(&o, &["allocate"]);
+}
+
+/// A sweep counts every run it has in flight: what one job fits, four do not.
+#[test]
+fn sweeps_count_every_job_against_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let limit = "ulimit -v 1500000";
+    let sweep = |jobs: &str, out: &str| {
+        run_limited(
+            d,
+            limit,
+            &[
+                "sweep",
+                "-q",
+                "--steps",
+                "3",
+                "--grid",
+                "simulation.seed=1..4:1",
+                "--set",
+                "simulation.agents_per_entry=700000",
+                "--jobs",
+                jobs,
+                "--out",
+                out,
+            ],
+            &[],
+        )
+    };
+    refused(
+        &sweep("4", "four"),
+        &[
+            "in each of 4 parallel runs",
+            "ulimit -v (RLIMIT_AS",
+            "--allow-huge",
+        ],
+    );
+    let o = sweep("1", "one");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // More jobs than runs count only the runs: 2 points on 8 jobs are 2 in flight.
+    let o = run_limited(
+        d,
+        limit,
+        &[
+            "sweep",
+            "-q",
+            "--steps",
+            "3",
+            "--grid",
+            "simulation.seed=1,2",
+            "--set",
+            "simulation.agents_per_entry=100000",
+            "--jobs",
+            "8",
+            "--out",
+            "eight",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
+/// A memory cgroup of 2 GiB, made below this process's own cgroup (v2 where its
+/// memory controller can be delegated, else v1), removed on drop. `None` with the
+/// reason where this machine cannot make one (not root, no memory controller).
+struct MemoryCgroup {
+    dir: PathBuf,
+    limit_file: &'static str,
+}
+
+impl MemoryCgroup {
+    fn new(bytes: u64) -> Result<Self, String> {
+        let own = fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
+        let name = format!("datadao-test-{}", std::process::id());
+        let mut why = Vec::new();
+        // v2: the unified hierarchy, at /sys/fs/cgroup or /sys/fs/cgroup/unified.
+        if let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) {
+            for mount in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+                let parent = Path::new(mount).join(path.trim_start_matches('/'));
+                if !parent.join("cgroup.controllers").exists() {
+                    continue;
+                }
+                let dir = parent.join(&name);
+                match Self::make(&dir, "memory.max", bytes) {
+                    Ok(()) => {
+                        return Ok(Self {
+                            dir,
+                            limit_file: "memory.max",
+                        })
+                    }
+                    Err(e) => why.push(format!("v2 {}: {e}", dir.display())),
+                }
+            }
+        }
+        // v1: the memory controller's own hierarchy.
+        if let Some(path) = own.lines().find_map(|l| {
+            let mut p = l.splitn(3, ':');
+            let (_, c, path) = (p.next()?, p.next()?, p.next()?);
+            c.split(',').any(|c| c == "memory").then_some(path)
+        }) {
+            let parent = Path::new("/sys/fs/cgroup/memory").join(path.trim_start_matches('/'));
+            let dir = parent.join(&name);
+            match Self::make(&dir, "memory.limit_in_bytes", bytes) {
+                Ok(()) => {
+                    return Ok(Self {
+                        dir,
+                        limit_file: "memory.limit_in_bytes",
+                    })
+                }
+                Err(e) => why.push(format!("v1 {}: {e}", dir.display())),
+            }
+        }
+        Err(if why.is_empty() {
+            "no memory cgroup hierarchy".into()
+        } else {
+            why.join("; ")
+        })
+    }
+
+    fn make(dir: &Path, limit_file: &str, bytes: u64) -> Result<(), String> {
+        fs::create_dir(dir).map_err(|e| format!("mkdir: {e}"))?;
+        let done = fs::write(dir.join(limit_file), bytes.to_string())
+            .map_err(|e| format!("{limit_file}: {e}"))
+            .and_then(|()| {
+                let read = fs::read_to_string(dir.join(limit_file)).unwrap_or_default();
+                (read.trim() == bytes.to_string())
+                    .then_some(())
+                    .ok_or_else(|| format!("{limit_file} reads back '{}'", read.trim()))
+            });
+        if done.is_err() {
+            let _ = fs::remove_dir(dir);
+        }
+        done
+    }
+
+    /// A shell prelude that moves the shell (and so the binary it becomes) inside.
+    fn prelude(&self) -> String {
+        format!("echo $$ > '{}'", self.dir.join("cgroup.procs").display())
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Inside a 2 GiB memory cgroup, work that cannot fit is refused with the cgroup's
+/// limit named (it used to be OOM-killed), and work that fits runs.
+#[test]
+fn a_memory_cgroup_is_refused_by_name_not_oom_killed() {
+    let cgroup = match MemoryCgroup::new(2 << 30) {
+        Ok(c) => c,
+        Err(why) => {
+            eprintln!(
+                "SKIPPED a_memory_cgroup_is_refused_by_name_not_oom_killed: cannot make a memory cgroup here ({why}); the cgroup parsing is covered by datadao-scenario's limits unit tests"
+            );
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let prelude = cgroup.prelude();
+    let args = ["-q", "--no-transactions", "--no-plot", "--steps", "3"];
+    let o = run_limited(d, &prelude, &args, &[("AGENTS_PER_ENTRY", "10000000")]);
+    refused(
+        &o,
+        &[
+            "AGENTS_PER_ENTRY",
+            &format!("the cgroup's {}", cgroup.limit_file),
+            "2.1 GB",
+            "--allow-huge",
+        ],
+    );
+    assert!(listing(d).is_empty());
+    let o = run_limited(d, &prelude, &args, &[("AGENTS_PER_ENTRY", "1000000")]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // Four jobs of 1.5 million agents each: 2.4 GB together.
+    let o = run_limited(
+        d,
+        &prelude,
+        &[
+            "sweep",
+            "-q",
+            "--steps",
+            "3",
+            "--grid",
+            "simulation.seed=1..4:1",
+            "--set",
+            "simulation.agents_per_entry=1500000",
+            "--jobs",
+            "4",
+            "--out",
+            "sw",
+        ],
+        &[],
+    );
+    refused(&o, &["in each of 4 parallel runs", cgroup.limit_file]);
+}
+
+/// Every file datadao reads must be a regular file of bounded size; anything else is
+/// refused at once, naming the file, what it is and what is accepted. A FIFO must not
+/// block (each case has a deadline).
+#[test]
+fn files_read_are_regular_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("pipe");
+    assert!(Process::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    fs::create_dir(d.join("folder")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero.toml")).unwrap();
+    // Sparse: 17 MiB of nothing, past the 16 MiB bound.
+    fs::File::create(d.join("huge.toml"))
+        .unwrap()
+        .set_len(17 << 20)
+        .unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--config", "/dev/zero"],
+            &[
+                "config file /dev/zero",
+                "a character device",
+                "a regular TOML file of at most 16 MiB",
+            ],
+        ),
+        (
+            &["--config", "pipe"],
+            &["config file pipe", "a FIFO", "a regular TOML file"],
+        ),
+        (
+            &["--config", "folder"],
+            &["config file folder", "a directory", "a regular TOML file"],
+        ),
+        (
+            &["--config", "zero.toml"],
+            &[
+                "config file zero.toml",
+                "links to /dev/zero",
+                "a character device",
+            ],
+        ),
+        (
+            &["--config", "huge.toml"],
+            &["config file huge.toml", "17825792 bytes", "at most 16 MiB"],
+        ),
+        (
+            &["sweep", "--sweep", "pipe"],
+            &[
+                "sweep file pipe (given with --sweep)",
+                "a FIFO",
+                "a regular TOML file",
+            ],
+        ),
+        (
+            &["sweep", "--sweep", "/dev/zero"],
+            &["sweep file /dev/zero", "a character device"],
+        ),
+        (
+            &["sweep", "--sweep", "huge.toml"],
+            &["sweep file huge.toml", "at most 16 MiB"],
+        ),
+        (
+            &["compare", "seed", "pipe"],
+            &["'pipe' is neither a preset nor a readable file"],
+        ),
+    ];
+    for (args, parts) in cases {
+        let mut all = vec!["-q", "--steps", "3"];
+        if args[0] == "sweep" || args[0] == "compare" {
+            all = vec![args[0], "-q", "--steps", "3"];
+            all.extend(&args[1..]);
+        } else {
+            all.extend(*args);
+        }
+        refused(&run_within(d, &all, 20), parts);
+    }
+    // `.env` as a link to /dev/zero, a FIFO, a huge file.
+    let env = d.join(".env");
+    std::os::unix::fs::symlink("/dev/zero", &env).unwrap();
+    refused(
+        &run_within(d, &["-q", "--steps", "3"], 20),
+        &[
+            ".env file .env links to /dev/zero",
+            "a character device",
+            "a regular file of KEY=VALUE lines",
+        ],
+    );
+    fs::remove_file(&env).unwrap();
+    std::os::unix::fs::symlink("pipe", &env).unwrap();
+    refused(
+        &run_within(d, &["-q", "--steps", "3"], 20),
+        &[".env", "a FIFO"],
+    );
+    fs::remove_file(&env).unwrap();
+    fs::File::create(&env).unwrap().set_len(17 << 20).unwrap();
+    refused(
+        &run_within(d, &["-q", "--steps", "3"], 20),
+        &[".env file .env", "at most 16 MiB"],
+    );
+    fs::remove_file(&env).unwrap();
+    // A `.env` folder is a Python virtual environment, not ours: the run goes on.
+    fs::create_dir(&env).unwrap();
+    let o = run_within(d, &["-q", "--steps", "3", "--no-plot", "--out", "ok"], 60);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    fs::remove_dir(&env).unwrap();
+    assert!(d.join("pipe").exists());
+}
+
+/// An unknown key says where it came from: `in .env`, or the environment variable.
+#[test]
+fn unknown_keys_name_dotenv_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join(".env"), "DATADAO_MARKET__FEE_RAT=0.1\n").unwrap();
+    refused(
+        &run(d, &["-q", "--steps", "3"], &[]),
+        &["'market.fee_rat'", "DATADAO_MARKET__FEE_RAT in .env"],
+    );
+    let o = run(d, &["sweep", "-q", "--steps", "3"], &[]);
+    refused(&o, &["DATADAO_MARKET__FEE_RAT in .env"]);
+    fs::remove_file(d.join(".env")).unwrap();
+    let o = run(
+        d,
+        &["-q", "--steps", "3"],
+        &[("DATADAO_SIMULATION__STEPZ", "3")],
+    );
+    refused(&o, &["environment variable DATADAO_SIMULATION__STEPZ"]);
+    assert!(!o.stderr.contains(".env"), "{}", o.stderr);
+}
+
+/// A shard whose table is not a regular file is refused by kind, without blocking.
+#[test]
+fn merge_reads_only_regular_shard_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (a, b) = (shard(root, 1), shard(root, 2));
+    fs::remove_file(b.join("sweep_runs.csv")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", b.join("sweep_runs.csv")).unwrap();
+    let (a, b) = (
+        a.to_str().unwrap().to_string(),
+        b.to_str().unwrap().to_string(),
+    );
+    let o = run_within(root, &["merge", &a, &b, "--out", "m"], 30);
+    refused(
+        &o,
+        &["sweep_runs.csv", "links to /dev/zero", "a character device"],
+    );
+    let runs = Path::new(&b).join("sweep_runs.csv");
+    fs::remove_file(&runs).unwrap();
+    assert!(Process::new("mkfifo")
+        .arg(&runs)
+        .status()
+        .unwrap()
+        .success());
+    let o = run_within(root, &["merge", &a, &b, "--out", "m"], 30);
+    refused(&o, &["sweep_runs.csv", "a FIFO"]);
+}

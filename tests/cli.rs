@@ -521,3 +521,203 @@ fn original_2024_reports_its_defects_and_compares() {
             "'nonesuch' is neither a preset nor a readable file",
         ));
 }
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
+
+/// `compare --no-plot` prints its table and writes it as compare_summary.csv, with no
+/// figure; without the flag both are written, and a later `--no-plot` removes the
+/// figure of the earlier compare (it describes another run).
+#[test]
+fn compare_no_plot_writes_the_table_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    datadao(p)
+        .args([
+            "compare",
+            "seed",
+            "privacy",
+            "--steps",
+            "20",
+            "--no-plot",
+            "--out",
+            "c",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("privacy")
+                .and(predicate::str::contains("compare_summary.csv"))
+                .and(predicate::str::contains("compare_results.png").not()),
+        );
+    assert_eq!(names(&p.join("c")), ["compare_summary.csv"]);
+    let table = rows(&p.join("c/compare_summary.csv"));
+    assert_eq!(table.len(), 2);
+    assert_eq!(table[0]["scenario"], "seed");
+    assert_eq!(table[1]["scenario"], "privacy");
+    assert_eq!(table[0]["steps"], "20");
+    // The table's figures are the last row of the same run's own outputs.
+    datadao(p)
+        .args([
+            "--preset",
+            "seed",
+            "--steps",
+            "20",
+            "--no-plot",
+            "--no-transactions",
+            "-q",
+            "--out",
+            "r",
+        ])
+        .assert()
+        .success();
+    let data = rows(&p.join("r/simulation_data.csv"));
+    let last = data.last().unwrap();
+    for (table_col, data_col) in [("ddt_supply", "ddt_supply"), ("pie_ddt", "pie_ddt")] {
+        if let Some(v) = last.get(data_col) {
+            let (a, b) = (num(&table[0], table_col), v.parse::<f64>().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{table_col}: {a} vs {b}"
+            );
+        }
+    }
+    // With the figure, then without: the stale figure goes.
+    datadao(p)
+        .args([
+            "compare", "seed", "privacy", "--steps", "20", "-q", "--out", "c",
+        ])
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(
+        names(&p.join("c")),
+        ["compare_results.png", "compare_summary.csv"]
+    );
+    datadao(p)
+        .args([
+            "compare", "seed", "privacy", "--steps", "20", "-q", "--out", "c",
+        ])
+        .env("DATADAO_OUTPUT__PLOT", "false")
+        .assert()
+        .success();
+    assert_eq!(names(&p.join("c")), ["compare_summary.csv"]);
+    // A scenario name with a comma is one quoted cell.
+    fs::write(p.join("a,b.toml"), "[market]\nfee_rate = 0.01\n").unwrap();
+    datadao(p)
+        .args([
+            "compare",
+            "seed",
+            "a,b.toml",
+            "--steps",
+            "5",
+            "-q",
+            "--no-plot",
+            "--out",
+            "q",
+        ])
+        .assert()
+        .success();
+    let text = fs::read_to_string(p.join("q/compare_summary.csv")).unwrap();
+    assert!(text.contains("\n\"a,b.toml\","), "{text}");
+}
+
+/// `sweep --no-plot` (or output.plot = false) draws no sweep_results.png; the tables
+/// are the same as with the figure.
+#[test]
+fn sweep_no_plot_draws_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let sweep = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "sweep",
+            "-q",
+            "--steps",
+            "10",
+            "--grid",
+            "market.fee_rate=0.001,0.01",
+            "--out",
+            out,
+        ];
+        args.extend(extra);
+        datadao(p).args(&args).assert().success();
+    };
+    sweep(&["--no-plot"], "a");
+    assert_eq!(
+        names(&p.join("a")),
+        ["sweep.toml", "sweep_runs.csv", "sweep_series.csv"]
+    );
+    sweep(&[], "b");
+    assert!(p.join("b/sweep_results.png").exists());
+    for t in ["sweep_runs.csv", "sweep_series.csv"] {
+        assert_eq!(
+            fs::read(p.join("a").join(t)).unwrap(),
+            fs::read(p.join("b").join(t)).unwrap()
+        );
+    }
+    sweep(&["--set", "output.plot=false"], "b");
+    assert!(!p.join("b/sweep_results.png").exists());
+}
+
+/// `--no-transactions` is offered only where a transaction log is written or printed:
+/// `run` and `config` take it, `compare` and `sweep` refuse it as a usage error.
+#[test]
+fn no_transactions_is_offered_only_where_it_means_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    for args in [
+        &["compare", "seed", "privacy", "--no-transactions"][..],
+        &[
+            "sweep",
+            "--grid",
+            "market.fee_rate=0.01",
+            "--no-transactions",
+        ][..],
+    ] {
+        datadao(p)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "unexpected argument '--no-transactions'",
+            ));
+    }
+    datadao(p)
+        .args(["config", "--no-transactions"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("from flag --no-transactions"));
+    for args in [
+        &["--no-transactions"][..],
+        &["run", "--no-transactions"][..],
+    ] {
+        datadao(p)
+            .args(args)
+            .args(["-q", "--steps", "3", "--no-plot"])
+            .assert()
+            .success();
+        assert!(!p.join("transaction_history.csv").exists());
+    }
+    datadao(p)
+        .args(["compare", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("--no-plot")
+                .and(predicate::str::contains("--no-transactions").not()),
+        );
+    datadao(p)
+        .args(["sweep", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("--no-plot")
+                .and(predicate::str::contains("--no-transactions").not()),
+        );
+}
