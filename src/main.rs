@@ -167,7 +167,8 @@ fn compare(args: &cli::CompareArgs) -> Result<()> {
         let file = if presets::find(scenario).is_ok() {
             shared.preset = Some(scenario.clone());
             None
-        } else if Path::new(scenario).is_file() {
+        } else if Path::new(scenario).exists() {
+            // Not necessarily a regular file: the reader says what it is if not.
             Some(PathBuf::from(scenario))
         } else {
             let names: Vec<&str> = presets::PRESETS.iter().map(|p| p.name).collect();

@@ -1188,7 +1188,19 @@ fn files_read_are_regular_and_bounded() {
         ),
         (
             &["compare", "seed", "pipe"],
-            &["'pipe' is neither a preset nor a readable file"],
+            &["scenario file pipe", "a FIFO"],
+        ),
+        (
+            &["compare", "seed", "/dev/zero"],
+            &["scenario file /dev/zero", "a character device"],
+        ),
+        (
+            &["compare", "seed", "folder"],
+            &["scenario file folder", "a directory"],
+        ),
+        (
+            &["compare", "seed", "nowhere"],
+            &["'nowhere' is neither a preset nor a readable file"],
         ),
     ];
     for (args, parts) in cases {

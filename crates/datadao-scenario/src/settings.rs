@@ -868,6 +868,52 @@ fn spell(settings: &Settings, every: bool) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn read_file_takes_regular_files_up_to_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(&f, vec![b'#'; 100]).unwrap();
+        assert_eq!(
+            read_file(&f, "config file s.toml", 100, "TOML file")
+                .unwrap()
+                .len(),
+            100
+        );
+        let e = read_file(&f, "config file s.toml", 99, "TOML file")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("config file s.toml is 100 bytes") && e.contains("at most 99 bytes"),
+            "{e}"
+        );
+        let e = read_file(dir.path(), "config file d", 100, "TOML file")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("config file d is a directory; accepted: a regular TOML file"),
+            "{e}"
+        );
+        let e = read_file(Path::new("/dev/null"), "x", 100, "TOML file")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x is a character device"), "{e}");
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let e = read_file(&link, ".env file l", MAX_SETTINGS_FILE, "file")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("links to /dev/zero, which is a character device") && e.contains("16 MiB"),
+            "{e}"
+        );
+        std::fs::write(&f, [0xff, 0xfe]).unwrap();
+        let e = read_text_file(&f, "config file s.toml", 100, "TOML file")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not UTF-8"), "{e}");
+        assert!(read_file(&dir.path().join("none"), "config file none", 9, "TOML file").is_err());
+    }
+
     fn env(pairs: &[(&str, &str)]) -> Inputs {
         Inputs {
             env: pairs
