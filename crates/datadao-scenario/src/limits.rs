@@ -114,10 +114,13 @@ pub fn parse_proc_cgroup(text: &str) -> (Option<String>, Option<String>) {
     (v2, v1)
 }
 
+/// A mount point and the path of the hierarchy mounted there.
+pub type Mount = (String, String);
+
 /// Mount points of cgroup file systems in `/proc/self/mountinfo` text: the cgroup2
 /// mount and the v1 mount with the memory controller, each as (mount point, the
 /// hierarchy's path mounted there).
-pub fn parse_mountinfo(text: &str) -> (Option<(String, String)>, Option<(String, String)>) {
+pub fn parse_mountinfo(text: &str) -> (Option<Mount>, Option<Mount>) {
     let (mut v2, mut v1) = (None, None);
     for line in text.lines() {
         let Some((left, right)) = line.split_once(" - ") else {
@@ -219,6 +222,7 @@ fn rlimit(resource: Resource) -> Option<u64> {
     if unsafe { libc::getrlimit(resource, &mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
         return None;
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
     Some(r.rlim_cur as u64)
 }
 
@@ -244,24 +248,22 @@ pub fn memory_limits() -> Vec<MemoryLimit> {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let (v2_path, v1_path) = parse_proc_cgroup(&cgroups);
     let (v2_mount, v1_mount) = parse_mountinfo(&mounts);
-    let mut cgroup =
-        |mount: Option<(String, String)>, rel: Option<String>, limit: &str, used: &str| {
-            let (Some((mount, root)), Some(rel)) = (mount, rel) else {
-                return;
-            };
-            if let Some((max, free)) = cgroup_tightest(Path::new(&mount), &root, &rel, limit, used)
-            {
-                out.push(MemoryLimit {
-                    name: format!(
-                        "the cgroup's {limit} ({}, {} free)",
-                        bytes(u128::from(max)),
-                        bytes(u128::from(free))
-                    ),
-                    free,
-                    address_space: false,
-                });
-            }
+    let mut cgroup = |mount: Option<Mount>, rel: Option<String>, limit: &str, used: &str| {
+        let (Some((mount, root)), Some(rel)) = (mount, rel) else {
+            return;
         };
+        if let Some((max, free)) = cgroup_tightest(Path::new(&mount), &root, &rel, limit, used) {
+            out.push(MemoryLimit {
+                name: format!(
+                    "the cgroup's {limit} ({}, {} free)",
+                    bytes(u128::from(max)),
+                    bytes(u128::from(free))
+                ),
+                free,
+                address_space: false,
+            });
+        }
+    };
     cgroup(v2_mount, v2_path, "memory.max", "memory.current");
     cgroup(
         v1_mount,

@@ -753,7 +753,7 @@ fn file_kind(t: std::fs::FileType) -> &'static str {
 
 /// `1.5 MiB`-style sizes for the file limits.
 fn mib(n: u64) -> String {
-    if n >= 1 << 30 && n % (1 << 30) == 0 {
+    if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
         format!("{} GiB", n >> 30)
     } else if n >= 1 << 20 {
         format!("{:.0} MiB", n as f64 / f64::from(1 << 20))
