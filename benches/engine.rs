@@ -88,15 +88,15 @@ fn governed_run_looking_ahead(bencher: Bencher, (preset, agents_per_entry): (&st
 /// One exact-input quote and swap on a deep pool.
 #[divan::bench]
 fn swap_exact_in(bencher: Bencher) {
-    let mut pool = Pool::new(0.003);
+    let mut pool = Pool::new();
     let q = pool.quote_deposit(1e6, 1e6).unwrap();
     pool.deposit(&q);
     bencher.bench_local(|| {
         let q = pool
-            .quote_exact_in(Side::SellDdt, divan::black_box(0.9))
+            .quote_exact_in(Side::SellDdt, divan::black_box(0.9), 0.003)
             .unwrap();
         pool.swap(&q);
-        let back = pool.quote_exact_in(Side::BuyDdt, q.amount_out).unwrap();
+        let back = pool.quote_exact_in(Side::BuyDdt, q.amount_out, 0.003).unwrap();
         pool.swap(&back);
     });
 }

@@ -91,12 +91,11 @@ pub struct Withdrawal {
 }
 
 /// One constant-product pool of dDT and xDAI.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Pool {
     ddt_reserve: f64,
     xdai_reserve: f64,
     lp_supply: f64,
-    fee_rate: f64,
 }
 
 /// Ulps by which LP mints and withdrawals are rounded down. Each of their two or three
@@ -215,13 +214,14 @@ fn exact_product_at_least(a: f64, b: f64, c: f64, d: f64) -> bool {
 }
 
 impl Pool {
-    /// An empty pool charging `fee_rate` (in `[0, 1)`, checked by the configuration).
-    pub fn new(fee_rate: f64) -> Self {
+    /// An empty pool. It keeps no fee of its own: each quote is given the fee in force,
+    /// whose one home is the governed settings (`market.fee_rate`, which a passed `set`
+    /// proposal moves).
+    pub fn new() -> Self {
         Self {
             ddt_reserve: 0.0,
             xdai_reserve: 0.0,
             lp_supply: 0.0,
-            fee_rate,
         }
     }
 
@@ -238,11 +238,6 @@ impl Pool {
     /// LP tokens in existence.
     pub fn lp_supply(&self) -> f64 {
         self.lp_supply
-    }
-
-    /// The fee rate charged on every swap input.
-    pub fn fee_rate(&self) -> f64 {
-        self.fee_rate
     }
 
     /// `x*y`.
@@ -271,12 +266,12 @@ impl Pool {
     /// `a(1-f) R_out / (R_in + a(1-f))`, evaluated directly (a few roundings, so within
     /// about an ulp of the exact value). `None` (a visible no-op) when the pool is empty,
     /// the amount is not positive, or the pool cannot pay it out.
-    pub fn quote_exact_in(&self, side: Side, amount_in: f64) -> Option<SwapQuote> {
+    pub fn quote_exact_in(&self, side: Side, amount_in: f64, fee_rate: f64) -> Option<SwapQuote> {
         if self.is_empty() || !usable(amount_in) {
             return None;
         }
         let (r_in, r_out) = self.reserves_for(side);
-        let effective = amount_in * (1.0 - self.fee_rate);
+        let effective = amount_in * (1.0 - fee_rate);
         let amount_out = effective * r_out / (r_in + effective);
         if !usable(amount_out) || amount_out >= r_out {
             return None;
@@ -289,7 +284,7 @@ impl Pool {
             side,
             amount_in,
             amount_out,
-            fee: amount_in * self.fee_rate,
+            fee: amount_in * fee_rate,
             new_reserve_in: new_in,
             new_reserve_out: new_out,
         })
@@ -298,13 +293,13 @@ impl Pool {
     /// Quote an exact-output swap: receive `amount_out`, pay
     /// `R_in b / ((R_out - b)(1-f))`, evaluated directly. Requires `0 < amount_out <
     /// R_out`.
-    pub fn quote_exact_out(&self, side: Side, amount_out: f64) -> Option<SwapQuote> {
+    pub fn quote_exact_out(&self, side: Side, amount_out: f64, fee_rate: f64) -> Option<SwapQuote> {
         let (r_in, r_out) = self.reserves_for(side);
         if self.is_empty() || !usable(amount_out) || amount_out >= r_out {
             return None;
         }
         let new_out = r_out - amount_out;
-        let amount_in = r_in * amount_out / ((r_out - amount_out) * (1.0 - self.fee_rate));
+        let amount_in = r_in * amount_out / ((r_out - amount_out) * (1.0 - fee_rate));
         if !usable(amount_in) {
             return None;
         }
@@ -314,7 +309,7 @@ impl Pool {
             side,
             amount_in,
             amount_out,
-            fee: amount_in * self.fee_rate,
+            fee: amount_in * fee_rate,
             new_reserve_in: new_in,
             new_reserve_out: new_out,
         })
@@ -395,13 +390,6 @@ impl Pool {
         self.xdai_reserve = xdai_reserve;
     }
 
-    /// Change the fee from the next swap on (a passed governance proposal; the value is
-    /// within the bounds the settings check, inside `[0, 1)`).
-    pub fn set_fee_rate(&mut self, fee_rate: f64) {
-        debug_assert!((0.0..1.0).contains(&fee_rate));
-        self.fee_rate = fee_rate;
-    }
-
     /// Scale the dDT reserve by a demurrage factor, as a pair holding a decaying token
     /// would see after `sync()`: the pool does not trade, its balance simply shrinks.
     pub fn sync_ddt_decay(&mut self, factor: f64) {
@@ -425,12 +413,15 @@ impl Pool {
 mod tests {
     use super::*;
 
+    /// The seed's fee, for tests where any fee would do.
+    const FEE: f64 = 0.003;
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
     }
 
-    fn seeded(ddt: f64, xdai: f64, fee: f64) -> Pool {
-        let mut pool = Pool::new(fee);
+    fn seeded(ddt: f64, xdai: f64) -> Pool {
+        let mut pool = Pool::new();
         let q = pool.quote_deposit(ddt, xdai).unwrap();
         pool.deposit(&q);
         pool
@@ -438,20 +429,20 @@ mod tests {
 
     #[test]
     fn empty_pool_has_no_price_and_refuses_swaps() {
-        let pool = Pool::new(0.003);
+        let pool = Pool::new();
         assert_eq!(pool.price(), None);
-        assert!(pool.quote_exact_in(Side::SellDdt, 1.0).is_none());
-        assert!(pool.quote_exact_out(Side::BuyDdt, 1.0).is_none());
+        assert!(pool.quote_exact_in(Side::SellDdt, 1.0, FEE).is_none());
+        assert!(pool.quote_exact_out(Side::BuyDdt, 1.0, FEE).is_none());
     }
 
     #[test]
     fn zero_or_negative_amounts_are_no_ops() {
-        let pool = seeded(100.0, 100.0, 0.003);
-        assert!(pool.quote_exact_in(Side::SellDdt, 0.0).is_none());
-        assert!(pool.quote_exact_in(Side::SellDdt, -1.0).is_none());
-        assert!(pool.quote_exact_out(Side::BuyDdt, 0.0).is_none());
+        let pool = seeded(100.0, 100.0);
+        assert!(pool.quote_exact_in(Side::SellDdt, 0.0, FEE).is_none());
+        assert!(pool.quote_exact_in(Side::SellDdt, -1.0, FEE).is_none());
+        assert!(pool.quote_exact_out(Side::BuyDdt, 0.0, FEE).is_none());
         assert!(
-            pool.quote_exact_out(Side::BuyDdt, 100.0).is_none(),
+            pool.quote_exact_out(Side::BuyDdt, 100.0, FEE).is_none(),
             "b must be < R_out"
         );
     }
@@ -468,8 +459,8 @@ mod tests {
             (10.0, 10.0, 0.01, 1.0, 9.9 / 10.99),
         ];
         for (r_in, r_out, fee, a, expected) in table {
-            let pool = seeded(r_in, r_out, fee);
-            let q = pool.quote_exact_in(Side::SellDdt, a).unwrap();
+            let pool = seeded(r_in, r_out);
+            let q = pool.quote_exact_in(Side::SellDdt, a, fee).unwrap();
             assert!(
                 close(q.amount_out, expected),
                 "{} vs {expected}",
@@ -490,8 +481,8 @@ mod tests {
         ];
         for (r_in, r_out, fee, b, expected) in table {
             // BuyDdt: R_in is the xDAI reserve, R_out the dDT reserve.
-            let pool = seeded(r_out, r_in, fee);
-            let q = pool.quote_exact_out(Side::BuyDdt, b).unwrap();
+            let pool = seeded(r_out, r_in);
+            let q = pool.quote_exact_out(Side::BuyDdt, b, fee).unwrap();
             assert!(
                 close(q.amount_in, expected),
                 "{} vs {expected}",
@@ -503,8 +494,8 @@ mod tests {
 
     #[test]
     fn fee_stays_in_the_pool() {
-        let mut pool = seeded(1000.0, 1000.0, 0.003);
-        let q = pool.quote_exact_in(Side::BuyDdt, 10.0).unwrap();
+        let mut pool = seeded(1000.0, 1000.0);
+        let q = pool.quote_exact_in(Side::BuyDdt, 10.0, FEE).unwrap();
         let r = pool.swap(&q);
         assert_eq!(
             pool.xdai_reserve(),
@@ -516,7 +507,7 @@ mod tests {
 
     #[test]
     fn first_deposit_mints_geometric_mean() {
-        let pool = seeded(10.0, 40.0, 0.003);
+        let pool = seeded(10.0, 40.0);
         assert_eq!(pool.lp_supply(), 20.0);
         assert_eq!(pool.price(), Some(4.0));
     }
@@ -524,7 +515,7 @@ mod tests {
     #[test]
     fn router_keeps_the_ratio() {
         // Pool 100 dDT : 50 xDAI (price 0.5). Desired 10 dDT, 10 xDAI: only 5 xDAI fit.
-        let pool = seeded(100.0, 50.0, 0.003);
+        let pool = seeded(100.0, 50.0);
         let t = pool.lp_supply();
         let q = pool.quote_deposit(10.0, 10.0).unwrap();
         assert_eq!((q.ddt, q.xdai), (10.0, 5.0));
@@ -536,7 +527,7 @@ mod tests {
 
     #[test]
     fn withdrawing_everything_empties_the_pool() {
-        let mut pool = seeded(10.0, 10.0, 0.003);
+        let mut pool = seeded(10.0, 10.0);
         let w = pool.withdraw(pool.lp_supply()).unwrap();
         assert_eq!((w.ddt, w.xdai), (10.0, 10.0));
         assert!(pool.is_empty());

@@ -8,8 +8,8 @@ use datadao_core::market::{product_at_least, Pool, Side};
 use datadao_core::{Action, Config, Detail, NullObserver, Observer, Simulation, Transaction};
 use proptest::prelude::*;
 
-fn pool(ddt: f64, xdai: f64, fee: f64) -> Pool {
-    let mut p = Pool::new(fee);
+fn pool(ddt: f64, xdai: f64) -> Pool {
+    let mut p = Pool::new();
     let q = p.quote_deposit(ddt, xdai).expect("positive deposit");
     p.deposit(&q);
     p
@@ -30,9 +30,9 @@ proptest! {
         d in 1e-6f64..1e9, x in 1e-6f64..1e9, fee in prop_oneof![Just(0.0), 0.0f64..0.5],
         a in 1e-9f64..1e9, s in side()
     ) {
-        let mut p = pool(d, x, fee);
+        let mut p = pool(d, x);
         let (r_in, r_out) = match s { Side::BuyDdt => (x, d), Side::SellDdt => (d, x) };
-        if let Some(q) = p.quote_exact_in(s, a) {
+        if let Some(q) = p.quote_exact_in(s, a, fee) {
             let r = p.swap(&q);
             prop_assert!(r.k_after >= r.k_before, "{} < {}", r.k_after, r.k_before);
             prop_assert!(!r.lowered_k);
@@ -49,10 +49,10 @@ proptest! {
     fn exact_output_never_lowers_k(
         d in 1e-6f64..1e9, x in 1e-6f64..1e9, fee in 0.0f64..0.5, frac in 1e-9f64..0.999, s in side()
     ) {
-        let mut p = pool(d, x, fee);
+        let mut p = pool(d, x);
         let (r_in, r_out) = match s { Side::BuyDdt => (x, d), Side::SellDdt => (d, x) };
         let b = r_out * frac;
-        if let Some(q) = p.quote_exact_out(s, b) {
+        if let Some(q) = p.quote_exact_out(s, b, fee) {
             let r = p.swap(&q);
             prop_assert!(r.k_after >= r.k_before);
             prop_assert!(!r.lowered_k);
@@ -69,9 +69,9 @@ proptest! {
     fn swaps_conserve_tokens(
         d in 1e-3f64..1e9, x in 1e-3f64..1e9, fee in 0.0f64..0.5, a in 1e-6f64..1e9, s in side()
     ) {
-        let mut p = pool(d, x, fee);
+        let mut p = pool(d, x);
         let (d0, x0) = (p.ddt_reserve(), p.xdai_reserve());
-        if let Some(q) = p.quote_exact_in(s, a) {
+        if let Some(q) = p.quote_exact_in(s, a, fee) {
             p.swap(&q);
             let (din, xin) = match s {
                 Side::SellDdt => (q.amount_in, -q.amount_out),
@@ -88,7 +88,7 @@ proptest! {
     fn deposits_never_exceed_what_was_offered(
         d in 1e-3f64..1e9, x in 1e-3f64..1e9, dd in 1e-9f64..1e9, dx in 1e-9f64..1e9
     ) {
-        let p = pool(d, x, 0.003);
+        let p = pool(d, x);
         if let Some(q) = p.quote_deposit(dd, dx) {
             prop_assert!(q.ddt <= dd && q.xdai <= dx, "{q:?} from ({dd}, {dx})");
         }
@@ -99,7 +99,7 @@ proptest! {
     fn add_then_remove_returns_no_more(
         d in 1e-3f64..1e9, x in 1e-3f64..1e9, dd in 1e-6f64..1e9, dx in 1e-6f64..1e9
     ) {
-        let mut p = pool(d, x, 0.003);
+        let mut p = pool(d, x);
         if let Some(q) = p.quote_deposit(dd, dx) {
             p.deposit(&q);
             let w = p.withdraw(q.lp).expect("lp just minted");

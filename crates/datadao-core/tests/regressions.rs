@@ -150,8 +150,8 @@ fn scaled_demand_follows_the_allowed_share() {
     }
 }
 
-fn pool(ddt: f64, xdai: f64, fee: f64) -> Pool {
-    let mut p = Pool::new(fee);
+fn pool(ddt: f64, xdai: f64) -> Pool {
+    let mut p = Pool::new();
     let q = p.quote_deposit(ddt, xdai).unwrap();
     p.deposit(&q);
     p
@@ -196,7 +196,7 @@ fn swap_amounts_within_a_few_ulps_of_the_formulas() {
         (1e-9, 1e15, 0.0, Side::BuyDdt, 1e-9, 1e-33),
     ];
     for (d, x, fee, side, a, expected) in exact_in {
-        let q = pool(d, x, fee).quote_exact_in(side, a).unwrap();
+        let q = pool(d, x).quote_exact_in(side, a, fee).unwrap();
         assert!(
             relative(q.amount_out, expected) < 1e-15,
             "{side:?} {a}: {} vs {expected}",
@@ -223,7 +223,7 @@ fn swap_amounts_within_a_few_ulps_of_the_formulas() {
         (1e15, 1e-9, 0.01, Side::BuyDdt, 1.0, 1.0101010101010112e-24),
     ];
     for (d, x, fee, side, b, expected) in exact_out {
-        let q = pool(d, x, fee).quote_exact_out(side, b).unwrap();
+        let q = pool(d, x).quote_exact_out(side, b, fee).unwrap();
         assert_eq!(
             q.amount_out, b,
             "an exact-output buy delivers exactly what was asked"
@@ -239,13 +239,13 @@ fn swap_amounts_within_a_few_ulps_of_the_formulas() {
 /// At fee 0 a third of sells used to lower the exact product of the stored reserves.
 #[test]
 fn no_swap_lowers_the_exact_product_at_fee_zero() {
-    let mut p = pool(370962.67219, 9.51999e-4, 0.0);
+    let mut p = pool(370962.67219, 9.51999e-4);
     for i in 0..20_000 {
         let (d, x) = (p.ddt_reserve(), p.xdai_reserve());
         let q = if i % 3 == 0 {
-            p.quote_exact_out(Side::BuyDdt, 1.0 + (i % 7) as f64 * 0.1)
+            p.quote_exact_out(Side::BuyDdt, 1.0 + (i % 7) as f64 * 0.1, 0.0)
         } else {
-            p.quote_exact_in(Side::SellDdt, 0.9 + (i % 5) as f64 * 0.01)
+            p.quote_exact_in(Side::SellDdt, 0.9 + (i % 5) as f64 * 0.01, 0.0)
         };
         let Some(q) = q else { continue };
         let r = p.swap(&q);

@@ -60,7 +60,10 @@ impl Simulation {
                 if amount <= DUST {
                     return;
                 }
-                let Some(q) = self.pool.quote_exact_in(Side::SellDdt, amount) else {
+                let Some(q) =
+                    self.pool
+                        .quote_exact_in(Side::SellDdt, amount, self.settings.fee_rate)
+                else {
                     return;
                 };
                 let receipt = self.pool.swap(&q);
@@ -153,7 +156,9 @@ impl Simulation {
         amount: f64,
         observer: &mut O,
     ) -> Option<f64> {
-        let q = self.pool.quote_exact_out(Side::BuyDdt, amount)?;
+        let q = self
+            .pool
+            .quote_exact_out(Side::BuyDdt, amount, self.settings.fee_rate)?;
         if q.amount_in > self.agents[i].xdai {
             return None;
         }

@@ -117,7 +117,7 @@ impl Simulation {
     /// A fresh economy; fails if the configuration does not validate.
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         config.validate()?;
-        let pool = Pool::new(config.market.fee_rate);
+        let pool = Pool::new();
         let population = Population::new(config.agents.shares());
         let rng = ChaCha8Rng::seed_from_u64(config.simulation.seed);
         let mut job_use_case = [0u8; 5];

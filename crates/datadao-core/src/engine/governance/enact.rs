@@ -23,7 +23,6 @@ impl Simulation {
             Proposal::Set { setting, new, .. } => {
                 let bounds = self.config.governance.set.bounds(setting);
                 self.settings = self.settings.moved(setting, new, bounds);
-                self.pool.set_fee_rate(self.settings.fee_rate);
                 let detail = proposal_detail(number, proposal);
                 self.record_treasury(observer, step, Action::SetParameter, 0.0, 0.0, 0.0, detail);
             }
@@ -66,7 +65,7 @@ impl Simulation {
         let half = self.pie.take_for_governance(ddt / 2.0);
         let quote = self
             .pool
-            .quote_exact_in(Side::SellDdt, half)
+            .quote_exact_in(Side::SellDdt, half, self.settings.fee_rate)
             .filter(|q| q.amount_in >= DUST && q.amount_out >= DUST);
         let Some(q) = quote else {
             // An empty pool has no price to sell at, and dust is not traded: nothing
