@@ -96,7 +96,9 @@ fn swap_exact_in(bencher: Bencher) {
             .quote_exact_in(Side::SellDdt, divan::black_box(0.9), 0.003)
             .unwrap();
         pool.swap(&q);
-        let back = pool.quote_exact_in(Side::BuyDdt, q.amount_out, 0.003).unwrap();
+        let back = pool
+            .quote_exact_in(Side::BuyDdt, q.amount_out, 0.003)
+            .unwrap();
         pool.swap(&back);
     });
 }
