@@ -16,7 +16,8 @@
 //! holds the first published simulation's rules, defects and all, apart from the model;
 //! [`economy`] puts one interface over both, and [`control`] is how a front end stops a
 //! run early and what a step can fail with.
-//! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles.
+//! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles;
+//! [`numbers`] how every CSV spells a number.
 
 pub mod agent_type;
 pub mod agents;
@@ -31,6 +32,7 @@ pub mod governance;
 pub mod ledger;
 pub mod market;
 pub mod metrics;
+pub mod numbers;
 pub mod original_2024;
 pub mod pie;
 pub mod population;

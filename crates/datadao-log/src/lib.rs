@@ -5,17 +5,17 @@
 //! its time. It is kept apart from the CLI so it can be benchmarked on its own
 //! (`cargo bench -p datadao-log`) and from the core, which never does I/O.
 //!
-//! - [`numbers`]: how every datadao CSV spells a number.
+//! - [`push_f64`]: how every datadao CSV spells a number (`datadao_core::numbers`,
+//!   shared with the sweep's tables).
 //! - [`rows`]: the log's row format, with the caches that make spelling cheap.
 //! - [`pipeline`]: [`TransactionLog`], formatting on every core and writing in order.
 //! - [`block_file`]: [`BlockFile`], aligned block writes past the page cache.
 
 pub mod block_file;
-pub mod numbers;
 pub mod pipeline;
 pub mod rows;
 
 pub use block_file::BlockFile;
-pub use numbers::push_f64;
+pub use datadao_core::numbers::push_f64;
 pub use pipeline::TransactionLog;
 pub use rows::{spell_detail, RowWriter, TRANSACTION_COLUMNS};

@@ -8,7 +8,7 @@
 use datadao_core::config::PiePolicy;
 use datadao_core::{Action, AgentType, Detail, Transaction};
 
-use crate::numbers::push_f64;
+use datadao_core::numbers::push_f64;
 
 /// Columns of the transaction log.
 pub const TRANSACTION_COLUMNS: &str =

@@ -15,8 +15,8 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
 use datadao_core::metrics::GovernanceMetrics;
+use datadao_core::numbers::push_f64;
 use datadao_core::{AgentType, Cell, Config, Economy, Observer, StepError, StepMetrics, StopFlag};
-use datadao_log::push_f64;
 use rayon::prelude::*;
 
 use crate::settings::{self, Source};

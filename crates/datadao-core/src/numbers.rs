@@ -1,4 +1,6 @@
-//! How every datadao CSV spells a number.
+//! How every datadao CSV spells a number: the transaction log (`datadao-log`), the run's
+//! tables and the sweep's (`datadao-scenario`) share this one formatter. Spelling, no
+//! I/O: it appends to a buffer.
 
 /// Append an `f64` the way the CSVs spell numbers: shortest round-trip form (so reading
 /// it back gives the same bits), `0` for either zero, `NaN` for anything not finite.
