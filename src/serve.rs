@@ -54,12 +54,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use datadao_core::{Observer, StepMetrics, StopFlag};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
-use datadao_scenario::{presets, sweep};
+use datadao_scenario::{limits, presets, sweep};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::ServeArgs;
-use crate::limits;
 use crate::output::push_cell;
 use crate::series::{Point, Series};
 use work::{Cancel, Kind, Sessions};
@@ -431,7 +430,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let local = listener.local_addr()?;
         let hosts = guard::Hosts::new(local, &args.host, &args.allow_host);
         let url = format!("http://{local}/");
-        crate::emit(&format!("datadao serve: {url} (Ctrl-C to stop)\n"))?;
+        crate::terminal::emit(&format!("datadao serve: {url} (Ctrl-C to stop)\n"))?;
         if args.open {
             let _ = std::process::Command::new("xdg-open")
                 .arg(&url)
@@ -717,14 +716,14 @@ async fn config(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<Json<Val
     Ok(Json(Value::Object(values)))
 }
 
-/// Collects what the page draws.
+/// What the page draws of a run: its series and its summary figures.
 #[derive(Default)]
-struct Trace {
+struct PageFigures {
     series: Series,
     stats: datadao_scenario::summary::RunStats,
 }
 
-impl Observer for Trace {
+impl Observer for PageFigures {
     fn on_step(&mut self, m: &StepMetrics) {
         self.series.push(m);
         self.stats.update(m);
@@ -791,12 +790,12 @@ async fn run(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Json
     let resolved = resolve(&body)?;
     let (flag, _cancel) = start_work(&state, &body, Kind::Run)?;
     let model = resolved.settings.model.clone();
-    let trace = work::simulate(&state, model, Trace::default(), flag).await?;
+    let figures = work::simulate(&state, model, PageFigures::default(), flag).await?;
     let use_cases = &resolved.settings.model.data.use_cases;
-    let s = &trace.stats;
+    let s = &figures.stats;
     let last = s.last.as_ref();
     Ok(Json(json!({
-        "series": columns(&trace.series.points(), use_cases),
+        "series": columns(&figures.series.points(), use_cases),
         "use_cases": use_cases,
         "summary": {
             "final_price": last.and_then(|m| m.price),
@@ -901,7 +900,7 @@ fn scenario_query(q: &BTreeMap<String, String>, csv: bool) -> ApiResult<(Value, 
 
 async fn scenario_toml(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<Response> {
     let (_, resolved) = scenario_query(&q, false)?;
-    let text = crate::run_config_text(&resolved);
+    let text = crate::config_text::run_config_text(&resolved);
     Ok((
         [
             (header::CONTENT_TYPE, "application/toml; charset=utf-8"),

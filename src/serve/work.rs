@@ -42,7 +42,7 @@ pub const MAX_SESSIONS: usize = 1024;
 pub const MAX_SESSION_LEN: usize = 128;
 
 /// Steps simulated, foresight forks included (the same count as
-/// [`crate::limits::simulated_agent_steps`], per step rather than per agent).
+/// [`datadao_scenario::limits::simulated_agent_steps`], per step rather than per agent).
 pub fn simulated_steps(c: &Config) -> u128 {
     let steps = u128::from(c.simulation.total_steps);
     let g = &c.governance;
@@ -54,7 +54,7 @@ pub fn simulated_steps(c: &Config) -> u128 {
 
 /// What a run costs: agent-steps plus [`STEP_COST`] per step, forks included.
 pub fn cost(c: &Config) -> u128 {
-    crate::limits::simulated_agent_steps(c) + simulated_steps(c) * STEP_COST
+    datadao_scenario::limits::simulated_agent_steps(c) + simulated_steps(c) * STEP_COST
 }
 
 /// What a run written out as `simulation_data.csv` costs: [`cost`] plus

@@ -1,8 +1,9 @@
 //! What a step looks like from outside: the row of `simulation_data.csv`.
 //!
 //! [`StepFlows`] accumulates what moves during a step (volume, fees, Pie in and out);
-//! [`StepMetrics`] is the snapshot taken after the Pie has distributed. Column names and
-//! cell values are defined here, once, so every writer (CSV, sweeps, tests) agrees.
+//! [`StepMetrics`] is the snapshot taken after the Pie has distributed. Its columns are
+//! one list of (name, cell) pairs, [`StepMetrics::report`], so every writer (CSV, sweeps,
+//! Python, the page, tests) agrees and a name can never drift from its value.
 
 use crate::agent_type::AgentType;
 use crate::governance::{Governable, GovernedSettings};
@@ -94,7 +95,7 @@ pub struct StepMetrics {
 }
 
 /// The governance columns of a step.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GovernanceMetrics {
     /// The treasury's dDT (what The Pie holds after distribution).
     pub treasury_ddt: f64,
@@ -142,14 +143,14 @@ impl StepMetrics {
     /// The first column whose value is NaN or infinite, if any. No such value may reach
     /// an output, so every front end gets this check for free from [`crate::Economy`].
     pub fn first_non_finite(&self, use_cases: usize) -> Option<(String, f64)> {
-        let cells = self.cells();
-        let (at, value) = cells.iter().enumerate().find_map(|(i, cell)| match *cell {
-            Cell::Float(v) if !v.is_finite() => Some((i, v)),
-            _ => None,
-        })?;
+        let mut found = None;
+        self.report(&mut |name, cell| match cell {
+            Cell::Float(v) if !v.is_finite() && found.is_none() => found = Some((name, v)),
+            _ => {}
+        });
         // Names are spelled only for the message, never on the hot path.
-        let names = Self::columns(&vec![String::new(); use_cases], self.governance.is_some());
-        Some((names[at].clone(), value))
+        let (name, value) = found?;
+        Some((name.spell(&vec![String::new(); use_cases]), value))
     }
 
     /// Every agent so far.
@@ -157,129 +158,153 @@ impl StepMetrics {
         self.agents.iter().sum()
     }
 
+    /// The row of `simulation_data.csv`, one (name, cell) pair per column, in order: the
+    /// one list of its columns, as Mesa's model reporters are (names and values can never
+    /// drift apart, and a new column is one line). The governance columns come last, when
+    /// governance is on.
+    pub fn report(&self, out: &mut impl FnMut(ColumnName, Cell)) {
+        let f = &self.flows;
+        let fixed = [
+            ("step", Cell::Int(u64::from(self.step))),
+            ("price", self.price.into()),
+            ("lp_ddt_reserve", Cell::Float(self.lp_ddt_reserve)),
+            ("lp_xdai_reserve", Cell::Float(self.lp_xdai_reserve)),
+            ("lp_supply", Cell::Float(self.lp_supply)),
+            ("pie_ddt", Cell::Float(self.pie_ddt)),
+            ("pie_inflow_ddt", Cell::Float(f.pie_inflow_ddt)),
+            ("pie_distributed_ddt", Cell::Float(f.pie_distributed_ddt)),
+            ("ddt_supply", Cell::Float(self.ddt_supply)),
+            ("ddt_minted", Cell::Float(f.minted_ddt)),
+            ("volume_xdai", Cell::Float(f.volume_xdai)),
+            ("fees_xdai", Cell::Float(f.fees_xdai)),
+            ("fees_ddt", Cell::Float(f.fees_ddt)),
+            ("swaps", Cell::Int(f.swaps)),
+            ("agents_total", Cell::Int(self.agents_total())),
+        ];
+        for (name, cell) in fixed {
+            out(ColumnName::Fixed(name), cell);
+        }
+        for kind in AgentType::ALL {
+            out(
+                ColumnName::OfType("agents", kind),
+                Cell::Int(self.agents[kind.index()]),
+            );
+        }
+        for kind in AgentType::ALL {
+            out(
+                ColumnName::OfType("avg_xdai", kind),
+                self.avg_xdai[kind.index()].into(),
+            );
+        }
+        for kind in AgentType::ALL {
+            out(
+                ColumnName::OfType("avg_ddt", kind),
+                self.avg_ddt[kind.index()].into(),
+            );
+        }
+        let data = [
+            ("crc_supply", Cell::Float(self.crc_supply)),
+            ("crc_locked", Cell::Float(self.crc_locked)),
+            ("data_weight", Cell::Float(self.data_weight)),
+            ("data_removed_weight", Cell::Float(self.data_removed_weight)),
+            ("ddt_redeemed", Cell::Float(f.redeemed_ddt)),
+            ("jobs_run", Cell::Int(f.jobs_run)),
+            ("jobs_refused", Cell::Int(f.jobs_refused)),
+            ("mint_capped", Cell::Int(f.mint_capped)),
+        ];
+        for (name, cell) in data {
+            out(ColumnName::Fixed(name), cell);
+        }
+        for (u, &share) in self.allowed_share.iter().enumerate() {
+            out(
+                ColumnName::OfUseCase("allowed_share", u),
+                Cell::Float(share),
+            );
+        }
+        if let Some(g) = &self.governance {
+            g.report(out);
+        }
+    }
+
     /// Column names, in the order of [`StepMetrics::cells`], for these use cases, with
-    /// the governance columns at the end when `governed`.
+    /// the governance columns at the end when `governed` (read off [`StepMetrics::report`]).
     pub fn columns(use_cases: &[String], governed: bool) -> Vec<String> {
-        let mut cols: Vec<String> = [
-            "step",
-            "price",
-            "lp_ddt_reserve",
-            "lp_xdai_reserve",
-            "lp_supply",
-            "pie_ddt",
-            "pie_inflow_ddt",
-            "pie_distributed_ddt",
-            "ddt_supply",
-            "ddt_minted",
-            "volume_xdai",
-            "fees_xdai",
-            "fees_ddt",
-            "swaps",
-            "agents_total",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for prefix in ["agents", "avg_xdai", "avg_ddt"] {
-            for kind in AgentType::ALL {
-                cols.push(format!("{prefix}_{}", kind.name()));
-            }
-        }
-        for name in [
-            "crc_supply",
-            "crc_locked",
-            "data_weight",
-            "data_removed_weight",
-            "ddt_redeemed",
-            "jobs_run",
-            "jobs_refused",
-            "mint_capped",
-        ] {
-            cols.push(name.to_string());
-        }
-        cols.extend(use_cases.iter().map(|u| format!("allowed_share_{u}")));
-        if governed {
-            cols.extend(GovernanceMetrics::columns());
-        }
+        let mut shape = Self::empty(0, use_cases.len());
+        shape.governance = governed.then(GovernanceMetrics::default);
+        let mut cols = Vec::new();
+        shape.report(&mut |name, _| cols.push(name.spell(use_cases)));
         cols
     }
 
     /// The row's values, in the order of [`StepMetrics::columns`].
     pub fn cells(&self) -> Vec<Cell> {
-        let f = &self.flows;
-        let mut cells = vec![
-            Cell::Int(u64::from(self.step)),
-            self.price.into(),
-            Cell::Float(self.lp_ddt_reserve),
-            Cell::Float(self.lp_xdai_reserve),
-            Cell::Float(self.lp_supply),
-            Cell::Float(self.pie_ddt),
-            Cell::Float(f.pie_inflow_ddt),
-            Cell::Float(f.pie_distributed_ddt),
-            Cell::Float(self.ddt_supply),
-            Cell::Float(f.minted_ddt),
-            Cell::Float(f.volume_xdai),
-            Cell::Float(f.fees_xdai),
-            Cell::Float(f.fees_ddt),
-            Cell::Int(f.swaps),
-            Cell::Int(self.agents_total()),
-        ];
-        cells.extend(self.agents.iter().map(|&n| Cell::Int(n)));
-        cells.extend(self.avg_xdai.iter().map(|&v| Cell::from(v)));
-        cells.extend(self.avg_ddt.iter().map(|&v| Cell::from(v)));
-        cells.extend([
-            Cell::Float(self.crc_supply),
-            Cell::Float(self.crc_locked),
-            Cell::Float(self.data_weight),
-            Cell::Float(self.data_removed_weight),
-            Cell::Float(f.redeemed_ddt),
-            Cell::Int(f.jobs_run),
-            Cell::Int(f.jobs_refused),
-            Cell::Int(f.mint_capped),
-        ]);
-        cells.extend(self.allowed_share.iter().map(|&v| Cell::Float(v)));
-        if let Some(g) = &self.governance {
-            cells.extend(g.cells());
-        }
+        let mut cells = Vec::with_capacity(64);
+        self.report(&mut |_, cell| cells.push(cell));
         cells
     }
 }
 
+/// A column's name as a reporter gives it: spelled out only when a header or a message
+/// needs it, so reporting a row allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnName {
+    /// A name of its own.
+    Fixed(&'static str),
+    /// `<prefix>_<type>`, e.g. `agents_degen`.
+    OfType(&'static str, AgentType),
+    /// `<prefix>_<use case>` for the use case at this index of `data.use_cases`.
+    OfUseCase(&'static str, usize),
+}
+
+impl ColumnName {
+    /// The name as it stands in the header, with `use_cases` naming the use cases.
+    pub fn spell(&self, use_cases: &[String]) -> String {
+        match *self {
+            ColumnName::Fixed(name) => name.to_string(),
+            ColumnName::OfType(prefix, kind) => format!("{prefix}_{}", kind.name()),
+            ColumnName::OfUseCase(prefix, u) => {
+                format!("{prefix}_{}", use_cases.get(u).map_or("", String::as_str))
+            }
+        }
+    }
+}
+
 impl GovernanceMetrics {
-    /// The governance columns (of `simulation_data.csv`, and with `final_` before them
-    /// of `sweep_runs.csv`), in the order of [`GovernanceMetrics::cells`].
+    /// The governance columns, one (name, cell) pair each, in order: of
+    /// `simulation_data.csv`, and with `final_` before them of `sweep_runs.csv`.
+    pub fn report(&self, out: &mut impl FnMut(ColumnName, Cell)) {
+        let fixed = [
+            ("treasury_ddt", Cell::Float(self.treasury_ddt)),
+            ("treasury_xdai", Cell::Float(self.treasury_xdai)),
+            ("treasury_lp", Cell::Float(self.treasury_lp)),
+            ("ddt_burned", Cell::Float(self.ddt_burned)),
+            ("backing_ratio", self.backing_ratio.into()),
+            ("proposals", Cell::Int(self.proposals)),
+            ("proposals_passed", Cell::Int(self.proposals_passed)),
+        ];
+        for (name, cell) in fixed {
+            out(ColumnName::Fixed(name), cell);
+        }
+        for &setting in Governable::ALL.iter() {
+            out(
+                ColumnName::Fixed(setting.column()),
+                Cell::Float(self.settings.get(setting)),
+            );
+        }
+    }
+
+    /// The governance column names, in the order of [`GovernanceMetrics::cells`].
     pub fn columns() -> impl Iterator<Item = String> {
-        [
-            "treasury_ddt",
-            "treasury_xdai",
-            "treasury_lp",
-            "ddt_burned",
-            "backing_ratio",
-            "proposals",
-            "proposals_passed",
-        ]
-        .into_iter()
-        .map(String::from)
-        .chain(Governable::ALL.iter().map(|g| g.column().to_string()))
+        let mut names = Vec::new();
+        GovernanceMetrics::default().report(&mut |name, _| names.push(name.spell(&[])));
+        names.into_iter()
     }
 
     /// The governance cells, in the order of [`GovernanceMetrics::columns`].
     pub fn cells(&self) -> impl Iterator<Item = Cell> + '_ {
-        [
-            Cell::Float(self.treasury_ddt),
-            Cell::Float(self.treasury_xdai),
-            Cell::Float(self.treasury_lp),
-            Cell::Float(self.ddt_burned),
-            self.backing_ratio.into(),
-            Cell::Int(self.proposals),
-            Cell::Int(self.proposals_passed),
-        ]
-        .into_iter()
-        .chain(
-            Governable::ALL
-                .iter()
-                .map(|&s| Cell::Float(self.settings.get(s))),
-        )
+        let mut cells = Vec::with_capacity(16);
+        self.report(&mut |_, cell| cells.push(cell));
+        cells.into_iter()
     }
 }
 

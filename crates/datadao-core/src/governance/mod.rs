@@ -123,6 +123,14 @@ pub enum WeightRule {
 }
 
 impl WeightRule {
+    /// Every rule, in declaration order (what the dashboard offers).
+    pub const ALL: [WeightRule; 4] = [
+        WeightRule::Person,
+        WeightRule::Ddt,
+        WeightRule::Quadratic,
+        WeightRule::CrcLocked,
+    ];
+
     /// A member's weight from what it holds.
     pub fn weight(self, ddt: f64, crc_locked: f64) -> f64 {
         match self {
@@ -166,8 +174,10 @@ impl Objective {
 }
 
 /// The current value of every governable setting; the engine reads these instead of the
-/// configuration's, which stays as given.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// configuration's, which stays as given. (`Default` is all zeros but the seed's Pie
+/// shares: a placeholder for a row's shape; a run's own come from
+/// `Config::governed_settings`.)
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GovernedSettings {
     /// The pool's fee.
     pub fee_rate: f64,

@@ -1,8 +1,7 @@
 //! A proposal's row of `governance.csv`: the columns and their values, defined once for
 //! every front end.
 
-use super::PerMember;
-use super::{Proposal, Tally, WeightRule, MEMBER_TYPES};
+use super::{PerMember, Proposal, Tally, WeightRule};
 use crate::agents::DUST;
 
 /// One cell of a `governance.csv` row.
@@ -57,66 +56,90 @@ impl ProposalRecord {
         matches!(self.proposal, Proposal::Treasury { ddt, .. } if ddt < DUST)
     }
 
-    /// Column names of `governance.csv`, in the order of [`ProposalRecord::fields`].
-    pub fn columns() -> Vec<String> {
-        let mut cols: Vec<String> = [
-            "proposal",
-            "step",
-            "kind",
-            "setting",
-            "old_value",
-            "new_value",
-            "yes",
-            "no",
-            "abstain",
-            "turnout",
-            "eligible_weight",
-            "voters",
-            "weight",
-            "passed",
-            "below_dust",
-            "horizon",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for kind in MEMBER_TYPES {
-            cols.push(format!("forecast_{}_with", kind.name()));
-            cols.push(format!("forecast_{}_without", kind.name()));
-        }
-        cols
-    }
-
-    /// The row's values.
-    pub fn fields(&self) -> Vec<Field> {
+    /// The row of `governance.csv`, one (name, field) pair per column, in order: the one
+    /// list of its columns (see [`crate::metrics::StepMetrics::report`]).
+    pub fn report(&self, out: &mut impl FnMut(RecordColumn, Field)) {
         let (setting, old, new) = match self.proposal {
             Proposal::Treasury { treasury, ddt, .. } => ("treasury_ddt", treasury, treasury - ddt),
             Proposal::Set { setting, old, new } => (setting.key(), old, new),
         };
         let t = &self.tally;
-        let mut out = vec![
-            Field::Int(u64::from(self.number)),
-            Field::Int(u64::from(self.step)),
-            Field::Text(self.proposal.kind().name()),
-            Field::Text(setting),
-            Field::Float(old),
-            Field::Float(new),
-            Field::Float(t.yes),
-            Field::Float(t.no),
-            Field::Float(t.abstain),
-            Field::Float(t.turnout()),
-            Field::Float(t.eligible),
-            Field::Int(t.voters),
-            Field::Text(self.weight.name()),
-            Field::Bool(self.passed),
-            Field::Bool(self.below_dust()),
-            self.horizon.map_or(Field::Empty, Field::Int),
+        let fixed = [
+            ("proposal", Field::Int(u64::from(self.number))),
+            ("step", Field::Int(u64::from(self.step))),
+            ("kind", Field::Text(self.proposal.kind().name())),
+            ("setting", Field::Text(setting)),
+            ("old_value", Field::Float(old)),
+            ("new_value", Field::Float(new)),
+            ("yes", Field::Float(t.yes)),
+            ("no", Field::Float(t.no)),
+            ("abstain", Field::Float(t.abstain)),
+            ("turnout", Field::Float(t.turnout())),
+            ("eligible_weight", Field::Float(t.eligible)),
+            ("voters", Field::Int(t.voters)),
+            ("weight", Field::Text(self.weight.name())),
+            ("passed", Field::Bool(self.passed)),
+            ("below_dust", Field::Bool(self.below_dust())),
+            ("horizon", self.horizon.map_or(Field::Empty, Field::Int)),
         ];
-        for ((_, with), (_, without)) in self.with.entries().into_iter().zip(self.without.entries())
-        {
-            out.push(with.into());
-            out.push(without.into());
+        for (name, field) in fixed {
+            out(RecordColumn::Fixed(name), field);
         }
+        for ((kind, with), (_, without)) in
+            self.with.entries().into_iter().zip(self.without.entries())
+        {
+            out(RecordColumn::Forecast(kind, true), with.into());
+            out(RecordColumn::Forecast(kind, false), without.into());
+        }
+    }
+
+    /// Column names of `governance.csv`, in the order of [`ProposalRecord::fields`].
+    pub fn columns() -> Vec<String> {
+        let shape = ProposalRecord {
+            number: 0,
+            step: 0,
+            proposal: Proposal::Set {
+                setting: super::Governable::FeeRate,
+                old: 0.0,
+                new: 0.0,
+            },
+            tally: Tally::default(),
+            weight: WeightRule::Person,
+            passed: false,
+            horizon: None,
+            with: PerMember::all(None),
+            without: PerMember::all(None),
+        };
+        let mut cols = Vec::new();
+        shape.report(&mut |name, _| cols.push(name.to_string()));
+        cols
+    }
+
+    /// The row's values.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut out = Vec::with_capacity(24);
+        self.report(&mut |_, field| out.push(field));
         out
+    }
+}
+
+/// A column of `governance.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordColumn {
+    /// A name of its own.
+    Fixed(&'static str),
+    /// `forecast_<type>_with` (`true`) or `forecast_<type>_without`.
+    Forecast(crate::AgentType, bool),
+}
+
+impl std::fmt::Display for RecordColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            RecordColumn::Fixed(name) => f.write_str(name),
+            RecordColumn::Forecast(kind, with) => {
+                let side = if with { "with" } else { "without" };
+                write!(f, "forecast_{}_{side}", kind.name())
+            }
+        }
     }
 }
