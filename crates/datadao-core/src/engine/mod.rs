@@ -15,6 +15,7 @@ mod audit;
 mod distribution;
 mod governance;
 mod membership;
+mod record;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -31,7 +32,7 @@ use crate::market::Pool;
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::pie::Pie;
 use crate::population::Population;
-use crate::transactions::{Action, Detail, NullObserver, Observer, Transaction};
+use crate::transactions::{NullObserver, Observer};
 use crate::treasury::Treasury;
 
 /// Sums of agents' balances, per type, gathered in whatever pass last visits them.
@@ -53,15 +54,6 @@ impl BalanceSums {
             self.orgs_out_of_xdai += 1;
         }
     }
-}
-
-/// Who a transaction row is about.
-#[derive(Clone, Copy, Debug)]
-enum Party {
-    /// The agent at this index.
-    Agent(usize),
-    /// The dataDAO's treasury.
-    Treasury,
 }
 
 /// One simulated economy, advanced a step at a time.
@@ -489,99 +481,6 @@ impl Simulation {
             a.unclaimed_days = 0;
         }
     }
-
-    /// Record a row of agent `i`'s: amounts as signed from its side, balances its own.
-    #[allow(clippy::too_many_arguments)]
-    fn record<O: Observer>(
-        &mut self,
-        observer: &mut O,
-        step: u32,
-        i: usize,
-        action: Action,
-        ddt: f64,
-        xdai: f64,
-        lp: f64,
-        detail: Detail,
-    ) {
-        self.emit(
-            observer,
-            step,
-            Party::Agent(i),
-            action,
-            [ddt, xdai, lp],
-            detail,
-        );
-    }
-
-    /// Record a row of the treasury's: amounts and balances are the treasury's own (its
-    /// dDT is its part of The Pie).
-    #[allow(clippy::too_many_arguments)]
-    fn record_treasury<O: Observer>(
-        &mut self,
-        observer: &mut O,
-        step: u32,
-        action: Action,
-        ddt: f64,
-        xdai: f64,
-        lp: f64,
-        detail: Detail,
-    ) {
-        self.emit(
-            observer,
-            step,
-            Party::Treasury,
-            action,
-            [ddt, xdai, lp],
-            detail,
-        );
-    }
-
-    /// The one constructor of the engine's transaction rows: the party's balances and
-    /// the price as they stand now, and the next sequence number (taken only when an
-    /// observer wants the rows, as the numbering has always been).
-    fn emit<O: Observer>(
-        &mut self,
-        observer: &mut O,
-        step: u32,
-        party: Party,
-        action: Action,
-        [ddt, xdai, lp]: [f64; 3],
-        detail: Detail,
-    ) {
-        if !observer.wants_transactions() {
-            return;
-        }
-        let (agent_id, agent_type, by_treasury, ddt_balance, xdai_balance) = match party {
-            Party::Agent(i) => {
-                let a = &self.agents[i];
-                (a.id, a.kind, false, a.ddt, a.xdai)
-            }
-            Party::Treasury => (
-                0,
-                crate::AgentType::Degen,
-                true,
-                self.pie.treasury(),
-                self.treasury.xdai(),
-            ),
-        };
-        let tx = Transaction {
-            step,
-            seq: self.seq,
-            agent_id,
-            agent_type,
-            by_treasury,
-            action,
-            ddt,
-            xdai,
-            lp,
-            ddt_balance,
-            xdai_balance,
-            price: self.pool.price(),
-            detail,
-        };
-        self.seq += 1;
-        observer.on_transaction(&tx);
-    }
 }
 
 #[cfg(test)]
@@ -589,6 +488,7 @@ mod tests {
     use super::*;
     use crate::pie::PiePolicy;
     use crate::transactions::NullObserver;
+    use crate::transactions::{Action, Transaction};
 
     fn small(steps: u64) -> Config {
         let mut c = Config::default();

@@ -1,0 +1,110 @@
+//! The engine's transaction rows: one constructor ([`Simulation::emit`]) for every row,
+//! an agent's or the treasury's, with the party's balances and the price as they stand,
+//! and sequence numbers taken only when an observer wants the rows.
+
+use super::Simulation;
+use crate::transactions::{Action, Detail, Observer, Transaction};
+
+/// Who a transaction row is about.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Party {
+    /// The agent at this index.
+    Agent(usize),
+    /// The dataDAO's treasury.
+    Treasury,
+}
+
+impl Simulation {
+    /// Record a row of agent `i`'s: amounts as signed from its side, balances its own.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record<O: Observer>(
+        &mut self,
+        observer: &mut O,
+        step: u32,
+        i: usize,
+        action: Action,
+        ddt: f64,
+        xdai: f64,
+        lp: f64,
+        detail: Detail,
+    ) {
+        self.emit(
+            observer,
+            step,
+            Party::Agent(i),
+            action,
+            [ddt, xdai, lp],
+            detail,
+        );
+    }
+
+    /// Record a row of the treasury's: amounts and balances are the treasury's own (its
+    /// dDT is its part of The Pie).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_treasury<O: Observer>(
+        &mut self,
+        observer: &mut O,
+        step: u32,
+        action: Action,
+        ddt: f64,
+        xdai: f64,
+        lp: f64,
+        detail: Detail,
+    ) {
+        self.emit(
+            observer,
+            step,
+            Party::Treasury,
+            action,
+            [ddt, xdai, lp],
+            detail,
+        );
+    }
+
+    /// The one constructor of the engine's transaction rows: the party's balances and
+    /// the price as they stand now, and the next sequence number (taken only when an
+    /// observer wants the rows, as the numbering has always been).
+    fn emit<O: Observer>(
+        &mut self,
+        observer: &mut O,
+        step: u32,
+        party: Party,
+        action: Action,
+        [ddt, xdai, lp]: [f64; 3],
+        detail: Detail,
+    ) {
+        if !observer.wants_transactions() {
+            return;
+        }
+        let (agent_id, agent_type, by_treasury, ddt_balance, xdai_balance) = match party {
+            Party::Agent(i) => {
+                let a = &self.agents[i];
+                (a.id, a.kind, false, a.ddt, a.xdai)
+            }
+            Party::Treasury => (
+                0,
+                crate::AgentType::Degen,
+                true,
+                self.pie.treasury(),
+                self.treasury.xdai(),
+            ),
+        };
+        let tx = Transaction {
+            step,
+            seq: self.seq,
+            agent_id,
+            agent_type,
+            by_treasury,
+            action,
+            ddt,
+            xdai,
+            lp,
+            ddt_balance,
+            xdai_balance,
+            price: self.pool.price(),
+            detail,
+        };
+        self.seq += 1;
+        observer.on_transaction(&tx);
+    }
+}
