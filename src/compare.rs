@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use datadao_core::experiment::KpiTracker;
 use datadao_core::Economy;
 use datadao_scenario::{limits, presets};
 
@@ -15,14 +16,13 @@ use crate::output_set::OutputSet;
 use crate::plot;
 use crate::series;
 use crate::signals;
-use crate::summary;
 use crate::terminal::emit;
 
 /// What a compared run leaves behind: the figure's points and the summary figures.
 #[derive(Default)]
 struct ComparedRun {
     series: series::Series,
-    stats: summary::RunStats,
+    stats: KpiTracker,
 }
 
 impl datadao_core::Observer for ComparedRun {
@@ -127,14 +127,20 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             "scenario", "final price", "dDT reserve", "xDAI reserve", "Pie", "dDT supply"
         );
         for (name, t) in &runs {
-            if let Some(m) = &t.stats.last {
-                let price = m
-                    .price
+            let k = t.stats.kpis();
+            if k.last_step.is_some() {
+                let price = k
+                    .final_price
                     .map(|p| format!("{p:.6e}"))
                     .unwrap_or_else(|| "-".into());
                 text.push_str(&format!(
                     "{:<w$} {:>13} {:>13.1} {:>13.4} {:>11.3} {:>12.1}\n",
-                    name, price, m.lp_ddt_reserve, m.lp_xdai_reserve, m.pie_ddt, m.ddt_supply
+                    name,
+                    price,
+                    k.final_ddt_reserve,
+                    k.final_xdai_reserve,
+                    k.final_pie,
+                    k.ddt_supply
                 ));
             }
         }
@@ -162,16 +168,17 @@ fn compare_csv(runs: &[(String, ComparedRun)]) -> String {
     let mut out =
         String::from("scenario,steps,final_price,ddt_reserve,xdai_reserve,pie_ddt,ddt_supply\n");
     for (name, t) in runs {
-        if let Some(m) = &t.stats.last {
-            let price = m.price.map(|p| p.to_string()).unwrap_or_default();
+        let k = t.stats.kpis();
+        if let Some(last_step) = k.last_step {
+            let price = k.final_price.map(|p| p.to_string()).unwrap_or_default();
             out.push_str(&format!(
                 "{},{},{price},{},{},{},{}\n",
                 quote(name),
-                m.step + 1,
-                m.lp_ddt_reserve,
-                m.lp_xdai_reserve,
-                m.pie_ddt,
-                m.ddt_supply
+                last_step + 1,
+                k.final_ddt_reserve,
+                k.final_xdai_reserve,
+                k.final_pie,
+                k.ddt_supply
             ));
         }
     }

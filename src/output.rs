@@ -9,12 +9,12 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use datadao_core::experiment::KpiTracker;
 use datadao_core::governance::{Field, ProposalRecord};
 use datadao_core::{Cell, Observer, StepMetrics, Transaction};
 
 use crate::output_set::OutputSet;
 use crate::series::Series;
-use crate::summary::RunStats;
 pub use datadao_log::push_f64;
 use datadao_log::TransactionLog;
 
@@ -102,7 +102,7 @@ pub struct RunSink {
     /// Points for the figure.
     pub series: Series,
     /// Figures for the summary.
-    pub stats: RunStats,
+    pub stats: KpiTracker,
     /// The first write error, and the file it happened to.
     error: Option<(io::Error, &'static str)>,
 }
@@ -143,7 +143,7 @@ impl RunSink {
             transactions,
             governance,
             series: Series::new(),
-            stats: RunStats::default(),
+            stats: KpiTracker::default(),
             error: None,
         })
     }

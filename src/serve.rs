@@ -17,8 +17,9 @@
 //!   it, or the server is stopped, and its worker is freed; downloads stream their rows.
 //!
 //! JSON API (also documented in the README):
-//! - `GET /api/schema`: presets, the levers (key, group, range, step) and every setting
-//!   with its built-in default.
+//! - `GET /api/schema`: presets, the levers (key, group, range, step), every setting
+//!   with its built-in default, the agent types' names and the band's series and
+//!   statistics (`band_series`, `band_stats`: the columns of `/api/band`).
 //! - `GET /api/config?preset=NAME`: every setting's value under a preset.
 //! - `POST /api/run` `{"preset", "settings", "session"?, "seq"?}`: the run's series
 //!   (at most 4,096 points each) and summary. A later request of the same `session`
@@ -84,244 +85,307 @@ const CSV_CHUNK: usize = 64 * 1024;
 /// client that reads slowly cannot hold a worker for longer than this beyond the run.
 const WAIT_BUDGET: Duration = Duration::from_secs(60);
 
-/// The levers the page shows as controls: key, group, label, minimum, maximum, step.
-/// Every other setting is reachable through the page's search box.
-pub const LEVERS: &[(&str, &str, &str, f64, f64, f64)] = &[
-    ("simulation.total_steps", "Run", "steps", 10.0, 5000.0, 10.0),
-    ("simulation.seed", "Run", "seed", 0.0, 1000.0, 1.0),
-    (
-        "simulation.entry_steps",
-        "Population",
-        "agents join every (steps)",
-        1.0,
-        50.0,
-        1.0,
-    ),
-    (
-        "simulation.agents_per_entry",
-        "Population",
-        "agents per entry",
-        1.0,
-        100.0,
-        1.0,
-    ),
-    (
-        "agents.degen.share",
-        "Population",
-        "share: degens",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "agents.organization.share",
-        "Population",
-        "share: organizations",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "agents.power.share",
-        "Population",
-        "share: power users",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "agents.active.share",
-        "Population",
-        "share: active users",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "agents.casual.share",
-        "Population",
-        "share: casual users",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "agents.degen.initial_xdai",
-        "Endowments",
-        "degen xDAI",
-        0.0,
-        1000.0,
-        1.0,
-    ),
-    (
-        "agents.organization.initial_xdai",
-        "Endowments",
-        "organization xDAI",
-        0.0,
-        10000.0,
-        10.0,
-    ),
-    (
-        "agents.power.initial_xdai",
-        "Endowments",
-        "power user xDAI",
-        0.0,
-        1000.0,
-        1.0,
-    ),
-    (
-        "agents.degen.initial_ddt",
-        "Endowments",
-        "member dDT: degens",
-        0.0,
-        1000.0,
-        1.0,
-    ),
-    (
-        "agents.active.initial_ddt",
-        "Endowments",
-        "member dDT: active",
-        0.0,
-        1000.0,
-        1.0,
-    ),
-    ("market.fee_rate", "Market", "fee rate", 0.0, 0.2, 0.001),
-    (
-        "pie.distribution_rate",
-        "The Pie",
-        "distribution rate",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "pie.shares.power",
-        "The Pie",
-        "share to power users",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "pie.shares.active",
-        "The Pie",
-        "share to active users",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "pie.shares.casual",
-        "The Pie",
-        "share to casual users",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "minting.mint_per_weight",
-        "Minting",
-        "mint per weight",
-        0.0,
-        2.0,
-        0.01,
-    ),
-    (
-        "agents.active.member.revoke_probability",
-        "Consent",
-        "active: revoke per day",
-        0.0,
-        0.05,
-        0.001,
-    ),
-    (
-        "agents.active.member.remove_probability",
-        "Consent",
-        "active: remove per day",
-        0.0,
-        0.01,
-        0.0001,
-    ),
-    (
-        "agents.casual.member.revoke_probability",
-        "Consent",
-        "casual: revoke per day",
-        0.0,
-        0.05,
-        0.001,
-    ),
-    (
-        "agents.casual.member.remove_probability",
-        "Consent",
-        "casual: remove per day",
-        0.0,
-        0.01,
-        0.0001,
-    ),
-    (
-        "governance.interval_steps",
-        "Governance",
-        "a proposal every (steps)",
-        1.0,
-        365.0,
-        1.0,
-    ),
-    (
-        "governance.quorum",
-        "Governance",
-        "quorum (share of weight)",
-        0.0,
-        1.0,
-        0.01,
-    ),
-    (
-        "governance.threshold",
-        "Governance",
-        "pass threshold (share of yes)",
-        0.0,
-        1.0,
-        0.01,
-    ),
+/// A setting the page shows as a slider and a number box.
+#[derive(Clone, Copy, Debug)]
+pub struct Lever {
+    /// Dotted key.
+    pub key: &'static str,
+    /// The panel it sits in.
+    pub group: &'static str,
+    /// What the page calls it.
+    pub label: &'static str,
+    /// Lowest value on the slider.
+    pub min: f64,
+    /// Highest value on the slider.
+    pub max: f64,
+    /// The slider's step.
+    pub step: f64,
+}
+
+/// A setting the page shows as a list of choices.
+#[derive(Clone, Copy, Debug)]
+pub struct Choice {
+    /// Dotted key.
+    pub key: &'static str,
+    /// The panel it sits in.
+    pub group: &'static str,
+    /// What the page calls it.
+    pub label: &'static str,
+    /// What it can be: every variant of the core's enum, as settings spell it, so a new
+    /// variant reaches the page without editing this table.
+    pub options: fn() -> Vec<String>,
+}
+
+/// The levers the page shows as controls. Every other setting is reachable through the
+/// page's search box.
+pub const LEVERS: &[Lever] = &[
+    Lever {
+        key: "simulation.total_steps",
+        group: "Run",
+        label: "steps",
+        min: 10.0,
+        max: 5000.0,
+        step: 10.0,
+    },
+    Lever {
+        key: "simulation.seed",
+        group: "Run",
+        label: "seed",
+        min: 0.0,
+        max: 1000.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "simulation.entry_steps",
+        group: "Population",
+        label: "agents join every (steps)",
+        min: 1.0,
+        max: 50.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "simulation.agents_per_entry",
+        group: "Population",
+        label: "agents per entry",
+        min: 1.0,
+        max: 100.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "agents.degen.share",
+        group: "Population",
+        label: "share: degens",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "agents.organization.share",
+        group: "Population",
+        label: "share: organizations",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "agents.power.share",
+        group: "Population",
+        label: "share: power users",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "agents.active.share",
+        group: "Population",
+        label: "share: active users",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "agents.casual.share",
+        group: "Population",
+        label: "share: casual users",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "agents.degen.initial_xdai",
+        group: "Endowments",
+        label: "degen xDAI",
+        min: 0.0,
+        max: 1000.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "agents.organization.initial_xdai",
+        group: "Endowments",
+        label: "organization xDAI",
+        min: 0.0,
+        max: 10000.0,
+        step: 10.0,
+    },
+    Lever {
+        key: "agents.power.initial_xdai",
+        group: "Endowments",
+        label: "power user xDAI",
+        min: 0.0,
+        max: 1000.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "agents.degen.initial_ddt",
+        group: "Endowments",
+        label: "member dDT: degens",
+        min: 0.0,
+        max: 1000.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "agents.active.initial_ddt",
+        group: "Endowments",
+        label: "member dDT: active",
+        min: 0.0,
+        max: 1000.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "market.fee_rate",
+        group: "Market",
+        label: "fee rate",
+        min: 0.0,
+        max: 0.2,
+        step: 0.001,
+    },
+    Lever {
+        key: "pie.distribution_rate",
+        group: "The Pie",
+        label: "distribution rate",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "pie.shares.power",
+        group: "The Pie",
+        label: "share to power users",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "pie.shares.active",
+        group: "The Pie",
+        label: "share to active users",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "pie.shares.casual",
+        group: "The Pie",
+        label: "share to casual users",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "minting.mint_per_weight",
+        group: "Minting",
+        label: "mint per weight",
+        min: 0.0,
+        max: 2.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "agents.active.member.revoke_probability",
+        group: "Consent",
+        label: "active: revoke per day",
+        min: 0.0,
+        max: 0.05,
+        step: 0.001,
+    },
+    Lever {
+        key: "agents.active.member.remove_probability",
+        group: "Consent",
+        label: "active: remove per day",
+        min: 0.0,
+        max: 0.01,
+        step: 0.0001,
+    },
+    Lever {
+        key: "agents.casual.member.revoke_probability",
+        group: "Consent",
+        label: "casual: revoke per day",
+        min: 0.0,
+        max: 0.05,
+        step: 0.001,
+    },
+    Lever {
+        key: "agents.casual.member.remove_probability",
+        group: "Consent",
+        label: "casual: remove per day",
+        min: 0.0,
+        max: 0.01,
+        step: 0.0001,
+    },
+    Lever {
+        key: "governance.interval_steps",
+        group: "Governance",
+        label: "a proposal every (steps)",
+        min: 1.0,
+        max: 365.0,
+        step: 1.0,
+    },
+    Lever {
+        key: "governance.quorum",
+        group: "Governance",
+        label: "quorum (share of weight)",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
+    Lever {
+        key: "governance.threshold",
+        group: "Governance",
+        label: "pass threshold (share of yes)",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+    },
 ];
 
-/// Levers chosen from a list: key, group, label, options.
-pub const CHOICES: &[(&str, &str, &str, &[&str])] = &[
-    (
-        "governance.enabled",
-        "Governance",
-        "members govern",
-        &["false", "true"],
-    ),
-    (
-        "governance.weight",
-        "Governance",
-        "vote weight",
-        &["person", "ddt", "quadratic", "crc_locked"],
-    ),
-    (
-        "governance.voting",
-        "Governance",
-        "how members decide",
-        &["foresight", "fixed"],
-    ),
-    (
-        "pie.policy",
-        "The Pie",
-        "policy",
-        &["groups", "usage", "weight"],
-    ),
-    (
-        "minting.policy",
-        "Minting",
-        "mint cap policy",
-        &["weight", "issuance-score"],
-    ),
-    (
-        "simulation.activation",
-        "Run",
-        "activation",
-        &["sequential", "shuffled"],
-    ),
+/// How settings spell each of `all` (serde's names, as a settings file takes them).
+fn names<T: serde::Serialize>(all: &[T]) -> Vec<String> {
+    all.iter()
+        .map(|v| match serde_json::to_value(v) {
+            Ok(Value::String(name)) => name,
+            Ok(other) => other.to_string(),
+            Err(_) => String::new(),
+        })
+        .collect()
+}
+
+/// Levers chosen from a list.
+pub const CHOICES: &[Choice] = &[
+    Choice {
+        key: "governance.enabled",
+        group: "Governance",
+        label: "members govern",
+        options: || names(&[false, true]),
+    },
+    Choice {
+        key: "governance.weight",
+        group: "Governance",
+        label: "vote weight",
+        options: || names(&datadao_core::governance::WeightRule::ALL),
+    },
+    Choice {
+        key: "governance.voting",
+        group: "Governance",
+        label: "how members decide",
+        options: || names(&datadao_core::governance::Voting::ALL),
+    },
+    Choice {
+        key: "pie.policy",
+        group: "The Pie",
+        label: "policy",
+        options: || names(&datadao_core::config::PiePolicy::ALL),
+    },
+    Choice {
+        key: "minting.policy",
+        group: "Minting",
+        label: "mint cap policy",
+        options: || names(&datadao_core::config::MintPolicy::ALL),
+    },
+    Choice {
+        key: "simulation.activation",
+        group: "Run",
+        label: "activation",
+        options: || names(&datadao_core::config::Activation::ALL),
+    },
 ];
 
 /// Shared by the handlers.
@@ -677,13 +741,15 @@ async fn schema() -> impl IntoResponse {
         .collect();
     let levers: Vec<Value> = LEVERS
         .iter()
-        .map(|(key, group, label, min, max, step)| {
-            json!({"key": key, "group": group, "label": label, "min": min, "max": max, "step": step})
+        .map(|l| {
+            json!({"key": l.key, "group": l.group, "label": l.label, "min": l.min, "max": l.max, "step": l.step})
         })
         .collect();
     let choices: Vec<Value> = CHOICES
         .iter()
-        .map(|(key, group, label, options)| json!({"key": key, "group": group, "label": label, "options": options}))
+        .map(
+            |c| json!({"key": c.key, "group": c.group, "label": c.label, "options": (c.options)()}),
+        )
         .collect();
     let presets: Vec<Value> = presets::PRESETS
         .iter()
@@ -693,6 +759,9 @@ async fn schema() -> impl IntoResponse {
         "presets": presets,
         "levers": levers,
         "choices": choices,
+        "types": datadao_core::AgentType::ALL.map(|t| t.name()),
+        "band_series": sweep::SERIES,
+        "band_stats": sweep::STATS,
         "defaults": defaults,
         "limits": {
             "cost": MAX_COST as f64,
@@ -720,7 +789,7 @@ async fn config(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<Json<Val
 #[derive(Default)]
 struct PageFigures {
     series: Series,
-    stats: datadao_scenario::summary::RunStats,
+    stats: datadao_core::experiment::KpiTracker,
 }
 
 impl Observer for PageFigures {
@@ -792,18 +861,17 @@ async fn run(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Json
     let model = resolved.settings.model.clone();
     let figures = work::simulate(&state, model, PageFigures::default(), flag).await?;
     let use_cases = &resolved.settings.model.data.use_cases;
-    let s = &figures.stats;
-    let last = s.last.as_ref();
+    let s = figures.stats.kpis();
     Ok(Json(json!({
         "series": columns(&figures.series.points(), use_cases),
         "use_cases": use_cases,
         "summary": {
-            "final_price": last.and_then(|m| m.price),
-            "pie_ddt": last.map(|m| m.pie_ddt),
-            "ddt_supply": last.map(|m| m.ddt_supply),
-            "agents": last.map(|m| m.agents_total()),
+            "final_price": s.final_price,
+            "pie_ddt": s.last_step.map(|_| s.final_pie),
+            "ddt_supply": s.last_step.map(|_| s.ddt_supply),
+            "agents": s.last_step.map(|_| s.final_agents.iter().sum::<u64>()),
             "volume_xdai": s.volume_xdai,
-            "pie_inflow_ddt": s.pie_inflow_ddt,
+            "pie_inflow_ddt": s.pie_inflow,
         },
         "preset": resolved.preset,
         "elapsed_ms": started.elapsed().as_secs_f64() * 1000.0,
@@ -839,7 +907,7 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
     let jobs = state.cores;
     let permits = work::worker(&state, jobs as u32, &flag).await?;
     let task_flag = flag.clone();
-    let csv = tokio::task::spawn_blocking(move || {
+    let band = tokio::task::spawn_blocking(move || {
         let _permits = permits;
         let plan = sweep::Plan {
             axes: Vec::new(),
@@ -848,30 +916,36 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
             jobs,
             shard: None,
         };
-        let (mut runs, mut series) = (Vec::new(), Vec::new());
         let stop = || {
             if task_flag.is_raised() {
                 anyhow::bail!("stopped")
             }
             Ok(())
         };
-        let done = sweep::execute_until(&plan, &mut runs, &mut series, &|| {}, &stop, &task_flag);
+        let done = sweep::bands_until(&plan, &|| {}, &stop, &task_flag);
         match done {
-            Ok(()) => Ok(Some(series)),
+            Ok(bands) => Ok(Some(
+                bands.into_iter().flat_map(|(_, b)| b).collect::<Vec<_>>(),
+            )),
             Err(_) if task_flag.is_raised() => Ok(None),
             Err(e) => Err(bad(format!("{e:#}"))),
         }
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the band failed"))??;
-    let csv = csv.ok_or_else(|| work::why_stopped(&state, &flag))?;
-    let text = String::from_utf8_lossy(&csv);
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let band = band.ok_or_else(|| work::why_stopped(&state, &flag))?;
+    // The band's columns named as in `sweep_series.csv` (`point`, `step`, `price_p50`,
+    // ...), every number a JSON number.
+    let names: Vec<String> = sweep::series_stat_columns().collect();
     let mut cols: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for line in lines {
-        for (name, cell) in header.iter().zip(line.split(',')) {
-            let v = cell.parse::<f64>().map_or(Value::Null, |x| json!(x));
+    for b in &band {
+        cols.entry("point").or_default().push(json!(0.0));
+        cols.entry("step")
+            .or_default()
+            .push(json!(f64::from(b.step)));
+        let values = b.series.iter().flat_map(sweep::Spread::values);
+        for (name, v) in names.iter().zip(values) {
+            let v = v.map_or(Value::Null, |x| json!(x));
             cols.entry(name).or_default().push(v);
         }
     }

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use datadao_core::experiment::KpiTracker;
 use datadao_core::original_2024::Defects;
 use datadao_core::AgentType;
-pub use datadao_scenario::summary::RunStats;
 
 /// Six significant digits whatever the magnitude (a collapsed price is ~1e-9).
 fn sig(v: f64) -> String {
@@ -22,20 +22,27 @@ fn price(p: Option<f64>) -> String {
     })
 }
 
-/// The summary text.
+/// The summary text, from the run's figures (the core's `KpiTracker`, which also
+/// gives Python's `Result.summary`, the page's summary and a row of `sweep_runs.csv`).
 pub fn render(
-    stats: &RunStats,
+    tracker: &KpiTracker,
     files: &[PathBuf],
     seconds: f64,
     transaction_rows: Option<u64>,
 ) -> String {
+    let stats = &tracker.kpis();
     let mut s = String::new();
-    let Some(last) = &stats.last else {
+    let Some(last_step) = stats.last_step else {
         return "no steps were run\n".into();
     };
-    let _ = writeln!(s, "datadao: {} steps in {seconds:.2} s", last.step + 1);
-    let _ = writeln!(s, "  price        final {}", price(last.price));
-    if let (Some((lo, lo_step)), Some((hi, hi_step))) = (stats.min_price, stats.max_price) {
+    let _ = writeln!(s, "datadao: {} steps in {seconds:.2} s", last_step + 1);
+    let _ = writeln!(s, "  price        final {}", price(stats.final_price));
+    if let (Some(lo), Some(lo_step), Some(hi), Some(hi_step)) = (
+        stats.min_price,
+        stats.min_price_step,
+        stats.max_price,
+        stats.max_price_step,
+    ) {
         let _ = writeln!(
             s,
             "               min {} (step {lo_step}), max {} (step {hi_step})",
@@ -46,16 +53,16 @@ pub fn render(
     let _ = writeln!(
         s,
         "  pool         {} dDT / {} xDAI",
-        sig(last.lp_ddt_reserve),
-        sig(last.lp_xdai_reserve)
+        sig(stats.final_ddt_reserve),
+        sig(stats.final_xdai_reserve)
     );
     let _ = writeln!(
         s,
         "  Pie          {:.3} dDT left; {:.3} in, {:.3} paid out over the run",
-        last.pie_ddt, stats.pie_inflow_ddt, stats.pie_distributed_ddt
+        stats.final_pie, stats.pie_inflow, stats.pie_distributed
     );
-    let _ = writeln!(s, "  dDT supply   {:.3}", last.ddt_supply);
-    if let Some(g) = &last.governance {
+    let _ = writeln!(s, "  dDT supply   {:.3}", stats.ddt_supply);
+    if let Some(g) = &stats.final_governance {
         let _ = writeln!(
             s,
             "  governance   {} proposals, {} passed; treasury {:.3} dDT, {} xDAI, {} LP; {:.3} dDT burned, backing {}",
@@ -82,12 +89,12 @@ pub fn render(
     let _ = writeln!(s, "  volume       {:.3} xDAI", stats.volume_xdai);
     let by_type: Vec<String> = AgentType::ALL
         .iter()
-        .map(|k| format!("{} {}", k.name(), last.agents[k.index()]))
+        .map(|k| format!("{} {}", k.name(), stats.final_agents[k.index()]))
         .collect();
     let _ = writeln!(
         s,
         "  agents       {} ({})",
-        last.agents_total(),
+        stats.final_agents.iter().sum::<u64>(),
         by_type.join(", ")
     );
     if let Some(rows) = transaction_rows {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use datadao_core::governance::{Field, ProposalRecord};
 use datadao_core::{AgentType, Cell, Detail, Observer, StepMetrics, StopFlag, Transaction};
-use datadao_scenario::summary::RunStats;
+use datadao_core::experiment::KpiTracker;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -80,7 +80,7 @@ pub struct Collect {
     /// `governance.csv`'s rows, in governed runs.
     pub proposals: Option<Vec<Vec<Field>>>,
     pub use_cases: Vec<String>,
-    pub stats: RunStats,
+    pub stats: KpiTracker,
     pub rows: u64,
     /// What could not be allocated, and about how many bytes were asked for.
     pub refused: Option<(&'static str, u128)>,

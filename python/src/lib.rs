@@ -22,10 +22,10 @@ mod estimate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use datadao_core::experiment::{KpiTracker, RunKpis};
 use datadao_core::governance::Governable;
 use datadao_core::{Action, AgentType, Economy, StepError, StepMetrics, StopFlag};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source};
-use datadao_scenario::summary::RunStats;
 use datadao_scenario::{merge, presets, sweep};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
@@ -170,7 +170,7 @@ fn run<'py>(
         tx: transactions.then(TxColumns::default),
         proposals: governed.then(Vec::new),
         use_cases: use_cases.clone(),
-        stats: RunStats::default(),
+        stats: KpiTracker::default(),
         rows: 0,
         refused: None,
         stop: stop.clone(),
@@ -292,37 +292,37 @@ fn run<'py>(
     out.set_item("config", config_dict(py, &resolved)?)?;
     out.set_item(
         "summary",
-        summary(py, &sink.stats, transactions.then_some(sink.rows))?,
+        summary(py, &sink.stats.kpis(), transactions.then_some(sink.rows))?,
     )?;
     Ok(out)
 }
 
-/// The figures the CLI's summary prints, by name.
-fn summary<'py>(py: Python<'py>, s: &RunStats, rows: Option<u64>) -> PyResult<Bound<'py, PyDict>> {
+/// The figures the CLI's summary prints, by name: the core's `KpiTracker` figures.
+fn summary<'py>(py: Python<'py>, s: &RunKpis, rows: Option<u64>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    let Some(last) = &s.last else {
+    let Some(last_step) = s.last_step else {
         return Ok(d);
     };
-    d.set_item("steps", u64::from(last.step) + 1)?;
-    d.set_item("final_price", last.price)?;
-    d.set_item("min_price", s.min_price.map(|p| p.0))?;
-    d.set_item("min_price_step", s.min_price.map(|p| p.1))?;
-    d.set_item("max_price", s.max_price.map(|p| p.0))?;
-    d.set_item("max_price_step", s.max_price.map(|p| p.1))?;
-    d.set_item("pool_ddt", last.lp_ddt_reserve)?;
-    d.set_item("pool_xdai", last.lp_xdai_reserve)?;
-    d.set_item("pie_ddt", last.pie_ddt)?;
-    d.set_item("pie_inflow_ddt", s.pie_inflow_ddt)?;
-    d.set_item("pie_distributed_ddt", s.pie_distributed_ddt)?;
-    d.set_item("ddt_supply", last.ddt_supply)?;
+    d.set_item("steps", u64::from(last_step) + 1)?;
+    d.set_item("final_price", s.final_price)?;
+    d.set_item("min_price", s.min_price)?;
+    d.set_item("min_price_step", s.min_price_step)?;
+    d.set_item("max_price", s.max_price)?;
+    d.set_item("max_price_step", s.max_price_step)?;
+    d.set_item("pool_ddt", s.final_ddt_reserve)?;
+    d.set_item("pool_xdai", s.final_xdai_reserve)?;
+    d.set_item("pie_ddt", s.final_pie)?;
+    d.set_item("pie_inflow_ddt", s.pie_inflow)?;
+    d.set_item("pie_distributed_ddt", s.pie_distributed)?;
+    d.set_item("ddt_supply", s.ddt_supply)?;
     d.set_item("volume_xdai", s.volume_xdai)?;
-    d.set_item("agents", last.agents_total())?;
-    for (t, n) in AgentType::ALL.iter().zip(last.agents) {
+    d.set_item("agents", s.final_agents.iter().sum::<u64>())?;
+    for (t, n) in AgentType::ALL.iter().zip(s.final_agents) {
         d.set_item(format!("agents_{}", t.name()), n)?;
     }
     d.set_item("transactions", rows)?;
     // The CLI's governance lines, in governed runs only (as there).
-    if let Some(g) = &last.governance {
+    if let Some(g) = &s.final_governance {
         d.set_item("proposals", g.proposals)?;
         d.set_item("proposals_passed", g.proposals_passed)?;
         d.set_item("treasury_ddt", g.treasury_ddt)?;

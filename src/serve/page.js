@@ -4,14 +4,18 @@
 // Content-Security-Policy allows no inline script either).
 "use strict";
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
-const TYPES = ["degen", "organization", "power", "active", "casual"];
+// One series of a run, drawn with its Monte Carlo band when the server bands it
+// (`/api/schema`'s band_series).
+const one = (series, label) => ({series, lines: s => [[label, s[series]]]});
+// The agent types, as the server names them (`/api/schema`'s types).
+const types = () => state.schema.types;
 const PANELS = [
-  {id:"price", title:"Token price (xDAI per dDT)", log:true, band:"price", lines:s => [["price", s.price]]},
-  {id:"ddt", title:"LP dDT reserve", band:"lp_ddt_reserve", lines:s => [["dDT in pool", s.lp_ddt_reserve]]},
-  {id:"xdai", title:"LP xDAI reserve", band:"lp_xdai_reserve", lines:s => [["xDAI in pool", s.lp_xdai_reserve]]},
-  {id:"pie", title:"The Pie (dDT)", band:"pie_ddt", lines:s => [["Pie", s.pie_ddt]]},
-  {id:"agents", title:"Agents by type", lines:s => TYPES.map(t => [t, s.agents[t]])},
-  {id:"avg", title:"Average xDAI per agent by type", log:true, lines:s => TYPES.map(t => [t, s.avg_xdai[t]])},
+  {id:"price", title:"Token price (xDAI per dDT)", log:true, ...one("price", "price")},
+  {id:"ddt", title:"LP dDT reserve", ...one("lp_ddt_reserve", "dDT in pool")},
+  {id:"xdai", title:"LP xDAI reserve", ...one("lp_xdai_reserve", "xDAI in pool")},
+  {id:"pie", title:"The Pie (dDT)", ...one("pie_ddt", "Pie")},
+  {id:"agents", title:"Agents by type", lines:s => types().map(t => [t, s.agents[t]])},
+  {id:"avg", title:"Average xDAI per agent by type", log:true, lines:s => types().map(t => [t, s.avg_xdai[t]])},
   {id:"supply", title:"dDT supply and CRC locked", lines:s => [["dDT supply", s.ddt_supply], ["CRC locked", s.crc_locked]]},
   {id:"allowed", title:"Share of data allowed per use case", lines:s => Object.entries(s.allowed_share)},
   {id:"treasury", title:"Treasury (governed runs)", empty:"governance is off: set Governance › on, or the governed preset",
@@ -263,10 +267,10 @@ function drawPanel(p) {
   const ctx = c.getContext("2d"); ctx.setTransform(dpr, 0, 0, dpr, 0, 0); ctx.clearRect(0, 0, W, H);
   const lines = linesFor(p);
   let bands = [];
-  if (state.band && p.band) {
+  if (state.band && p.series && state.schema.band_series.includes(p.series)) {
     const b = state.band.series, xs = b.step;
-    bands.push({xs, lo: b[p.band + "_p5"], hi: b[p.band + "_p95"], color: COLORS[0]});
-    lines.push({label: `median of ${state.band.seeds} seeds`, xs, ys: b[p.band + "_p50"], color: "#444", width: 1.5, dash: [2, 2]});
+    bands.push({xs, lo: b[p.series + "_p5"], hi: b[p.series + "_p95"], color: COLORS[0]});
+    lines.push({label: `median of ${state.band.seeds} seeds`, xs, ys: b[p.series + "_p50"], color: "#444", width: 1.5, dash: [2, 2]});
   }
   if (!lines.length) { note.textContent = state.error ? "no chart: " + state.error : (state.current && p.empty) || "no data yet"; c._geom = null; return; }
   note.textContent = state.error ? "not updated: " + state.error : "";

@@ -52,6 +52,11 @@ pub enum MintPolicy {
     IssuanceScore,
 }
 
+impl MintPolicy {
+    /// Every policy, in declaration order (what the dashboard offers).
+    pub const ALL: [MintPolicy; 2] = [MintPolicy::Weight, MintPolicy::IssuanceScore];
+}
+
 /// Minting dDT against locked CRC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -120,15 +120,22 @@ impl Digest {
     }
 }
 
-/// What a run is reduced to: one row of `sweep_runs.csv`.
+/// What a run is reduced to: one row of `sweep_runs.csv`, and the figures of every
+/// front end's run summary (the CLI's report, Python's `Result.summary`, the page's).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunKpis {
+    /// The last step folded in (`None` before the first).
+    pub last_step: Option<u32>,
     /// Price after the last step (`None` if the pool never had one).
     pub final_price: Option<f64>,
     /// Lowest price seen.
     pub min_price: Option<f64>,
+    /// The first step with the lowest price.
+    pub min_price_step: Option<u32>,
     /// Highest price seen.
     pub max_price: Option<f64>,
+    /// The first step with the highest price.
+    pub max_price_step: Option<u32>,
     /// Mean price over steps that had one.
     pub mean_price: Option<f64>,
     /// Standard deviation of daily log returns of the price.
@@ -159,12 +166,15 @@ pub struct RunKpis {
     pub orgs_out_of_xdai_step: Option<u32>,
     /// Mean xDAI per agent of each type at the end.
     pub final_avg_xdai: [Option<f64>; 5],
+    /// Agents of each type at the end, indexed by [`AgentType::index`].
+    pub final_agents: [u64; 5],
     /// The treasury, proposals and governed settings after the last step, in governed
     /// runs.
     pub final_governance: Option<GovernanceMetrics>,
 }
 
-/// Streams a run's steps into its KPIs in constant memory.
+/// Streams a run's steps into its KPIs in constant memory: the one accumulator of a
+/// run's figures, for sweeps and for every front end's summary.
 #[derive(Clone, Debug, Default)]
 pub struct KpiTracker {
     kpis: RunKpis,
@@ -182,8 +192,15 @@ impl KpiTracker {
     pub fn update(&mut self, m: &StepMetrics) {
         let k = &mut self.kpis;
         if let Some(p) = m.price {
-            k.min_price = Some(k.min_price.map_or(p, |v| v.min(p)));
-            k.max_price = Some(k.max_price.map_or(p, |v| v.max(p)));
+            // The first step that reached each extreme is kept.
+            if k.min_price.is_none_or(|lo| p < lo) {
+                k.min_price = Some(p);
+                k.min_price_step = Some(m.step);
+            }
+            if k.max_price.is_none_or(|hi| p > hi) {
+                k.max_price = Some(p);
+                k.max_price_step = Some(m.step);
+            }
             self.priced_steps += 1;
             self.price_sum += p;
             if let Some(prev) = self.last_price {
@@ -201,6 +218,7 @@ impl KpiTracker {
             }
             self.last_price = Some(p);
         }
+        k.last_step = Some(m.step);
         k.final_price = m.price;
         k.final_ddt_reserve = m.lp_ddt_reserve;
         k.final_xdai_reserve = m.lp_xdai_reserve;
@@ -217,7 +235,13 @@ impl KpiTracker {
             k.orgs_out_of_xdai_step = Some(m.step);
         }
         k.final_avg_xdai = m.avg_xdai;
+        k.final_agents = m.agents;
         k.final_governance = m.governance;
+    }
+
+    /// The run's KPIs so far, without ending the fold.
+    pub fn kpis(&self) -> RunKpis {
+        self.clone().finish()
     }
 
     /// The run's KPIs.
@@ -307,6 +331,11 @@ mod tests {
         assert_eq!(
             (k.min_price, k.max_price, k.final_price),
             (Some(1.0), Some(4.0), Some(4.0))
+        );
+        // The first step at the lowest price (steps 0 and 2 tie), the last step seen.
+        assert_eq!(
+            (k.min_price_step, k.max_price_step, k.last_step),
+            (Some(0), Some(3), Some(3))
         );
         assert_eq!(k.mean_price, Some(2.0));
         // Drawdown from 2 to 1: 50%.

@@ -75,6 +75,11 @@ pub enum PiePolicy {
     Weight,
 }
 
+impl PiePolicy {
+    /// Every policy, in declaration order (what the dashboard offers).
+    pub const ALL: [PiePolicy; 3] = [PiePolicy::Groups, PiePolicy::Usage, PiePolicy::Weight];
+}
+
 /// The amounts one distribution pays, per member of each type.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Distribution {

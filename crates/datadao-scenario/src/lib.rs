@@ -15,5 +15,4 @@ pub mod limits;
 pub mod merge;
 pub mod presets;
 pub mod settings;
-pub mod summary;
 pub mod sweep;

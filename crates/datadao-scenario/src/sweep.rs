@@ -31,6 +31,9 @@ pub const CHUNK: usize = 16;
 pub const SERIES_STEPS: u64 = 2000;
 /// The per-step series summarised across runs.
 pub const SERIES: [&str; 4] = ["price", "lp_ddt_reserve", "lp_xdai_reserve", "pie_ddt"];
+/// What each series is summarised by across runs, in the order of [`Spread::values`]
+/// (`sweep_series.csv` has a column `{series}_{stat}` for each).
+pub const STATS: [&str; 4] = ["mean", "p5", "p50", "p95"];
 /// Runs table.
 pub const RUNS_FILE: &str = "sweep_runs.csv";
 /// Series table.
@@ -466,12 +469,55 @@ pub fn series_header(axes: &[Axis]) -> String {
     let mut cols = vec!["point".to_string()];
     cols.extend(axes.iter().map(|a| a.key.clone()));
     cols.push("step".into());
-    for s in SERIES {
-        for stat in ["mean", "p5", "p50", "p95"] {
-            cols.push(format!("{s}_{stat}"));
+    cols.extend(series_stat_columns());
+    cols.join(",")
+}
+
+/// The `{series}_{stat}` columns of `sweep_series.csv`, in order.
+pub fn series_stat_columns() -> impl Iterator<Item = String> {
+    SERIES
+        .iter()
+        .flat_map(|s| STATS.iter().map(move |stat| format!("{s}_{stat}")))
+}
+
+/// One series at one recorded step across a point's runs: its mean and its 5th, 50th
+/// and 95th percentiles ([`Digest::quantile`]), `None` where no run had a value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Spread {
+    /// Mean across runs.
+    pub mean: Option<f64>,
+    /// 5th percentile.
+    pub p5: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+}
+
+impl Spread {
+    fn of(d: &Digest) -> Spread {
+        Spread {
+            mean: d.mean(),
+            p5: d.quantile(0.05),
+            p50: d.quantile(0.5),
+            p95: d.quantile(0.95),
         }
     }
-    cols.join(",")
+
+    /// The figures in the order of [`STATS`].
+    pub fn values(&self) -> [Option<f64>; 4] {
+        [self.mean, self.p5, self.p50, self.p95]
+    }
+}
+
+/// One recorded step of a point across its runs: a row of `sweep_series.csv`, and a
+/// step of the dashboard's Monte Carlo band.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandStep {
+    /// The step.
+    pub step: u32,
+    /// Each series of [`SERIES`], in that order.
+    pub series: [Spread; 4],
 }
 
 fn push_opt(line: &mut Vec<u8>, v: Option<f64>) {
@@ -569,25 +615,35 @@ impl PointDigest {
         self.runs_in += 1;
     }
 
-    /// The point's rows of `sweep_series.csv`.
-    fn rows(&self, point: usize, values: &[(String, String)]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (step, digests) in &self.steps {
-            out.extend_from_slice(point.to_string().as_bytes());
-            for (_, v) in values {
-                push_text(&mut out, v);
-            }
-            push_text(&mut out, &step.to_string());
-            for d in digests {
-                push_opt(&mut out, d.mean());
-                for q in [0.05, 0.5, 0.95] {
-                    push_opt(&mut out, d.quantile(q));
-                }
-            }
-            out.push(b'\n');
-        }
-        out
+    /// The point's band: each recorded step's spread of every series.
+    fn band(&self) -> Vec<BandStep> {
+        self.steps
+            .iter()
+            .map(|(&step, digests)| BandStep {
+                step,
+                series: digests.each_ref().map(Spread::of),
+            })
+            .collect()
     }
+}
+
+/// A point's rows of `sweep_series.csv`, from its band.
+fn series_rows(point: usize, values: &[(String, String)], band: &[BandStep]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for b in band {
+        out.extend_from_slice(point.to_string().as_bytes());
+        for (_, v) in values {
+            push_text(&mut out, v);
+        }
+        push_text(&mut out, &b.step.to_string());
+        for spread in &b.series {
+            for v in spread.values() {
+                push_opt(&mut out, v);
+            }
+        }
+        out.push(b'\n');
+    }
+    out
 }
 
 /// Everything a sweep needs to run.
@@ -641,15 +697,69 @@ pub fn execute_until(
     stop: Stop,
     flag: &StopFlag,
 ) -> Result<()> {
+    let governed = is_governed(plan);
+    writeln!(runs_out, "{}", runs_header(&plan.axes, governed))?;
+    writeln!(series_out, "{}", series_header(&plan.axes))?;
+    reduce(
+        plan,
+        on_run,
+        stop,
+        flag,
+        &mut |u, kpis| {
+            let values = &plan.points[u.point].0;
+            let seed = unit_seed(plan, u);
+            runs_out.write_all(&runs_row(u.point, values, u.run, seed, kpis, governed))?;
+            Ok(())
+        },
+        &mut |point, band| {
+            series_out.write_all(&series_rows(point, &plan.points[point].0, &band))?;
+            Ok(())
+        },
+    )?;
+    runs_out.flush()?;
+    series_out.flush()?;
+    Ok(())
+}
+
+/// Run the sweep (or this shard of it) and return each of its points' bands (in point
+/// order) instead of writing tables: what `sweep_series.csv` would hold, typed. The
+/// dashboard's Monte Carlo band is the band of a one-point sweep.
+pub fn bands_until(
+    plan: &Plan,
+    on_run: &(dyn Fn() + Sync),
+    stop: Stop,
+    flag: &StopFlag,
+) -> Result<Vec<(usize, Vec<BandStep>)>> {
+    let mut bands = Vec::new();
+    reduce(
+        plan,
+        on_run,
+        stop,
+        flag,
+        &mut |_, _| Ok(()),
+        &mut |point, band| {
+            bands.push((point, band));
+            Ok(())
+        },
+    )?;
+    Ok(bands)
+}
+
+/// Runs the units of this shard in chunks and reduces them in the fixed order: each
+/// run's KPIs to `on_kpis`, each point's band to `on_band` once its last run is in.
+fn reduce(
+    plan: &Plan,
+    on_run: &(dyn Fn() + Sync),
+    stop: Stop,
+    flag: &StopFlag,
+    on_kpis: &mut dyn FnMut(Unit, &RunKpis) -> Result<()>,
+    on_band: &mut dyn FnMut(usize, Vec<BandStep>) -> Result<()>,
+) -> Result<()> {
     let mine = shard_points(plan.points.len(), plan.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.jobs)
         .build()
         .context("starting the worker threads")?;
-    let governed = is_governed(plan);
-    writeln!(runs_out, "{}", runs_header(&plan.axes, governed))?;
-    writeln!(series_out, "{}", series_header(&plan.axes))?;
-
     let mut open: BTreeMap<usize, PointDigest> = BTreeMap::new();
     let mut pending = units(&mine, plan.runs).peekable();
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -678,19 +788,15 @@ pub fn execute_until(
         // Reduce in the fixed order, whatever order the runs finished in.
         for (&u, result) in chunk.iter().zip(results) {
             let r = result?;
-            let values = &plan.points[u.point].0;
-            let seed = unit_seed(plan, u);
-            runs_out.write_all(&runs_row(u.point, values, u.run, seed, &r.kpis, governed))?;
+            on_kpis(u, &r.kpis)?;
             let digest = open.entry(u.point).or_default();
             digest.add(&r.series);
             if digest.runs_in == plan.runs {
                 let done = open.remove(&u.point).expect("just used");
-                series_out.write_all(&done.rows(u.point, values))?;
+                on_band(u.point, done.band())?;
             }
         }
     }
-    runs_out.flush()?;
-    series_out.flush()?;
     Ok(())
 }
 

@@ -37,6 +37,11 @@ pub enum Activation {
     Shuffled,
 }
 
+impl Activation {
+    /// Every order, in declaration order (what the dashboard offers).
+    pub const ALL: [Activation; 2] = [Activation::Sequential, Activation::Shuffled];
+}
+
 /// Which rules run the economy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]

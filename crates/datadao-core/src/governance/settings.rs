@@ -111,6 +111,11 @@ pub enum Voting {
     Fixed,
 }
 
+impl Voting {
+    /// Every way, in declaration order (what the dashboard offers).
+    pub const ALL: [Voting; 2] = [Voting::Foresight, Voting::Fixed];
+}
+
 /// A value per member type (organizations are customers, not members, and never vote).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
