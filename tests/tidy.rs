@@ -256,6 +256,7 @@ const PATH_ROOTS: &[&str] = &[
     "crates/datadao-scenario/src",
     "crates/datadao-core/src/engine",
     "crates/datadao-core/src/governance",
+    "crates/datadao-core/src/engine/governance",
     "python",
     "python/src",
     "python/datadao",

@@ -20,9 +20,9 @@ pub enum Economy {
 }
 
 impl Economy {
-    /// Build the economy `config.simulation.rules` asks for.
+    /// Build the economy `config.simulation.rules` asks for; the configuration is
+    /// validated once, by whichever constructor takes it.
     pub fn new(config: Config) -> Result<Self, ConfigError> {
-        config.validate()?;
         Ok(match config.simulation.rules {
             Rules::Model => {
                 let mut sim = Simulation::new(config)?;
@@ -31,6 +31,7 @@ impl Economy {
                 Economy::Model(Box::new(sim))
             }
             Rules::Original2024 => {
+                config.validate()?;
                 Economy::Original2024(Box::new(original_2024::Replica::new(&config)))
             }
         })
