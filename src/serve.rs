@@ -40,7 +40,6 @@ mod work;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -54,7 +53,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use datadao_core::{Observer, StepMetrics, StopFlag};
-use datadao_scenario::settings::{self, Inputs, Resolved, Source};
+use datadao_scenario::settings::{self, Inputs, Resolved, Source, TextSource};
 use datadao_scenario::{limits, presets, sweep};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, Semaphore};
@@ -1143,18 +1142,10 @@ async fn parse_scenario(bytes: Bytes) -> ApiResult<Json<Value>> {
     };
     let name = upload_name(body.get("name"));
     let inputs = Inputs {
-        config_text: Some((PathBuf::from(&name), text.to_string())),
+        config_text: Some((TextSource::Upload(name), text.to_string())),
         ..Inputs::default()
     };
-    // The settings layer calls text it did not read itself a sweep file; this one was
-    // uploaded.
-    let resolved = settings::resolve(&inputs).map_err(|e| {
-        let message = format!("{e:#}").replace(
-            &format!("sweep file {name}"),
-            &format!("uploaded file {name}"),
-        );
-        bad(message)
-    })?;
+    let resolved = settings::resolve(&inputs).map_err(|e| bad(format!("{e:#}")))?;
     let defaults = settings::known_keys();
     let mut changed = Map::new();
     for (k, v) in settings::flat(&resolved.settings) {

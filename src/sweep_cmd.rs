@@ -12,8 +12,8 @@ use crate::output::write_whole;
 use crate::output_set::OutputSet;
 use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
 use datadao_scenario::merge;
-use datadao_scenario::settings::{self, Inputs, Resolved, Source};
-use datadao_scenario::sweep::{self, Axis, Plan};
+use datadao_scenario::settings::{self, Inputs, Resolved, Source, TextSource};
+use datadao_scenario::sweep::{self, Axis, AxisValue, Plan};
 
 /// The effective sweep, saved beside the results (and compared by `merge`).
 pub const SWEEP_FILE: &str = merge::SWEEP_FILE;
@@ -67,22 +67,8 @@ fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
                 ("zip", toml::Value::Boolean(b)) => section.zip = *b,
                 ("grid", toml::Value::Table(grid)) => {
                     for (axis, values) in grid {
-                        let spec = match values {
-                            toml::Value::String(s) => format!("{axis}={s}"),
-                            toml::Value::Array(items) => {
-                                let items: Vec<String> = items
-                                    .iter()
-                                    .map(|v| match v {
-                                        toml::Value::String(s) => s.clone(),
-                                        other => other.to_string(),
-                                    })
-                                    .collect();
-                                format!("{axis}={}", items.join(","))
-                            }
-                            other => format!("{axis}={other}"),
-                        };
                         let origin = Source::File(path.to_path_buf(), "sweep file");
-                        section.axes.push(sweep::parse_axis(&spec, origin)?);
+                        section.axes.push(grid_axis(axis, values, origin)?);
                     }
                 }
                 (other, v) => bail!(
@@ -96,6 +82,40 @@ fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
         section,
         toml::to_string(&table).expect("a parsed table serializes"),
     ))
+}
+
+/// One `[sweep.grid]` entry as an axis. A list is one value per item, never split: a
+/// text item is read as `--set` reads text (so the sweep file a sweep saves, which
+/// writes every value as text, repeats it), any other item is typed (a list item is
+/// one value of a list setting). Text is a range `"START..END:STEP"`; any other value
+/// is the axis's one value. The tables show a text item as written.
+fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
+    let items = match values {
+        toml::Value::String(range) => return Axis::from_range(key, range, origin),
+        toml::Value::Array(items) => items.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    let key = key.trim();
+    let known = settings::known_keys().contains_key(key);
+    let mut typed = Vec::with_capacity(items.len());
+    let mut cells = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            toml::Value::String(text) if known => {
+                typed.push(settings::parse_text(key, text, &origin)?);
+                cells.push(sweep::cell_text(&toml::Value::String(
+                    text.trim().to_string(),
+                )));
+            }
+            other => {
+                typed.push(other.clone());
+                cells.push(sweep::cell_text(other));
+            }
+        }
+    }
+    let mut axis = Axis::from_values(key, typed, origin)?;
+    axis.values = cells;
+    Ok(axis)
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize)> {
@@ -115,19 +135,25 @@ fn parse_shard(text: &str) -> Result<(usize, usize)> {
 /// axis was given.
 fn resolve_point(
     shared: &ScenarioArgs,
-    file: Option<&(PathBuf, String)>,
-    values: &[(String, String)],
+    file: Option<&(TextSource, String)>,
+    index: &[usize],
     axes: &[Axis],
 ) -> Result<Resolved> {
     let mut flags = shared.overrides().map_err(anyhow::Error::msg)?;
-    for (key, value) in values {
-        let origin = axes
-            .iter()
-            .find(|a| a.key == *key)
-            .map(|a| a.origin.clone())
-            .unwrap_or_else(|| Source::Flag(format!("--grid {key}")));
-        flags.push((key.clone(), value.clone(), origin));
+    let mut typed = Vec::new();
+    for (axis, &i) in axes.iter().zip(index) {
+        match axis.value(i) {
+            AxisValue::Typed(v) => {
+                typed.push((axis.key.clone(), v.clone(), axis.origin.clone()));
+            }
+            AxisValue::Text(t) => {
+                flags.push((axis.key.clone(), t.to_string(), axis.origin.clone()));
+            }
+        }
     }
+    // Typed values are layered before flags, but a point's value wins over the shared
+    // flags (checked with the base scenario) as a `--grid` value does.
+    flags.retain(|(key, _, _)| !typed.iter().any(|(k, _, _)| k == key));
     let preset = match &shared.preset {
         Some(name) => {
             let p = datadao_scenario::presets::find(name).map_err(anyhow::Error::msg)?;
@@ -141,7 +167,7 @@ fn resolve_point(
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),
         env: crate::environment()?,
-        typed: Vec::new(),
+        typed,
         flags,
     };
     settings::resolve(&inputs)
@@ -162,7 +188,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let (section, file) = match &args.sweep_file {
         Some(path) => {
             let (section, rest) = read_sweep_file(path)?;
-            (section, Some((path.clone(), rest)))
+            (section, Some((TextSource::SweepFile(path.clone()), rest)))
         }
         None => (SweepSection::default(), None),
     };
@@ -203,8 +229,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let base_resolved = resolve_point(&args.shared, file.as_ref(), &[], &axes)?;
     let base = base_resolved.settings.clone();
     let allow = base.output.allow_huge;
-    let point_values = sweep::points(&axes, zip)?;
-    let total_points = point_values.len();
+    let point_indices = sweep::point_indices(&axes, zip)?;
+    let total_points = point_indices.len();
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if let Some((_, n)) = shard {
         if n > total_points {
@@ -240,8 +266,13 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     points.try_reserve_exact(total_points).map_err(|_| {
         anyhow::anyhow!("cannot allocate memory for the sweep's {total_points} points")
     })?;
-    for values in point_values {
-        let resolved = resolve_point(&args.shared, file.as_ref(), &values, &axes)?;
+    for index in point_indices {
+        let resolved = resolve_point(&args.shared, file.as_ref(), &index, &axes)?;
+        let values: Vec<(String, String)> = axes
+            .iter()
+            .zip(&index)
+            .map(|(a, &i)| (a.key.clone(), a.values[i].clone()))
+            .collect();
         limits::check_memory(&resolved.settings.model, in_flight, Some(&resolved), allow)?;
         points.push((values, resolved.settings.model));
     }

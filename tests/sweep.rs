@@ -173,6 +173,68 @@ fn a_sweep_file_runs_and_is_saved_with_the_results() {
     assert_eq!(runs.lines().count(), 1 + 2 * 2, "zipped: 2 points x 2 runs");
 }
 
+/// Each item of a `[sweep.grid]` list is one point's value, never split at its commas:
+/// text with a comma for a text setting, text for a list setting, a list for a list
+/// setting. Text that a numeric setting cannot read is refused, naming the key and the
+/// sweep file.
+#[test]
+fn a_sweep_files_grid_items_are_one_value_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    fs::write(
+        p.join("text.toml"),
+        "[sweep.grid]\n\"data.quantity_unit\" = [\"K,B\"]\n\"data.use_cases\" = [\"research,commercial\", [\"research\", \"commercial\", \"ai_training\"]]\n\"simulation.seed\" = [\"7\", 8]\n\n[simulation]\ntotal_steps = 20\n",
+    )
+    .unwrap();
+    datadao(p)
+        .args([
+            "sweep",
+            "--sweep",
+            "text.toml",
+            "--out",
+            "a",
+            "--no-plot",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let runs = fs::read_to_string(p.join("a/sweep_runs.csv")).unwrap();
+    let lines: Vec<&str> = runs.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1 + 2 * 2,
+        "1 x 2 x 2 points, one run each:\n{runs}"
+    );
+    assert!(
+        lines[0].starts_with("point,data.quantity_unit,data.use_cases,simulation.seed,run,"),
+        "{runs}"
+    );
+    assert!(
+        lines[1].starts_with("0,\"K,B\",\"research,commercial\",7,0,"),
+        "{runs}"
+    );
+    assert!(
+        lines[4].starts_with(
+            "3,\"K,B\",\"[\"\"research\"\", \"\"commercial\"\", \"\"ai_training\"\"]\",8,0,"
+        ),
+        "{runs}"
+    );
+
+    fs::write(
+        p.join("comma.toml"),
+        "[sweep.grid]\n\"market.fee_rate\" = [\"0.1,0.2\"]\n",
+    )
+    .unwrap();
+    datadao(p)
+        .args(["sweep", "--sweep", "comma.toml", "--out", "b", "-q"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "invalid setting market.fee_rate = '0.1,0.2' (from sweep file comma.toml): accepted: a number in [0, 1)",
+        ));
+    assert!(!p.join("b").exists(), "nothing is written");
+}
+
 #[test]
 fn grid_errors_are_clear() {
     let dir = tempfile::tempdir().unwrap();

@@ -133,6 +133,8 @@ pub enum Source {
     /// An argument of a library call (the Python package), e.g.
     /// `settings["market.fee_rate"]` or `steps=`.
     Api(String),
+    /// A scenario file uploaded to the dashboard, by the name it was uploaded under.
+    Upload(String),
 }
 
 impl fmt::Display for Source {
@@ -145,6 +147,26 @@ impl fmt::Display for Source {
             Source::Env(v) => write!(f, "environment variable {v}"),
             Source::Flag(flag) => write!(f, "flag {flag}"),
             Source::Api(arg) => write!(f, "{arg}"),
+            Source::Upload(name) => write!(f, "uploaded file {name}"),
+        }
+    }
+}
+
+/// Where scenario TOML handed over as text ([`Inputs::config_text`]) came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TextSource {
+    /// A sweep file's settings around its `[sweep]` section (`--sweep FILE`).
+    SweepFile(PathBuf),
+    /// A scenario file uploaded to the dashboard, by the name it was uploaded under.
+    Upload(String),
+}
+
+impl TextSource {
+    /// The source its values are named by in messages.
+    pub fn source(&self) -> Source {
+        match self {
+            TextSource::SweepFile(path) => Source::File(path.clone(), "sweep file"),
+            TextSource::Upload(name) => Source::Upload(name.clone()),
         }
     }
 }
@@ -157,8 +179,9 @@ pub struct Inputs {
     /// `--config FILE`, or a scenario file of `compare`: the path and what it is to the
     /// user ("config file", "scenario file").
     pub config_file: Option<(PathBuf, &'static str)>,
-    /// Scenario TOML already read (a sweep file's settings), with the file it came from.
-    pub config_text: Option<(PathBuf, String)>,
+    /// Scenario TOML already read (a sweep file's settings, an uploaded file), with
+    /// where it came from.
+    pub config_text: Option<(TextSource, String)>,
     /// The `.env` file to read, if it exists.
     pub dotenv: Option<PathBuf>,
     /// A snapshot of the process environment.
@@ -438,12 +461,20 @@ fn key_for_variable(var: &str, source: &Source, known: &Flat) -> Option<Result<S
 /// Check that `raw` is a usable value for `key` (the type of its default, sign rules),
 /// as a `--set` would; `source` names it in the error.
 pub fn check_raw(key: &str, raw: &str, source: &Source) -> Result<()> {
+    parse_text(key, raw, source).map(drop)
+}
+
+/// The value `raw` gives `key` when read as `--set` reads text (the type of its
+/// default, sign rules): one value, never split into several (though a list setting's
+/// text is a comma-separated list); `source` names it in the error.
+pub fn parse_text(key: &str, raw: &str, source: &Source) -> Result<toml::Value> {
     let known = known_keys();
     let Some(template) = known.get(key) else {
         return Err(unknown_key_error(key, source, &known));
     };
     let value = parse_or_refuse(key, template, raw, source)?;
-    check_sign(key, &value, template, source)
+    check_sign(key, &value, template, source)?;
+    Ok(value)
 }
 
 /// [`parse_raw`], or the error that names the key, the text as typed, its source and
@@ -589,8 +620,8 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
         let text = read_text_file(path, &source.to_string(), MAX_SETTINGS_FILE, "TOML file")?;
         files.push((parse_toml(&text, &source)?, source));
     }
-    if let Some((path, text)) = &inputs.config_text {
-        let source = Source::File(path.clone(), "sweep file");
+    if let Some((origin, text)) = &inputs.config_text {
+        let source = origin.source();
         files.push((parse_toml(text, &source)?, source));
     }
     let mut preset = inputs.preset.clone();
@@ -869,6 +900,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_is_named_by_where_it_came_from() {
+        let resolve_text = |origin: TextSource, text: &str| {
+            resolve(&Inputs {
+                config_text: Some((origin, text.to_string())),
+                ..Inputs::default()
+            })
+        };
+        let bad = "[market]\nfee_rate = 2.0\n";
+        let e = format!(
+            "{:#}",
+            resolve_text(TextSource::Upload("mine.toml".into()), bad).unwrap_err()
+        );
+        assert_eq!(
+            e,
+            "invalid setting market.fee_rate = '2.0' (from uploaded file mine.toml): accepted: a number in [0, 1)"
+        );
+        let e = format!(
+            "{:#}",
+            resolve_text(TextSource::SweepFile("exp.toml".into()), bad).unwrap_err()
+        );
+        assert_eq!(
+            e,
+            "invalid setting market.fee_rate = '2.0' (from sweep file exp.toml): accepted: a number in [0, 1)"
+        );
+        // Unparsable text, a bad preset and where an accepted value came from say the same.
+        let e = format!(
+            "{:#}",
+            resolve_text(TextSource::Upload("u.toml".into()), "[[").unwrap_err()
+        );
+        assert!(e.starts_with("cannot parse uploaded file u.toml: "), "{e}");
+        let e = format!(
+            "{:#}",
+            resolve_text(TextSource::Upload("u.toml".into()), "preset = 3").unwrap_err()
+        );
+        assert!(e.contains("(from uploaded file u.toml)"), "{e}");
+        let r = resolve_text(
+            TextSource::Upload("u.toml".into()),
+            "[market]\nfee_rate = 0.01\n",
+        )
+        .unwrap();
+        assert_eq!(
+            r.describe("market.fee_rate"),
+            "market.fee_rate (from uploaded file u.toml)"
+        );
+        assert_eq!(
+            TextSource::SweepFile("s.toml".into()).source(),
+            Source::File("s.toml".into(), "sweep file")
+        );
+    }
+
+    #[test]
     fn read_file_takes_regular_files_up_to_the_bound() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("s.toml");
@@ -1079,7 +1161,7 @@ mod tests {
                     file.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
                 };
                 let inputs = Inputs {
-                    config_text: Some((PathBuf::from("fuzz.toml"), text)),
+                    config_text: Some((TextSource::SweepFile(PathBuf::from("fuzz.toml")), text)),
                     env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
                     flags: flags
                         .into_iter()

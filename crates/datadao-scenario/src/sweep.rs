@@ -160,7 +160,7 @@ fn origin_key(origin: &Source) -> String {
 
 /// A typed value as a cell of the sweep tables: text as is, anything else as TOML
 /// writes it; quoted (RFC 4180) when it holds a comma or a quote.
-fn cell_text(v: &toml::Value) -> String {
+pub fn cell_text(v: &toml::Value) -> String {
     let text = match v {
         toml::Value::String(s) => s.clone(),
         other => other.to_string(),
