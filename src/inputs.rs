@@ -64,5 +64,5 @@ pub fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Resu
         typed: Vec::new(),
         flags,
     };
-    settings::resolve(&inputs)
+    Ok(settings::resolve(&inputs)?)
 }

@@ -91,7 +91,7 @@ fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
 /// is the axis's one value. The tables show a text item as written.
 fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
     let items = match values {
-        toml::Value::String(range) => return Axis::from_range(key, range, origin),
+        toml::Value::String(range) => return Ok(Axis::from_range(key, range, origin)?),
         toml::Value::Array(items) => items.as_slice(),
         one => std::slice::from_ref(one),
     };
@@ -170,7 +170,7 @@ fn resolve_point(
         typed,
         flags,
     };
-    settings::resolve(&inputs)
+    Ok(settings::resolve(&inputs)?)
 }
 
 /// The effective sweep as TOML: `[sweep]` plus the base scenario. Identical for every
@@ -511,12 +511,12 @@ fn read_text(dir: &Path, name: &str) -> Result<String> {
     let max = limits::memory_available()
         .map_or(MAX_SHARD_FILE, |m| MAX_SHARD_FILE.min(m / 4))
         .max(settings::MAX_SETTINGS_FILE);
-    settings::read_text_file(
+    Ok(settings::read_text_file(
         &path,
         &format!("shard file {}", path.display()),
         max,
         &format!("{name} of a sweep shard's output folder"),
-    )
+    )?)
 }
 
 /// `datadao merge`.

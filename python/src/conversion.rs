@@ -272,7 +272,7 @@ pub fn grid_axes(grid: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Axis>> {
             } else {
                 Axis::from_values(&key, axis_values(&key, &label, &v)?, origin)
             };
-            axes.push(axis.map_err(crate::errors::config)?);
+            axes.push(axis.map_err(crate::errors::scenario)?);
         }
     } else {
         let specs: Vec<Bound<'_, PyAny>> = if grid.is_instance_of::<PyString>() {
@@ -294,7 +294,7 @@ pub fn grid_axes(grid: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Axis>> {
             }
             let text: String = spec.extract()?;
             let origin = Source::Api(format!("grid item {text:?}"));
-            axes.push(sweep::parse_axis(&text, origin).map_err(crate::errors::config)?);
+            axes.push(sweep::parse_axis(&text, origin).map_err(crate::errors::scenario)?);
         }
     }
     if let Some(dup) = axes

@@ -7,12 +7,19 @@
 //! | `MergeError` | `RuntimeError` | an executor's shards that do not make one whole sweep |
 //! | `RuntimeError` | | a broken invariant found by the audit |
 //!
-//! Errors are classified where they arise (the settings layer's refusals are
-//! `ConfigError` because they came from resolving settings), or by their type in the
-//! chain (`StepError::OutOfMemory`), never by the text of the message.
+//! | `OSError` | | a file that cannot be read (its `errno` when the system gave one) |
+//!
+//! The scenario crate's refusals are classified by their variant ([`scenario`]): a
+//! `ScenarioError::Resource` is a `ResourceError`, `File` an `OSError`, `Merge` a
+//! `MergeError`, every other one (a setting, a preset, a grid) a `ConfigError`; the
+//! exception's `key` and `keys` attributes name the settings it is about. Errors of
+//! work that ran are classified by their type in the chain (`StepError::OutOfMemory`).
+//! Nothing reads the text of a message.
 
 use datadao_core::StepError;
-use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
+use datadao_scenario::error::FileProblem;
+use datadao_scenario::ScenarioError;
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 pyo3::create_exception!(
@@ -36,14 +43,43 @@ pyo3::create_exception!(
     "An executor's results that are not one whole sweep: a shard missing or given twice, a (point, run) twice or missing, or a shard of another sweep. The checks of `datadao merge`."
 );
 
-/// A refusal of the settings layer (or a grid or argument check).
-pub fn config(e: anyhow::Error) -> PyErr {
-    ConfigError::new_err(format!("{e:#}"))
+/// A refusal of the scenario crate as the exception its variant maps to, with the
+/// settings it is about as the exception's `key` (the one setting, or `None`) and
+/// `keys` (every one, possibly empty).
+pub fn scenario(e: ScenarioError) -> PyErr {
+    let text = format!("{e:#}");
+    let err = match &e {
+        ScenarioError::Resource { .. } => ResourceError::new_err(text),
+        ScenarioError::Merge { .. } => MergeError::new_err(text),
+        ScenarioError::File { problem, .. } => {
+            let errno = match problem {
+                FileProblem::Unreadable { error, .. } | FileProblem::ReadFailed(error) => {
+                    error.raw_os_error()
+                }
+                _ => None,
+            };
+            match errno {
+                // OSError(errno, strerror) sets `errno`; the message is ours, whole.
+                Some(n) => PyOSError::new_err((n, text)),
+                None => PyOSError::new_err(text),
+            }
+        }
+        _ => ConfigError::new_err(text),
+    };
+    let key = e.key().map(str::to_string);
+    let keys: Vec<String> = e.keys().into_iter().map(str::to_string).collect();
+    Python::attach(|py| {
+        let value = err.value(py);
+        // An attribute that cannot be set leaves the exception as it is.
+        let _ = value.setattr("key", key);
+        let _ = value.setattr("keys", keys);
+    });
+    err
 }
 
-/// A refusal to merge.
-pub fn merge(e: anyhow::Error) -> PyErr {
-    MergeError::new_err(format!("{e:#}"))
+/// A refusal of a check of the package's own (an argument), as a `ConfigError`.
+pub fn config(e: anyhow::Error) -> PyErr {
+    ConfigError::new_err(format!("{e:#}"))
 }
 
 /// An error of work that ran (a run or a sweep), by its type: memory refused is a

@@ -46,7 +46,7 @@ fn inputs(
 ) -> PyResult<Inputs> {
     let preset = match preset {
         Some(name) => {
-            let p = presets::find(name).map_err(ConfigError::new_err)?;
+            let p = presets::find(name).map_err(errors::scenario)?;
             Some((p.name.to_string(), p.toml.to_string()))
         }
         None => None,
@@ -120,7 +120,7 @@ fn config<'py>(
     let preset = conversion::preset_name(preset)?;
     let typed = conversion::settings_values(settings)?;
     let inputs = inputs(preset.as_deref(), &typed, &[], Vec::new(), Vec::new())?;
-    let resolved = settings::resolve(&inputs).map_err(errors::config)?;
+    let resolved = settings::resolve(&inputs).map_err(errors::scenario)?;
     config_dict(py, &resolved)
 }
 
@@ -153,7 +153,7 @@ fn run<'py>(
         args.push(("simulation.audit", toml::Value::Boolean(true), "audit"));
     }
     let inputs = inputs(preset.as_deref(), &typed, &args, Vec::new(), Vec::new())?;
-    let resolved = settings::resolve(&inputs).map_err(errors::config)?;
+    let resolved = settings::resolve(&inputs).map_err(errors::scenario)?;
     // Before any work: what the run will hold in memory, against the tightest limit.
     estimate::check_run(&resolved, transactions)?;
 
@@ -385,8 +385,8 @@ fn prepare(
         Vec::new(),
         Vec::new(),
     )?)
-    .map_err(errors::config)?;
-    let indices = sweep::point_indices(&axes, zip).map_err(errors::config)?;
+    .map_err(errors::scenario)?;
+    let indices = sweep::point_indices(&axes, zip).map_err(errors::scenario)?;
     if let Some((k, n)) = shard {
         if k == 0 || n == 0 || k > n || n > indices.len() {
             return Err(ConfigError::new_err(format!(
@@ -423,7 +423,7 @@ fn prepare(
             grid_values,
             flags,
         )?)
-        .map_err(errors::config)?;
+        .map_err(errors::scenario)?;
         estimate::check_sweep_point(&point, jobs as u64)?;
         points.push((text, point.settings.model));
     }
@@ -571,7 +571,9 @@ fn merge_shards<'py>(
             sweep_toml: part_text(&label, merge::SWEEP_FILE, &parts[3])?,
         });
     }
-    let merged = py.detach(|| merge::merge(&shards)).map_err(errors::merge)?;
+    let merged = py
+        .detach(|| merge::merge(&shards))
+        .map_err(errors::scenario)?;
     Ok((
         PyBytes::new(py, merged.runs_csv.as_bytes()),
         PyBytes::new(py, merged.series_csv.as_bytes()),

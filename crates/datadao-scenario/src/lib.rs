@@ -9,10 +9,14 @@
 //! The command-line binary and the Python binding are both thin front ends over this
 //! crate and `datadao-core`, so a setting, a refusal message and a sweep table are the
 //! same whichever one a user runs. No terminal, no flags parsing, no output folders:
-//! tables are written into any `std::io::Write`.
+//! tables are written into any `std::io::Write`. Every refusal is a [`ScenarioError`]
+//! whose fields say which setting it is about; `anyhow` stays in the front ends.
 
+pub mod error;
 pub mod limits;
 pub mod merge;
 pub mod presets;
 pub mod settings;
 pub mod sweep;
+
+pub use error::ScenarioError;

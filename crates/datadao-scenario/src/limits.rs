@@ -8,10 +8,10 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
 use datadao_core::governance::Voting;
 use datadao_core::Config;
 
+use crate::error::{self, Result, ScenarioError};
 use crate::settings::Resolved;
 
 /// Peak memory per agent, rounded up from measurements: a million-agent run peaks at
@@ -370,6 +370,24 @@ fn culprits(resolved: Option<&Resolved>, keys: &[&str]) -> String {
     }
 }
 
+/// The settings behind an estimate, as [`culprits`] names them: those the user set, or
+/// all of them if the user set none.
+fn culprit_keys(resolved: Option<&Resolved>, keys: &[&str]) -> Vec<String> {
+    let set: Vec<String> = resolved
+        .map(|r| {
+            keys.iter()
+                .filter(|k| r.sources.contains_key(**k))
+                .map(|k| k.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    if set.is_empty() {
+        keys.iter().map(|k| k.to_string()).collect()
+    } else {
+        set
+    }
+}
+
 const POPULATION: &[&str] = &[
     "simulation.initial_agents",
     "simulation.agents_per_entry",
@@ -425,7 +443,7 @@ pub fn check_memory(
     }
     let (need, agents, forks) = memory_need(c, copies);
     if let Some((limit, counted)) = exceeded(need, threads(c, copies)) {
-        bail!(
+        let message = format!(
             "{}: {} agents{}{} need about {} of memory ({BYTES_PER_AGENT} bytes per agent{}), more than {} allows; accepted: a population that fits, or {OVERRIDE}",
             culprits(resolved, POPULATION),
             agents,
@@ -435,6 +453,14 @@ pub fn check_memory(
             if limit.address_space { " plus the program's and its threads' address space" } else { "" },
             limit.name,
         );
+        return Err(ScenarioError::Resource {
+            resource: error::Resource::Memory,
+            keys: culprit_keys(resolved, POPULATION),
+            estimate: counted,
+            limit: limit.name,
+            available: u128::from(limit.free),
+            message,
+        });
     }
     Ok(())
 }
@@ -471,24 +497,38 @@ pub fn check_disk(
         c if c.is_empty() => String::new(),
         c => format!("{c}: "),
     };
+    let refusal = |resource, limit: String, available: u128, message: String| {
+        Err(ScenarioError::Resource {
+            resource,
+            keys: culprit_keys(resolved, keys),
+            estimate: need,
+            limit,
+            available,
+            message,
+        })
+    };
     if let Some(have) = disk_available(dir) {
         if need > u128::from(have) {
-            bail!(
-                "{who}{what} would take about {}, and {} has {} free; accepted: a smaller run, another output folder (--out), or {OVERRIDE}",
+            let limit = format!("{} has {} free", dir.display(), bytes(u128::from(have)));
+            let message = format!(
+                "{who}{what} would take about {}, and {limit}; accepted: a smaller run, another output folder (--out), or {OVERRIDE}",
                 bytes(need),
-                dir.display(),
-                bytes(u128::from(have))
             );
+            return refusal(error::Resource::Disk, limit, u128::from(have), message);
         }
     }
     // A file past `ulimit -f` would end the process with SIGXFSZ mid-write.
     if let Some(max) = rlimit(libc::RLIMIT_FSIZE) {
         if need > u128::from(max) {
-            bail!(
-                "{who}{what} would take about {}, and ulimit -f (RLIMIT_FSIZE) allows files of {}; accepted: a smaller run, a higher ulimit -f, or {OVERRIDE}",
-                bytes(need),
+            let limit = format!(
+                "ulimit -f (RLIMIT_FSIZE) allows files of {}",
                 bytes(u128::from(max))
             );
+            let message = format!(
+                "{who}{what} would take about {}, and {limit}; accepted: a smaller run, a higher ulimit -f, or {OVERRIDE}",
+                bytes(need),
+            );
+            return refusal(error::Resource::FileSize, limit, u128::from(max), message);
         }
     }
     Ok(())

@@ -9,10 +9,23 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Result};
-
+use crate::error::{Result, ScenarioError};
 use crate::settings;
 use crate::sweep::{self, Axis};
+
+/// A refusal to merge, spelled like `format!`.
+macro_rules! refuse {
+    ($($t:tt)*) => {
+        ScenarioError::Merge { message: format!($($t)*) }
+    };
+}
+
+/// Return a refusal to merge.
+macro_rules! bail {
+    ($($t:tt)*) => {
+        return Err(refuse!($($t)*))
+    };
+}
 
 /// The effective sweep, saved beside a sweep's results and compared by [`merge`].
 pub const SWEEP_FILE: &str = "sweep.toml";
@@ -126,7 +139,7 @@ struct SweepShape {
 fn read_shard(origin: &Origin, text: &str) -> Result<ShardInfo> {
     let table: toml::Table = text
         .parse()
-        .map_err(|e| anyhow!("{origin}: cannot parse {SHARD_FILE}: {e}"))?;
+        .map_err(|e| refuse!("{origin}: cannot parse {SHARD_FILE}: {e}"))?;
     let get = |key: &str| -> Result<usize> {
         match table.get(key).and_then(toml::Value::as_integer) {
             Some(v) if v >= 1 && v as u128 <= sweep::MAX_POINTS => Ok(v as usize),
@@ -150,7 +163,7 @@ fn read_shard(origin: &Origin, text: &str) -> Result<ShardInfo> {
 }
 
 fn read_shape(origin: &Origin, text: &str) -> Result<SweepShape> {
-    let bad = |what: &str| anyhow!("{origin}: {SWEEP_FILE}: {what}");
+    let bad = |what: &str| refuse!("{origin}: {SWEEP_FILE}: {what}");
     let table: toml::Table = text
         .parse()
         .map_err(|e| bad(&format!("cannot parse: {e}")))?;
@@ -264,7 +277,7 @@ fn read_table<'a>(
     let key_at = columns
         .iter()
         .position(|c| *c == key_column)
-        .ok_or_else(|| anyhow!("{path} line 1: no {key_column} column"))?;
+        .ok_or_else(|| refuse!("{path} line 1: no {key_column} column"))?;
     let mut rows = Vec::new();
     for (i, line) in lines.enumerate() {
         let at = || format!("{path} line {}", i + 2);
@@ -284,7 +297,7 @@ fn read_table<'a>(
         }
         let point: usize = cells[0]
             .parse()
-            .map_err(|_| anyhow!("{}: point '{}' is not a whole number", at(), cells[0]))?;
+            .map_err(|_| refuse!("{}: point '{}' is not a whole number", at(), cells[0]))?;
         if point >= shard.points || point % shard.n != shard.k - 1 {
             bail!(
                 "{}: point {point} does not belong to shard {} of {} over {} points",
@@ -295,7 +308,7 @@ fn read_table<'a>(
             );
         }
         let key: u64 = cells[key_at].parse().map_err(|_| {
-            anyhow!(
+            refuse!(
                 "{}: {key_column} '{}' is not a whole number",
                 at(),
                 cells[key_at]

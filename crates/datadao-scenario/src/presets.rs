@@ -3,6 +3,8 @@
 //! Each is a TOML layer applied between the built-in defaults and `--config`, kept as a
 //! file in `presets/` so users can read it and copy it as a starting point.
 
+use crate::error::ScenarioError;
+
 /// A named scenario.
 pub struct Preset {
     /// Name given to `--preset`.
@@ -52,15 +54,21 @@ pub const PRESETS: &[Preset] = &[
     },
 ];
 
-/// The preset called `name`.
-pub fn find(name: &str) -> Result<&'static Preset, String> {
-    PRESETS.iter().find(|p| p.name == name).ok_or_else(|| {
-        let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-        format!(
-            "unknown preset '{name}' (given with --preset); accepted: {}",
-            names.join(", ")
-        )
-    })
+/// The preset called `name`: the one place a name is looked up.
+pub fn find(name: &str) -> Result<&'static Preset, ScenarioError> {
+    PRESETS
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ScenarioError::UnknownPreset {
+            name: name.to_string(),
+            source: None,
+            known: names(),
+        })
+}
+
+/// Every preset's name, default first.
+pub fn names() -> Vec<&'static str> {
+    PRESETS.iter().map(|p| p.name).collect()
 }
 
 /// The listing printed by `datadao presets`.

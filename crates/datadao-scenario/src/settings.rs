@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
 use datadao_core::Config;
 use serde::{Deserialize, Serialize};
+
+use crate::error::{FileProblem, Related, Result, ScenarioError};
 
 /// Settings of the command-line front end that are not part of the model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -304,11 +305,30 @@ pub fn closest_key<'a>(
         .map(|(_, k)| k.clone())
 }
 
-fn unknown_key_error(key: &str, source: &Source, known: &Flat) -> anyhow::Error {
-    let hint = closest_key(key, known.keys())
-        .map(|k| format!("; did you mean '{k}'?"))
-        .unwrap_or_else(|| "; `datadao config` lists every setting".to_string());
-    anyhow!("unknown setting '{key}' (from {source}){hint}")
+fn unknown_key_error(key: &str, source: &Source, known: &Flat) -> ScenarioError {
+    ScenarioError::UnknownKey {
+        key: key.to_string(),
+        source: source.clone(),
+        suggestion: closest_key(key, known.keys()),
+    }
+}
+
+/// A value `key` cannot take, from one source.
+fn invalid(
+    key: &str,
+    value: impl Into<String>,
+    source: &Source,
+    accepted: String,
+) -> ScenarioError {
+    ScenarioError::InvalidSetting {
+        key: key.to_string(),
+        value: value.into(),
+        sources: vec![source.clone()],
+        item: None,
+        related: Vec::new(),
+        accepted,
+        reason: None,
+    }
 }
 
 fn describe(template: &toml::Value) -> &'static str {
@@ -432,14 +452,24 @@ fn build(
                 if let Some(message) = bad {
                     let accepted = message.lines().next().unwrap_or("").to_string();
                     let typed = raw.get(key).cloned().unwrap_or_else(|| show(&flat[key]));
-                    bail!("invalid setting {key} = '{typed}' (from {source}): {accepted}");
+                    return Err(ScenarioError::InvalidSetting {
+                        key: key.clone(),
+                        value: typed,
+                        sources: vec![source.clone()],
+                        item: None,
+                        related: Vec::new(),
+                        accepted: accepted.clone(),
+                        reason: Some(accepted),
+                    });
                 }
             }
             let e = model
                 .err()
                 .map(|e| e.to_string())
                 .or(output.err().map(|e| e.to_string()));
-            bail!("invalid settings: {}", e.unwrap_or_default())
+            Err(ScenarioError::Unusable {
+                message: format!("invalid settings: {}", e.unwrap_or_default()),
+            })
         }
     }
 }
@@ -501,7 +531,7 @@ fn parse_or_refuse(
     } else {
         accepted_for(key, template)
     };
-    bail!("invalid setting {key} = '{raw}' (from {source}): accepted: {accepted}")
+    Err(invalid(key, raw, source, accepted))
 }
 
 /// Whether `key` holds a number (so ranges like `5..50:5` make sense for it).
@@ -552,10 +582,7 @@ impl Layers {
         };
         let shown = show(&value);
         let Some(value) = coerce(template, value) else {
-            bail!(
-                "invalid setting {key} = '{shown}' (from {source}): accepted: {}",
-                accepted_for(&key, template)
-            );
+            return Err(invalid(&key, shown, &source, accepted_for(&key, template)));
         };
         check_sign(&key, &value, template, &source)?;
         self.flat.insert(key.clone(), value);
@@ -567,7 +594,10 @@ impl Layers {
 
 /// Parse a TOML document, naming its source on failure.
 fn parse_toml(text: &str, source: &Source) -> Result<toml::Table> {
-    toml::from_str(text).map_err(|e| anyhow!("cannot parse {source}: {e}"))
+    toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        what: source.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Take `preset = "NAME"` out of a scenario file: the preset the file builds on.
@@ -575,12 +605,21 @@ fn take_preset(table: &mut toml::Table, source: &Source) -> Result<Option<String
     match table.remove("preset") {
         None => Ok(None),
         Some(toml::Value::String(name)) => {
-            crate::presets::find(&name).map_err(|e| anyhow!("preset = '{name}' (from {source}): {e}"))?;
+            if let Err(ScenarioError::UnknownPreset { known, .. }) = crate::presets::find(&name) {
+                return Err(ScenarioError::UnknownPreset {
+                    name,
+                    source: Some(source.clone()),
+                    known,
+                });
+            }
             Ok(Some(name))
         }
-        Some(other) => bail!(
-            "invalid setting preset = '{other}' (from {source}): accepted: the name of a preset as text, e.g. preset = \"privacy\""
-        ),
+        Some(other) => Err(invalid(
+            "preset",
+            other.to_string(),
+            source,
+            "the name of a preset as text, e.g. preset = \"privacy\"".to_string(),
+        )),
     }
 }
 
@@ -594,10 +633,12 @@ fn check_sign(
 ) -> Result<()> {
     if let (toml::Value::Integer(_), toml::Value::Integer(i)) = (template, value) {
         if *i < 0 {
-            bail!(
-                "invalid setting {key} = '{i}' (from {source}): accepted: {}",
-                accepted_for(key, template)
-            );
+            return Err(invalid(
+                key,
+                i.to_string(),
+                source,
+                accepted_for(key, template),
+            ));
         }
     }
     Ok(())
@@ -628,11 +669,15 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     for (table, source) in &mut files {
         if let Some(name) = take_preset(table, source)? {
             match &preset {
-                Some((given, _)) if *given != name => bail!(
-                    "preset = '{name}' (from {source}) conflicts with preset {given}; accepted: one preset per scenario"
-                ),
+                Some((given, _)) if *given != name => {
+                    return Err(ScenarioError::PresetConflict {
+                        name,
+                        source: source.clone(),
+                        given: given.clone(),
+                    })
+                }
                 _ => {
-                    let p = crate::presets::find(&name).map_err(anyhow::Error::msg)?;
+                    let p = crate::presets::find(&name)?;
                     preset = Some((p.name.to_string(), p.toml.to_string()));
                 }
             }
@@ -677,13 +722,11 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
             let key = key?;
             if let Some((other, other_raw)) = seen.get(&key) {
                 if other_raw.trim() != raw.trim() {
-                    bail!(
-                        "{other}={other_raw} and {var}={raw} ({}) both set {key}; accepted: one of them, or both with the same value",
-                        match source {
-                            Source::DotEnv(_) => "in .env",
-                            _ => "environment variables",
-                        }
-                    );
+                    return Err(ScenarioError::Conflict {
+                        key,
+                        variables: [(other.clone(), other_raw.clone()), (var, raw)],
+                        dotenv: matches!(source, Source::DotEnv(_)),
+                    });
                 }
             }
             seen.insert(key.clone(), (var.clone(), raw.clone()));
@@ -704,25 +747,27 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     if let Err(e) = settings.model.validate() {
         let value = raw.get(&e.key).cloned().unwrap_or(e.value);
         // Settings that broke the rule together with this one, where the user set them.
-        let also: Vec<String> = e
+        let related: Vec<Related> = e
             .related
             .iter()
             .filter_map(|k| {
                 let source = sources.get(k)?;
-                Some(format!(
-                    "; with {k} = '{}' (from {source})",
-                    raw.get(k).cloned().unwrap_or_default()
-                ))
+                Some(Related {
+                    key: k.clone(),
+                    value: raw.get(k).cloned().unwrap_or_default(),
+                    source: source.clone(),
+                })
             })
             .collect();
-        bail!(
-            "invalid setting {} = '{}' (from {}){}: accepted: {}",
-            e.key,
+        return Err(ScenarioError::InvalidSetting {
+            sources: sources_covered(&e.key, &sources),
+            key: e.key,
             value,
-            sources_of(&e.key, &sources),
-            also.concat(),
-            e.accepted
-        );
+            item: None,
+            related,
+            accepted: e.accepted,
+            reason: None,
+        });
     }
     Ok(Resolved {
         settings,
@@ -743,12 +788,21 @@ fn covers(pattern: &str, key: &str) -> bool {
     p.len() == k.len() && p.iter().zip(&k).all(|(a, b)| a == b || a.starts_with('<'))
 }
 
-/// Where the values behind a setting (or a group of settings) came from.
-fn sources_of(pattern: &str, sources: &BTreeMap<String, Source>) -> String {
-    let mut found: Vec<String> = sources
+/// Where the values behind a setting (or a group of settings) came from, in key order
+/// (none: the built-in default).
+fn sources_covered(pattern: &str, sources: &BTreeMap<String, Source>) -> Vec<Source> {
+    sources
         .iter()
         .filter(|(k, _)| covers(pattern, k))
-        .map(|(_, s)| s.to_string())
+        .map(|(_, s)| s.clone())
+        .collect()
+}
+
+/// [`sources_covered`] in words, each once where they follow each other.
+fn sources_of(pattern: &str, sources: &BTreeMap<String, Source>) -> String {
+    let mut found: Vec<String> = sources_covered(pattern, sources)
+        .iter()
+        .map(Source::to_string)
         .collect();
     found.dedup();
     if found.is_empty() {
@@ -801,38 +855,46 @@ fn mib(n: u64) -> String {
 pub fn read_file(path: &Path, what: &str, max: u64, accepted: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
+    let fail = |problem: FileProblem| ScenarioError::File {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        problem,
+    };
+    let unreadable = |error: std::io::Error| {
+        fail(FileProblem::Unreadable {
+            accepted: accepted.to_string(),
+            error,
+        })
+    };
     let refuse_kind = |meta: &std::fs::Metadata| -> Result<()> {
         if meta.is_file() {
             return Ok(());
         }
-        let link = std::fs::read_link(path)
-            .map(|to| format!(" links to {}, which", to.display()))
-            .unwrap_or_default();
-        bail!(
-            "{what}{link} is {}; accepted: a regular {accepted} of at most {}",
-            file_kind(meta.file_type()),
-            mib(max)
-        )
+        Err(fail(FileProblem::NotRegular {
+            link: std::fs::read_link(path).ok(),
+            kind: file_kind(meta.file_type()),
+            accepted: accepted.to_string(),
+            max: mib(max),
+        }))
     };
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {what}: accepted: a readable regular {accepted}"))?;
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     refuse_kind(&meta)?;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .with_context(|| format!("cannot read {what}: accepted: a readable regular {accepted}"))?;
+        .map_err(unreadable)?;
     // What was opened, not what was looked at: it may have been swapped in between.
     let meta = file
         .metadata()
-        .with_context(|| format!("cannot read {what}"))?;
+        .map_err(|e| fail(FileProblem::ReadFailed(e)))?;
     refuse_kind(&meta)?;
     let too_big = |size: String| {
-        anyhow::anyhow!(
-            "{what} is {size}, more than the {} datadao reads; accepted: a regular {accepted} of at most {}",
-            mib(max),
-            mib(max)
-        )
+        fail(FileProblem::TooLarge {
+            size,
+            accepted: accepted.to_string(),
+            max: mib(max),
+        })
     };
     if meta.len() > max {
         return Err(too_big(format!("{} bytes", meta.len())));
@@ -840,10 +902,10 @@ pub fn read_file(path: &Path, what: &str, max: u64, accepted: &str) -> Result<Ve
     let mut bytes = Vec::new();
     bytes
         .try_reserve_exact(meta.len() as usize)
-        .map_err(|_| anyhow::anyhow!("cannot allocate {} bytes to read {what}", meta.len()))?;
+        .map_err(|_| fail(FileProblem::NoMemory { bytes: meta.len() }))?;
     file.take(max + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {what}"))?;
+        .map_err(|e| fail(FileProblem::ReadFailed(e)))?;
     if bytes.len() as u64 > max {
         return Err(too_big(format!("over {} bytes (it grew while read)", max)));
     }
@@ -853,11 +915,13 @@ pub fn read_file(path: &Path, what: &str, max: u64, accepted: &str) -> Result<Ve
 /// [`read_file`] as UTF-8 text.
 pub fn read_text_file(path: &Path, what: &str, max: u64, accepted: &str) -> Result<String> {
     let bytes = read_file(path, what, max, accepted)?;
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read {what}: not UTF-8 text (byte {}); accepted: a {accepted} in UTF-8",
-            e.utf8_error().valid_up_to()
-        )
+    String::from_utf8(bytes).map_err(|e| ScenarioError::File {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        problem: FileProblem::NotUtf8 {
+            at: e.utf8_error().valid_up_to(),
+            accepted: accepted.to_string(),
+        },
     })
 }
 
@@ -865,8 +929,13 @@ fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
     let what = format!(".env file {}", path.display());
     let bytes = read_file(path, &what, MAX_SETTINGS_FILE, "file of KEY=VALUE lines")?;
     let iter = dotenvy::from_read_iter(std::io::Cursor::new(bytes));
-    iter.map(|item| item.with_context(|| format!("cannot parse {}", path.display())))
-        .collect()
+    iter.map(|item| {
+        item.map_err(|error| ScenarioError::DotEnv {
+            path: path.to_path_buf(),
+            error,
+        })
+    })
+    .collect()
 }
 
 /// The effective settings as TOML that `--config` reads back. Untouched governance

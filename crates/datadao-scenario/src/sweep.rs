@@ -12,18 +12,19 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Context;
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
 use datadao_core::metrics::GovernanceMetrics;
 use datadao_core::numbers::push_f64;
 use datadao_core::{AgentType, Cell, Config, Economy, Observer, StepError, StepMetrics, StopFlag};
 use rayon::prelude::*;
 
+use crate::error::{Result, ScenarioError};
 use crate::settings::{self, Source};
 
 /// Called between steps and before each run: `Err` stops the sweep (a signal in the CLI,
 /// `KeyboardInterrupt` in Python).
-pub type Stop<'a> = &'a (dyn Fn() -> Result<()> + Sync);
+pub type Stop<'a> = &'a (dyn Fn() -> anyhow::Result<()> + Sync);
 
 /// Runs taken together; fixed so results do not depend on the number of threads.
 pub const CHUNK: usize = 16;
@@ -70,18 +71,26 @@ impl Axis {
             settings::check_raw(&key, "", &origin)?;
         }
         if key == "output" || key.starts_with("output.") {
-            bail!(
+            return Err(grid(Some(&key), Some(&origin), format!(
                 "{origin}: {key} cannot vary from run to run (a sweep writes its own tables into one folder); accepted: a setting of the model, not output.*"
-            );
+            )));
         }
         if values.is_empty() {
-            bail!("{origin}: the axis has no values; accepted: a list of at least one value");
+            return Err(grid(
+                Some(&key),
+                Some(&origin),
+                format!("{origin}: the axis has no values; accepted: a list of at least one value"),
+            ));
         }
         if values.len() as u64 > MAX_AXIS_VALUES {
-            bail!(
-                "{origin}: {} values; accepted: at most {MAX_AXIS_VALUES} values per axis",
-                values.len()
-            );
+            return Err(grid(
+                Some(&key),
+                Some(&origin),
+                format!(
+                    "{origin}: {} values; accepted: at most {MAX_AXIS_VALUES} values per axis",
+                    values.len()
+                ),
+            ));
         }
         let mut cells = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
@@ -101,9 +110,9 @@ impl Axis {
     pub fn from_range(key: &str, range: &str, origin: Source) -> Result<Axis> {
         let is_range = range.split_once(':').is_some_and(|(r, _)| r.contains(".."));
         if !is_range {
-            bail!(
+            return Err(grid(Some(key.trim()), Some(&origin), format!(
                 "{origin}: '{range}' is not a range; accepted: a list of values, or \"START..END:STEP\" (for one text value, a list of one: [\"{range}\"])"
-            );
+            )));
         }
         parse_axis(&format!("{}={range}", key.trim()), origin)
     }
@@ -129,22 +138,38 @@ pub enum AxisValue<'a> {
 /// What no setting accepts in a typed axis value.
 fn check_typed(v: &toml::Value, origin: &Source, i: usize) -> Result<()> {
     match v {
-        toml::Value::Float(f) if !f.is_finite() => bail!(
-            "invalid setting {} = '{f}' (from {origin}, value {}): accepted: a finite number",
-            origin_key(origin),
-            i + 1
-        ),
-        toml::Value::String(s) if s.contains(['\n', '\r']) => bail!(
-            "{origin}, value {}: text with a line break; accepted: text on one line",
-            i + 1
-        ),
+        toml::Value::Float(f) if !f.is_finite() => Err(ScenarioError::InvalidSetting {
+            key: origin_key(origin),
+            value: f.to_string(),
+            sources: vec![origin.clone()],
+            item: Some(i + 1),
+            related: Vec::new(),
+            accepted: "a finite number".to_string(),
+            reason: None,
+        }),
+        toml::Value::String(s) if s.contains(['\n', '\r']) => {
+            return Err(grid(
+                Some(&origin_key(origin)),
+                Some(origin),
+                format!(
+                    "{origin}, value {}: text with a line break; accepted: text on one line",
+                    i + 1
+                ),
+            ))
+        }
         toml::Value::Array(items) => items
             .iter()
             .try_for_each(|item| check_typed(item, origin, i)),
-        toml::Value::Table(_) | toml::Value::Datetime(_) => bail!(
-            "{origin}, value {}: {v}; accepted: a bool, a number, text or a list of them",
-            i + 1
-        ),
+        toml::Value::Table(_) | toml::Value::Datetime(_) => {
+            return Err(grid(
+                Some(&origin_key(origin)),
+                Some(origin),
+                format!(
+                    "{origin}, value {}: {v}; accepted: a bool, a number, text or a list of them",
+                    i + 1
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -172,6 +197,15 @@ pub fn cell_text(v: &toml::Value) -> String {
     }
 }
 
+/// A refusal of an axis or of the points, about `key` given at `origin`.
+fn grid(key: Option<&str>, origin: Option<&Source>, message: String) -> ScenarioError {
+    ScenarioError::Grid {
+        key: key.map(str::to_string),
+        origin: origin.cloned(),
+        message,
+    }
+}
+
 /// Most values one axis may have.
 pub const MAX_AXIS_VALUES: u64 = 100_000;
 
@@ -179,20 +213,24 @@ pub const MAX_AXIS_VALUES: u64 = 100_000;
 /// where it was given, for messages.
 pub fn parse_axis(spec: &str, origin: Source) -> Result<Axis> {
     let Some((key, values)) = spec.split_once('=') else {
-        bail!("{origin}: '{spec}': expected KEY=V1,V2,... or KEY=START..END:STEP");
+        return Err(grid(
+            None,
+            Some(&origin),
+            format!("{origin}: '{spec}': expected KEY=V1,V2,... or KEY=START..END:STEP"),
+        ));
     };
     let key = key.trim().to_string();
     let values = values.trim();
     if values.is_empty() {
-        bail!(
+        return Err(grid(Some(&key), Some(&origin), format!(
             "{origin}: '{spec}': the axis has no values; accepted: KEY=V1,V2,... or KEY=START..END:STEP"
-        );
+        )));
     }
     if key == "output" || key.starts_with("output.") {
         settings::check_raw(&key, values.split(',').next().unwrap_or(""), &origin)?;
-        bail!(
+        return Err(grid(Some(&key), Some(&origin), format!(
             "{origin}: '{spec}': {key} cannot vary from run to run (a sweep writes its own tables into one folder); accepted: a setting of the model, not output.*"
-        );
+        )));
     }
     let values: Vec<String> = if let Some((range, step)) =
         values.split_once(':').filter(|(r, _)| r.contains(".."))
@@ -200,10 +238,14 @@ pub fn parse_axis(spec: &str, origin: Source) -> Result<Axis> {
         let (start, end) = range.split_once("..").expect("checked");
         if !settings::is_numeric(&key) {
             settings::check_raw(&key, start, &origin)?;
-            bail!("{origin}: '{spec}': a range needs a numeric setting; {key} is not one");
+            return Err(grid(
+                Some(&key),
+                Some(&origin),
+                format!("{origin}: '{spec}': a range needs a numeric setting; {key} is not one"),
+            ));
         }
         let bad = || {
-            anyhow::anyhow!("{origin}: '{spec}': bad range; accepted: START..END:STEP with finite numbers, STEP > 0 and START <= END")
+            grid(Some(&key), Some(&origin), format!("{origin}: '{spec}': bad range; accepted: START..END:STEP with finite numbers, STEP > 0 and START <= END"))
         };
         let (a, b, s): (f64, f64, f64) = (
             start.trim().parse().map_err(|_| bad())?,
@@ -219,9 +261,9 @@ pub fn parse_axis(spec: &str, origin: Source) -> Result<Axis> {
         // Counted in f64 first: a tiny step would overflow any integer.
         let count = ((b - a) / s + 1e-9).floor() + 1.0;
         if count.is_nan() || count > MAX_AXIS_VALUES as f64 {
-            bail!(
+            return Err(grid(Some(&key), Some(&origin), format!(
                 "{origin}: '{spec}': about {count:.3e} values; accepted: at most {MAX_AXIS_VALUES} values per axis"
-            );
+            )));
         }
         let n = count as u64;
         let digits = [start, end, step]
@@ -245,17 +287,23 @@ pub fn parse_axis(spec: &str, origin: Source) -> Result<Axis> {
             .collect();
         // A step below the numbers' precision gives the same value again and again.
         if let Some(w) = values.windows(2).find(|w| w[0] == w[1]) {
-            bail!(
+            return Err(grid(Some(&key), Some(&origin), format!(
                 "{origin}: '{spec}': the step is too small to tell values apart ({} twice); accepted: a STEP that changes the value",
                 w[0]
-            );
+            )));
         }
         values
     } else {
         values.split(',').map(|v| v.trim().to_string()).collect()
     };
     if values.iter().any(String::is_empty) {
-        bail!("{origin}: '{spec}': an empty value; accepted: KEY=V1,V2,... with no empty items");
+        return Err(grid(
+            Some(&key),
+            Some(&origin),
+            format!(
+                "{origin}: '{spec}': an empty value; accepted: KEY=V1,V2,... with no empty items"
+            ),
+        ));
     }
     for v in &values {
         settings::check_raw(&key, v, &origin)?;
@@ -295,21 +343,25 @@ pub fn point_indices(axes: &[Axis], zip: bool) -> Result<Vec<Vec<usize>>> {
                 .iter()
                 .map(|a| format!("{} ({} values, from {})", a.key, a.values.len(), a.origin))
                 .collect();
-            bail!(
+            return Err(grid(None, None, format!(
                 "the grid {} has {count} points; accepted: at most {MAX_POINTS} points (use --zip to pair axes value by value, or split the sweep)",
                 sizes.join(" x ")
-            );
+            )));
         }
     }
     if zip {
         let n = axes[0].values.len();
         if let Some(a) = axes.iter().find(|a| a.values.len() != n) {
-            bail!(
-                "--zip: axes must have the same number of values; {} has {}, {} has {n}",
-                a.key,
-                a.values.len(),
-                axes[0].key
-            );
+            return Err(grid(
+                Some(&a.key),
+                None,
+                format!(
+                    "--zip: axes must have the same number of values; {} has {}, {} has {n}",
+                    a.key,
+                    a.values.len(),
+                    axes[0].key
+                ),
+            ));
         }
         return Ok((0..n).map(|i| vec![i; axes.len()]).collect());
     }
@@ -388,7 +440,7 @@ impl Observer for RunWatch {
     }
 }
 
-fn run_one(config: &Config, stop: Stop, flag: &StopFlag) -> Result<RunResult> {
+fn run_one(config: &Config, stop: Stop, flag: &StopFlag) -> anyhow::Result<RunResult> {
     let steps = config.simulation.total_steps;
     let mut watch = RunWatch {
         kpis: KpiTracker::default(),
@@ -682,7 +734,7 @@ pub fn execute(
     series_out: &mut dyn Write,
     on_run: &(dyn Fn() + Sync),
     stop: Stop,
-) -> Result<()> {
+) -> anyhow::Result<()> {
     execute_until(plan, runs_out, series_out, on_run, stop, &StopFlag::new())
 }
 
@@ -696,7 +748,7 @@ pub fn execute_until(
     on_run: &(dyn Fn() + Sync),
     stop: Stop,
     flag: &StopFlag,
-) -> Result<()> {
+) -> anyhow::Result<()> {
     let governed = is_governed(plan);
     writeln!(runs_out, "{}", runs_header(&plan.axes, governed))?;
     writeln!(series_out, "{}", series_header(&plan.axes))?;
@@ -729,7 +781,7 @@ pub fn bands_until(
     on_run: &(dyn Fn() + Sync),
     stop: Stop,
     flag: &StopFlag,
-) -> Result<Vec<(usize, Vec<BandStep>)>> {
+) -> anyhow::Result<Vec<(usize, Vec<BandStep>)>> {
     let mut bands = Vec::new();
     reduce(
         plan,
@@ -752,9 +804,9 @@ fn reduce(
     on_run: &(dyn Fn() + Sync),
     stop: Stop,
     flag: &StopFlag,
-    on_kpis: &mut dyn FnMut(Unit, &RunKpis) -> Result<()>,
-    on_band: &mut dyn FnMut(usize, Vec<BandStep>) -> Result<()>,
-) -> Result<()> {
+    on_kpis: &mut dyn FnMut(Unit, &RunKpis) -> anyhow::Result<()>,
+    on_band: &mut dyn FnMut(usize, Vec<BandStep>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mine = shard_points(plan.points.len(), plan.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.jobs)
@@ -767,7 +819,7 @@ fn reduce(
         stop()?;
         chunk.clear();
         chunk.extend(pending.by_ref().take(CHUNK));
-        let results: Vec<Result<RunResult>> = pool.install(|| {
+        let results: Vec<anyhow::Result<RunResult>> = pool.install(|| {
             chunk
                 .par_iter()
                 .map(|&u| {
