@@ -90,10 +90,13 @@ impl Ledger {
         self.ddt_burned_by_dao
     }
 
-    /// CRC locked per dDT in existence (1 until governance burns); `None` without dDT.
+    /// CRC locked per dDT in existence (1 until governance burns); `None` without dDT,
+    /// that is when the supply is below the dust rule's 1e-9: what redeeming everything
+    /// under demurrage leaves is rounding (2e-16 dDT against exactly 0 CRC locked), not a
+    /// ratio.
     pub fn backing_ratio(&self, crc_locked: f64) -> Option<f64> {
         let supply = self.supply();
-        (supply > 0.0).then(|| crc_locked / supply)
+        (supply >= crate::agents::DUST).then(|| crc_locked / supply)
     }
 
     /// dDT lost to demurrage so far.
@@ -247,6 +250,18 @@ mod tests {
     /// 100 dDT minted against 100 CRC; governance burns 10 of the Pie's 40: supply 90,
     /// the vault still holds 100, backing 100/90. Demurrage then halves everything:
     /// supply 45, vault 50, the 5 CRC behind burned dDT halve with it.
+    /// Redeeming everything under demurrage can leave a rounding residue of supply
+    /// against exactly no locked CRC: that is no dDT, not a backing of 0.
+    #[test]
+    fn a_residue_of_supply_has_no_backing_ratio() {
+        let mut l = Ledger::default();
+        l.record_mint(1.0);
+        assert_eq!(l.backing_ratio(1.0), Some(1.0));
+        l.record_burn(1.0 - 2.3e-16);
+        assert!(l.supply() > 0.0);
+        assert_eq!(l.backing_ratio(0.0), None);
+    }
+
     #[test]
     fn a_governance_burn_raises_backing_and_passes_the_audit() {
         let mut l = Ledger::default();
