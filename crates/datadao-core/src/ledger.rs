@@ -247,9 +247,6 @@ mod tests {
         l.audit(3, &h).unwrap();
     }
 
-    /// 100 dDT minted against 100 CRC; governance burns 10 of the Pie's 40: supply 90,
-    /// the vault still holds 100, backing 100/90. Demurrage then halves everything:
-    /// supply 45, vault 50, the 5 CRC behind burned dDT halve with it.
     /// Redeeming everything under demurrage can leave a rounding residue of supply
     /// against exactly no locked CRC: that is no dDT, not a backing of 0.
     #[test]
@@ -262,6 +259,9 @@ mod tests {
         assert_eq!(l.backing_ratio(0.0), None);
     }
 
+    /// 100 dDT minted against 100 CRC; governance burns 10 of the Pie's 40: supply 90,
+    /// the vault still holds 100, backing 100/90. Demurrage then halves everything:
+    /// supply 45, vault 50, the 5 CRC behind burned dDT halve with it.
     #[test]
     fn a_governance_burn_raises_backing_and_passes_the_audit() {
         let mut l = Ledger::default();
