@@ -9,6 +9,7 @@ mod compare;
 mod config_cmd;
 mod config_text;
 mod inputs;
+mod merge_cmd;
 mod output;
 mod output_set;
 mod plot;
@@ -19,6 +20,7 @@ mod serve;
 mod signals;
 mod summary;
 mod sweep_cmd;
+mod sweep_outputs;
 mod tables;
 mod terminal;
 
@@ -27,11 +29,6 @@ use std::process::ExitCode;
 
 use cli::{Cli, Command};
 use terminal::ClosedPipe;
-
-// Until `sweep_cmd` names them where they live.
-use datadao_scenario::limits;
-use inputs::environment;
-use terminal::{emit, progress_bar};
 
 fn main() -> ExitCode {
     signals::install();
@@ -48,7 +45,7 @@ fn main() -> ExitCode {
         Some(Command::Config(args)) => config_cmd::config(&args.scenario),
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Sweep(args)) => sweep_cmd::sweep(&args),
-        Some(Command::Merge(args)) => sweep_cmd::merge(&args),
+        Some(Command::Merge(args)) => merge_cmd::merge(&args),
         Some(Command::Serve(args)) => serve::serve(&args),
         Some(Command::Presets) => presets_cmd::presets(),
         None => run::run(&cli.run),

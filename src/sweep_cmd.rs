@@ -1,42 +1,21 @@
-//! The `sweep` and `merge` commands: read the sweep (flags and/or a `[sweep]` file),
-//! resolve every point's settings, run it (or one shard of it), and write the tables,
-//! the figure and the effective sweep; `merge` reassembles shards into the same files.
+//! `datadao sweep`: read the sweep (flags and/or a `[sweep]` file), resolve every
+//! point's settings, refuse what memory or disk cannot hold, run it (or one shard of it)
+//! and write the tables, the effective sweep and (whole sweeps) the figure.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
-
-use crate::cli::{Format, MergeArgs, ScenarioArgs, SweepArgs};
-use crate::limits;
-use crate::output::write_whole;
-use crate::output_set::OutputSet;
-use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
-use datadao_scenario::merge;
+use anyhow::{anyhow, bail, Result};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source, TextSource};
 use datadao_scenario::sweep::{self, Axis, AxisValue, Plan};
+use datadao_scenario::{limits, merge};
 
-/// The effective sweep, saved beside the results (and compared by `merge`).
-pub const SWEEP_FILE: &str = merge::SWEEP_FILE;
-/// A shard's identity, beside its partial tables.
-pub const SHARD_FILE: &str = merge::SHARD_FILE;
-/// The figure.
-pub const PLOT_FILE: &str = "sweep_results.png";
-/// Points drawn per panel; the rest are listed in the figure's title.
-pub const PLOT_POINTS: usize = 6;
-/// Parquet copies of the tables (`--format parquet`).
-pub const RUNS_PARQUET: &str = "sweep_runs.parquet";
-/// Parquet copy of the series table.
-pub const SERIES_PARQUET: &str = "sweep_series.parquet";
-/// Every file a sweep or merge can write; they replace the previous ones together.
-pub const SWEEP_FILES: &[&str] = &[
-    sweep::RUNS_FILE,
-    sweep::SERIES_FILE,
-    SWEEP_FILE,
-    SHARD_FILE,
-    PLOT_FILE,
-    RUNS_PARQUET,
-    SERIES_PARQUET,
-];
+use crate::cli::{ScenarioArgs, SweepArgs};
+use crate::inputs::environment;
+use crate::output::{self, write_whole};
+use crate::output_set::OutputSet;
+use crate::signals;
+use crate::sweep_outputs::{finish_outputs_with, SHARD_FILE, SWEEP_FILE, SWEEP_FILES};
+use crate::terminal::{emit, progress_bar};
 
 /// `[sweep]` of a sweep file.
 #[derive(Default)]
@@ -166,7 +145,7 @@ fn resolve_point(
         config_file: shared.config.clone().map(|p| (p, "config file")),
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),
-        env: crate::environment()?,
+        env: environment()?,
         typed,
         flags,
     };
@@ -309,12 +288,12 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         jobs,
         shard,
     };
-    let bar = crate::progress_bar(runs, "runs", args.quiet);
+    let bar = progress_bar(runs, "runs", args.quiet);
     bar.set_length((mine.len() as u64).saturating_mul(runs));
-    let mut runs_out = crate::output::create(&set.path(sweep::RUNS_FILE))?;
-    let mut series_out = crate::output::create(&set.path(sweep::SERIES_FILE))?;
-    let stop = || crate::signals::check().map_err(anyhow::Error::from);
-    let flag = crate::signals::stop_flag();
+    let mut runs_out = output::create(&set.path(sweep::RUNS_FILE))?;
+    let mut series_out = output::create(&set.path(sweep::SERIES_FILE))?;
+    let stop = || signals::check().map_err(anyhow::Error::from);
+    let flag = signals::stop_flag();
     sweep::execute_until(
         &plan,
         &mut runs_out,
@@ -337,12 +316,12 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         }
         None => finish_outputs_with(&set, args.format, base.output.plot)?,
     }
-    crate::signals::check()?;
+    signals::check()?;
     set.commit()?;
     if !args.quiet {
         let done = mine.len() as u64 * runs;
         let secs = started.elapsed().as_secs_f64();
-        crate::emit(&format!(
+        emit(&format!(
             "datadao sweep: {} points x {runs} runs{} = {done} runs in {secs:.1} s ({:.1} runs/s, {jobs} threads); tables in {}\n",
             plan.points.len(),
             shard.map(|(k, n)| format!(" (shard {k}/{n})")).unwrap_or_default(),
@@ -351,289 +330,4 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         ))?;
     }
     Ok(())
-}
-
-/// The figure (and Parquet tables) of a complete sweep, made from the staged tables so
-/// a merged sweep gets exactly the same files.
-fn finish_outputs(set: &OutputSet, format: Format) -> Result<()> {
-    finish_outputs_with(set, format, true)
-}
-
-/// [`finish_outputs`], without the figure unless `plot` (`--no-plot`, `output.plot`).
-fn finish_outputs_with(set: &OutputSet, format: Format, plot: bool) -> Result<()> {
-    if plot {
-        let path = set.path(sweep::SERIES_FILE);
-        let series = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", sweep::SERIES_FILE))?;
-        let (title, panels) = sweep_panels(&series)?;
-        plot::render(&set.path(PLOT_FILE), &title, &panels)?;
-    }
-    if format == Format::Parquet {
-        crate::tables::write_parquet(set)?;
-    }
-    Ok(())
-}
-
-/// (step, [p5, p50, p95] of each series).
-type Quantiles = (f64, [[Option<f64>; 3]; 4]);
-
-/// A point being drawn: its index, its legend label, its rows.
-type PlottedPoint = (usize, String, Vec<Quantiles>);
-
-/// Median lines and 5-95% bands of the first [`PLOT_POINTS`] points, from
-/// `sweep_series.csv`.
-fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
-    let mut lines = series_csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let step_col = header
-        .iter()
-        .position(|c| *c == "step")
-        .ok_or_else(|| anyhow!("no step column"))?;
-    let axis_names: Vec<&str> = header[1..step_col].to_vec();
-    let col = |name: &str| header.iter().position(|c| *c == name);
-    let mut per_point: Vec<PlottedPoint> = Vec::new();
-    let mut total_points = 0;
-    let mut last_point = None;
-    for line in lines {
-        let cells: Vec<&str> = line.split(',').collect();
-        if cells.len() != header.len() {
-            bail!(
-                "{}: a row of {} fields under {} columns",
-                sweep::SERIES_FILE,
-                cells.len(),
-                header.len()
-            );
-        }
-        let point: usize = cells[0].parse().context("point column")?;
-        if last_point != Some(point) {
-            last_point = Some(point);
-            total_points += 1;
-            if per_point.len() >= PLOT_POINTS {
-                continue;
-            }
-            let label = if axis_names.is_empty() {
-                "all runs".to_string()
-            } else {
-                axis_names
-                    .iter()
-                    .zip(&cells[1..step_col])
-                    .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            per_point.push((point, label, Vec::new()));
-        }
-        let Some(entry) = per_point.last_mut().filter(|p| p.0 == point) else {
-            continue;
-        };
-        let step: f64 = cells[step_col].parse().context("step column")?;
-        let mut stats = [[None; 3]; 4];
-        for (s, name) in sweep::SERIES.iter().enumerate() {
-            for (q, stat) in ["p5", "p50", "p95"].iter().enumerate() {
-                let c = col(&format!("{name}_{stat}"))
-                    .ok_or_else(|| anyhow!("no {name}_{stat} column"))?;
-                stats[s][q] = cells.get(c).and_then(|v| v.parse().ok());
-            }
-        }
-        entry.2.push((step, stats));
-    }
-    let titles = [
-        ("Token Price (median, 5-95% band)", "xDAI per dDT"),
-        ("LP Token Reserve (median, 5-95% band)", "dDT in pool"),
-        ("LP Dollar Reserve (median, 5-95% band)", "xDAI in pool"),
-        ("The Pie (median, 5-95% band)", "dDT in the Pie"),
-    ];
-    let panels = titles
-        .iter()
-        .enumerate()
-        .map(|(s, (title, y))| {
-            let mut panel = Panel {
-                title: title.to_string(),
-                y_label: y.to_string(),
-                lines: Vec::new(),
-            };
-            let mut bands = Vec::new();
-            for (n, (_, label, rows)) in per_point.iter().enumerate() {
-                let color = PALETTE_EXT[n % PALETTE_EXT.len()];
-                let pick = |q: usize| -> Vec<(f64, f64)> {
-                    rows.iter()
-                        .filter_map(|(step, st)| st[s][q].map(|v| (*step, v)))
-                        .collect()
-                };
-                panel.lines.push(Line {
-                    label: label.clone(),
-                    color,
-                    points: pick(1),
-                    dots: false,
-                });
-                bands.push(Band {
-                    color,
-                    lower: pick(0),
-                    upper: pick(2),
-                });
-            }
-            plot::with_bands(panel, bands)
-        })
-        .collect();
-    let shown = per_point.len();
-    let title = if total_points > shown {
-        format!(
-            "datadao sweep: first {shown} of {total_points} points (all are in sweep_series.csv)"
-        )
-    } else {
-        format!("datadao sweep: {total_points} points")
-    };
-    Ok((title, panels))
-}
-
-/// Six distinguishable colours for points.
-const PALETTE_EXT: [plotters::style::RGBColor; 6] = [
-    PALETTE[0],
-    PALETTE[1],
-    PALETTE[2],
-    PALETTE[3],
-    plotters::style::RGBColor(255, 127, 14),
-    plotters::style::RGBColor(23, 190, 207),
-];
-
-/// Largest shard table `merge` reads: a shard's tables are held in memory to be merged.
-const MAX_SHARD_FILE: u64 = 4 << 30;
-
-fn read_text(dir: &Path, name: &str) -> Result<String> {
-    let path = dir.join(name);
-    if !path.exists() {
-        bail!(
-            "{}: cannot read {name}; accepted: the output folder of a sweep shard",
-            dir.display()
-        );
-    }
-    // No more than a quarter of the memory left: the merge holds every shard's tables.
-    let max = limits::memory_available()
-        .map_or(MAX_SHARD_FILE, |m| MAX_SHARD_FILE.min(m / 4))
-        .max(settings::MAX_SETTINGS_FILE);
-    Ok(settings::read_text_file(
-        &path,
-        &format!("shard file {}", path.display()),
-        max,
-        &format!("{name} of a sweep shard's output folder"),
-    )?)
-}
-
-/// `datadao merge`.
-pub fn merge(args: &MergeArgs) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
-    // --out may not be one of the inputs: merging would replace a shard's own tables.
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("--out {}: cannot create the folder", out.display()))?;
-    let out_real = std::fs::canonicalize(&out)
-        .with_context(|| format!("--out {}: cannot resolve the folder", out.display()))?;
-    for dir in &args.dirs {
-        if std::fs::canonicalize(dir).ok().as_ref() == Some(&out_real) {
-            bail!(
-                "--out {}: is also an input ({}); accepted: a folder that is not one of the shards",
-                out.display(),
-                dir.display()
-            );
-        }
-    }
-    // Every check is the scenario crate's, shared with the Python package's executors.
-    let mut shards = Vec::new();
-    for dir in &args.dirs {
-        shards.push(merge::Shard {
-            origin: merge::Origin::Dir(dir.clone()),
-            shard_toml: read_text(dir, SHARD_FILE)?,
-            sweep_toml: read_text(dir, SWEEP_FILE)?,
-            runs_csv: read_text(dir, sweep::RUNS_FILE)?,
-            series_csv: read_text(dir, sweep::SERIES_FILE)?,
-        });
-    }
-    let merged = merge::merge(&shards)?;
-    let (n, sweep_text) = (merged.shards, merged.sweep_toml);
-    let set = OutputSet::begin(&out, SWEEP_FILES, "--out")?;
-    set.check_targets()?;
-    write_whole(&set, sweep::RUNS_FILE, merged.runs_csv.as_bytes())?;
-    write_whole(&set, sweep::SERIES_FILE, merged.series_csv.as_bytes())?;
-    write_whole(&set, SWEEP_FILE, sweep_text.as_bytes())?;
-    finish_outputs(&set, args.format)?;
-    crate::signals::check()?;
-    set.commit()?;
-    crate::emit(&format!(
-        "datadao merge: {n} shards into {}\n",
-        out.display()
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::sync::OnceLock;
-
-    /// One complete shard (1 of 1) of a small sweep, written once.
-    fn fixture() -> &'static [(String, Vec<u8>)] {
-        static FILES: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
-        FILES.get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let args = SweepArgs {
-                grid: vec!["market.fee_rate=0.001,0.01".into()],
-                zip: false,
-                runs: Some(2),
-                jobs: Some(1),
-                sweep_file: None,
-                shard: Some("1/1".into()),
-                format: Format::Csv,
-                shared: ScenarioArgs {
-                    steps: Some("5".into()),
-                    out: Some(dir.path().to_str().unwrap().into()),
-                    ..ScenarioArgs::default()
-                },
-                quiet: true,
-            };
-            sweep(&args).unwrap();
-            [sweep::RUNS_FILE, sweep::SERIES_FILE, SWEEP_FILE, SHARD_FILE]
-                .iter()
-                .map(|n| (n.to_string(), std::fs::read(dir.path().join(n)).unwrap()))
-                .collect()
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(96))]
-
-        /// Damaged shards (bytes flipped, cut, inserted, removed) are refused or merged,
-        /// never a panic; and a merge that succeeds wrote a complete runs table.
-        #[test]
-        fn merge_never_panics_on_damaged_shards(
-            file in 0usize..4,
-            at in any::<proptest::sample::Index>(),
-            op in 0u8..4,
-            byte in any::<u8>(),
-            len in 1usize..40,
-        ) {
-            let shard = tempfile::tempdir().unwrap();
-            let out = tempfile::tempdir().unwrap();
-            for (i, (name, bytes)) in fixture().iter().enumerate() {
-                let mut b = bytes.clone();
-                if i == file && !b.is_empty() {
-                    let p = at.index(b.len());
-                    match op {
-                        0 => b[p] = byte,
-                        1 => b.truncate(p),
-                        2 => b.splice(p..p, std::iter::repeat_n(byte, len)).for_each(drop),
-                        _ => drop(b.drain(p..(p + len).min(b.len()))),
-                    }
-                }
-                std::fs::write(shard.path().join(name), b).unwrap();
-            }
-            let args = MergeArgs {
-                dirs: vec![shard.path().to_path_buf()],
-                out: Some(out.path().to_path_buf()),
-                format: Format::Csv,
-            };
-            if merge(&args).is_ok() {
-                let runs = std::fs::read_to_string(out.path().join(sweep::RUNS_FILE)).unwrap();
-                prop_assert_eq!(runs.lines().count(), 1 + 2 * 2);
-            }
-        }
-    }
 }

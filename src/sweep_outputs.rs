@@ -1,0 +1,174 @@
+//! What a sweep and a merge write besides the tables: the file names
+//! ([`SWEEP_FILES`], replaced together), and the figure and Parquet copies of a complete
+//! sweep, made from the staged tables ([`finish_outputs`]) so that a merged sweep gets
+//! exactly the files of an unsharded one.
+
+use anyhow::{anyhow, bail, Context, Result};
+use datadao_scenario::{merge, sweep};
+
+use crate::cli::Format;
+use crate::output_set::OutputSet;
+use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
+use crate::tables::{self, RUNS_PARQUET, SERIES_PARQUET};
+
+/// The effective sweep, saved beside the results (and compared by `merge`).
+pub const SWEEP_FILE: &str = merge::SWEEP_FILE;
+/// A shard's identity, beside its partial tables.
+pub const SHARD_FILE: &str = merge::SHARD_FILE;
+/// The figure.
+pub const PLOT_FILE: &str = "sweep_results.png";
+/// Points drawn per panel; the rest are listed in the figure's title.
+pub const PLOT_POINTS: usize = 6;
+/// Every file a sweep or merge can write; they replace the previous ones together.
+pub const SWEEP_FILES: &[&str] = &[
+    sweep::RUNS_FILE,
+    sweep::SERIES_FILE,
+    SWEEP_FILE,
+    SHARD_FILE,
+    PLOT_FILE,
+    RUNS_PARQUET,
+    SERIES_PARQUET,
+];
+
+/// The figure (and Parquet tables) of a complete sweep, made from the staged tables so
+/// a merged sweep gets exactly the same files.
+pub fn finish_outputs(set: &OutputSet, format: Format) -> Result<()> {
+    finish_outputs_with(set, format, true)
+}
+
+/// [`finish_outputs`], without the figure unless `plot` (`--no-plot`, `output.plot`).
+pub fn finish_outputs_with(set: &OutputSet, format: Format, plot: bool) -> Result<()> {
+    if plot {
+        let path = set.path(sweep::SERIES_FILE);
+        let series = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", sweep::SERIES_FILE))?;
+        let (title, panels) = sweep_panels(&series)?;
+        plot::render(&set.path(PLOT_FILE), &title, &panels)?;
+    }
+    if format == Format::Parquet {
+        tables::write_parquet(set)?;
+    }
+    Ok(())
+}
+
+/// (step, [p5, p50, p95] of each series).
+type Quantiles = (f64, [[Option<f64>; 3]; 4]);
+
+/// A point being drawn: its index, its legend label, its rows.
+type PlottedPoint = (usize, String, Vec<Quantiles>);
+
+/// Median lines and 5-95% bands of the first [`PLOT_POINTS`] points, from
+/// `sweep_series.csv`.
+fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
+    let mut lines = series_csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let step_col = header
+        .iter()
+        .position(|c| *c == "step")
+        .ok_or_else(|| anyhow!("no step column"))?;
+    let axis_names: Vec<&str> = header[1..step_col].to_vec();
+    let col = |name: &str| header.iter().position(|c| *c == name);
+    let mut per_point: Vec<PlottedPoint> = Vec::new();
+    let mut total_points = 0;
+    let mut last_point = None;
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != header.len() {
+            bail!(
+                "{}: a row of {} fields under {} columns",
+                sweep::SERIES_FILE,
+                cells.len(),
+                header.len()
+            );
+        }
+        let point: usize = cells[0].parse().context("point column")?;
+        if last_point != Some(point) {
+            last_point = Some(point);
+            total_points += 1;
+            if per_point.len() >= PLOT_POINTS {
+                continue;
+            }
+            let label = if axis_names.is_empty() {
+                "all runs".to_string()
+            } else {
+                axis_names
+                    .iter()
+                    .zip(&cells[1..step_col])
+                    .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            per_point.push((point, label, Vec::new()));
+        }
+        let Some(entry) = per_point.last_mut().filter(|p| p.0 == point) else {
+            continue;
+        };
+        let step: f64 = cells[step_col].parse().context("step column")?;
+        let mut stats = [[None; 3]; 4];
+        for (s, name) in sweep::SERIES.iter().enumerate() {
+            for (q, stat) in ["p5", "p50", "p95"].iter().enumerate() {
+                let c = col(&format!("{name}_{stat}"))
+                    .ok_or_else(|| anyhow!("no {name}_{stat} column"))?;
+                stats[s][q] = cells.get(c).and_then(|v| v.parse().ok());
+            }
+        }
+        entry.2.push((step, stats));
+    }
+    let titles = [
+        ("Token Price (median, 5-95% band)", "xDAI per dDT"),
+        ("LP Token Reserve (median, 5-95% band)", "dDT in pool"),
+        ("LP Dollar Reserve (median, 5-95% band)", "xDAI in pool"),
+        ("The Pie (median, 5-95% band)", "dDT in the Pie"),
+    ];
+    let panels = titles
+        .iter()
+        .enumerate()
+        .map(|(s, (title, y))| {
+            let mut panel = Panel {
+                title: title.to_string(),
+                y_label: y.to_string(),
+                lines: Vec::new(),
+            };
+            let mut bands = Vec::new();
+            for (n, (_, label, rows)) in per_point.iter().enumerate() {
+                let color = PALETTE_EXT[n % PALETTE_EXT.len()];
+                let pick = |q: usize| -> Vec<(f64, f64)> {
+                    rows.iter()
+                        .filter_map(|(step, st)| st[s][q].map(|v| (*step, v)))
+                        .collect()
+                };
+                panel.lines.push(Line {
+                    label: label.clone(),
+                    color,
+                    points: pick(1),
+                    dots: false,
+                });
+                bands.push(Band {
+                    color,
+                    lower: pick(0),
+                    upper: pick(2),
+                });
+            }
+            plot::with_bands(panel, bands)
+        })
+        .collect();
+    let shown = per_point.len();
+    let title = if total_points > shown {
+        format!(
+            "datadao sweep: first {shown} of {total_points} points (all are in sweep_series.csv)"
+        )
+    } else {
+        format!("datadao sweep: {total_points} points")
+    };
+    Ok((title, panels))
+}
+
+/// Six distinguishable colours for points.
+const PALETTE_EXT: [plotters::style::RGBColor; 6] = [
+    PALETTE[0],
+    PALETTE[1],
+    PALETTE[2],
+    PALETTE[3],
+    plotters::style::RGBColor(255, 127, 14),
+    plotters::style::RGBColor(23, 190, 207),
+];
