@@ -54,7 +54,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use datadao_core::{Observer, StepMetrics, StopFlag};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source, TextSource};
-use datadao_scenario::{limits, presets, sweep};
+use datadao_scenario::{limits, presets, sweep, ScenarioError};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -401,12 +401,14 @@ pub struct AppState {
     waiting: std::sync::atomic::AtomicUsize,
 }
 
-/// A refusal: status, message, and the setting it is about (if known).
+/// A refusal: status, message, the setting it is about (if known) and, for an error
+/// about several settings, all of them.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
     key: Option<String>,
+    keys: Vec<String>,
 }
 
 impl ApiError {
@@ -415,6 +417,20 @@ impl ApiError {
             status,
             message: message.into(),
             key: None,
+            keys: Vec::new(),
+        }
+    }
+
+    /// A refusal of the scenario crate: 422 with its message as the CLI prints it, the
+    /// setting it is about as `key` and, when it is about several, every one as `keys`
+    /// (read from the error's fields, never from its text).
+    pub fn scenario(e: &ScenarioError) -> Self {
+        let keys: Vec<String> = e.keys().into_iter().map(str::to_string).collect();
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("{e:#}"),
+            key: e.key().map(str::to_string),
+            keys: if keys.len() > 1 { keys } else { Vec::new() },
         }
     }
 
@@ -430,11 +446,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let key = self.key.or_else(|| setting_in(&self.message));
+        let mut body = json!({"error": self.message, "key": self.key});
+        if !self.keys.is_empty() {
+            body["keys"] = json!(self.keys);
+        }
         (
             self.status,
             [(header::CACHE_CONTROL, "no-store")],
-            Json(json!({"error": self.message, "key": key})),
+            Json(body),
         )
             .into_response()
     }
@@ -444,16 +463,6 @@ pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 fn bad(message: impl std::fmt::Display) -> ApiError {
     ApiError::unprocessable(message.to_string())
-}
-
-/// The setting a CLI message is about: `invalid setting KEY = ...` or
-/// `unknown setting 'KEY'`.
-fn setting_in(message: &str) -> Option<String> {
-    if let Some(rest) = message.strip_prefix("invalid setting ") {
-        return rest.split_whitespace().next().map(str::to_string);
-    }
-    let rest = message.strip_prefix("unknown setting '")?;
-    rest.split('\'').next().map(str::to_string)
 }
 
 /// `datadao serve`.
@@ -626,7 +635,7 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
     let preset = match obj.get("preset") {
         None | Some(Value::Null) => None,
         Some(Value::String(name)) => {
-            let p = presets::find(name).map_err(bad)?;
+            let p = presets::find(name).map_err(|e| ApiError::scenario(&e))?;
             Some((p.name.to_string(), p.toml.to_string()))
         }
         Some(other) => {
@@ -644,7 +653,7 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
                 let Some(v) = to_toml(value) else {
                     return Err(bad(format!(
                         "invalid setting {key} = '{value}' (from {source}): accepted: a number, text, true/false or a list"
-                    )));
+                    )).with_key(key));
                 };
                 typed.push((key.clone(), v, source));
             }
@@ -660,7 +669,7 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
         typed,
         ..Inputs::default()
     };
-    let resolved = settings::resolve(&inputs).map_err(|e| bad(format!("{e:#}")))?;
+    let resolved = settings::resolve(&inputs).map_err(|e| ApiError::scenario(&e))?;
     let model = &resolved.settings.model;
     let agents = limits::final_agents(model);
     let (cost, per_step) = if csv {
@@ -679,7 +688,8 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
         return Err(bad(format!(
             "invalid setting simulation.total_steps = '{}' with {agents} agents at the end: this run costs {cost} (agent-steps plus {per_step}, foresight forks included), more than the dashboard runs ({MAX_COST} and {MAX_AGENTS} agents at most, a few seconds); accepted: a smaller run here, or the CLI for this one",
             model.simulation.total_steps,
-        )));
+        ))
+        .with_key("simulation.total_steps"));
     }
     Ok(resolved)
 }
@@ -1145,7 +1155,7 @@ async fn parse_scenario(bytes: Bytes) -> ApiResult<Json<Value>> {
         config_text: Some((TextSource::Upload(name), text.to_string())),
         ..Inputs::default()
     };
-    let resolved = settings::resolve(&inputs).map_err(|e| bad(format!("{e:#}")))?;
+    let resolved = settings::resolve(&inputs).map_err(|e| ApiError::scenario(&e))?;
     let defaults = settings::known_keys();
     let mut changed = Map::new();
     for (k, v) in settings::flat(&resolved.settings) {

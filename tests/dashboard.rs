@@ -121,6 +121,22 @@ fn a_run_returns_thinned_series_and_errors_are_4xx_with_the_cli_message() {
             assert_eq!(reply["key"].as_str(), Some(key), "{body}: {reply}");
         }
     }
+    // Errors about several settings name them all in `keys`, read from the error's
+    // fields; errors about one have `key` only.
+    let (status, reply) = post(
+        &format!("{}/api/run", s.url),
+        r#"{"settings": {"governance.enabled": true, "simulation.rules": "original-2024"}}"#,
+    );
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["key"], "governance.enabled", "{reply}");
+    assert_eq!(
+        reply["keys"],
+        serde_json::json!(["governance.enabled", "simulation.rules"]),
+        "{reply}"
+    );
+    let (_, reply) = post(&format!("{}/api/run", s.url), r#"{"preset": "nope"}"#);
+    assert_eq!(reply["key"], "preset", "{reply}");
+    assert!(reply.get("keys").is_none(), "{reply}");
     let (status, _) = post(&format!("{}/api/run", s.url), "not json");
     assert_eq!(status, 400);
     let huge = format!(r#"{{"settings": {{"x": "{}"}}}}"#, "a".repeat(100_000));
