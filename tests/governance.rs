@@ -268,9 +268,11 @@ fn sweeps_report_each_runs_final_governance() {
     assert!(header.ends_with("final_avg_xdai_casual"), "{header}");
 }
 
-/// A governed run whose vote at the end of step 29 would simulate forks for hours (the
-/// largest horizon, a fork budget of 1e11 agent-steps): only a signal can end it.
-fn endless_vote(dir: &std::path::Path) -> std::process::Child {
+/// A 30-step governed run with the largest horizon and a fork budget of `budget`
+/// agent-steps, started in `dir` (at 1e11 its vote at the end of step 29 would simulate
+/// forks for hours: only a signal can end it).
+fn vote_with_budget(dir: &std::path::Path, budget: &str) -> std::process::Child {
+    let budget = format!("governance.fork_agent_steps={budget}");
     std::process::Command::new(env!("CARGO_BIN_EXE_datadao"))
         .current_dir(dir)
         .env_clear()
@@ -285,7 +287,7 @@ fn endless_vote(dir: &std::path::Path) -> std::process::Child {
             "--set",
             "governance.horizon=4294967295",
             "--set",
-            "governance.fork_agent_steps=100000000000",
+            &budget,
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -330,7 +332,7 @@ fn signals_stop_a_foresight_vote_and_keep_the_previous_outputs() {
             .assert()
             .success();
         let before = fs::read(dir.path().join("simulation_data.csv")).unwrap();
-        let child = endless_vote(dir.path());
+        let child = vote_with_budget(dir.path(), "100000000000");
         // The vote starts after 30 steps of at most 70 agents: well within a second.
         std::thread::sleep(std::time::Duration::from_millis(1500));
         assert!(std::process::Command::new("kill")
@@ -358,26 +360,7 @@ fn signals_stop_a_foresight_vote_and_keep_the_previous_outputs() {
 #[test]
 fn the_largest_horizon_is_bounded_by_the_fork_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_datadao"))
-        .current_dir(dir.path())
-        .env_clear()
-        .args([
-            "-q",
-            "--preset",
-            "governed",
-            "--steps",
-            "30",
-            "--no-transactions",
-            "--no-plot",
-            "--set",
-            "governance.horizon=4294967295",
-            "--set",
-            "governance.fork_agent_steps=1000000",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = vote_with_budget(dir.path(), "1000000");
     let (code, err, _) = exit_within(child, std::time::Duration::from_secs(120));
     assert_eq!(code, 0, "{err}");
     let gov = fs::read_to_string(dir.path().join("governance.csv")).unwrap();

@@ -7,7 +7,7 @@ use crate::transactions::{Action, Detail, Observer, Transaction};
 
 /// Who a transaction row is about.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum Party {
+pub(in crate::engine) enum Party {
     /// The agent at this index.
     Agent(usize),
     /// The dataDAO's treasury.
@@ -38,33 +38,10 @@ impl Simulation {
         );
     }
 
-    /// Record a row of the treasury's: amounts and balances are the treasury's own (its
-    /// dDT is its part of The Pie).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn record_treasury<O: Observer>(
-        &mut self,
-        observer: &mut O,
-        step: u32,
-        action: Action,
-        ddt: f64,
-        xdai: f64,
-        lp: f64,
-        detail: Detail,
-    ) {
-        self.emit(
-            observer,
-            step,
-            Party::Treasury,
-            action,
-            [ddt, xdai, lp],
-            detail,
-        );
-    }
-
     /// The one constructor of the engine's transaction rows: the party's balances and
     /// the price as they stand now, and the next sequence number (taken only when an
     /// observer wants the rows, as the numbering has always been).
-    fn emit<O: Observer>(
+    pub(in crate::engine) fn emit<O: Observer>(
         &mut self,
         observer: &mut O,
         step: u32,

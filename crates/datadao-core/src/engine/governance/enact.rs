@@ -3,6 +3,7 @@
 //! Pie, never what it holds for the next payout, and transact nothing below the dust
 //! rule.
 
+use super::super::record::Party;
 use super::super::Simulation;
 use super::vote::proposal_detail;
 use crate::agents::{self, DUST};
@@ -24,7 +25,14 @@ impl Simulation {
                 let bounds = self.config.governance.set.bounds(setting);
                 self.settings = self.settings.moved(setting, new, bounds);
                 let detail = proposal_detail(number, proposal);
-                self.record_treasury(observer, step, Action::SetParameter, 0.0, 0.0, 0.0, detail);
+                self.emit(
+                    observer,
+                    step,
+                    Party::Treasury,
+                    Action::SetParameter,
+                    [0.0, 0.0, 0.0],
+                    detail,
+                );
             }
             Proposal::Treasury { kind, ddt, .. } => {
                 let detail = Detail::Enacted { number };
@@ -34,13 +42,12 @@ impl Simulation {
                     ProposalKind::Burn => {
                         let burned = self.pie.take_for_governance(ddt);
                         self.ledger.record_dao_burn(burned);
-                        self.record_treasury(
+                        self.emit(
                             observer,
                             step,
+                            Party::Treasury,
                             Action::TreasuryBurn,
-                            -burned,
-                            0.0,
-                            0.0,
+                            [-burned, 0.0, 0.0],
                             detail,
                         );
                     }
@@ -78,13 +85,12 @@ impl Simulation {
         // The quote may take a hair less than offered; what it did not take stays.
         self.pie.return_to_treasury(half - q.amount_in);
         self.treasury.receive_xdai(q.amount_out);
-        self.record_treasury(
+        self.emit(
             observer,
             step,
+            Party::Treasury,
             Action::TreasurySell,
-            -q.amount_in,
-            q.amount_out,
-            0.0,
+            [-q.amount_in, q.amount_out, 0.0],
             detail,
         );
         let rest = (ddt - half).min(self.pie.treasury());
@@ -100,13 +106,12 @@ impl Simulation {
         debug_assert!(taken == d.ddt && paid == d.xdai);
         self.pool.deposit(&d);
         self.treasury.receive_lp(d.lp);
-        self.record_treasury(
+        self.emit(
             observer,
             step,
+            Party::Treasury,
             Action::TreasuryAddLiquidity,
-            -d.ddt,
-            -d.xdai,
-            d.lp,
+            [-d.ddt, -d.xdai, d.lp],
             detail,
         );
     }

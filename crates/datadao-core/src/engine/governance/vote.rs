@@ -7,6 +7,7 @@
 
 use rand::Rng;
 
+use super::super::record::Party;
 use super::super::Simulation;
 use crate::governance::{
     prefers, set_target, PerMember, Proposal, ProposalKind, ProposalRecord, Tally, Voting,
@@ -110,7 +111,14 @@ impl Simulation {
         self.governance.proposals += 1;
         let number = u32::try_from(self.governance.proposals).unwrap_or(u32::MAX);
         let detail = proposal_detail(number, &proposal);
-        self.record_treasury(observer, step, Action::Propose, 0.0, 0.0, 0.0, detail);
+        self.emit(
+            observer,
+            step,
+            Party::Treasury,
+            Action::Propose,
+            [0.0, 0.0, 0.0],
+            detail,
+        );
         (number, proposal)
     }
 
