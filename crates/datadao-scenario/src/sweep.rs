@@ -148,7 +148,7 @@ fn check_typed(v: &toml::Value, origin: &Source, i: usize) -> Result<()> {
             reason: None,
         }),
         toml::Value::String(s) if s.contains(['\n', '\r']) => {
-            return Err(grid(
+            Err(grid(
                 Some(&origin_key(origin)),
                 Some(origin),
                 format!(
@@ -161,7 +161,7 @@ fn check_typed(v: &toml::Value, origin: &Source, i: usize) -> Result<()> {
             .iter()
             .try_for_each(|item| check_typed(item, origin, i)),
         toml::Value::Table(_) | toml::Value::Datetime(_) => {
-            return Err(grid(
+            Err(grid(
                 Some(&origin_key(origin)),
                 Some(origin),
                 format!(
