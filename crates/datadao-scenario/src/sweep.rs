@@ -147,29 +147,25 @@ fn check_typed(v: &toml::Value, origin: &Source, i: usize) -> Result<()> {
             accepted: "a finite number".to_string(),
             reason: None,
         }),
-        toml::Value::String(s) if s.contains(['\n', '\r']) => {
-            Err(grid(
-                Some(&origin_key(origin)),
-                Some(origin),
-                format!(
-                    "{origin}, value {}: text with a line break; accepted: text on one line",
-                    i + 1
-                ),
-            ))
-        }
+        toml::Value::String(s) if s.contains(['\n', '\r']) => Err(grid(
+            Some(&origin_key(origin)),
+            Some(origin),
+            format!(
+                "{origin}, value {}: text with a line break; accepted: text on one line",
+                i + 1
+            ),
+        )),
         toml::Value::Array(items) => items
             .iter()
             .try_for_each(|item| check_typed(item, origin, i)),
-        toml::Value::Table(_) | toml::Value::Datetime(_) => {
-            Err(grid(
-                Some(&origin_key(origin)),
-                Some(origin),
-                format!(
-                    "{origin}, value {}: {v}; accepted: a bool, a number, text or a list of them",
-                    i + 1
-                ),
-            ))
-        }
+        toml::Value::Table(_) | toml::Value::Datetime(_) => Err(grid(
+            Some(&origin_key(origin)),
+            Some(origin),
+            format!(
+                "{origin}, value {}: {v}; accepted: a bool, a number, text or a list of them",
+                i + 1
+            ),
+        )),
         _ => Ok(()),
     }
 }
