@@ -8,7 +8,7 @@
 //! the day and of the metrics ride along in those loops, so a step walks the agents
 //! twice, not four times. Agents only *decide*
 //! ([`crate::agents`]); every balance change happens here, each recorded as a
-//! [`Transaction`] where it happens.
+//! [`Transaction`](crate::Transaction) where it happens.
 
 mod apply;
 mod audit;
