@@ -14,6 +14,10 @@
 //! their merge are the scenario crate's, so an executor's shards are checked exactly as
 //! `datadao merge` checks a cluster's.
 
+// The scenario crate's refusal is large by design (the value as typed, its sources,
+// what is accepted) and travels only on the cold path of a refusal.
+#![allow(clippy::result_large_err)]
+
 mod background;
 mod collection;
 mod conversion;
