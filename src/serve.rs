@@ -768,10 +768,10 @@ async fn schema() -> impl IntoResponse {
         "presets": presets,
         "levers": levers,
         "choices": choices,
+        "defaults": defaults,
         "types": datadao_core::AgentType::ALL.map(|t| t.name()),
         "band_series": sweep::SERIES,
         "band_stats": sweep::STATS,
-        "defaults": defaults,
         "limits": {
             "cost": MAX_COST as f64,
             "band_cost": MAX_BAND_COST as f64,

@@ -9,9 +9,9 @@
 
 use std::collections::HashMap;
 
+use datadao_core::experiment::KpiTracker;
 use datadao_core::governance::{Field, ProposalRecord};
 use datadao_core::{AgentType, Cell, Detail, Observer, StepMetrics, StopFlag, Transaction};
-use datadao_core::experiment::KpiTracker;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
