@@ -2,6 +2,7 @@
 //! drawn together in `compare_results.png` (`plot::compare_panels`) beside
 //! `compare_summary.csv`, with one line each on the terminal.
 
+use datadao_scenario::outputs::COMPARE_SUMMARY_FILE;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -151,9 +152,6 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     }
     Ok(())
 }
-
-/// The table `compare` prints, as CSV: one row per scenario, in the order given.
-const COMPARE_SUMMARY_FILE: &str = "compare_summary.csv";
 
 /// [`COMPARE_SUMMARY_FILE`]'s text: each scenario's final figures at full precision (an
 /// empty price where the market has none).

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use datadao_scenario::presets;
 use datadao_scenario::settings::{self, Inputs, Resolved};
 
 use crate::cli::ScenarioArgs;
@@ -44,19 +43,12 @@ pub fn resolve(args: &ScenarioArgs) -> Result<Resolved> {
 /// As [`resolve`], with a scenario file standing in for `--config`.
 pub fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Result<Resolved> {
     let flags = args.overrides().map_err(anyhow::Error::msg)?;
-    let preset = match &args.preset {
-        Some(name) => {
-            let p = presets::find(name).map_err(anyhow::Error::msg)?;
-            Some((p.name.to_string(), p.toml.to_string()))
-        }
-        None => None,
-    };
     let config_file = match scenario_file {
         Some(path) => Some((path, "scenario file")),
         None => args.config.clone().map(|p| (p, "config file")),
     };
     let inputs = Inputs {
-        preset,
+        preset: args.preset.clone(),
         config_file,
         config_text: None,
         dotenv: Some(PathBuf::from(".env")),

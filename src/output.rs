@@ -18,28 +18,9 @@ use crate::series::Series;
 pub use datadao_log::push_f64;
 use datadao_log::TransactionLog;
 
-/// Names of the outputs.
-pub const DATA_FILE: &str = "simulation_data.csv";
-/// Transaction log.
-pub const TRANSACTIONS_FILE: &str = "transaction_history.csv";
-/// Figure.
-pub const PLOT_FILE: &str = "simulation_results.png";
-/// Comparison figure.
-pub const COMPARE_FILE: &str = "compare_results.png";
-/// Effective configuration.
-pub const CONFIG_FILE: &str = "run_config.toml";
-/// One row per proposal (governed runs only).
-pub const GOVERNANCE_FILE: &str = "governance.csv";
-
-/// Every file a run can produce, in the order the summary lists them: they replace the
-/// previous run's together ([`OutputSet`]).
-pub const RUN_FILES: &[&str] = &[
-    DATA_FILE,
-    TRANSACTIONS_FILE,
-    GOVERNANCE_FILE,
-    PLOT_FILE,
-    CONFIG_FILE,
-];
+pub use datadao_scenario::outputs::{
+    COMPARE_FILE, CONFIG_FILE, DATA_FILE, GOVERNANCE_FILE, PLOT_FILE, RUN_FILES, TRANSACTIONS_FILE,
+};
 
 /// Create `path` for buffered writing, naming the file in the error.
 pub fn create(path: &Path) -> Result<BufWriter<File>> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 use datadao_scenario::settings::{self, Inputs, Resolved, Source, TextSource};
-use datadao_scenario::sweep::{self, Axis, AxisValue, Plan};
+use datadao_scenario::sweep::{self, Axis, AxisValue, Plan, ShardIndex};
 use datadao_scenario::{limits, merge};
 
 use crate::cli::{ScenarioArgs, SweepArgs};
@@ -97,19 +97,6 @@ fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
     Ok(axis)
 }
 
-fn parse_shard(text: &str) -> Result<(usize, usize)> {
-    let bad = || anyhow!("--shard {text}: accepted: K/N with 1 <= K <= N, e.g. --shard 2/8");
-    let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let (k, n): (usize, usize) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if k == 0 || n == 0 || k > n {
-        return Err(bad());
-    }
-    Ok((k, n))
-}
-
 /// A point's settings: the shared flags, then its axis values, each named by where its
 /// axis was given.
 fn resolve_point(
@@ -133,15 +120,8 @@ fn resolve_point(
     // Typed values are layered before flags, but a point's value wins over the shared
     // flags (checked with the base scenario) as a `--grid` value does.
     flags.retain(|(key, _, _)| !typed.iter().any(|(k, _, _)| k == key));
-    let preset = match &shared.preset {
-        Some(name) => {
-            let p = datadao_scenario::presets::find(name).map_err(anyhow::Error::msg)?;
-            Some((p.name.to_string(), p.toml.to_string()))
-        }
-        None => None,
-    };
     let inputs = Inputs {
-        preset,
+        preset: shared.preset.clone(),
         config_file: shared.config.clone().map(|p| (p, "config file")),
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),
@@ -210,15 +190,18 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let allow = base.output.allow_huge;
     let point_indices = sweep::point_indices(&axes, zip)?;
     let total_points = point_indices.len();
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    if let Some((_, n)) = shard {
-        if n > total_points {
-            bail!(
-                "--shard {}: {n} shards for {total_points} points; accepted: N from 1 to the number of points ({total_points})",
-                args.shard.as_deref().unwrap_or_default()
-            );
+    let shard = match args.shard.as_deref() {
+        Some(text) => {
+            let s = ShardIndex::parse(text)?;
+            Some(ShardIndex::of(
+                s.k,
+                s.n,
+                total_points,
+                &format!("--shard {text}"),
+            )?)
         }
-    }
+        None => None,
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -310,8 +293,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         sweep_toml(runs, zip, &axes, &base).as_bytes(),
     )?;
     match shard {
-        Some((k, n)) => {
-            let text = format!("shard = {k}\nof = {n}\npoints = {}\n", plan.points.len());
+        Some(shard) => {
+            let text = merge::shard_toml(shard, plan.points.len());
             write_whole(&set, SHARD_FILE, text.as_bytes())?;
         }
         None => finish_outputs_with(&set, args.format, base.output.plot)?,
@@ -324,7 +307,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         emit(&format!(
             "datadao sweep: {} points x {runs} runs{} = {done} runs in {secs:.1} s ({:.1} runs/s, {jobs} threads); tables in {}\n",
             plan.points.len(),
-            shard.map(|(k, n)| format!(" (shard {k}/{n})")).unwrap_or_default(),
+            shard.map(|s| format!(" (shard {}/{})", s.k, s.n)).unwrap_or_default(),
             done as f64 / secs.max(1e-9),
             base.output.dir.display()
         ))?;

@@ -4,31 +4,18 @@
 //! exactly the files of an unsharded one.
 
 use anyhow::{anyhow, bail, Context, Result};
-use datadao_scenario::{merge, sweep};
+use datadao_scenario::sweep;
 
 use crate::cli::Format;
 use crate::output_set::OutputSet;
 use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
-use crate::tables::{self, RUNS_PARQUET, SERIES_PARQUET};
+use crate::tables;
 
-/// The effective sweep, saved beside the results (and compared by `merge`).
-pub const SWEEP_FILE: &str = merge::SWEEP_FILE;
-/// A shard's identity, beside its partial tables.
-pub const SHARD_FILE: &str = merge::SHARD_FILE;
-/// The figure.
-pub const PLOT_FILE: &str = "sweep_results.png";
+pub use datadao_scenario::outputs::{
+    SHARD_FILE, SWEEP_FILE, SWEEP_FILES, SWEEP_PLOT_FILE as PLOT_FILE,
+};
 /// Points drawn per panel; the rest are listed in the figure's title.
 pub const PLOT_POINTS: usize = 6;
-/// Every file a sweep or merge can write; they replace the previous ones together.
-pub const SWEEP_FILES: &[&str] = &[
-    sweep::RUNS_FILE,
-    sweep::SERIES_FILE,
-    SWEEP_FILE,
-    SHARD_FILE,
-    PLOT_FILE,
-    RUNS_PARQUET,
-    SERIES_PARQUET,
-];
 
 /// The figure (and Parquet tables) of a complete sweep, made from the staged tables so
 /// a merged sweep gets exactly the same files.

@@ -10,11 +10,6 @@ use anyhow::Result;
 
 use crate::output_set::OutputSet;
 
-/// Parquet copies of the tables (`--format parquet`).
-pub const RUNS_PARQUET: &str = "sweep_runs.parquet";
-/// Parquet copy of the series table.
-pub const SERIES_PARQUET: &str = "sweep_series.parquet";
-
 /// Write `sweep_runs.parquet` and `sweep_series.parquet` beside their CSVs in `dir`.
 #[cfg(not(feature = "parquet"))]
 pub fn write_parquet(_set: &OutputSet) -> Result<()> {
@@ -26,10 +21,8 @@ pub fn write_parquet(_set: &OutputSet) -> Result<()> {
 /// Write `sweep_runs.parquet` and `sweep_series.parquet` beside their CSVs in `dir`.
 #[cfg(feature = "parquet")]
 pub fn write_parquet(set: &OutputSet) -> Result<()> {
-    for (name, parquet) in [
-        (datadao_scenario::sweep::RUNS_FILE, RUNS_PARQUET),
-        (datadao_scenario::sweep::SERIES_FILE, SERIES_PARQUET),
-    ] {
+    use datadao_scenario::outputs::{RUNS_FILE, RUNS_PARQUET, SERIES_FILE, SERIES_PARQUET};
+    for (name, parquet) in [(RUNS_FILE, RUNS_PARQUET), (SERIES_FILE, SERIES_PARQUET)] {
         let csv = std::fs::read_to_string(set.path(name))?;
         parquet_impl::write(&csv, &set.path(parquet))?;
     }

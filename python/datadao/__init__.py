@@ -338,13 +338,7 @@ def sweep(
     else:
         kwargs["jobs"] = jobs or 1
         # Every point resolved and checked here, before anything is shipped.
-        points = _native.sweep_points(**kwargs)
-        if shards is None:
-            n = min(points, 256)
-        elif isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1:
-            n = min(shards, points)
-        else:
-            raise ConfigError(f"argument shards={shards!r:.80}: accepted: a whole number of at least 1")
+        n = _native.sweep_shards(shards=shards, **kwargs)
         futures = [executor.submit(_sweep_shard, kwargs, k, n) for k in range(1, n + 1)]
         bar = _Progress("shards", progress)
         bar.start(n)

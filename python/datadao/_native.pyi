@@ -51,7 +51,7 @@ def run(
 
 Grid = Union[Mapping[str, Union[Iterable[Any], str]], str, Sequence[str], None]
 
-def sweep_points(
+def sweep_shards(
     grid: Grid,
     runs: Optional[int] = None,
     preset: Optional[str] = None,
@@ -59,9 +59,11 @@ def sweep_points(
     steps: Optional[int] = None,
     zip: Optional[bool] = None,
     jobs: Optional[int] = None,
+    shards: Optional[int] = None,
 ) -> int:
-    """How many points the sweep has; every point is resolved and checked (and the
-    memory estimate made), nothing is run."""
+    """How many shards an executor cuts the sweep into: ``shards`` (at least 1, at most
+    one per point), by default one per point up to 256. Every point is resolved and
+    checked (and the memory estimate made) first; nothing is run."""
 
 def sweep_tables(
     grid: Grid,

@@ -156,7 +156,7 @@ pub fn check_sweep_point(r: &Resolved, jobs: u64) -> PyResult<()> {
 pub fn check_sweep_tables(
     points: &[(Vec<(String, String)>, Config)],
     runs: u64,
-    shard: Option<(usize, usize)>,
+    shard: Option<datadao_scenario::sweep::ShardIndex>,
 ) -> PyResult<()> {
     let mine = datadao_scenario::sweep::shard_points(points.len(), shard);
     let series: u128 = mine

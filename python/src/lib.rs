@@ -48,13 +48,6 @@ fn inputs(
     grid: Vec<(String, toml::Value, Source)>,
     flags: Vec<(String, String, Source)>,
 ) -> PyResult<Inputs> {
-    let preset = match preset {
-        Some(name) => {
-            let p = presets::find(name).map_err(errors::scenario)?;
-            Some((p.name.to_string(), p.toml.to_string()))
-        }
-        None => None,
-    };
     let mut typed = settings.to_vec();
     for (key, value, arg) in explicit {
         typed.push((
@@ -65,7 +58,7 @@ fn inputs(
     }
     typed.extend(grid);
     Ok(Inputs {
-        preset,
+        preset: preset.map(str::to_string),
         typed,
         flags,
         ..Inputs::default()
@@ -391,14 +384,13 @@ fn prepare(
     )?)
     .map_err(errors::scenario)?;
     let indices = sweep::point_indices(&axes, zip).map_err(errors::scenario)?;
-    if let Some((k, n)) = shard {
-        if k == 0 || n == 0 || k > n || n > indices.len() {
-            return Err(ConfigError::new_err(format!(
-                "argument shard=({k}, {n}): accepted: 1 <= k <= n <= the number of points ({})",
-                indices.len()
-            )));
-        }
-    }
+    let shard = match shard {
+        Some((k, n)) => Some(
+            sweep::ShardIndex::of(k, n, indices.len(), &format!("argument shard=({k}, {n})"))
+                .map_err(errors::scenario)?,
+        ),
+        None => None,
+    };
     estimate::check_points(indices.len())?;
     let mut points = Vec::with_capacity(indices.len());
     for (n, index) in indices.into_iter().enumerate() {
@@ -445,11 +437,14 @@ fn prepare(
     })
 }
 
-/// How many points a sweep has, every point resolved and checked (nothing is run).
+/// How many shards an executor cuts a sweep into: `shards` (at least 1, at most one per
+/// point), by default one per point up to `sweep::DEFAULT_MAX_SHARDS`. Every point is
+/// resolved and checked first, so nothing is shipped that a worker would refuse (nothing
+/// is run).
 #[pyfunction]
-#[pyo3(signature = (grid, runs=None, preset=None, settings=None, steps=None, zip=None, jobs=None))]
+#[pyo3(signature = (grid, runs=None, preset=None, settings=None, steps=None, zip=None, jobs=None, shards=None))]
 #[allow(clippy::too_many_arguments)]
-fn sweep_points<'py>(
+fn sweep_shards<'py>(
     py: Python<'py>,
     grid: Option<&Bound<'py, PyAny>>,
     runs: Option<&Bound<'py, PyAny>>,
@@ -458,15 +453,19 @@ fn sweep_points<'py>(
     steps: Option<&Bound<'py, PyAny>>,
     zip: Option<&Bound<'py, PyAny>>,
     jobs: Option<&Bound<'py, PyAny>>,
+    shards: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<usize> {
+    let requested = match shards.filter(|s| !s.is_none()) {
+        None => None,
+        Some(s) => Some(conversion::count("shards", s, 1, u64::MAX)? as usize),
+    };
     let one = 1u8.into_pyobject(py)?.into_any();
     let runs = runs.unwrap_or(&one);
-    Ok(
-        prepare(grid, runs, preset, settings, steps, zip, jobs, None)?
-            .plan
-            .points
-            .len(),
-    )
+    let points = prepare(grid, runs, preset, settings, steps, zip, jobs, None)?
+        .plan
+        .points
+        .len();
+    Ok(sweep::ShardIndex::count(points, requested))
 }
 
 /// Run a sweep (or shard `k` of `n`) and return `(sweep_runs.csv, sweep_series.csv,
@@ -490,7 +489,7 @@ fn sweep_tables<'py>(
     let p = prepare(grid, runs, preset, settings, steps, zip, jobs, shard)?;
     let plan = &p.plan;
     if let Some(cb) = progress {
-        let mine = sweep::shard_points(plan.points.len(), shard).len() as u64;
+        let mine = sweep::shard_points(plan.points.len(), plan.shard).len() as u64;
         start_progress(cb, mine.saturating_mul(plan.runs))?;
     }
     let stop = StopFlag::new();
@@ -511,7 +510,7 @@ fn sweep_tables<'py>(
         Ok::<_, anyhow::Error>((runs_out, series_out))
     })?
     .map_err(errors::work)?;
-    let shard_toml = shard.map(|(k, n)| merge::shard_toml(k, n, plan.points.len()));
+    let shard_toml = plan.shard.map(|s| merge::shard_toml(s, plan.points.len()));
     let sweep_toml = merge::sweep_toml(plan.runs, p.zip, &plan.axes, &p.base.settings);
     PyTuple::new(
         py,
@@ -594,7 +593,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(presets_list, m)?)?;
     m.add_function(wrap_pyfunction!(config, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep_points, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_shards, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_tables, m)?)?;
     m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
     m.add("MAX_DEPTH", conversion::MAX_DEPTH)?;

@@ -386,9 +386,18 @@ def test_a_text_value_that_is_not_a_range_is_refused_not_split():
         datadao.sweep({"market.fee_rate": "0.1,0.2"})
 
 
-def test_points_are_counted_without_running_anything():
-    assert datadao._native.sweep_points({"market.fee_rate": [0.1, 0.2], "simulation.seed": "1..3:1"}) == 6
-    assert datadao._native.sweep_points({"market.fee_rate": [0.1, 0.2], "simulation.seed": [1, 2]}, zip=True) == 2
+def test_shards_are_counted_in_the_library_without_running_anything():
+    grid = {"market.fee_rate": [0.1, 0.2], "simulation.seed": "1..3:1"}
+    assert datadao._native.sweep_shards(grid) == 6
+    assert datadao._native.sweep_shards(grid, shards=4) == 4
+    assert datadao._native.sweep_shards(grid, shards=100) == 6
+    assert datadao._native.sweep_shards({"market.fee_rate": [0.1, 0.2], "simulation.seed": [1, 2]}, zip=True) == 2
+    assert datadao._native.sweep_shards({"simulation.seed": "1..1000:1"}) == 256
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(datadao.ConfigError, match="argument shards="):
+            datadao._native.sweep_shards(grid, shards=bad)
+    with pytest.raises(datadao.ConfigError, match=r"argument shard=\(2, 9\): 9 shards for 6 points"):
+        datadao._native.sweep_tables(grid, 1, steps=2, shard=(2, 9))
     for helper in ("_points", "_normalize_grid", "_merge"):
         assert not hasattr(datadao, helper)
 

@@ -6,7 +6,7 @@
 //! by the caller, so the same sweep gives the same numbers on one core or a cluster.
 
 use crate::agents::AgentType;
-use crate::metrics::{GovernanceMetrics, StepMetrics};
+use crate::metrics::{Cell, ColumnName, GovernanceMetrics, StepMetrics};
 use crate::transactions::Observer;
 
 /// Seed of run `index` of a sweep point: SplitMix64 of the base seed advanced by
@@ -171,6 +171,73 @@ pub struct RunKpis {
     /// The treasury, proposals and governed settings after the last step, in governed
     /// runs.
     pub final_governance: Option<GovernanceMetrics>,
+}
+
+impl RunKpis {
+    /// The run's figures as `sweep_runs.csv` reports them, one (name, cell) pair per
+    /// column, in order: the one list of those columns. With `governed`, the governance
+    /// finals follow (`final_treasury_ddt`, ...), empty for a run without governance.
+    pub fn report(&self, governed: bool, out: &mut impl FnMut(ColumnName, Cell)) {
+        let prices = [
+            ("final_price", self.final_price),
+            ("min_price", self.min_price),
+            ("max_price", self.max_price),
+            ("mean_price", self.mean_price),
+            ("volatility", self.volatility),
+            ("max_drawdown", self.max_drawdown),
+        ];
+        for (name, v) in prices {
+            out(ColumnName::Fixed(name), v.into());
+        }
+        let totals = [
+            ("final_ddt_reserve", self.final_ddt_reserve),
+            ("final_xdai_reserve", self.final_xdai_reserve),
+            ("final_pie", self.final_pie),
+            ("pie_inflow", self.pie_inflow),
+            ("pie_distributed", self.pie_distributed),
+            ("ddt_supply", self.ddt_supply),
+            ("volume_xdai", self.volume_xdai),
+            ("fees_xdai", self.fees_xdai),
+            ("fees_ddt", self.fees_ddt),
+        ];
+        for (name, v) in totals {
+            out(ColumnName::Fixed(name), Cell::Float(v));
+        }
+        out(
+            ColumnName::Fixed("jobs_refused"),
+            Cell::Int(self.jobs_refused),
+        );
+        out(
+            ColumnName::Fixed("orgs_out_of_xdai_step"),
+            self.orgs_out_of_xdai_step
+                .map_or(Cell::Empty, |s| Cell::Int(u64::from(s))),
+        );
+        for kind in AgentType::ALL {
+            out(
+                ColumnName::OfType("final_avg_xdai", kind),
+                self.final_avg_xdai[kind.index()].into(),
+            );
+        }
+        if governed {
+            let finals = &mut |name: ColumnName, cell: Cell| match name {
+                ColumnName::Fixed(name) => out(ColumnName::Final(name), cell),
+                other => out(other, cell),
+            };
+            match &self.final_governance {
+                Some(g) => g.report(finals),
+                None => {
+                    GovernanceMetrics::default().report(&mut |name, _| finals(name, Cell::Empty))
+                }
+            }
+        }
+    }
+
+    /// The names of [`RunKpis::report`]'s columns, in order.
+    pub fn columns(governed: bool) -> Vec<String> {
+        let mut names = Vec::new();
+        RunKpis::default().report(governed, &mut |name, _| names.push(name.spell(&[])));
+        names
+    }
 }
 
 /// Streams a run's steps into its KPIs in constant memory: the one accumulator of a

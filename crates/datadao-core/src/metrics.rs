@@ -254,6 +254,8 @@ pub enum ColumnName {
     OfType(&'static str, AgentType),
     /// `<prefix>_<use case>` for the use case at this index of `data.use_cases`.
     OfUseCase(&'static str, usize),
+    /// `final_<name>`: a step's column as its value after a run's last step.
+    Final(&'static str),
 }
 
 impl ColumnName {
@@ -265,6 +267,7 @@ impl ColumnName {
             ColumnName::OfUseCase(prefix, u) => {
                 format!("{prefix}_{}", use_cases.get(u).map_or("", String::as_str))
             }
+            ColumnName::Final(name) => format!("final_{name}"),
         }
     }
 }

@@ -529,9 +529,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.toml");
         std::fs::write(&path, "preset = \"privacy\"\n").unwrap();
-        let seed = presets::find("seed").unwrap();
         let e = resolve(&Inputs {
-            preset: Some((seed.name.to_string(), seed.toml.to_string())),
+            preset: Some("seed".to_string()),
             config_file: Some((path, "config file")),
             ..Inputs::default()
         })

@@ -4,7 +4,8 @@
 //! ([`settings`]: defaults < preset < file < `.env` < environment < flags, with every
 //! value's source and text as typed, for messages), the named [`presets`], and
 //! [`sweep`]s (axes, points, Monte Carlo runs reduced into tables in a fixed order) and
-//! the [`merge`] of a sweep's shards back into its tables, with every check.
+//! the [`merge`] of a sweep's shards back into its tables, with every check, and the
+//! name of every file datadao writes ([`outputs`]).
 //!
 //! The command-line binary and the Python binding are both thin front ends over this
 //! crate and `datadao-core`, so a setting, a refusal message and a sweep table are the
@@ -20,6 +21,7 @@
 pub mod error;
 pub mod limits;
 pub mod merge;
+pub mod outputs;
 pub mod presets;
 pub mod settings;
 pub mod sweep;

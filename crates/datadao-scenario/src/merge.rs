@@ -27,10 +27,7 @@ macro_rules! bail {
     };
 }
 
-/// The effective sweep, saved beside a sweep's results and compared by [`merge`].
-pub const SWEEP_FILE: &str = "sweep.toml";
-/// A shard's identity, beside its partial tables.
-pub const SHARD_FILE: &str = "shard.toml";
+pub use crate::outputs::{SHARD_FILE, SWEEP_FILE};
 
 /// Where a shard came from, for messages.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,9 +85,9 @@ pub struct Merged {
     pub shards: usize,
 }
 
-/// `shard.toml` of shard `k` of `n` over `points` points.
-pub fn shard_toml(k: usize, n: usize, points: usize) -> String {
-    format!("shard = {k}\nof = {n}\npoints = {points}\n")
+/// `shard.toml` of one shard of a sweep of `points` points.
+pub fn shard_toml(shard: crate::sweep::ShardIndex, points: usize) -> String {
+    format!("shard = {}\nof = {}\npoints = {points}\n", shard.k, shard.n)
 }
 
 /// The effective sweep as TOML: `[sweep]` plus the base scenario. Identical for every
@@ -462,9 +459,10 @@ pub fn merge(shards: &[Shard]) -> Result<Merged> {
 mod tests {
     use super::*;
     use crate::settings::{Inputs, Source};
+    use crate::sweep::ShardIndex;
 
     /// A sweep of 3 points x 2 runs of 4 steps, whole and as shards of `n`.
-    fn tables(runs: u64, shard: Option<(usize, usize)>) -> (String, String, String) {
+    fn tables(runs: u64, shard: Option<ShardIndex>) -> (String, String, String) {
         let axis = sweep::parse_axis(
             "market.fee_rate=0.001,0.01,0.1",
             Source::Flag("--grid".into()),
@@ -521,10 +519,10 @@ mod tests {
     fn shards(runs: u64, n: usize) -> Vec<Shard> {
         (1..=n)
             .map(|k| {
-                let (runs_csv, series_csv, sweep_toml) = tables(runs, Some((k, n)));
+                let (runs_csv, series_csv, sweep_toml) = tables(runs, Some(ShardIndex { k, n }));
                 Shard {
                     origin: Origin::Label(format!("result {k}")),
-                    shard_toml: shard_toml(k, n, 3),
+                    shard_toml: shard_toml(ShardIndex { k, n }, 3),
                     sweep_toml,
                     runs_csv,
                     series_csv,

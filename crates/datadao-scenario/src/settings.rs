@@ -175,8 +175,9 @@ impl TextSource {
 /// What the user asked for, gathered by the CLI before any layering.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {
-    /// A preset's TOML text and its name.
-    pub preset: Option<(String, String)>,
+    /// The preset the scenario starts from, by name (`--preset`, the Python `preset=`
+    /// argument, the page's request); [`resolve`] looks it up.
+    pub preset: Option<String>,
     /// `--config FILE`, or a scenario file of `compare`: the path and what it is to the
     /// user ("config file", "scenario file").
     pub config_file: Option<(PathBuf, &'static str)>,
@@ -646,6 +647,12 @@ fn check_sign(
 
 /// Layer every input over the defaults and validate the result.
 pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
+    // The given preset's name is checked before any file is read, as `--preset` is the
+    // first thing on the command line.
+    let given_preset = match &inputs.preset {
+        Some(name) => Some(crate::presets::find(name)?),
+        None => None,
+    };
     let known = known_keys();
     let mut layers = Layers {
         flat: known.clone(),
@@ -665,27 +672,24 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
         let source = origin.source();
         files.push((parse_toml(text, &source)?, source));
     }
-    let mut preset = inputs.preset.clone();
+    let mut preset = given_preset;
     for (table, source) in &mut files {
         if let Some(name) = take_preset(table, source)? {
-            match &preset {
-                Some((given, _)) if *given != name => {
+            match preset {
+                Some(given) if given.name != name => {
                     return Err(ScenarioError::PresetConflict {
                         name,
                         source: source.clone(),
-                        given: given.clone(),
+                        given: given.name.to_string(),
                     })
                 }
-                _ => {
-                    let p = crate::presets::find(&name)?;
-                    preset = Some((p.name.to_string(), p.toml.to_string()));
-                }
+                _ => preset = Some(crate::presets::find(&name)?),
             }
         }
     }
-    if let Some((name, text)) = &preset {
-        let source = Source::Preset(name.clone());
-        let table = parse_toml(text, &source)?;
+    if let Some(p) = preset {
+        let source = Source::Preset(p.name.to_string());
+        let table = parse_toml(p.toml, &source)?;
         layers.merge_toml(table, source)?;
     }
     for (table, source) in files {
@@ -773,7 +777,7 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
         settings,
         sources,
         raw,
-        preset: preset.map(|(name, _)| name),
+        preset: preset.map(|p| p.name.to_string()),
     })
 }
 

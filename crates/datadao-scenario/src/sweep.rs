@@ -14,9 +14,8 @@ use std::io::Write;
 
 use anyhow::Context;
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
-use datadao_core::metrics::GovernanceMetrics;
 use datadao_core::numbers::push_f64;
-use datadao_core::{AgentType, Cell, Config, Economy, Observer, StepError, StepMetrics, StopFlag};
+use datadao_core::{Cell, Config, Economy, Observer, StepError, StepMetrics, StopFlag};
 use rayon::prelude::*;
 
 use crate::error::{Result, ScenarioError};
@@ -35,10 +34,7 @@ pub const SERIES: [&str; 4] = ["price", "lp_ddt_reserve", "lp_xdai_reserve", "pi
 /// What each series is summarised by across runs, in the order of [`Spread::values`]
 /// (`sweep_series.csv` has a column `{series}_{stat}` for each).
 pub const STATS: [&str; 4] = ["mean", "p5", "p50", "p95"];
-/// Runs table.
-pub const RUNS_FILE: &str = "sweep_runs.csv";
-/// Series table.
-pub const SERIES_FILE: &str = "sweep_series.csv";
+pub use crate::outputs::{RUNS_FILE, SERIES_FILE};
 
 /// One swept setting and its values, as written.
 #[derive(Clone, Debug, PartialEq)]
@@ -396,11 +392,77 @@ pub struct Unit {
     pub run: u64,
 }
 
-/// Which points a shard `k` of `n` (1-based) takes: every point `p` with `p % n == k - 1`.
-pub fn shard_points(total: usize, shard: Option<(usize, usize)>) -> Vec<usize> {
+/// Shards an executor cuts a sweep into when not told: one per point, at most this many.
+pub const DEFAULT_MAX_SHARDS: usize = 256;
+
+/// Shard `k` of `n` (1-based) of a sweep: the points `p` with `p % n == k - 1`, so every
+/// shard gets points from all over the grid (a cluster's machines finish together).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardIndex {
+    /// Which shard, from 1.
+    pub k: usize,
+    /// Of how many.
+    pub n: usize,
+}
+
+impl ShardIndex {
+    /// `K/N` as `--shard` takes it.
+    pub fn parse(text: &str) -> Result<ShardIndex, ScenarioError> {
+        let bad = || ScenarioError::Grid {
+            key: None,
+            origin: None,
+            message: format!("--shard {text}: accepted: K/N with 1 <= K <= N, e.g. --shard 2/8"),
+        };
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(ShardIndex { k, n })
+    }
+
+    /// Shard `k` of `n` of a sweep of `points` points, checked: `1 <= k <= n <= points`.
+    /// `named` is the argument as the user gave it, for the message (`--shard 2/8`).
+    pub fn of(k: usize, n: usize, points: usize, named: &str) -> Result<ShardIndex, ScenarioError> {
+        let refuse = |message| {
+            Err(ScenarioError::Grid {
+                key: None,
+                origin: None,
+                message,
+            })
+        };
+        if k == 0 || n == 0 || k > n {
+            return refuse(format!("{named}: accepted: K/N with 1 <= K <= N"));
+        }
+        if n > points {
+            return refuse(format!(
+                "{named}: {n} shards for {points} points; accepted: N from 1 to the number of points ({points})"
+            ));
+        }
+        Ok(ShardIndex { k, n })
+    }
+
+    /// The points of a sweep of `total` points this shard takes, in order.
+    pub fn points(self, total: usize) -> Vec<usize> {
+        (0..total).filter(|p| p % self.n == self.k - 1).collect()
+    }
+
+    /// How many shards to cut `points` points into: `requested` (at least 1) but no
+    /// more than there are points, or by default one per point, at most
+    /// [`DEFAULT_MAX_SHARDS`].
+    pub fn count(points: usize, requested: Option<usize>) -> usize {
+        requested.unwrap_or(DEFAULT_MAX_SHARDS).min(points).max(1)
+    }
+}
+
+/// The points a sweep (or one shard of it) runs, in order.
+pub fn shard_points(total: usize, shard: Option<ShardIndex>) -> Vec<usize> {
     match shard {
         None => (0..total).collect(),
-        Some((k, n)) => (0..total).filter(|p| p % n == k - 1).collect(),
+        Some(s) => s.points(total),
     }
 }
 
@@ -477,38 +539,8 @@ pub fn is_governed(plan: &Plan) -> bool {
 pub fn runs_header(axes: &[Axis], governed: bool) -> String {
     let mut cols = vec!["point".to_string()];
     cols.extend(axes.iter().map(|a| a.key.clone()));
-    cols.extend(
-        [
-            "run",
-            "seed",
-            "final_price",
-            "min_price",
-            "max_price",
-            "mean_price",
-            "volatility",
-            "max_drawdown",
-            "final_ddt_reserve",
-            "final_xdai_reserve",
-            "final_pie",
-            "pie_inflow",
-            "pie_distributed",
-            "ddt_supply",
-            "volume_xdai",
-            "fees_xdai",
-            "fees_ddt",
-            "jobs_refused",
-            "orgs_out_of_xdai_step",
-        ]
-        .map(String::from),
-    );
-    cols.extend(
-        AgentType::ALL
-            .iter()
-            .map(|k| format!("final_avg_xdai_{}", k.name())),
-    );
-    if governed {
-        cols.extend(GovernanceMetrics::columns().map(|c| format!("final_{c}")));
-    }
+    cols.extend(["run".to_string(), "seed".to_string()]);
+    cols.extend(RunKpis::columns(governed));
     cols.join(",")
 }
 
@@ -596,49 +628,11 @@ fn runs_row(
     }
     push_text(&mut l, &run.to_string());
     push_text(&mut l, &seed.to_string());
-    for v in [
-        k.final_price,
-        k.min_price,
-        k.max_price,
-        k.mean_price,
-        k.volatility,
-        k.max_drawdown,
-    ] {
-        push_opt(&mut l, v);
-    }
-    for v in [
-        k.final_ddt_reserve,
-        k.final_xdai_reserve,
-        k.final_pie,
-        k.pie_inflow,
-        k.pie_distributed,
-        k.ddt_supply,
-        k.volume_xdai,
-        k.fees_xdai,
-        k.fees_ddt,
-    ] {
-        push_opt(&mut l, Some(v));
-    }
-    push_text(&mut l, &k.jobs_refused.to_string());
-    push_text(
-        &mut l,
-        &k.orgs_out_of_xdai_step
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    );
-    for v in k.final_avg_xdai {
-        push_opt(&mut l, v);
-    }
-    if governed {
-        match &k.final_governance {
-            Some(g) => g.cells().for_each(|c| match c {
-                Cell::Int(i) => push_text(&mut l, &i.to_string()),
-                Cell::Float(v) => push_opt(&mut l, Some(v)),
-                Cell::Empty => push_opt(&mut l, None),
-            }),
-            None => GovernanceMetrics::columns().for_each(|_| push_opt(&mut l, None)),
-        }
-    }
+    k.report(governed, &mut |_, cell| match cell {
+        Cell::Int(i) => push_text(&mut l, &i.to_string()),
+        Cell::Float(v) => push_opt(&mut l, Some(v)),
+        Cell::Empty => push_opt(&mut l, None),
+    });
     l.push(b'\n');
     l
 }
@@ -704,8 +698,8 @@ pub struct Plan {
     pub runs: u64,
     /// Threads.
     pub jobs: usize,
-    /// This machine's slice, 1-based `(k, n)`.
-    pub shard: Option<(usize, usize)>,
+    /// This machine's slice of the points, if it runs one shard.
+    pub shard: Option<ShardIndex>,
 }
 
 /// The units of a sweep in their fixed global order (point by point, run by run),
@@ -1019,7 +1013,7 @@ mod tests {
             for n in 1..=7 {
                 let mut seen = vec![0; total];
                 for k in 1..=n {
-                    for p in shard_points(total, Some((k, n))) {
+                    for p in shard_points(total, Some(ShardIndex { k, n })) {
                         seen[p] += 1;
                     }
                 }
