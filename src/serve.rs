@@ -36,6 +36,7 @@
 
 mod guard;
 mod net;
+mod panels;
 mod work;
 
 use std::collections::BTreeMap;
@@ -634,10 +635,7 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
     })?;
     let preset = match obj.get("preset") {
         None | Some(Value::Null) => None,
-        Some(Value::String(name)) => {
-            let p = presets::find(name).map_err(|e| ApiError::scenario(&e))?;
-            Some((p.name.to_string(), p.toml.to_string()))
-        }
+        Some(Value::String(name)) => Some(name.clone()),
         Some(other) => {
             return Err(bad(format!(
                 "preset = {other}: accepted: a preset name as text"
@@ -770,6 +768,7 @@ async fn schema() -> impl IntoResponse {
         "choices": choices,
         "defaults": defaults,
         "types": datadao_core::AgentType::ALL.map(|t| t.name()),
+        "panels": panels::schema(),
         "band_series": sweep::SERIES,
         "band_stats": sweep::STATS,
         "limits": {

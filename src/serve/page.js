@@ -4,25 +4,30 @@
 // Content-Security-Policy allows no inline script either).
 "use strict";
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
-// One series of a run, drawn with its Monte Carlo band when the server bands it
-// (`/api/schema`'s band_series).
-const one = (series, label) => ({series, lines: s => [[label, s[series]]]});
-// The agent types, as the server names them (`/api/schema`'s types).
-const types = () => state.schema.types;
-const PANELS = [
-  {id:"price", title:"Token price (xDAI per dDT)", log:true, ...one("price", "price")},
-  {id:"ddt", title:"LP dDT reserve", ...one("lp_ddt_reserve", "dDT in pool")},
-  {id:"xdai", title:"LP xDAI reserve", ...one("lp_xdai_reserve", "xDAI in pool")},
-  {id:"pie", title:"The Pie (dDT)", ...one("pie_ddt", "Pie")},
-  {id:"agents", title:"Agents by type", lines:s => types().map(t => [t, s.agents[t]])},
-  {id:"avg", title:"Average xDAI per agent by type", log:true, lines:s => types().map(t => [t, s.avg_xdai[t]])},
-  {id:"supply", title:"dDT supply and CRC locked", lines:s => [["dDT supply", s.ddt_supply], ["CRC locked", s.crc_locked]]},
-  {id:"allowed", title:"Share of data allowed per use case", lines:s => Object.entries(s.allowed_share)},
-  {id:"treasury", title:"Treasury (governed runs)", empty:"governance is off: set Governance › on, or the governed preset",
-   lines:s => s.governance ? [["treasury dDT", s.governance.treasury_ddt], ["treasury xDAI", s.governance.treasury_xdai], ["dDT burned", s.governance.ddt_burned], ["proposals passed", s.governance.proposals_passed]] : []},
-  {id:"governed", title:"Governed settings (fee x100)", empty:"governance is off: set Governance › on, or the governed preset",
-   lines:s => s.governance ? [["fee rate x100", s.governance.fee_rate.map(v => v === null ? null : v * 100)], ["distribution rate", s.governance.distribution_rate], ["share power", s.governance.share_power], ["share active", s.governance.share_active], ["share casual", s.governance.share_casual], ["mint per weight", s.governance.mint_per_weight], ["backing ratio", s.governance.backing_ratio]] : []},
-];
+// The chart panels, as the server describes them (`/api/schema`'s panels): each line
+// names the path of its values in a run's series; `each_of` draws every entry of one
+// object (the run's use cases).
+let PANELS = [];
+function valuesAt(series, path) {
+  let v = series;
+  for (const k of path) { if (v === null || typeof v !== "object" || !own(v, k)) return null; v = v[k]; }
+  return Array.isArray(v) ? v : null;
+}
+function panelFrom(spec) {
+  const lines = s => {
+    const out = [];
+    for (const l of spec.lines) {
+      const ys = valuesAt(s, l.path);
+      if (ys) out.push([l.label, l.scale === 1 ? ys : ys.map(v => v === null ? null : v * l.scale)]);
+    }
+    if (spec.each_of) {
+      const group = own(s, spec.each_of) ? s[spec.each_of] : null;
+      if (group && typeof group === "object") for (const k of Object.keys(group)) if (Array.isArray(group[k])) out.push([k, group[k]]);
+    }
+    return out;
+  };
+  return {id: spec.id, title: spec.title, log: spec.log, series: spec.band, empty: spec.empty, lines};
+}
 const $ = id => document.getElementById(id);
 // A DOM element with properties (className, textContent, title, ...), dataset entries
 // and children: never HTML.
@@ -374,6 +379,7 @@ window.addEventListener("resize", () => draw());
 
 (async function start() {
   state.schema = await (await fetch("/api/schema")).json();
+  PANELS = state.schema.panels.map(panelFrom);
   $("preset").replaceChildren(el("option", {value: "", textContent: "seed (default)"}),
     ...state.schema.presets.filter(p => p.name !== "seed").map(p => el("option", {value: p.name, title: p.summary, textContent: p.name})));
   readUrl();

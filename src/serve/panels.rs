@@ -1,0 +1,158 @@
+//! The dashboard's chart panels as data: what each panel is titled and which series of
+//! `/api/run`'s answer it draws, served in `/api/schema` so the page names no series
+//! itself (a new agent type or series reaches the page without editing its script).
+
+use datadao_core::AgentType;
+use serde_json::{json, Value};
+
+/// A governed run's note in place of a governance panel.
+const GOVERNANCE_OFF: &str = "governance is off: set Governance › on, or the governed preset";
+
+/// One line of a panel: its legend label, where its values sit in a run's `series`
+/// (object keys from the top), and a factor it is drawn at.
+struct Line {
+    label: String,
+    path: Vec<&'static str>,
+    scale: f64,
+}
+
+fn line(label: &str, path: &[&'static str]) -> Line {
+    Line {
+        label: label.to_string(),
+        path: path.to_vec(),
+        scale: 1.0,
+    }
+}
+
+/// One panel of the page.
+struct Panel {
+    id: &'static str,
+    title: &'static str,
+    /// Drawn on a log axis at first.
+    log: bool,
+    /// The series of `/api/band` (a `sweep::SERIES` name) that bands this panel.
+    band: Option<&'static str>,
+    /// Shown instead of an empty chart once a run has no lines for it.
+    empty: Option<&'static str>,
+    lines: Vec<Line>,
+    /// Every entry of this object of `series` is a line, labelled by its key (the run's
+    /// use cases, which the run names).
+    each_of: Option<&'static str>,
+}
+
+impl Panel {
+    fn new(id: &'static str, title: &'static str, lines: Vec<Line>) -> Panel {
+        Panel {
+            id,
+            title,
+            log: false,
+            band: None,
+            empty: None,
+            lines,
+            each_of: None,
+        }
+    }
+}
+
+fn per_type(group: &'static str) -> Vec<Line> {
+    AgentType::ALL
+        .iter()
+        .map(|t| line(t.name(), &[group, t.name()]))
+        .collect()
+}
+
+fn panels() -> Vec<Panel> {
+    let single = |id, title, series: &'static str, label: &str| Panel {
+        band: Some(series),
+        ..Panel::new(id, title, vec![line(label, &[series])])
+    };
+    let governance = |label: &str, key: &'static str| line(label, &["governance", key]);
+    let fee = Line {
+        scale: 100.0,
+        ..governance("fee rate x100", "fee_rate")
+    };
+    vec![
+        Panel {
+            log: true,
+            ..single("price", "Token price (xDAI per dDT)", "price", "price")
+        },
+        single("ddt", "LP dDT reserve", "lp_ddt_reserve", "dDT in pool"),
+        single("xdai", "LP xDAI reserve", "lp_xdai_reserve", "xDAI in pool"),
+        single("pie", "The Pie (dDT)", "pie_ddt", "Pie"),
+        Panel::new("agents", "Agents by type", per_type("agents")),
+        Panel {
+            log: true,
+            ..Panel::new(
+                "avg",
+                "Average xDAI per agent by type",
+                per_type("avg_xdai"),
+            )
+        },
+        Panel::new(
+            "supply",
+            "dDT supply and CRC locked",
+            vec![
+                line("dDT supply", &["ddt_supply"]),
+                line("CRC locked", &["crc_locked"]),
+            ],
+        ),
+        Panel {
+            each_of: Some("allowed_share"),
+            ..Panel::new("allowed", "Share of data allowed per use case", Vec::new())
+        },
+        Panel {
+            empty: Some(GOVERNANCE_OFF),
+            ..Panel::new(
+                "treasury",
+                "Treasury (governed runs)",
+                vec![
+                    governance("treasury dDT", "treasury_ddt"),
+                    governance("treasury xDAI", "treasury_xdai"),
+                    governance("dDT burned", "ddt_burned"),
+                    governance("proposals passed", "proposals_passed"),
+                ],
+            )
+        },
+        Panel {
+            empty: Some(GOVERNANCE_OFF),
+            ..Panel::new(
+                "governed",
+                "Governed settings (fee x100)",
+                vec![
+                    fee,
+                    governance("distribution rate", "distribution_rate"),
+                    governance("share power", "share_power"),
+                    governance("share active", "share_active"),
+                    governance("share casual", "share_casual"),
+                    governance("mint per weight", "mint_per_weight"),
+                    governance("backing ratio", "backing_ratio"),
+                ],
+            )
+        },
+    ]
+}
+
+/// The panels as `/api/schema` gives them.
+pub fn schema() -> Value {
+    Value::Array(
+        panels()
+            .into_iter()
+            .map(|p| {
+                let lines: Vec<Value> = p
+                    .lines
+                    .iter()
+                    .map(|l| json!({"label": l.label, "path": l.path, "scale": l.scale}))
+                    .collect();
+                json!({
+                    "id": p.id,
+                    "title": p.title,
+                    "log": p.log,
+                    "band": p.band,
+                    "empty": p.empty,
+                    "lines": lines,
+                    "each_of": p.each_of,
+                })
+            })
+            .collect(),
+    )
+}
