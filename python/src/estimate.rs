@@ -55,24 +55,6 @@ fn foresight(c: &Config) -> bool {
     c.governance.enabled && c.governance.voting == Voting::Foresight
 }
 
-/// The settings behind an estimate, as `key = 'value' (from SOURCE)` for those the
-/// caller set, else their names.
-fn culprits(r: &Resolved, keys: &[&str]) -> String {
-    let set: Vec<String> = keys
-        .iter()
-        .filter(|k| r.sources.contains_key(**k))
-        .map(|k| {
-            let typed = r.raw.get(*k).cloned().unwrap_or_default();
-            format!("{k} = '{typed}' (from {})", r.sources[*k])
-        })
-        .collect();
-    if set.is_empty() {
-        keys.join(", ")
-    } else {
-        set.join(", ")
-    }
-}
-
 const POPULATION: &[&str] = &[
     "simulation.initial_agents",
     "simulation.agents_per_entry",
@@ -97,7 +79,7 @@ fn refuse_over(r: &Resolved, need: u128, threads: u64, what: &str, keys: &[&str]
     if let Some((counted, limit)) = over_limit(need, threads) {
         return Err(ResourceError::new_err(format!(
             "{}: {what} need about {} of memory, more than {limit} allows; accepted: a run that fits, or settings={{\"output.allow_huge\": True}} to start anyway",
-            culprits(r, keys),
+            limits::culprits(Some(r), keys),
             bytes(counted),
         )));
     }

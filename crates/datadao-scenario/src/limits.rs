@@ -349,9 +349,9 @@ pub fn bytes(n: u128) -> String {
     }
 }
 
-/// The settings an estimate depends on, with where each came from (non-defaults only,
-/// or all of them if the user set none).
-fn culprits(resolved: Option<&Resolved>, keys: &[&str]) -> String {
+/// The settings an estimate depends on, as `key = 'value' (from SOURCE)` for those the
+/// user set, or all their names if the user set none (the CLI's and Python's refusals).
+pub fn culprits(resolved: Option<&Resolved>, keys: &[&str]) -> String {
     let Some(r) = resolved else {
         return keys.join(", ");
     };
