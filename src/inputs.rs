@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use datadao_scenario::settings::{self, Inputs, Resolved};
+use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved};
 
 use crate::cli::ScenarioArgs;
 
@@ -48,7 +48,7 @@ pub fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Resu
         None => args.config.clone().map(|p| (p, "config file")),
     };
     let inputs = Inputs {
-        preset: args.preset.clone(),
+        preset: args.preset.as_deref().map(PresetChoice::flag),
         config_file,
         config_text: None,
         dotenv: Some(PathBuf::from(".env")),

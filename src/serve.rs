@@ -54,7 +54,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use datadao_core::{Observer, StepMetrics, StopFlag};
-use datadao_scenario::settings::{self, Inputs, Resolved, Source, TextSource};
+use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved, Source, TextSource};
 use datadao_scenario::{limits, presets, sweep, ScenarioError};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, Semaphore};
@@ -635,7 +635,10 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
     })?;
     let preset = match obj.get("preset") {
         None | Some(Value::Null) => None,
-        Some(Value::String(name)) => Some(name.clone()),
+        Some(Value::String(name)) => Some(PresetChoice::from(
+            name,
+            Source::Api("the request's preset".into()),
+        )),
         Some(other) => {
             return Err(bad(format!(
                 "preset = {other}: accepted: a preset name as text"

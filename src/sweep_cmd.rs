@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use datadao_scenario::settings::{self, Inputs, Resolved, Source, TextSource};
+use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved, Source, TextSource};
 use datadao_scenario::sweep::{self, Axis, AxisValue, Plan, ShardIndex};
 use datadao_scenario::{limits, merge};
 
@@ -121,7 +121,7 @@ fn resolve_point(
     // flags (checked with the base scenario) as a `--grid` value does.
     flags.retain(|(key, _, _)| !typed.iter().any(|(k, _, _)| k == key));
     let inputs = Inputs {
-        preset: shared.preset.clone(),
+        preset: shared.preset.as_deref().map(PresetChoice::flag),
         config_file: shared.config.clone().map(|p| (p, "config file")),
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),

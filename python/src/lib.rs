@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use datadao_core::experiment::{KpiTracker, RunKpis};
 use datadao_core::governance::Governable;
 use datadao_core::{Action, AgentType, Economy, StepError, StepMetrics, StopFlag};
-use datadao_scenario::settings::{self, Inputs, Resolved, Source};
+use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved, Source};
 use datadao_scenario::{merge, presets, sweep};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
@@ -58,7 +58,7 @@ fn inputs(
     }
     typed.extend(grid);
     Ok(Inputs {
-        preset: preset.map(str::to_string),
+        preset: preset.map(|name| PresetChoice::from(name, Source::Api("argument preset=".into()))),
         typed,
         flags,
         ..Inputs::default()

@@ -30,6 +30,7 @@ def test_an_unknown_setting_and_an_unknown_preset_are_config_errors():
     with pytest.raises(datadao.ConfigError) as e:
         datadao.config(preset="nope")
     assert e.value.key == "preset"
+    assert str(e.value).startswith("unknown preset 'nope' (from argument preset=); accepted: seed,")
 
 
 def test_a_bad_grid_is_a_config_error():

@@ -156,7 +156,8 @@ pub enum ScenarioError {
     UnknownPreset {
         /// The name.
         name: String,
-        /// Where it was given, when not `--preset` (a file's `preset = ...`).
+        /// Where it was given, when not `--preset` (a file's `preset = ...`, a library
+        /// argument, a dashboard request).
         source: Option<Source>,
         /// Every preset's name.
         known: Vec<&'static str>,
@@ -332,14 +333,11 @@ impl fmt::Display for ScenarioError {
                 source,
                 known,
             } => {
-                if let Some(source) = source {
-                    write!(f, "preset = '{name}' (from {source}): ")?;
+                match source {
+                    Some(source) => write!(f, "unknown preset '{name}' (from {source})")?,
+                    None => write!(f, "unknown preset '{name}' (given with --preset)")?,
                 }
-                write!(
-                    f,
-                    "unknown preset '{name}' (given with --preset); accepted: {}",
-                    known.join(", ")
-                )?
+                write!(f, "; accepted: {}", known.join(", "))?
             }
             ScenarioError::Parse { what, message } => write!(f, "cannot parse {what}: {message}")?,
             ScenarioError::DotEnv { path, .. } => write!(f, "cannot parse {}", path.display())?,
@@ -411,7 +409,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::settings::{resolve, Inputs};
+    use crate::settings::{resolve, Inputs, PresetChoice};
     use crate::{limits, merge, presets, sweep};
 
     fn flag(key: &str, value: &str) -> (String, String, Source) {
@@ -530,7 +528,7 @@ mod tests {
         let path = dir.path().join("p.toml");
         std::fs::write(&path, "preset = \"privacy\"\n").unwrap();
         let e = resolve(&Inputs {
-            preset: Some("seed".to_string()),
+            preset: Some(PresetChoice::flag("seed")),
             config_file: Some((path, "config file")),
             ..Inputs::default()
         })

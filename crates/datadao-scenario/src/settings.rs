@@ -172,12 +172,51 @@ impl TextSource {
     }
 }
 
+/// A preset asked for by name, and where: `--preset` (no source), the Python `preset=`
+/// argument, the dashboard's request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PresetChoice {
+    /// The name as given.
+    pub name: String,
+    /// Where it was given, for messages; `None` for `--preset`.
+    pub source: Option<Source>,
+}
+
+impl PresetChoice {
+    /// A preset given with `--preset`.
+    pub fn flag(name: &str) -> PresetChoice {
+        PresetChoice {
+            name: name.to_string(),
+            source: None,
+        }
+    }
+
+    /// A preset given elsewhere (a library argument, a request).
+    pub fn from(name: &str, source: Source) -> PresetChoice {
+        PresetChoice {
+            name: name.to_string(),
+            source: Some(source),
+        }
+    }
+
+    /// The preset, or a refusal naming where the name came from.
+    pub fn find(&self) -> Result<&'static crate::presets::Preset> {
+        crate::presets::find(&self.name).map_err(|e| match e {
+            ScenarioError::UnknownPreset { name, known, .. } => ScenarioError::UnknownPreset {
+                name,
+                source: self.source.clone(),
+                known,
+            },
+            other => other,
+        })
+    }
+}
+
 /// What the user asked for, gathered by the CLI before any layering.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {
-    /// The preset the scenario starts from, by name (`--preset`, the Python `preset=`
-    /// argument, the page's request); [`resolve`] looks it up.
-    pub preset: Option<String>,
+    /// The preset the scenario starts from, by name; [`resolve`] looks it up.
+    pub preset: Option<PresetChoice>,
     /// `--config FILE`, or a scenario file of `compare`: the path and what it is to the
     /// user ("config file", "scenario file").
     pub config_file: Option<(PathBuf, &'static str)>,
@@ -606,13 +645,7 @@ fn take_preset(table: &mut toml::Table, source: &Source) -> Result<Option<String
     match table.remove("preset") {
         None => Ok(None),
         Some(toml::Value::String(name)) => {
-            if let Err(ScenarioError::UnknownPreset { known, .. }) = crate::presets::find(&name) {
-                return Err(ScenarioError::UnknownPreset {
-                    name,
-                    source: Some(source.clone()),
-                    known,
-                });
-            }
+            PresetChoice::from(&name, source.clone()).find()?;
             Ok(Some(name))
         }
         Some(other) => Err(invalid(
@@ -650,7 +683,7 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     // The given preset's name is checked before any file is read, as `--preset` is the
     // first thing on the command line.
     let given_preset = match &inputs.preset {
-        Some(name) => Some(crate::presets::find(name)?),
+        Some(choice) => Some(choice.find()?),
         None => None,
     };
     let known = known_keys();
