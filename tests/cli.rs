@@ -721,3 +721,22 @@ fn no_transactions_is_offered_only_where_it_means_something() {
                 .and(predicate::str::contains("--no-transactions").not()),
         );
 }
+
+#[test]
+fn the_test_suites_switch_is_not_a_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .env("DATADAO_REQUIRE_BROWSER", "1")
+        .args(["config"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("require_browser").not());
+    datadao(dir.path())
+        .env("DATADAO_REQUIRE_BROWSR", "1")
+        .args(["config"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "unknown setting 'require_browsr' (from environment variable DATADAO_REQUIRE_BROWSR)",
+        ));
+}

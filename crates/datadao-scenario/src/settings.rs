@@ -115,6 +115,15 @@ pub const NAMED_VARIABLES: &[(&str, &str, &str)] = &[
 /// Prefix of the generic environment variables.
 pub const GENERIC_PREFIX: &str = "DATADAO_";
 
+/// Variables with the [`GENERIC_PREFIX`] that are switches of the test suite and tools,
+/// never settings: a scenario cannot be changed by them, and they are not refused as
+/// unknown settings (so `.ci/run` can export them around every command). Each with what
+/// it switches.
+pub const SWITCHES: &[(&str, &str)] = &[(
+    "DATADAO_REQUIRE_BROWSER",
+    "=1: the browser tests fail, instead of skipping, when headless Chromium is missing",
+)];
+
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
@@ -520,6 +529,9 @@ fn key_for_variable(var: &str, source: &Source, known: &Flat) -> Option<Result<S
         return Some(Ok(key.to_string()));
     }
     let rest = var.strip_prefix(GENERIC_PREFIX)?;
+    if SWITCHES.iter().any(|(switch, _)| *switch == var) {
+        return None;
+    }
     let key = rest.to_ascii_lowercase().replace("__", ".");
     if known.contains_key(&key) {
         Some(Ok(key))
@@ -1129,6 +1141,18 @@ mod tests {
         .unwrap();
         assert_eq!(r.settings.model.market.fee_rate, 0.01);
         assert_eq!(r.settings.model.agents.power.max_buy_price, 3.0);
+    }
+
+    #[test]
+    fn test_switches_are_not_settings_and_other_datadao_variables_still_are() {
+        let r = resolve(&env(&[("DATADAO_REQUIRE_BROWSER", "1")])).unwrap();
+        assert_eq!(r.settings, Settings::default());
+        assert!(r.sources.is_empty());
+        let e = resolve(&env(&[("DATADAO_REQUIRE_BROWSR", "1")])).unwrap_err();
+        assert!(
+            matches!(&e, ScenarioError::UnknownKey { key, .. } if key == "require_browsr"),
+            "{e:?}"
+        );
     }
 
     #[test]
