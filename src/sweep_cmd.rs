@@ -275,15 +275,12 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     bar.set_length((mine.len() as u64).saturating_mul(runs));
     let mut runs_out = output::create(&set.path(sweep::RUNS_FILE))?;
     let mut series_out = output::create(&set.path(sweep::SERIES_FILE))?;
-    let stop = || signals::check().map_err(anyhow::Error::from);
     let flag = signals::stop_flag();
-    sweep::execute_until(
-        &plan,
-        &mut runs_out,
-        &mut series_out,
-        &|| bar.inc(1),
-        &stop,
-        &flag,
+    sweep::execute_until(&plan, &mut runs_out, &mut series_out, &|| bar.inc(1), &flag).map_err(
+        |e| match (e, signals::pending()) {
+            (sweep::SweepError::Stopped, Some(signal)) => anyhow::Error::from(signal),
+            (e, _) => anyhow::Error::from(e),
+        },
     )?;
     drop((runs_out, series_out));
     bar.finish_and_clear();

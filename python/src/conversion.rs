@@ -69,10 +69,11 @@ pub fn describe(v: &Bound<'_, PyAny>) -> String {
 
 /// A refusal of `value` given as `label` for `key`.
 fn refuse(key: &str, label: &str, v: &Bound<'_, PyAny>, accepted: &str) -> PyErr {
-    ConfigError::new_err(format!(
+    let err = ConfigError::new_err(format!(
         "invalid setting {key} = {} (from {label}): accepted: {accepted}",
         describe(v)
-    ))
+    ));
+    crate::errors::about(err, Some(key), &[key])
 }
 
 /// A Python value as the TOML value the settings layer checks. `key` is the setting,

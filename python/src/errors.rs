@@ -6,7 +6,6 @@
 //! | `ResourceError` | `MemoryError` | work estimated not to fit in memory, or an allocation refused |
 //! | `MergeError` | `RuntimeError` | an executor's shards that do not make one whole sweep |
 //! | `RuntimeError` | | a broken invariant found by the audit |
-//!
 //! | `OSError` | | a file that cannot be read (its `errno` when the system gave one) |
 //!
 //! The scenario crate's refusals are classified by their variant ([`scenario`]): a
@@ -43,6 +42,32 @@ pyo3::create_exception!(
     "An executor's results that are not one whole sweep: a shard missing or given twice, a (point, run) twice or missing, or a shard of another sweep. The checks of `datadao merge`."
 );
 
+/// Every package exception has `key` (`None`) and `keys` (empty) as class attributes,
+/// so `e.key` and `e.keys` can be read on any of them; an exception about settings
+/// sets its own.
+pub fn set_class_defaults(py: Python<'_>) -> PyResult<()> {
+    for class in [
+        py.get_type::<ConfigError>(),
+        py.get_type::<ResourceError>(),
+        py.get_type::<MergeError>(),
+    ] {
+        class.setattr("key", py.None())?;
+        class.setattr("keys", pyo3::types::PyTuple::empty(py))?;
+    }
+    Ok(())
+}
+
+/// `err` with the settings it is about as its `key` and `keys` attributes.
+pub fn about(err: PyErr, key: Option<&str>, keys: &[&str]) -> PyErr {
+    Python::attach(|py| {
+        let value = err.value(py);
+        // An attribute that cannot be set leaves the exception as it is.
+        let _ = value.setattr("key", key);
+        let _ = value.setattr("keys", keys.to_vec());
+    });
+    err
+}
+
 /// A refusal of the scenario crate as the exception its variant maps to, with the
 /// settings it is about as the exception's `key` (the one setting, or `None`) and
 /// `keys` (every one, possibly empty).
@@ -66,15 +91,7 @@ pub fn scenario(e: ScenarioError) -> PyErr {
         }
         _ => ConfigError::new_err(text),
     };
-    let key = e.key().map(str::to_string);
-    let keys: Vec<String> = e.keys().into_iter().map(str::to_string).collect();
-    Python::attach(|py| {
-        let value = err.value(py);
-        // An attribute that cannot be set leaves the exception as it is.
-        let _ = value.setattr("key", key);
-        let _ = value.setattr("keys", keys);
-    });
-    err
+    about(err, e.key(), &e.keys())
 }
 
 /// A refusal of a check of the package's own (an argument), as a `ConfigError`.

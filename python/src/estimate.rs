@@ -77,11 +77,15 @@ fn refuse_over(r: &Resolved, need: u128, threads: u64, what: &str, keys: &[&str]
         return Ok(());
     }
     if let Some((counted, limit)) = over_limit(need, threads) {
-        return Err(ResourceError::new_err(format!(
+        let err = ResourceError::new_err(format!(
             "{}: {what} need about {} of memory, more than {limit} allows; accepted: a run that fits, or settings={{\"output.allow_huge\": True}} to start anyway",
             limits::culprits(Some(r), keys),
             bytes(counted),
-        )));
+        ));
+        let named = limits::culprit_keys(Some(r), keys);
+        let named: Vec<&str> = named.iter().map(String::as_str).collect();
+        let key = (named.len() == 1).then(|| named[0]);
+        return Err(crate::errors::about(err, key, &named));
     }
     Ok(())
 }

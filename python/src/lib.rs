@@ -497,16 +497,10 @@ fn sweep_tables<'py>(
     let on_run = || {
         finished.fetch_add(1, Ordering::Relaxed);
     };
-    let check = || {
-        if stop.is_raised() {
-            anyhow::bail!("stopped on request before the sweep ended")
-        }
-        Ok(())
-    };
     let (runs_csv, series_csv) = background::run(py, progress, &finished, &stop, || {
         let mut runs_out = Vec::new();
         let mut series_out = Vec::new();
-        sweep::execute_until(plan, &mut runs_out, &mut series_out, &on_run, &check, &stop)?;
+        sweep::execute_until(plan, &mut runs_out, &mut series_out, &on_run, &stop)?;
         Ok::<_, anyhow::Error>((runs_out, series_out))
     })?
     .map_err(errors::work)?;
@@ -590,6 +584,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("ResourceError", py.get_type::<ResourceError>())?;
     m.add("MergeError", py.get_type::<MergeError>())?;
+    errors::set_class_defaults(py)?;
     m.add_function(wrap_pyfunction!(presets_list, m)?)?;
     m.add_function(wrap_pyfunction!(config, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;

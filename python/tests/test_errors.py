@@ -47,3 +47,25 @@ def test_shards_that_are_not_one_sweep_are_a_merge_error():
         _native.merge_shards([])
     assert isinstance(e.value, RuntimeError)
     assert e.value.key is None and e.value.keys == []
+
+
+def test_a_resource_refusal_names_the_settings_behind_it():
+    with pytest.raises(datadao.ResourceError) as e:
+        datadao.run(settings={"simulation.agents_per_entry": 2_000_000}, steps=2000)
+    assert isinstance(e.value, MemoryError)
+    assert "simulation.agents_per_entry" in e.value.keys
+    assert all(k in str(e.value) for k in e.value.keys)
+
+
+def test_a_python_value_that_is_no_setting_value_names_its_key():
+    with pytest.raises(datadao.ConfigError) as e:
+        datadao.config(settings={"market.fee_rate": object()})
+    assert e.value.key == "market.fee_rate" and e.value.keys == ["market.fee_rate"]
+
+
+def test_every_exception_class_answers_key_and_keys():
+    for cls in (datadao.ConfigError, datadao.ResourceError, datadao.MergeError):
+        assert cls.key is None and tuple(cls.keys) == ()
+    with pytest.raises(datadao.ConfigError) as e:
+        datadao.run(steps=-1)
+    assert isinstance(e.value.keys, (list, tuple))

@@ -26,7 +26,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::settings::Source;
+use crate::source::Source;
 
 /// Another setting that broke a rule together with the one an error is about, where the
 /// user set it (`agents.power.share` when the shares do not sum to 1).

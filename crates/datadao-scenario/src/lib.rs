@@ -24,6 +24,7 @@ pub mod merge;
 pub mod outputs;
 pub mod presets;
 pub mod settings;
+pub mod source;
 pub mod sweep;
 
 pub use error::ScenarioError;

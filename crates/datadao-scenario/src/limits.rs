@@ -372,7 +372,7 @@ pub fn culprits(resolved: Option<&Resolved>, keys: &[&str]) -> String {
 
 /// The settings behind an estimate, as [`culprits`] names them: those the user set, or
 /// all of them if the user set none.
-fn culprit_keys(resolved: Option<&Resolved>, keys: &[&str]) -> Vec<String> {
+pub fn culprit_keys(resolved: Option<&Resolved>, keys: &[&str]) -> Vec<String> {
     let set: Vec<String> = resolved
         .map(|r| {
             keys.iter()

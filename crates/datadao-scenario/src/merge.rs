@@ -507,7 +507,7 @@ mod tests {
             shard,
         };
         let (mut r, mut s) = (Vec::new(), Vec::new());
-        sweep::execute(&plan, &mut r, &mut s, &|| {}, &|| Ok(())).unwrap();
+        sweep::execute(&plan, &mut r, &mut s, &|| {}).unwrap();
         let toml = sweep_toml(runs, false, &[axis], &base.settings);
         (
             String::from_utf8(r).unwrap(),

@@ -7,7 +7,6 @@
 //! say "FEE_RATE from the environment" rather than just "fee_rate".
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use datadao_core::Config;
@@ -124,62 +123,7 @@ pub const SWITCHES: &[(&str, &str)] = &[(
     "=1: the browser tests fail, instead of skipping, when headless Chromium is missing",
 )];
 
-/// Where a value came from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Source {
-    /// Built in.
-    Default,
-    /// A named preset.
-    Preset(String),
-    /// A TOML file, with what it is to the user ("config file" for `--config`, "sweep
-    /// file" for `--sweep`, "scenario file" for `compare`'s arguments).
-    File(PathBuf, &'static str),
-    /// A variable in `.env`.
-    DotEnv(String),
-    /// An environment variable.
-    Env(String),
-    /// A command-line flag.
-    Flag(String),
-    /// An argument of a library call (the Python package), e.g.
-    /// `settings["market.fee_rate"]` or `steps=`.
-    Api(String),
-    /// A scenario file uploaded to the dashboard, by the name it was uploaded under.
-    Upload(String),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Default => write!(f, "the built-in default"),
-            Source::Preset(p) => write!(f, "preset {p}"),
-            Source::File(p, kind) => write!(f, "{kind} {}", p.display()),
-            Source::DotEnv(v) => write!(f, "{v} in .env"),
-            Source::Env(v) => write!(f, "environment variable {v}"),
-            Source::Flag(flag) => write!(f, "flag {flag}"),
-            Source::Api(arg) => write!(f, "{arg}"),
-            Source::Upload(name) => write!(f, "uploaded file {name}"),
-        }
-    }
-}
-
-/// Where scenario TOML handed over as text ([`Inputs::config_text`]) came from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TextSource {
-    /// A sweep file's settings around its `[sweep]` section (`--sweep FILE`).
-    SweepFile(PathBuf),
-    /// A scenario file uploaded to the dashboard, by the name it was uploaded under.
-    Upload(String),
-}
-
-impl TextSource {
-    /// The source its values are named by in messages.
-    pub fn source(&self) -> Source {
-        match self {
-            TextSource::SweepFile(path) => Source::File(path.clone(), "sweep file"),
-            TextSource::Upload(name) => Source::Upload(name.clone()),
-        }
-    }
-}
+pub use crate::source::{Source, TextSource};
 
 /// A preset asked for by name, and where: `--preset` (no source), the Python `preset=`
 /// argument, the dashboard's request.

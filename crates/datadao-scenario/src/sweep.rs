@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use anyhow::Context;
 use datadao_core::experiment::{run_seed, Digest, KpiTracker, RunKpis};
 use datadao_core::numbers::push_f64;
 use datadao_core::{Cell, Config, Economy, Observer, StepError, StepMetrics, StopFlag};
@@ -21,9 +20,85 @@ use rayon::prelude::*;
 use crate::error::{Result, ScenarioError};
 use crate::settings::{self, Source};
 
-/// Called between steps and before each run: `Err` stops the sweep (a signal in the CLI,
-/// `KeyboardInterrupt` in Python).
-pub type Stop<'a> = &'a (dyn Fn() -> anyhow::Result<()> + Sync);
+/// Why a sweep did not finish. Front ends turn [`SweepError::Stopped`] into their own
+/// stop (the CLI's exit 130, Python's `KeyboardInterrupt`, a dropped web request).
+#[derive(Debug)]
+pub enum SweepError {
+    /// The stop flag was raised (a signal, Ctrl-C, a client gone).
+    Stopped,
+    /// One run failed: which, and why.
+    Run {
+        /// Point index.
+        point: usize,
+        /// Run index within the point.
+        run: u64,
+        /// The run's seed.
+        seed: u64,
+        /// The engine's refusal of the point's settings, or the failed step.
+        cause: RunFailure,
+    },
+    /// The worker threads could not be started.
+    Threads(String),
+    /// A table could not be written.
+    Write(std::io::Error),
+}
+
+/// Why one run of a sweep failed.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// The engine refused the settings.
+    Config(datadao_core::ConfigError),
+    /// A step failed (the audit, memory).
+    Step(StepError),
+}
+
+impl std::fmt::Display for SweepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SweepError::Stopped => write!(f, "stopped on request before the sweep ended"),
+            SweepError::Run {
+                point, run, seed, ..
+            } => write!(f, "point {point} run {run} (seed {seed})"),
+            SweepError::Threads(e) => write!(f, "starting the worker threads: {e}"),
+            SweepError::Write(_) => write!(f, "writing the sweep's tables"),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // The engine's own error, so a front end finds it by type in the chain.
+            SweepError::Run {
+                cause: RunFailure::Config(e),
+                ..
+            } => Some(e),
+            SweepError::Run {
+                cause: RunFailure::Step(e),
+                ..
+            } => Some(e),
+            SweepError::Write(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunFailure::Config(e) => write!(f, "{e}"),
+            RunFailure::Step(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunFailure {}
+
+impl From<std::io::Error> for SweepError {
+    fn from(e: std::io::Error) -> Self {
+        SweepError::Write(e)
+    }
+}
 
 /// Runs taken together; fixed so results do not depend on the number of threads.
 pub const CHUNK: usize = 16;
@@ -498,7 +573,7 @@ impl Observer for RunWatch {
     }
 }
 
-fn run_one(config: &Config, stop: Stop, flag: &StopFlag) -> anyhow::Result<RunResult> {
+fn run_one(config: &Config, flag: &StopFlag) -> Result<RunResult, RunFailure> {
     let steps = config.simulation.total_steps;
     let mut watch = RunWatch {
         kpis: KpiTracker::default(),
@@ -506,21 +581,11 @@ fn run_one(config: &Config, stop: Stop, flag: &StopFlag) -> anyhow::Result<RunRe
         stride: steps.div_ceil(SERIES_STEPS).max(1),
         last: steps - 1,
     };
-    let mut economy = Economy::new(config.clone())?;
+    let mut economy = Economy::new(config.clone()).map_err(RunFailure::Config)?;
     economy.set_stop(flag.clone());
-    let mut step = 0u64;
     while !economy.is_finished() {
-        if step.is_multiple_of(256) {
-            stop()?;
-        }
-        if let Err(e) = economy.step(&mut watch) {
-            // A raised flag ends the run as the front end's own stop would.
-            if e == StepError::Stopped {
-                stop()?;
-            }
-            return Err(e.into());
-        }
-        step += 1;
+        // A raised flag ends the step (and so the run) with `StepError::Stopped`.
+        economy.step(&mut watch).map_err(RunFailure::Step)?;
     }
     Ok(RunResult {
         kpis: watch.kpis.finish(),
@@ -717,35 +782,32 @@ pub fn unit_seed(plan: &Plan, u: Unit) -> u64 {
 
 /// Run the sweep (or this shard of it) and write both tables (`sweep_runs.csv` and
 /// `sweep_series.csv`, header first) into `runs_out` and `series_out`. `on_run` is called
-/// after every finished run (a progress bar), `stop` before every chunk and run.
+/// after every finished run (a progress bar).
 pub fn execute(
     plan: &Plan,
     runs_out: &mut dyn Write,
     series_out: &mut dyn Write,
     on_run: &(dyn Fn() + Sync),
-    stop: Stop,
-) -> anyhow::Result<()> {
-    execute_until(plan, runs_out, series_out, on_run, stop, &StopFlag::new())
+) -> Result<(), SweepError> {
+    execute_until(plan, runs_out, series_out, on_run, &StopFlag::new())
 }
 
-/// As [`execute`], and every run's engine also obeys `flag` inside its steps (a
-/// foresight vote's forks included), for front ends whose stop request arrives as a
-/// [`StopFlag`] (signals, a web client gone): `stop` is then asked for the error.
+/// As [`execute`], stopping with [`SweepError::Stopped`] once `flag` is raised (a
+/// signal, Ctrl-C, a web client gone): before every chunk and run, and inside every
+/// run's steps (a foresight vote's forks included).
 pub fn execute_until(
     plan: &Plan,
     runs_out: &mut dyn Write,
     series_out: &mut dyn Write,
     on_run: &(dyn Fn() + Sync),
-    stop: Stop,
     flag: &StopFlag,
-) -> anyhow::Result<()> {
+) -> Result<(), SweepError> {
     let governed = is_governed(plan);
     writeln!(runs_out, "{}", runs_header(&plan.axes, governed))?;
     writeln!(series_out, "{}", series_header(&plan.axes))?;
     reduce(
         plan,
         on_run,
-        stop,
         flag,
         &mut |u, kpis| {
             let values = &plan.points[u.point].0;
@@ -769,14 +831,12 @@ pub fn execute_until(
 pub fn bands_until(
     plan: &Plan,
     on_run: &(dyn Fn() + Sync),
-    stop: Stop,
     flag: &StopFlag,
-) -> anyhow::Result<Vec<(usize, Vec<BandStep>)>> {
+) -> Result<Vec<(usize, Vec<BandStep>)>, SweepError> {
     let mut bands = Vec::new();
     reduce(
         plan,
         on_run,
-        stop,
         flag,
         &mut |_, _| Ok(()),
         &mut |point, band| {
@@ -792,16 +852,19 @@ pub fn bands_until(
 fn reduce(
     plan: &Plan,
     on_run: &(dyn Fn() + Sync),
-    stop: Stop,
     flag: &StopFlag,
-    on_kpis: &mut dyn FnMut(Unit, &RunKpis) -> anyhow::Result<()>,
-    on_band: &mut dyn FnMut(usize, Vec<BandStep>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    on_kpis: &mut dyn FnMut(Unit, &RunKpis) -> Result<(), SweepError>,
+    on_band: &mut dyn FnMut(usize, Vec<BandStep>) -> Result<(), SweepError>,
+) -> Result<(), SweepError> {
+    let stop = || match flag.is_raised() {
+        true => Err(SweepError::Stopped),
+        false => Ok(()),
+    };
     let mine = shard_points(plan.points.len(), plan.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.jobs)
         .build()
-        .context("starting the worker threads")?;
+        .map_err(|e| SweepError::Threads(e.to_string()))?;
     let mut open: BTreeMap<usize, PointDigest> = BTreeMap::new();
     let mut pending = units(&mine, plan.runs).peekable();
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -809,18 +872,21 @@ fn reduce(
         stop()?;
         chunk.clear();
         chunk.extend(pending.by_ref().take(CHUNK));
-        let results: Vec<anyhow::Result<RunResult>> = pool.install(|| {
+        let results: Vec<Result<RunResult, SweepError>> = pool.install(|| {
             chunk
                 .par_iter()
                 .map(|&u| {
                     stop()?;
                     let mut config = plan.points[u.point].1.clone();
                     config.simulation.seed = unit_seed(plan, u);
-                    let r = run_one(&config, stop, flag).with_context(|| {
-                        format!(
-                            "point {} run {} (seed {})",
-                            u.point, u.run, config.simulation.seed
-                        )
+                    let r = run_one(&config, flag).map_err(|cause| match cause {
+                        RunFailure::Step(StepError::Stopped) => SweepError::Stopped,
+                        cause => SweepError::Run {
+                            point: u.point,
+                            run: u.run,
+                            seed: config.simulation.seed,
+                            cause,
+                        },
                     });
                     on_run();
                     r
