@@ -34,7 +34,9 @@
 //! Errors are 4xx with `{"error": message, "key": setting}`; nothing a request sends
 //! can panic the server.
 
+mod api;
 mod guard;
+mod headers;
 mod net;
 mod panels;
 mod work;
@@ -55,21 +57,20 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use datadao_core::{Observer, StepMetrics, StopFlag};
 use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved, Source, TextSource};
-use datadao_scenario::{limits, presets, sweep, ScenarioError};
+use datadao_scenario::{limits, presets, sweep};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::ServeArgs;
 use crate::output::push_cell;
 use crate::series::{Point, Series};
-use work::{Cancel, Kind, Sessions};
+use api::{bad, ApiError, ApiResult, BODY_LIMIT};
+use work::{AppState, Cancel, Kind, Sessions};
 
 /// The page, its script and its style, compiled in.
 const PAGE: &str = include_str!("serve/page.html");
 const SCRIPT: &str = include_str!("serve/page.js");
 const STYLE: &str = include_str!("serve/page.css");
-/// Largest request body.
-pub const BODY_LIMIT: usize = 64 * 1024;
 /// Most a dashboard run may cost: agent-steps plus [`work::STEP_COST`] per step,
 /// foresight forks included (a few seconds of one core).
 pub const MAX_COST: u128 = 100_000_000;
@@ -387,84 +388,6 @@ pub const CHOICES: &[Choice] = &[
         options: || names(&datadao_core::config::Activation::ALL),
     },
 ];
-
-/// Shared by the handlers.
-pub struct AppState {
-    /// The latest request of each page session, for superseding work in flight.
-    sessions: Sessions,
-    /// Simulations running at once, at most one per core.
-    workers: Arc<Semaphore>,
-    /// Cores, the band's jobs.
-    cores: usize,
-    /// Raised when the server stops; every request's flag is a child of it.
-    shutdown: StopFlag,
-    /// Requests waiting for a worker.
-    waiting: std::sync::atomic::AtomicUsize,
-}
-
-/// A refusal: status, message, the setting it is about (if known) and, for an error
-/// about several settings, all of them.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-    key: Option<String>,
-    keys: Vec<String>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            key: None,
-            keys: Vec::new(),
-        }
-    }
-
-    /// A refusal of the scenario crate: 422 with its message as the CLI prints it, the
-    /// setting it is about as `key` and, when it is about several, every one as `keys`
-    /// (read from the error's fields, never from its text).
-    pub fn scenario(e: &ScenarioError) -> Self {
-        let keys: Vec<String> = e.keys().into_iter().map(str::to_string).collect();
-        Self {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: format!("{e:#}"),
-            key: e.key().map(str::to_string),
-            keys: if keys.len() > 1 { keys } else { Vec::new() },
-        }
-    }
-
-    pub fn unprocessable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
-    }
-
-    fn with_key(mut self, key: &str) -> Self {
-        self.key = Some(key.to_string());
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({"error": self.message, "key": self.key});
-        if !self.keys.is_empty() {
-            body["keys"] = json!(self.keys);
-        }
-        (
-            self.status,
-            [(header::CACHE_CONTROL, "no-store")],
-            Json(body),
-        )
-            .into_response()
-    }
-}
-
-pub type ApiResult<T> = std::result::Result<T, ApiError>;
-
-fn bad(message: impl std::fmt::Display) -> ApiError {
-    ApiError::unprocessable(message.to_string())
-}
 
 /// `datadao serve`.
 pub fn serve(args: &ServeArgs) -> Result<()> {
@@ -927,13 +850,7 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
             jobs,
             shard: None,
         };
-        let stop = || {
-            if task_flag.is_raised() {
-                anyhow::bail!("stopped")
-            }
-            Ok(())
-        };
-        let done = sweep::bands_until(&plan, &|| {}, &stop, &task_flag);
+        let done = sweep::bands_until(&plan, &|| {}, &task_flag);
         match done {
             Ok(bands) => Ok(Some(
                 bands.into_iter().flat_map(|(_, b)| b).collect::<Vec<_>>(),

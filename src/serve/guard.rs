@@ -9,7 +9,7 @@
 //! - POST bodies: `application/json` only (415), a `Content-Length` over the limit gets
 //!   413 before any of the body is read, and the body must arrive within
 //!   [`BODY_TIMEOUT`] (408).
-//! - [`harden`]: the security headers, added to every response, errors included.
+//! - The security headers every response carries are in `headers.rs` ([`super::headers::harden`]), set by the accept loop.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,19 +17,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, BODY_LIMIT};
+use super::api::{ApiError, BODY_LIMIT};
 
 /// Longest wait for a request body once its headers are in.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The page's Content-Security-Policy: its own script and style files only, no inline
-/// code, nothing from another origin, never framed.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
-connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The names this server answers to.
 #[derive(Debug, Clone)]
@@ -243,19 +238,6 @@ fn hold<T: Unpin + Send + 'static>(response: Response, guard: Option<T>) -> Resp
         Some(g) => response.map(|body| Body::new(super::net::Holding::new(body, g))),
         None => response,
     }
-}
-
-/// The security headers, on every response.
-pub fn harden(headers: &mut HeaderMap) {
-    let set = |h: &mut HeaderMap, name: &'static str, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
-    };
-    set(headers, "content-security-policy", CSP);
-    set(headers, "x-content-type-options", "nosniff");
-    set(headers, "referrer-policy", "no-referrer");
-    set(headers, "x-frame-options", "DENY");
-    set(headers, "cross-origin-resource-policy", "same-origin");
-    set(headers, "cross-origin-opener-policy", "same-origin");
 }
 
 #[cfg(test)]

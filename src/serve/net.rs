@@ -9,7 +9,7 @@
 //!   can never shut a new client out. Only requests whose body is in count against the
 //!   limit, for at most [`SERVED_FOR`], and those are bounded in turn by the worker
 //!   queue ([`super::work`]).
-//! - Every response gets the security headers ([`super::guard::harden`]).
+//! - Every response gets the security headers ([`super::headers::harden`]).
 //! - Shutdown (a signal): stop accepting, let each connection finish its response
 //!   (runs in flight have been stopped by the same signal's flag) for at most
 //!   [`DRAIN`], then close everything.
@@ -217,7 +217,7 @@ pub async fn serve(
                     async move {
                         let response = future.await.unwrap_or_else(|e: Infallible| match e {});
                         let (mut parts, body) = response.into_parts();
-                        super::guard::harden(&mut parts.headers);
+                        super::headers::harden(&mut parts.headers);
                         Ok::<_, Infallible>(hyper::Response::from_parts(
                             parts,
                             Holding::new(body, held),

@@ -7,7 +7,7 @@
 //!   shutdown flag, raised by a [`Cancel`] guard when the request is dropped (the client
 //!   went away, or the response was sent) and by a newer request of the same session
 //!   ([`Sessions`]). The engine looks at it inside steps, so the run stops within
-//!   milliseconds and its worker (a permit of [`super::AppState::workers`], held by the
+//!   milliseconds and its worker (a permit of [`AppState::workers`], held by the
 //!   blocking task itself) is free again.
 
 use std::collections::HashMap;
@@ -18,9 +18,23 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use datadao_core::governance::Voting;
 use datadao_core::{Config, Economy, Observer, StepError, StopFlag};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{ApiError, ApiResult, AppState};
+use super::api::{ApiError, ApiResult};
+
+/// Shared by the handlers.
+pub struct AppState {
+    /// The latest request of each page session, for superseding work in flight.
+    pub sessions: Sessions,
+    /// Simulations running at once, at most one per core.
+    pub workers: Arc<Semaphore>,
+    /// Cores, the band's jobs.
+    pub cores: usize,
+    /// Raised when the server stops; every request's flag is a child of it.
+    pub shutdown: StopFlag,
+    /// Requests waiting for a worker.
+    pub waiting: std::sync::atomic::AtomicUsize,
+}
 
 /// The cost of one simulated step beyond its agents, in agent-steps: a step takes as
 /// long as this many agents do. Measured on a release build of the server (README):
