@@ -289,3 +289,139 @@ fn every_path_architecture_md_names_exists() {
     assert_eq!(probe, ["src/no_such_file.rs", "market.rs"]);
     assert_eq!(missing_paths(&probe), ["src/no_such_file.rs"]);
 }
+
+/// The top-level module a source file belongs to (`engine` for `engine/apply.rs`).
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// Edges `module -> module it names as crate::NAME`, outside comments and test modules,
+/// between the top-level modules of the crate whose source folder is `src` (`main` and
+/// `lib` are the roots, which may name anything and are left out).
+fn module_edges(files: &[(String, String)]) -> Vec<(String, String)> {
+    let modules: Vec<&String> = files.iter().map(|(m, _)| m).collect();
+    let mut edges = Vec::new();
+    for (module, text) in files {
+        if module == "main" || module == "lib" {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in code.lines() {
+            let line = line.split("//").next().unwrap_or_default();
+            for (i, _) in line.match_indices("crate::") {
+                let name: String = line[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                // `use crate::{a, b}` names several.
+                let names: Vec<String> = if line[i + 7..].starts_with('{') {
+                    line[i + 8..]
+                        .split('}')
+                        .next()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(|n| n.trim().split("::").next().unwrap_or_default().to_string())
+                        .collect()
+                } else {
+                    vec![name]
+                };
+                for name in names {
+                    if name != *module && modules.contains(&&name) {
+                        edges.push((module.clone(), name));
+                    }
+                }
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    edges
+}
+
+/// A cycle in `edges`, as the modules along it, if there is one.
+fn find_cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &[(String, String)],
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == node) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.iter().any(|d| d == node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for (_, to) in edges.iter().filter(|(from, _)| from == node) {
+            if let Some(c) = visit(to, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(node.to_string());
+        None
+    }
+    let mut done = Vec::new();
+    for (from, _) in edges {
+        if let Some(c) = visit(from, edges, &mut Vec::new(), &mut done) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+fn crate_modules(src: &str) -> Vec<(String, String)> {
+    let src = root().join(src);
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files
+        .iter()
+        .map(|f| (module_of(&src, f), fs::read_to_string(f).unwrap()))
+        .collect()
+}
+
+#[test]
+fn no_crate_has_an_import_cycle_between_its_modules() {
+    for src in [
+        "src",
+        "crates/datadao-core/src",
+        "crates/datadao-scenario/src",
+        "crates/datadao-log/src",
+        "python/src",
+    ] {
+        let edges = module_edges(&crate_modules(src));
+        assert!(
+            find_cycle(&edges).is_none(),
+            "{src}: modules import each other: {:?}",
+            find_cycle(&edges)
+        );
+    }
+    // The check itself: two modules that name each other are a cycle.
+    let sample = [
+        ("a".to_string(), "use crate::b::X;\n".to_string()),
+        ("b".to_string(), "use crate::{c, a::Y};\n".to_string()),
+        ("c".to_string(), "// crate::a in a comment\n".to_string()),
+    ];
+    assert_eq!(
+        find_cycle(&module_edges(&sample)),
+        Some(vec!["a".to_string(), "b".to_string(), "a".to_string()])
+    );
+}
+
+#[test]
+fn the_scenario_crate_leaves_anyhow_to_the_front_ends() {
+    let check = |manifest: &str| dependencies(manifest).iter().any(|d| d == "anyhow");
+    let manifest = fs::read_to_string(root().join("crates/datadao-scenario/Cargo.toml")).unwrap();
+    assert!(!check(&manifest), "datadao-scenario depends on anyhow");
+    assert!(check("[dependencies]\nanyhow = \"1\"\n"));
+}
