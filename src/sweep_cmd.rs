@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved, Source, TextSource};
-use datadao_scenario::sweep::{self, Axis, AxisValue, Plan, ShardIndex};
+use datadao_scenario::settings::{self, Inputs, PresetChoice, Source, TextSource};
+use datadao_scenario::sweep::{self, Axis, Plan, ShardIndex};
 use datadao_scenario::{limits, merge};
 
 use crate::cli::{ScenarioArgs, SweepArgs};
@@ -97,39 +97,19 @@ fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
     Ok(axis)
 }
 
-/// A point's settings: the shared flags, then its axis values, each named by where its
-/// axis was given.
-fn resolve_point(
-    shared: &ScenarioArgs,
-    file: Option<&(TextSource, String)>,
-    index: &[usize],
-    axes: &[Axis],
-) -> Result<Resolved> {
-    let mut flags = shared.overrides().map_err(anyhow::Error::msg)?;
-    let mut typed = Vec::new();
-    for (axis, &i) in axes.iter().zip(index) {
-        match axis.value(i) {
-            AxisValue::Typed(v) => {
-                typed.push((axis.key.clone(), v.clone(), axis.origin.clone()));
-            }
-            AxisValue::Text(t) => {
-                flags.push((axis.key.clone(), t.to_string(), axis.origin.clone()));
-            }
-        }
-    }
-    // Typed values are layered before flags, but a point's value wins over the shared
-    // flags (checked with the base scenario) as a `--grid` value does.
-    flags.retain(|(key, _, _)| !typed.iter().any(|(k, _, _)| k == key));
-    let inputs = Inputs {
+/// What every point of the sweep shares: the preset, `--config` or the sweep file's
+/// settings, `.env`, the environment and the `--set` flags (each point's values go on
+/// top, [`sweep::point_inputs`]).
+fn shared_inputs(shared: &ScenarioArgs, file: Option<&(TextSource, String)>) -> Result<Inputs> {
+    Ok(Inputs {
         preset: shared.preset.as_deref().map(PresetChoice::flag),
         config_file: shared.config.clone().map(|p| (p, "config file")),
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),
         env: environment()?,
-        typed,
-        flags,
-    };
-    Ok(settings::resolve(&inputs)?)
+        typed: Vec::new(),
+        flags: shared.overrides().map_err(anyhow::Error::msg)?,
+    })
 }
 
 /// The effective sweep as TOML: `[sweep]` plus the base scenario. Identical for every
@@ -137,9 +117,6 @@ fn resolve_point(
 fn sweep_toml(runs: u64, zip: bool, axes: &[Axis], base: &settings::Settings) -> String {
     merge::sweep_toml(runs, zip, axes, base)
 }
-
-/// Memory one point's resolved settings take, rounded up.
-const BYTES_PER_POINT: u64 = 4096;
 
 /// `datadao sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<()> {
@@ -156,17 +133,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         let origin = Source::Flag(format!("--grid {spec}"));
         axes.push(sweep::parse_axis(spec, origin)?);
     }
-    if let Some(dup) = axes
-        .iter()
-        .enumerate()
-        .find(|(i, a)| axes[..*i].iter().any(|b| b.key == a.key))
-    {
-        bail!(
-            "{}: {} is swept twice; accepted: each setting on one axis",
-            dup.1.origin,
-            dup.1.key
-        );
-    }
+    sweep::check_axes(&axes)?;
     let zip = args.zip || section.zip;
     let runs = args.runs.or(section.runs).unwrap_or(1);
     if runs == 0 {
@@ -185,7 +152,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     } else {
         "the built-in default".to_string()
     };
-    let base_resolved = resolve_point(&args.shared, file.as_ref(), &[], &axes)?;
+    let shared = shared_inputs(&args.shared, file.as_ref())?;
+    let base_resolved = settings::resolve(&shared)?;
     let base = base_resolved.settings.clone();
     let allow = base.output.allow_huge;
     let point_indices = sweep::point_indices(&axes, zip)?;
@@ -210,7 +178,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     }
     // Memory: every point's settings, and `jobs` runs in flight (no more than this
     // shard has runs), each counted under the tightest limit.
-    let need = total_points as u128 * u128::from(BYTES_PER_POINT);
+    let need = total_points as u128 * u128::from(limits::BYTES_PER_POINT);
     if !allow {
         if let Some((limit, counted)) = limits::exceeded(need, jobs as u64) {
             bail!(
@@ -229,12 +197,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         anyhow::anyhow!("cannot allocate memory for the sweep's {total_points} points")
     })?;
     for index in point_indices {
-        let resolved = resolve_point(&args.shared, file.as_ref(), &index, &axes)?;
-        let values: Vec<(String, String)> = axes
-            .iter()
-            .zip(&index)
-            .map(|(a, &i)| (a.key.clone(), a.values[i].clone()))
-            .collect();
+        let resolved = settings::resolve(&sweep::point_inputs(&shared, &axes, &index))?;
+        let values = sweep::point_values(&axes, &index);
         limits::check_memory(&resolved.settings.model, in_flight, Some(&resolved), allow)?;
         points.push((values, resolved.settings.model));
     }

@@ -298,16 +298,7 @@ pub fn grid_axes(grid: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Axis>> {
             axes.push(sweep::parse_axis(&text, origin).map_err(crate::errors::scenario)?);
         }
     }
-    if let Some(dup) = axes
-        .iter()
-        .enumerate()
-        .find(|(i, a)| axes[..*i].iter().any(|b| b.key == a.key))
-    {
-        return Err(ConfigError::new_err(format!(
-            "{}: {} is swept twice; accepted: each setting on one axis",
-            dup.1.origin, dup.1.key
-        )));
-    }
+    sweep::check_axes(&axes).map_err(crate::errors::scenario)?;
     Ok(axes)
 }
 

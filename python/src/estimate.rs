@@ -31,8 +31,6 @@ pub const TX_ROWS_PER_AGENT_STEP_MILLI: u64 = 2000;
 /// 88 (default and `privacy`), 103 (`governed`, whose `agent_id` becomes a nullable
 /// column), rounded up.
 pub const TX_ROW_BYTES: u64 = 128;
-/// Memory one sweep point's resolved settings take, rounded up (the CLI's figure).
-pub const BYTES_PER_POINT: u64 = 4096;
 
 /// The tightest limit `need` bytes on `threads` threads would break, as the CLI finds
 /// it (`MemAvailable`, the cgroup's room, `ulimit -v`/`-d`), with the bytes counted
@@ -120,7 +118,7 @@ pub fn check_run(r: &Resolved, transactions: bool) -> PyResult<()> {
 
 /// Points resolved at once: refused before they are built.
 pub fn check_points(points: usize) -> PyResult<()> {
-    let need = points as u128 * u128::from(BYTES_PER_POINT);
+    let need = points as u128 * u128::from(limits::BYTES_PER_POINT);
     if let Some((counted, limit)) = over_limit(need, 1) {
         return Err(ResourceError::new_err(format!(
             "the sweep's {points} points need about {} of memory for their settings, more than {limit} allows; accepted: fewer points",

@@ -39,14 +39,11 @@ use conversion::{from_toml, to_toml};
 use errors::{ConfigError, MergeError, ResourceError};
 
 /// A call's arguments as the settings layer's inputs: defaults < preset < `settings` <
-/// `explicit` < `grid` (a sweep point's typed values) < `flags` (a sweep point's values
-/// given as `--grid` text).
+/// `explicit` (a sweep point's grid values go on top, `sweep::point_inputs`).
 fn inputs(
     preset: Option<&str>,
     settings: &[(String, toml::Value, Source)],
     explicit: &[(&str, toml::Value, &str)],
-    grid: Vec<(String, toml::Value, Source)>,
-    flags: Vec<(String, String, Source)>,
 ) -> PyResult<Inputs> {
     let mut typed = settings.to_vec();
     for (key, value, arg) in explicit {
@@ -56,11 +53,9 @@ fn inputs(
             Source::Api(format!("argument {arg}=")),
         ));
     }
-    typed.extend(grid);
     Ok(Inputs {
         preset: preset.map(|name| PresetChoice::from(name, Source::Api("argument preset=".into()))),
         typed,
-        flags,
         ..Inputs::default()
     })
 }
@@ -116,7 +111,7 @@ fn config<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let preset = conversion::preset_name(preset)?;
     let typed = conversion::settings_values(settings)?;
-    let inputs = inputs(preset.as_deref(), &typed, &[], Vec::new(), Vec::new())?;
+    let inputs = inputs(preset.as_deref(), &typed, &[])?;
     let resolved = settings::resolve(&inputs).map_err(errors::scenario)?;
     config_dict(py, &resolved)
 }
@@ -149,7 +144,7 @@ fn run<'py>(
     if audit {
         args.push(("simulation.audit", toml::Value::Boolean(true), "audit"));
     }
-    let inputs = inputs(preset.as_deref(), &typed, &args, Vec::new(), Vec::new())?;
+    let inputs = inputs(preset.as_deref(), &typed, &args)?;
     let resolved = settings::resolve(&inputs).map_err(errors::scenario)?;
     // Before any work: what the run will hold in memory, against the tightest limit.
     estimate::check_run(&resolved, transactions)?;
@@ -375,14 +370,9 @@ fn prepare(
     let typed = conversion::settings_values(settings)?;
     let axes = conversion::grid_axes(grid)?;
     let args = explicit(steps, None)?;
-    let base = settings::resolve(&inputs(
-        preset.as_deref(),
-        &typed,
-        &args,
-        Vec::new(),
-        Vec::new(),
-    )?)
-    .map_err(errors::scenario)?;
+    // What every point shares; each point's grid values go on top.
+    let shared = inputs(preset.as_deref(), &typed, &args)?;
+    let base = settings::resolve(&shared).map_err(errors::scenario)?;
     let indices = sweep::point_indices(&axes, zip).map_err(errors::scenario)?;
     let shard = match shard {
         Some((k, n)) => Some(
@@ -398,30 +388,10 @@ fn prepare(
         if n % 64 == 63 {
             py.check_signals()?;
         }
-        let mut grid_values = Vec::new();
-        let mut flags = Vec::new();
-        let mut text = Vec::with_capacity(axes.len());
-        for (axis, &i) in axes.iter().zip(&index) {
-            match axis.value(i) {
-                sweep::AxisValue::Typed(v) => {
-                    grid_values.push((axis.key.clone(), v.clone(), axis.origin.clone()))
-                }
-                sweep::AxisValue::Text(t) => {
-                    flags.push((axis.key.clone(), t.to_string(), axis.origin.clone()))
-                }
-            }
-            text.push((axis.key.clone(), axis.values[i].clone()));
-        }
-        let point = settings::resolve(&inputs(
-            preset.as_deref(),
-            &typed,
-            &args,
-            grid_values,
-            flags,
-        )?)
-        .map_err(errors::scenario)?;
+        let point = settings::resolve(&sweep::point_inputs(&shared, &axes, &index))
+            .map_err(errors::scenario)?;
         estimate::check_sweep_point(&point, jobs as u64)?;
-        points.push((text, point.settings.model));
+        points.push((sweep::point_values(&axes, &index), point.settings.model));
     }
     estimate::check_sweep_tables(&points, runs, shard)?;
     Ok(Prepared {

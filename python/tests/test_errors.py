@@ -69,3 +69,9 @@ def test_every_exception_class_answers_key_and_keys():
     with pytest.raises(datadao.ConfigError) as e:
         datadao.run(steps=-1)
     assert isinstance(e.value.keys, (list, tuple))
+
+
+def test_a_setting_swept_twice_is_refused_by_the_library_naming_it():
+    with pytest.raises(datadao.ConfigError, match="is swept twice") as e:
+        datadao.sweep(["market.fee_rate=0.1,0.2", "market.fee_rate=0.3"], steps=5)
+    assert e.value.key == "market.fee_rate"

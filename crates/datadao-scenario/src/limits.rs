@@ -25,6 +25,8 @@ pub const LOG_BYTES_PER_AGENT_STEP: u64 = 160;
 pub const DATA_BYTES_PER_STEP: u64 = 512;
 /// The figure and `run_config.toml`, at most.
 pub const FIXED_BYTES: u64 = 4 << 20;
+/// Memory one sweep point's resolved settings take, rounded up.
+pub const BYTES_PER_POINT: u64 = 4096;
 /// Bytes per row of `sweep_runs.csv` and `sweep_series.csv`, rounded up.
 pub const SWEEP_ROW_BYTES: u64 = 512;
 

@@ -467,6 +467,61 @@ pub struct Unit {
     pub run: u64,
 }
 
+/// Refuse a setting swept on two axes, naming where the second was given.
+pub fn check_axes(axes: &[Axis]) -> Result<()> {
+    match axes
+        .iter()
+        .enumerate()
+        .find(|(i, a)| axes[..*i].iter().any(|b| b.key == a.key))
+    {
+        Some((_, dup)) => Err(ScenarioError::Grid {
+            key: Some(dup.key.clone()),
+            origin: Some(dup.origin.clone()),
+            message: format!(
+                "{}: {} is swept twice; accepted: each setting on one axis",
+                dup.origin, dup.key
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The inputs of the point at `index` (one value index per axis): the sweep's shared
+/// inputs with the point's values on top. A typed value (a library call's, a sweep
+/// file's) is layered with the typed values, a text value (`--grid`) with the flags;
+/// either wins over a shared flag for its setting, as a `--grid` value does.
+pub fn point_inputs(base: &settings::Inputs, axes: &[Axis], index: &[usize]) -> settings::Inputs {
+    let mut inputs = base.clone();
+    let mut swept_typed = Vec::new();
+    for (axis, &i) in axes.iter().zip(index) {
+        match axis.value(i) {
+            AxisValue::Typed(v) => {
+                swept_typed.push(axis.key.clone());
+                inputs
+                    .typed
+                    .push((axis.key.clone(), v.clone(), axis.origin.clone()));
+            }
+            AxisValue::Text(t) => {
+                inputs
+                    .flags
+                    .push((axis.key.clone(), t.to_string(), axis.origin.clone()));
+            }
+        }
+    }
+    inputs
+        .flags
+        .retain(|(key, _, _)| !swept_typed.contains(key));
+    inputs
+}
+
+/// The point's values as its tables name them: (setting, value as written).
+pub fn point_values(axes: &[Axis], index: &[usize]) -> Vec<(String, String)> {
+    axes.iter()
+        .zip(index)
+        .map(|(a, &i)| (a.key.clone(), a.values[i].clone()))
+        .collect()
+}
+
 /// Shards an executor cuts a sweep into when not told: one per point, at most this many.
 pub const DEFAULT_MAX_SHARDS: usize = 256;
 
