@@ -845,7 +845,10 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
         let _permits = permits;
         let plan = sweep::Plan {
             axes: Vec::new(),
-            points: vec![(Vec::new(), model)],
+            points: vec![sweep::SweepPoint {
+                values: Vec::new(),
+                config: model,
+            }],
             runs: seeds,
             jobs,
             shard: None,
@@ -853,7 +856,7 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
         let done = sweep::bands_until(&plan, &|| {}, &task_flag);
         match done {
             Ok(bands) => Ok(Some(
-                bands.into_iter().flat_map(|(_, b)| b).collect::<Vec<_>>(),
+                bands.into_iter().flat_map(|b| b.steps).collect::<Vec<_>>(),
             )),
             Err(_) if task_flag.is_raised() => Ok(None),
             Err(e) => Err(bad(format!("{e:#}"))),

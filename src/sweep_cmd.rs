@@ -200,7 +200,10 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         let resolved = settings::resolve(&sweep::point_inputs(&shared, &axes, &index))?;
         let values = sweep::point_values(&axes, &index);
         limits::check_memory(&resolved.settings.model, in_flight, Some(&resolved), allow)?;
-        points.push((values, resolved.settings.model));
+        points.push(sweep::SweepPoint {
+            values,
+            config: resolved.settings.model,
+        });
     }
     let set = OutputSet::begin(
         &base.output.dir,
@@ -210,11 +213,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     set.check_targets()?;
     // Disk: a row per run, and up to SERIES_STEPS + 1 rows per point.
     let mine = sweep::shard_points(points.len(), shard);
-    let series_rows: u128 = mine
-        .iter()
-        .map(|&p| u128::from(points[p].1.simulation.total_steps.min(sweep::SERIES_STEPS) + 1))
-        .sum();
-    let rows = (mine.len() as u128).saturating_mul(u128::from(runs)) + series_rows;
+    let rows = sweep::table_rows(&points, runs, shard);
     let need =
         rows.saturating_mul(u128::from(limits::SWEEP_ROW_BYTES)) + u128::from(limits::FIXED_BYTES);
     limits::check_disk(

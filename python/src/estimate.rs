@@ -138,32 +138,20 @@ pub fn check_sweep_point(r: &Resolved, jobs: u64) -> PyResult<()> {
 
 /// The sweep's tables, held in memory: a row per run, up to 2,001 per point.
 pub fn check_sweep_tables(
-    points: &[(Vec<(String, String)>, Config)],
+    points: &[datadao_scenario::sweep::SweepPoint],
     runs: u64,
     shard: Option<datadao_scenario::sweep::ShardIndex>,
 ) -> PyResult<()> {
     let mine = datadao_scenario::sweep::shard_points(points.len(), shard);
-    let series: u128 = mine
-        .iter()
-        .map(|&p| {
-            u128::from(
-                points[p]
-                    .1
-                    .simulation
-                    .total_steps
-                    .min(datadao_scenario::sweep::SERIES_STEPS)
-                    + 1,
-            )
-        })
-        .sum();
-    let rows = mine.len() as u128 * u128::from(runs) + series;
+    let rows = datadao_scenario::sweep::table_rows(points, runs, shard);
     let need = rows * u128::from(limits::SWEEP_ROW_BYTES);
     if let Some((counted, limit)) = over_limit(need, 1) {
-        return Err(ResourceError::new_err(format!(
+        let err = ResourceError::new_err(format!(
             "runs = {runs} (from argument runs=) x {} points: the tables would take about {} of memory, more than {limit} allows; accepted: fewer runs or points, or an executor",
             mine.len(),
             bytes(counted)
-        )));
+        ));
+        return Err(err);
     }
     Ok(())
 }

@@ -391,7 +391,10 @@ fn prepare(
         let point = settings::resolve(&sweep::point_inputs(&shared, &axes, &index))
             .map_err(errors::scenario)?;
         estimate::check_sweep_point(&point, jobs as u64)?;
-        points.push((sweep::point_values(&axes, &index), point.settings.model));
+        points.push(sweep::SweepPoint {
+            values: sweep::point_values(&axes, &index),
+            config: point.settings.model,
+        });
     }
     estimate::check_sweep_tables(&points, runs, shard)?;
     Ok(Prepared {

@@ -10,14 +10,14 @@ const GOVERNANCE_OFF: &str = "governance is off: set Governance › on, or the g
 
 /// One line of a panel: its legend label, where its values sit in a run's `series`
 /// (object keys from the top), and a factor it is drawn at.
-struct Line {
+struct PageLine {
     label: String,
     path: Vec<&'static str>,
     scale: f64,
 }
 
-fn line(label: &str, path: &[&'static str]) -> Line {
-    Line {
+fn line(label: &str, path: &[&'static str]) -> PageLine {
+    PageLine {
         label: label.to_string(),
         path: path.to_vec(),
         scale: 1.0,
@@ -25,7 +25,7 @@ fn line(label: &str, path: &[&'static str]) -> Line {
 }
 
 /// One panel of the page.
-struct Panel {
+struct PagePanel {
     id: &'static str,
     title: &'static str,
     /// Drawn on a log axis at first.
@@ -34,15 +34,15 @@ struct Panel {
     band: Option<&'static str>,
     /// Shown instead of an empty chart once a run has no lines for it.
     empty: Option<&'static str>,
-    lines: Vec<Line>,
+    lines: Vec<PageLine>,
     /// Every entry of this object of `series` is a line, labelled by its key (the run's
     /// use cases, which the run names).
     each_of: Option<&'static str>,
 }
 
-impl Panel {
-    fn new(id: &'static str, title: &'static str, lines: Vec<Line>) -> Panel {
-        Panel {
+impl PagePanel {
+    fn new(id: &'static str, title: &'static str, lines: Vec<PageLine>) -> PagePanel {
+        PagePanel {
             id,
             title,
             log: false,
@@ -54,41 +54,41 @@ impl Panel {
     }
 }
 
-fn per_type(group: &'static str) -> Vec<Line> {
+fn per_type(group: &'static str) -> Vec<PageLine> {
     AgentType::ALL
         .iter()
         .map(|t| line(t.name(), &[group, t.name()]))
         .collect()
 }
 
-fn panels() -> Vec<Panel> {
-    let single = |id, title, series: &'static str, label: &str| Panel {
+fn panels() -> Vec<PagePanel> {
+    let single = |id, title, series: &'static str, label: &str| PagePanel {
         band: Some(series),
-        ..Panel::new(id, title, vec![line(label, &[series])])
+        ..PagePanel::new(id, title, vec![line(label, &[series])])
     };
     let governance = |label: &str, key: &'static str| line(label, &["governance", key]);
-    let fee = Line {
+    let fee = PageLine {
         scale: 100.0,
         ..governance("fee rate x100", "fee_rate")
     };
     vec![
-        Panel {
+        PagePanel {
             log: true,
             ..single("price", "Token price (xDAI per dDT)", "price", "price")
         },
         single("ddt", "LP dDT reserve", "lp_ddt_reserve", "dDT in pool"),
         single("xdai", "LP xDAI reserve", "lp_xdai_reserve", "xDAI in pool"),
         single("pie", "The Pie (dDT)", "pie_ddt", "Pie"),
-        Panel::new("agents", "Agents by type", per_type("agents")),
-        Panel {
+        PagePanel::new("agents", "Agents by type", per_type("agents")),
+        PagePanel {
             log: true,
-            ..Panel::new(
+            ..PagePanel::new(
                 "avg",
                 "Average xDAI per agent by type",
                 per_type("avg_xdai"),
             )
         },
-        Panel::new(
+        PagePanel::new(
             "supply",
             "dDT supply and CRC locked",
             vec![
@@ -96,13 +96,13 @@ fn panels() -> Vec<Panel> {
                 line("CRC locked", &["crc_locked"]),
             ],
         ),
-        Panel {
+        PagePanel {
             each_of: Some("allowed_share"),
-            ..Panel::new("allowed", "Share of data allowed per use case", Vec::new())
+            ..PagePanel::new("allowed", "Share of data allowed per use case", Vec::new())
         },
-        Panel {
+        PagePanel {
             empty: Some(GOVERNANCE_OFF),
-            ..Panel::new(
+            ..PagePanel::new(
                 "treasury",
                 "Treasury (governed runs)",
                 vec![
@@ -113,9 +113,9 @@ fn panels() -> Vec<Panel> {
                 ],
             )
         },
-        Panel {
+        PagePanel {
             empty: Some(GOVERNANCE_OFF),
-            ..Panel::new(
+            ..PagePanel::new(
                 "governed",
                 "Governed settings (fee x100)",
                 vec![

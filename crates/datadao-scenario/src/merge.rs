@@ -459,7 +459,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged> {
 mod tests {
     use super::*;
     use crate::settings::{Inputs, Source};
-    use crate::sweep::ShardIndex;
+    use crate::sweep::{ShardIndex, SweepPoint};
 
     /// A sweep of 3 points x 2 runs of 4 steps, whole and as shards of `n`.
     fn tables(runs: u64, shard: Option<ShardIndex>) -> (String, String, String) {
@@ -496,7 +496,10 @@ mod tests {
                     ..Inputs::default()
                 })
                 .unwrap();
-                (values, c.settings.model)
+                SweepPoint {
+                    values,
+                    config: c.settings.model,
+                }
             })
             .collect();
         let plan = sweep::Plan {

@@ -651,7 +651,7 @@ fn run_one(config: &Config, flag: &StopFlag) -> Result<RunResult, RunFailure> {
 /// Whether `sweep_runs.csv` has the governance columns: when any point is governed
 /// (a sweep without governance keeps exactly the columns it had before governance).
 pub fn is_governed(plan: &Plan) -> bool {
-    plan.points.iter().any(|(_, c)| c.governance.enabled)
+    plan.points.iter().any(|p| p.config.governance.enabled)
 }
 
 /// Columns of `sweep_runs.csv` for these axes; `governed` adds each run's final
@@ -708,6 +708,15 @@ impl Spread {
     pub fn values(&self) -> [Option<f64>; 4] {
         [self.mean, self.p5, self.p50, self.p95]
     }
+}
+
+/// One point's band: each of its recorded steps across its runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointBand {
+    /// Point index.
+    pub point: usize,
+    /// The recorded steps, in order.
+    pub steps: Vec<BandStep>,
 }
 
 /// One recorded step of a point across its runs: a row of `sweep_series.csv`, and a
@@ -808,12 +817,33 @@ fn series_rows(point: usize, values: &[(String, String)], band: &[BandStep]) -> 
     out
 }
 
+/// One point of a sweep: its values as its tables write them, and its settings.
+#[derive(Clone, Debug)]
+pub struct SweepPoint {
+    /// (setting, value as written), one per axis, in axis order.
+    pub values: Vec<(String, String)>,
+    /// The point's resolved configuration.
+    pub config: Config,
+}
+
+/// Rows the sweep's two tables get from this shard of `points` (all of them without a
+/// shard): one per run, and up to [`SERIES_STEPS`] + 1 per point; what the disk (or, in
+/// Python, memory) must hold.
+pub fn table_rows(points: &[SweepPoint], runs: u64, shard: Option<ShardIndex>) -> u128 {
+    let mine = shard_points(points.len(), shard);
+    let series: u128 = mine
+        .iter()
+        .map(|&p| u128::from(points[p].config.simulation.total_steps.min(SERIES_STEPS) + 1))
+        .sum();
+    (mine.len() as u128).saturating_mul(u128::from(runs)) + series
+}
+
 /// Everything a sweep needs to run.
 pub struct Plan {
     /// Swept settings.
     pub axes: Vec<Axis>,
-    /// Each point's settings as (key, value) and its resolved configuration.
-    pub points: Vec<(Vec<(String, String)>, Config)>,
+    /// Every point, in sweep order.
+    pub points: Vec<SweepPoint>,
     /// Runs per point.
     pub runs: u64,
     /// Threads.
@@ -832,7 +862,7 @@ fn units(mine: &[usize], runs: u64) -> impl Iterator<Item = Unit> + '_ {
 /// The seed of run `run` of a point: the point's own `simulation.seed` (the base seed,
 /// unless `simulation.seed` is an axis) combined with the run index by [`run_seed`].
 pub fn unit_seed(plan: &Plan, u: Unit) -> u64 {
-    run_seed(plan.points[u.point].1.simulation.seed, u.run)
+    run_seed(plan.points[u.point].config.simulation.seed, u.run)
 }
 
 /// Run the sweep (or this shard of it) and write both tables (`sweep_runs.csv` and
@@ -865,13 +895,13 @@ pub fn execute_until(
         on_run,
         flag,
         &mut |u, kpis| {
-            let values = &plan.points[u.point].0;
+            let values = &plan.points[u.point].values;
             let seed = unit_seed(plan, u);
             runs_out.write_all(&runs_row(u.point, values, u.run, seed, kpis, governed))?;
             Ok(())
         },
         &mut |point, band| {
-            series_out.write_all(&series_rows(point, &plan.points[point].0, &band))?;
+            series_out.write_all(&series_rows(point, &plan.points[point].values, &band))?;
             Ok(())
         },
     )?;
@@ -887,15 +917,15 @@ pub fn bands_until(
     plan: &Plan,
     on_run: &(dyn Fn() + Sync),
     flag: &StopFlag,
-) -> Result<Vec<(usize, Vec<BandStep>)>, SweepError> {
+) -> Result<Vec<PointBand>, SweepError> {
     let mut bands = Vec::new();
     reduce(
         plan,
         on_run,
         flag,
         &mut |_, _| Ok(()),
-        &mut |point, band| {
-            bands.push((point, band));
+        &mut |point, steps| {
+            bands.push(PointBand { point, steps });
             Ok(())
         },
     )?;
@@ -932,7 +962,7 @@ fn reduce(
                 .par_iter()
                 .map(|&u| {
                     stop()?;
-                    let mut config = plan.points[u.point].1.clone();
+                    let mut config = plan.points[u.point].config.clone();
                     config.simulation.seed = unit_seed(plan, u);
                     let r = run_one(&config, flag).map_err(|cause| match cause {
                         RunFailure::Step(StepError::Stopped) => SweepError::Stopped,
