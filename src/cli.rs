@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use datadao_scenario::settings::Source;
+use datadao_scenario::settings::{Given, Source};
 
 /// Simulate a grassroots dataDAO token economy.
 #[derive(Debug, Parser)]
@@ -176,7 +176,7 @@ pub struct ScenarioArgs {
 impl ScenarioArgs {
     /// The flags as (dotted key, raw value, the flag as typed), `--set` first so that the
     /// dedicated flags win.
-    pub fn overrides(&self) -> Result<Vec<(String, String, Source)>, String> {
+    pub fn overrides(&self) -> Result<Vec<Given<String>>, String> {
         let mut out = Vec::new();
         for item in &self.set {
             let Some((key, value)) = item.split_once('=') else {
@@ -184,18 +184,14 @@ impl ScenarioArgs {
                     "--set {item}: expected KEY=VALUE, e.g. --set market.fee_rate=0.01"
                 ));
             };
-            out.push((
-                key.trim().to_string(),
-                value.to_string(),
+            out.push(Given::new(
+                key.trim(),
+                value,
                 Source::Flag(format!("--set {item}")),
             ));
         }
         let mut flag = |key: &str, value: &str, name: &str| {
-            out.push((
-                key.to_string(),
-                value.to_string(),
-                Source::Flag(name.to_string()),
-            ));
+            out.push(Given::new(key, value, Source::Flag(name.to_string())));
         };
         if let Some(v) = &self.steps {
             flag("simulation.total_steps", v, "--steps");

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved};
+use datadao_scenario::settings::{self, ConfigFile, Inputs, PresetChoice, Resolved};
 
 use crate::cli::ScenarioArgs;
 
@@ -44,8 +44,14 @@ pub fn resolve(args: &ScenarioArgs) -> Result<Resolved> {
 pub fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Result<Resolved> {
     let flags = args.overrides().map_err(anyhow::Error::msg)?;
     let config_file = match scenario_file {
-        Some(path) => Some((path, "scenario file")),
-        None => args.config.clone().map(|p| (p, "config file")),
+        Some(path) => Some(ConfigFile {
+            path,
+            kind: "scenario file",
+        }),
+        None => args.config.clone().map(|path| ConfigFile {
+            path,
+            kind: "config file",
+        }),
     };
     let inputs = Inputs {
         preset: args.preset.as_deref().map(PresetChoice::flag),

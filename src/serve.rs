@@ -56,7 +56,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use datadao_core::{Observer, StepMetrics, StopFlag};
-use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved, Source, TextSource};
+use datadao_scenario::settings::{
+    self, ConfigText, Given, Inputs, PresetChoice, Resolved, Source, TextSource,
+};
 use datadao_scenario::{limits, presets, sweep};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, Semaphore};
@@ -579,7 +581,7 @@ fn resolve_priced(body: &Value, csv: bool) -> ApiResult<Resolved> {
                         "invalid setting {key} = '{value}' (from {source}): accepted: a number, text, true/false or a list"
                     )).with_key(key));
                 };
-                typed.push((key.clone(), v, source));
+                typed.push(Given::new(key.clone(), v, source));
             }
         }
         Some(other) => {
@@ -1074,7 +1076,10 @@ async fn parse_scenario(bytes: Bytes) -> ApiResult<Json<Value>> {
     };
     let name = upload_name(body.get("name"));
     let inputs = Inputs {
-        config_text: Some((TextSource::Upload(name), text.to_string())),
+        config_text: Some(ConfigText {
+            origin: TextSource::Upload(name),
+            text: text.to_string(),
+        }),
         ..Inputs::default()
     };
     let resolved = settings::resolve(&inputs).map_err(|e| ApiError::scenario(&e))?;

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use datadao_scenario::settings::{self, Inputs, PresetChoice, Source, TextSource};
+use datadao_scenario::settings::{
+    self, ConfigFile, ConfigText, Inputs, PresetChoice, Source, TextSource,
+};
 use datadao_scenario::sweep::{self, Axis, Plan, ShardIndex};
 use datadao_scenario::{limits, merge};
 
@@ -100,10 +102,13 @@ fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
 /// What every point of the sweep shares: the preset, `--config` or the sweep file's
 /// settings, `.env`, the environment and the `--set` flags (each point's values go on
 /// top, [`sweep::point_inputs`]).
-fn shared_inputs(shared: &ScenarioArgs, file: Option<&(TextSource, String)>) -> Result<Inputs> {
+fn shared_inputs(shared: &ScenarioArgs, file: Option<&ConfigText>) -> Result<Inputs> {
     Ok(Inputs {
         preset: shared.preset.as_deref().map(PresetChoice::flag),
-        config_file: shared.config.clone().map(|p| (p, "config file")),
+        config_file: shared.config.clone().map(|path| ConfigFile {
+            path,
+            kind: "config file",
+        }),
         config_text: file.cloned(),
         dotenv: Some(PathBuf::from(".env")),
         env: environment()?,
@@ -124,7 +129,11 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let (section, file) = match &args.sweep_file {
         Some(path) => {
             let (section, rest) = read_sweep_file(path)?;
-            (section, Some((TextSource::SweepFile(path.clone()), rest)))
+            let text = ConfigText {
+                origin: TextSource::SweepFile(path.clone()),
+                text: rest,
+            };
+            (section, Some(text))
         }
         None => (SweepSection::default(), None),
     };

@@ -9,7 +9,7 @@
 //! `ConfigError` that names the argument (`settings["data.use_cases"]`,
 //! `grid["market.fee_rate"]`, `argument steps=`).
 
-use datadao_scenario::settings::Source;
+use datadao_scenario::settings::{Given, Source};
 use datadao_scenario::sweep::{self, Axis};
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -201,9 +201,7 @@ pub fn dict_items<'py>(
 }
 
 /// `settings=` as typed values, each named `settings["KEY"]`.
-pub fn settings_values(
-    settings: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Vec<(String, toml::Value, Source)>> {
+pub fn settings_values(settings: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Given<toml::Value>>> {
     let mut typed = Vec::new();
     let Some(settings) = settings.filter(|s| !s.is_none()) else {
         return Ok(typed);
@@ -211,7 +209,7 @@ pub fn settings_values(
     for (key, v) in dict_items("settings", settings)? {
         let label = format!("settings[{key:?}]");
         let value = to_toml(&key, &label, &v)?;
-        typed.push((key, value, Source::Api(label)));
+        typed.push(Given::new(key, value, Source::Api(label)));
     }
     Ok(typed)
 }

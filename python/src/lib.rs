@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use datadao_core::experiment::{KpiTracker, RunKpis};
 use datadao_core::governance::Governable;
 use datadao_core::{Action, AgentType, Economy, StepError, StepMetrics, StopFlag};
-use datadao_scenario::settings::{self, Inputs, PresetChoice, Resolved, Source};
+use datadao_scenario::settings::{self, Given, Inputs, PresetChoice, Resolved, Source};
 use datadao_scenario::{merge, presets, sweep};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
@@ -42,13 +42,13 @@ use errors::{ConfigError, MergeError, ResourceError};
 /// `explicit` (a sweep point's grid values go on top, `sweep::point_inputs`).
 fn inputs(
     preset: Option<&str>,
-    settings: &[(String, toml::Value, Source)],
+    settings: &[Given<toml::Value>],
     explicit: &[(&str, toml::Value, &str)],
 ) -> PyResult<Inputs> {
     let mut typed = settings.to_vec();
     for (key, value, arg) in explicit {
-        typed.push((
-            key.to_string(),
+        typed.push(Given::new(
+            *key,
             value.clone(),
             Source::Api(format!("argument {arg}=")),
         ));

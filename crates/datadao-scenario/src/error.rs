@@ -409,15 +409,11 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::settings::{resolve, Inputs, PresetChoice};
+    use crate::settings::{resolve, ConfigFile, Given, Inputs, PresetChoice};
     use crate::{limits, merge, presets, sweep};
 
-    fn flag(key: &str, value: &str) -> (String, String, Source) {
-        (
-            key.to_string(),
-            value.to_string(),
-            Source::Flag(format!("--set {key}={value}")),
-        )
+    fn flag(key: &str, value: &str) -> Given<String> {
+        Given::new(key, value, Source::Flag(format!("--set {key}={value}")))
     }
 
     fn flags(pairs: &[(&str, &str)]) -> ScenarioError {
@@ -444,7 +440,10 @@ mod tests {
         let path = dir.path().join("u.toml");
         std::fs::write(&path, body).unwrap();
         resolve(&Inputs {
-            config_file: Some((path, "config file")),
+            config_file: Some(ConfigFile {
+                path,
+                kind: "config file",
+            }),
             ..Inputs::default()
         })
         .unwrap_err()
@@ -529,7 +528,10 @@ mod tests {
         std::fs::write(&path, "preset = \"privacy\"\n").unwrap();
         let e = resolve(&Inputs {
             preset: Some(PresetChoice::flag("seed")),
-            config_file: Some((path, "config file")),
+            config_file: Some(ConfigFile {
+                path,
+                kind: "config file",
+            }),
             ..Inputs::default()
         })
         .unwrap_err();
@@ -565,7 +567,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = |path: PathBuf| {
             resolve(&Inputs {
-                config_file: Some((path, "config file")),
+                config_file: Some(ConfigFile {
+                    path,
+                    kind: "config file",
+                }),
                 ..Inputs::default()
             })
             .unwrap_err()

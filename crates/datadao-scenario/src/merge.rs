@@ -469,9 +469,9 @@ mod tests {
         )
         .unwrap();
         let base = settings::resolve(&Inputs {
-            flags: vec![(
-                "simulation.total_steps".into(),
-                "4".into(),
+            flags: vec![settings::Given::new(
+                "simulation.total_steps",
+                "4",
                 Source::Flag("--steps".into()),
             )],
             ..Inputs::default()
@@ -481,16 +481,14 @@ mod tests {
             .unwrap()
             .into_iter()
             .map(|values| {
-                let mut flags = vec![(
-                    "simulation.total_steps".into(),
-                    "4".into(),
+                let mut flags = vec![settings::Given::new(
+                    "simulation.total_steps",
+                    "4",
                     Source::Flag("--steps".into()),
                 )];
-                flags.extend(
-                    values
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone(), Source::Flag("--grid".into()))),
-                );
+                flags.extend(values.iter().map(|(k, v)| {
+                    settings::Given::new(k.clone(), v.clone(), Source::Flag("--grid".into()))
+                }));
                 let c = settings::resolve(&Inputs {
                     flags,
                     ..Inputs::default()

@@ -170,22 +170,61 @@ impl PresetChoice {
 pub struct Inputs {
     /// The preset the scenario starts from, by name; [`resolve`] looks it up.
     pub preset: Option<PresetChoice>,
-    /// `--config FILE`, or a scenario file of `compare`: the path and what it is to the
-    /// user ("config file", "scenario file").
-    pub config_file: Option<(PathBuf, &'static str)>,
-    /// Scenario TOML already read (a sweep file's settings, an uploaded file), with
-    /// where it came from.
-    pub config_text: Option<(TextSource, String)>,
+    /// `--config FILE`, or a scenario file of `compare`.
+    pub config_file: Option<ConfigFile>,
+    /// Scenario TOML already read (a sweep file's settings, an uploaded file).
+    pub config_text: Option<ConfigText>,
     /// The `.env` file to read, if it exists.
     pub dotenv: Option<PathBuf>,
     /// A snapshot of the process environment.
     pub env: Vec<(String, String)>,
-    /// Typed values from a library call (the Python package's `settings`), applied after
-    /// the environment and before `flags`: (dotted key, value, where it came from).
-    pub typed: Vec<(String, toml::Value, Source)>,
-    /// Overrides from the command line (or a sweep's grid), in order: (dotted key, raw
-    /// value, where it came from).
-    pub flags: Vec<(String, String, Source)>,
+    /// Typed values from a library call (the Python package's `settings`, a sweep
+    /// file's grid), applied after the environment and before `flags`.
+    pub typed: Vec<Given<toml::Value>>,
+    /// Overrides from the command line (or a sweep's `--grid`), in order, as typed.
+    pub flags: Vec<Given<String>>,
+}
+
+/// A scenario file to read, and what it is to the user ("config file" for `--config`,
+/// "scenario file" for `compare`'s arguments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// What it is, for messages.
+    pub kind: &'static str,
+}
+
+/// Scenario TOML already read, and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigText {
+    /// Where it came from.
+    pub origin: TextSource,
+    /// The TOML.
+    pub text: String,
+}
+
+/// One setting given a value: typed (`Given<toml::Value>`) or as text to be read as
+/// `--set` reads it (`Given<String>`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Given<V> {
+    /// The dotted key.
+    pub key: String,
+    /// The value.
+    pub value: V,
+    /// Where it was given.
+    pub source: Source,
+}
+
+impl<V> Given<V> {
+    /// `key` given `value` at `source`.
+    pub fn new(key: impl Into<String>, value: impl Into<V>, source: Source) -> Given<V> {
+        Given {
+            key: key.into(),
+            value: value.into(),
+            source,
+        }
+    }
 }
 
 /// The effective settings and where each non-default came from.
@@ -652,14 +691,19 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
 
     // Scenario files are read first: one may name the preset it builds on.
     let mut files = Vec::new();
-    if let Some((path, kind)) = &inputs.config_file {
-        let source = Source::File(path.clone(), kind);
-        let text = read_text_file(path, &source.to_string(), MAX_SETTINGS_FILE, "TOML file")?;
+    if let Some(file) = &inputs.config_file {
+        let source = Source::File(file.path.clone(), file.kind);
+        let text = read_text_file(
+            &file.path,
+            &source.to_string(),
+            MAX_SETTINGS_FILE,
+            "TOML file",
+        )?;
         files.push((parse_toml(&text, &source)?, source));
     }
-    if let Some((origin, text)) = &inputs.config_text {
-        let source = origin.source();
-        files.push((parse_toml(text, &source)?, source));
+    if let Some(given) = &inputs.config_text {
+        let source = given.origin.source();
+        files.push((parse_toml(&given.text, &source)?, source));
     }
     let mut preset = given_preset;
     for (table, source) in &mut files {
@@ -726,11 +770,11 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
             layers.set_raw(&key, &raw, source)?;
         }
     }
-    for (key, value, source) in &inputs.typed {
-        layers.set_typed(key.clone(), value.clone(), source.clone())?;
+    for given in &inputs.typed {
+        layers.set_typed(given.key.clone(), given.value.clone(), given.source.clone())?;
     }
-    for (key, raw, source) in &inputs.flags {
-        layers.set_raw(key, raw, source.clone())?;
+    for given in &inputs.flags {
+        layers.set_raw(&given.key, &given.value, given.source.clone())?;
     }
 
     let Layers {
@@ -965,7 +1009,10 @@ mod tests {
     fn text_is_named_by_where_it_came_from() {
         let resolve_text = |origin: TextSource, text: &str| {
             resolve(&Inputs {
-                config_text: Some((origin, text.to_string())),
+                config_text: Some(ConfigText {
+                    origin,
+                    text: text.to_string(),
+                }),
                 ..Inputs::default()
             })
         };
@@ -1102,9 +1149,9 @@ mod tests {
     #[test]
     fn flags_beat_environment() {
         let mut inputs = env(&[("TOTAL_STEPS", "10")]);
-        inputs.flags.push((
-            "simulation.total_steps".into(),
-            "20".into(),
+        inputs.flags.push(Given::new(
+            "simulation.total_steps",
+            "20",
             Source::Flag("--steps".into()),
         ));
         let r = resolve(&inputs).unwrap();
@@ -1156,9 +1203,9 @@ mod tests {
     #[test]
     fn unknown_keys_get_a_suggestion() {
         let mut inputs = Inputs::default();
-        inputs.flags.push((
-            "market.fee_rat".into(),
-            "0.1".into(),
+        inputs.flags.push(Given::new(
+            "market.fee_rat",
+            "0.1",
             Source::Flag("--set".into()),
         ));
         let e = resolve(&inputs).unwrap_err().to_string();
@@ -1175,7 +1222,10 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, text).unwrap();
         let r = resolve(&Inputs {
-            config_file: Some((path, "config file")),
+            config_file: Some(ConfigFile {
+                path,
+                kind: "config file",
+            }),
             ..Inputs::default()
         })
         .unwrap();
@@ -1235,11 +1285,11 @@ mod tests {
                     file.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
                 };
                 let inputs = Inputs {
-                    config_text: Some((TextSource::SweepFile(PathBuf::from("fuzz.toml")), text)),
+                    config_text: Some(ConfigText { origin: TextSource::SweepFile(PathBuf::from("fuzz.toml")), text }),
                     env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
                     flags: flags
                         .into_iter()
-                        .map(|(k, v)| (k.clone(), v.clone(), Source::Flag(format!("--set {k}={v}"))))
+                        .map(|(k, v)| Given::new(k.clone(), v.clone(), Source::Flag(format!("--set {k}={v}"))))
                         .collect(),
                     ..Inputs::default()
                 };

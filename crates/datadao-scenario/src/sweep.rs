@@ -497,20 +497,24 @@ pub fn point_inputs(base: &settings::Inputs, axes: &[Axis], index: &[usize]) -> 
         match axis.value(i) {
             AxisValue::Typed(v) => {
                 swept_typed.push(axis.key.clone());
-                inputs
-                    .typed
-                    .push((axis.key.clone(), v.clone(), axis.origin.clone()));
+                inputs.typed.push(settings::Given::new(
+                    axis.key.clone(),
+                    v.clone(),
+                    axis.origin.clone(),
+                ));
             }
             AxisValue::Text(t) => {
-                inputs
-                    .flags
-                    .push((axis.key.clone(), t.to_string(), axis.origin.clone()));
+                inputs.flags.push(settings::Given::new(
+                    axis.key.clone(),
+                    t.to_string(),
+                    axis.origin.clone(),
+                ));
             }
         }
     }
     inputs
         .flags
-        .retain(|(key, _, _)| !swept_typed.contains(key));
+        .retain(|given| !swept_typed.contains(&given.key));
     inputs
 }
 
