@@ -47,8 +47,15 @@ type PlottedPoint = (usize, String, Vec<Quantiles>);
 /// Median lines and 5-95% bands of the first [`PLOT_POINTS`] points, from
 /// `sweep_series.csv`.
 fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
-    let mut lines = series_csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    // Read as CSV, not split on commas: a list value of a swept setting is one quoted cell.
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(series_csv.as_bytes());
+    let header_record = reader
+        .headers()
+        .with_context(|| format!("{}: header", sweep::SERIES_FILE))?
+        .clone();
+    let header: Vec<&str> = header_record.iter().collect();
     let step_col = header
         .iter()
         .position(|c| *c == "step")
@@ -58,8 +65,9 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
     let mut per_point: Vec<PlottedPoint> = Vec::new();
     let mut total_points = 0;
     let mut last_point = None;
-    for line in lines {
-        let cells: Vec<&str> = line.split(',').collect();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("{}: a row", sweep::SERIES_FILE))?;
+        let cells: Vec<&str> = record.iter().collect();
         if cells.len() != header.len() {
             bail!(
                 "{}: a row of {} fields under {} columns",

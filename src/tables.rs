@@ -68,9 +68,13 @@ mod parquet_impl {
     }
 
     pub fn write(csv: &str, path: &Path) -> Result<()> {
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        // Read as CSV, not split on commas: a list value of a swept setting is one
+        // quoted cell.
+        let mut reader = ::csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+        let header_record = reader.headers()?.clone();
+        let header: Vec<&str> = header_record.iter().collect();
+        let records: Vec<::csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+        let rows: Vec<Vec<&str>> = records.iter().map(|r| r.iter().collect()).collect();
         let fields = header
             .iter()
             .map(|name| {

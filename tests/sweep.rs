@@ -305,3 +305,52 @@ fn parquet_without_the_feature_says_how_to_get_it() {
         .failure()
         .stderr(predicate::str::contains("--features parquet"));
 }
+
+#[test]
+fn a_sweep_over_a_list_setting_draws_its_figure_and_repeats_from_its_sweep_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    fs::write(
+        p.join("lists.toml"),
+        "[sweep]\nruns = 2\n[sweep.grid]\n\"data.use_cases\" = [[\"commercial\", \"research\", \"ai_training\", \"x\"], [\"commercial\", \"research\", \"ai_training\"]]\n\n[simulation]\ntotal_steps = 20\n",
+    )
+    .unwrap();
+    datadao(p)
+        .args([
+            "sweep",
+            "-q",
+            "--sweep",
+            "lists.toml",
+            "--set",
+            "output.dir=first",
+        ])
+        .assert()
+        .success();
+    // The list is one quoted cell, and sweep.toml keeps it a list.
+    let runs = fs::read_to_string(p.join("first/sweep_runs.csv")).unwrap();
+    assert!(
+        runs.lines().nth(1).unwrap().starts_with(
+            "0,\"[\"\"commercial\"\", \"\"research\"\", \"\"ai_training\"\", \"\"x\"\"]\",0,"
+        ),
+        "{runs}"
+    );
+    assert!(p.join("first/sweep_results.png").exists());
+    datadao(p)
+        .args([
+            "sweep",
+            "-q",
+            "--sweep",
+            "first/sweep.toml",
+            "--set",
+            "output.dir=again",
+        ])
+        .assert()
+        .success();
+    for f in TABLES {
+        assert_eq!(
+            fs::read(p.join("first").join(f)).unwrap(),
+            fs::read(p.join("again").join(f)).unwrap(),
+            "{f} differs when the sweep is repeated from its sweep.toml"
+        );
+    }
+}

@@ -95,10 +95,16 @@ pub fn shard_toml(shard: crate::sweep::ShardIndex, points: usize) -> String {
 pub fn sweep_toml(runs: u64, zip: bool, axes: &[Axis], base: &settings::Settings) -> String {
     let mut grid = toml::Table::new();
     for a in axes {
-        grid.insert(
-            a.key.clone(),
-            toml::Value::Array(a.values.iter().cloned().map(toml::Value::String).collect()),
-        );
+        // Each value as written in the tables, so a sweep of numbers repeats byte for
+        // byte; a list value (one value of a list setting) as the list itself, since
+        // its table cell is quoted CSV that would read back as text.
+        let values = (0..a.values.len())
+            .map(|i| match a.typed.as_ref().map(|t| &t[i]) {
+                Some(list @ toml::Value::Array(_)) => list.clone(),
+                _ => toml::Value::String(a.values[i].clone()),
+            })
+            .collect();
+        grid.insert(a.key.clone(), toml::Value::Array(values));
     }
     let mut sweep = toml::Table::new();
     sweep.insert("runs".into(), toml::Value::Integer(runs as i64));
