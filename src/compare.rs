@@ -51,10 +51,9 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             // Not necessarily a regular file: the reader says what it is if not.
             Some(PathBuf::from(scenario))
         } else {
-            let names: Vec<&str> = presets::PRESETS.iter().map(|p| p.name).collect();
             anyhow::bail!(
                 "compare: '{scenario}' is neither a preset nor a readable file; accepted: {} or a TOML scenario file",
-                names.join(", ")
+                presets::names().join(", ")
             );
         };
         let resolved = resolve_with(&shared, file)?;

@@ -636,12 +636,14 @@ fn parse_toml(text: &str, source: &Source) -> Result<toml::Table> {
 }
 
 /// Take `preset = "NAME"` out of a scenario file: the preset the file builds on.
-fn take_preset(table: &mut toml::Table, source: &Source) -> Result<Option<String>> {
+fn take_preset(
+    table: &mut toml::Table,
+    source: &Source,
+) -> Result<Option<&'static crate::presets::Preset>> {
     match table.remove("preset") {
         None => Ok(None),
         Some(toml::Value::String(name)) => {
-            PresetChoice::from(&name, source.clone()).find()?;
-            Ok(Some(name))
+            PresetChoice::from(&name, source.clone()).find().map(Some)
         }
         Some(other) => Err(invalid(
             "preset",
@@ -707,16 +709,16 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     }
     let mut preset = given_preset;
     for (table, source) in &mut files {
-        if let Some(name) = take_preset(table, source)? {
+        if let Some(named) = take_preset(table, source)? {
             match preset {
-                Some(given) if given.name != name => {
+                Some(given) if given.name != named.name => {
                     return Err(ScenarioError::PresetConflict {
-                        name,
+                        name: named.name.to_string(),
                         source: source.clone(),
                         given: given.name.to_string(),
                     })
                 }
-                _ => preset = Some(crate::presets::find(&name)?),
+                _ => preset = Some(named),
             }
         }
     }
