@@ -697,6 +697,7 @@ async fn schema() -> impl IntoResponse {
         "defaults": defaults,
         "types": datadao_core::AgentType::ALL.map(|t| t.name()),
         "panels": panels::schema(),
+        "share_groups": settings::share_groups(),
         "band_series": sweep::SERIES,
         "band_stats": sweep::STATS,
         "limits": {

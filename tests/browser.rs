@@ -259,6 +259,45 @@ fn the_dashboard_in_headless_chromium() {
     );
     let note = b.js("return document.querySelector('#chart-price').parentElement.querySelector('.note').textContent;");
     assert!(note.as_str().unwrap().contains("not updated"), "{note}");
+
+    // One share slider moves the others of its group, and the run takes the whole group.
+    slide_fee(&b, 0.01);
+    let renders = b.js("return window.__datadao.renders;");
+    b.js("const r = document.getElementById('k-agents-degen-share'); r.value = '0.5'; r.dispatchEvent(new Event('input', {bubbles: true}));");
+    b.wait_for(&format!("window.__datadao.renders > {renders} && window.__datadao.lastRun && document.getElementById('status').textContent.includes('redraw')"));
+    let shares = b.js(
+        "return ['degen', 'organization', 'power', 'active', 'casual'].map(t => Number(document.getElementById('k-agents-' + t + '-share').value));",
+    );
+    let shares: Vec<f64> = serde_json::from_value(shares).unwrap();
+    let expected = [
+        0.5,
+        0.05 * 0.5 / 0.6,
+        0.05 * 0.5 / 0.6,
+        0.3 * 0.5 / 0.6,
+        0.2 * 0.5 / 0.6,
+    ];
+    for (got, want) in shares.iter().zip(expected) {
+        // A range input keeps its step's precision.
+        assert!(
+            (got - want).abs() < 0.01,
+            "the sliders after moving degens: {shares:?}"
+        );
+    }
+    let sent = b.js("return Object.keys(window.__datadao.lastRun ? JSON.parse(decodeURIComponent(document.getElementById('dl-toml').href.split('?s=')[1])).settings : {}).filter(k => k.endsWith('.share')).sort();");
+    assert_eq!(
+        sent,
+        json!([
+            "agents.active.share",
+            "agents.casual.share",
+            "agents.degen.share",
+            "agents.organization.share",
+            "agents.power.share"
+        ]),
+        "the page sends the whole group"
+    );
+    let error = b.js("return document.querySelector('.lever[data-key=\"agents.degen.share\"] .error').textContent;");
+    assert_eq!(error, json!(""), "no error beside the moved share");
+
     // The page did all that within its Content-Security-Policy.
     let blocked = b.js("return window.__datadao.cspViolations;");
     assert_eq!(blocked, json!([]), "the CSP blocked part of the page");

@@ -289,8 +289,31 @@ fn bad_input_is_refused_clearly() {
         ),
         (
             &[],
-            &["--set", "agents.degen.share=0.5"],
+            // A layer that sets every share of a group must sum to 1.
+            &[
+                "--set",
+                "agents.degen.share=0.5",
+                "--set",
+                "agents.organization.share=0.05",
+                "--set",
+                "agents.power.share=0.05",
+                "--set",
+                "agents.active.share=0.3",
+                "--set",
+                "agents.casual.share=0.2",
+            ],
             &["share", "sum", "sum to 1"],
+        ),
+        (
+            &[],
+            // Shares set together that leave the others less than nothing.
+            &[
+                "--set",
+                "pie.shares.power=0.7",
+                "--set",
+                "pie.shares.active=0.5",
+            ],
+            &["pie.shares.power", "pie.shares.active", "sum to 1.2"],
         ),
         (
             &[("AGENTS_PER_ENTRY", "0")],
@@ -738,5 +761,87 @@ fn the_test_suites_switch_is_not_a_setting() {
         .code(1)
         .stderr(predicate::str::contains(
             "unknown setting 'require_browsr' (from environment variable DATADAO_REQUIRE_BROWSR)",
+        ));
+}
+
+/// A way of giving a setting: a flag, a variable, a file.
+type Channel = Box<dyn Fn(&Path, &mut Command)>;
+
+/// The shares of `agents.<type>.share` after `setup` sets degens to 0.5 by one channel.
+fn agent_shares_after(setup: impl Fn(&Path, &mut Command)) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = datadao(dir.path());
+    cmd.args(["config", "--set", "output.dir=out"]);
+    setup(dir.path(), &mut cmd);
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table: toml::Table = text.parse().unwrap();
+    ["degen", "organization", "power", "active", "casual"]
+        .iter()
+        .map(|t| table["agents"][*t]["share"].as_float().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_share_set_alone_takes_its_room_from_the_others_in_every_channel() {
+    // The seed's 0.4/0.05/0.05/0.3/0.2 with degens at 0.5: the others keep their
+    // proportions in the 0.5 left (hand-computed: 0.05 x 0.5 / 0.6 for organizations).
+    let expected = [
+        0.5,
+        0.05 * 0.5 / 0.6,
+        0.05 * 0.5 / 0.6,
+        0.3 * 0.5 / 0.6,
+        0.2 * 0.5 / 0.6,
+    ];
+    let channels: Vec<Channel> = vec![
+        Box::new(|_, c| {
+            c.args(["--set", "agents.degen.share=0.5"]);
+        }),
+        Box::new(|_, c| {
+            c.env("DATADAO_AGENTS__DEGEN__SHARE", "0.5");
+        }),
+        Box::new(|p, c| {
+            fs::write(p.join(".env"), "DATADAO_AGENTS__DEGEN__SHARE=0.5\n").unwrap();
+            let _ = c;
+        }),
+        Box::new(|p, c| {
+            fs::write(p.join("s.toml"), "[agents.degen]\nshare = 0.5\n").unwrap();
+            c.args(["--config", "s.toml"]);
+        }),
+    ];
+    for (i, channel) in channels.iter().enumerate() {
+        let shares = agent_shares_after(channel);
+        for (got, want) in shares.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "channel {i}: {shares:?}");
+        }
+        assert!(
+            (shares.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+            "channel {i}"
+        );
+    }
+    // A later layer's partial set rebalances what the earlier layers left.
+    let shares = agent_shares_after(|p, c| {
+        fs::write(p.join("s.toml"), "[agents.degen]\nshare = 0.5\n").unwrap();
+        c.args(["--config", "s.toml", "--set", "agents.casual.share=0.1"]);
+    });
+    let rest = 1.0 - 0.1;
+    let before = [0.5, 0.05 * 0.5 / 0.6, 0.05 * 0.5 / 0.6, 0.3 * 0.5 / 0.6];
+    let old: f64 = before.iter().sum();
+    for (got, want) in shares.iter().zip(before.iter().map(|v| v * rest / old)) {
+        assert!((got - want).abs() < 1e-12, "{shares:?}");
+    }
+    // The listing says where a rebalanced share came from, and the run repeats from it.
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["config", "--set", "agents.degen.share=0.5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "agents.organization.share: from rebalancing for flag --set agents.degen.share=0.5",
         ));
 }

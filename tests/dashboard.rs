@@ -1034,3 +1034,40 @@ fn a_flood_of_runs_is_queued_within_bounds_and_small_requests_still_get_through(
     eprintln!("flood of 100 slow runs: {refused} refused at once; schema in {schema:?} during it, a small run in {after:?} after");
     assert!(schema < Duration::from_secs(1) && after < Duration::from_secs(1));
 }
+
+#[test]
+fn a_request_that_sets_one_share_gets_the_others_rebalanced() {
+    let s = Server::start();
+    let (status, body) = post(
+        &format!("{}/api/run", s.url),
+        r#"{"settings": {"agents.degen.share": 0.5, "simulation.total_steps": 400}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let last = |t: &str| {
+        body["series"]["agents"][t]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    let total: f64 = ["degen", "organization", "power", "active", "casual"]
+        .iter()
+        .map(|t| last(t))
+        .sum();
+    // Newcomers follow the rebalanced shares (0.5, and 0.3 x 0.5 / 0.6 = 0.25 active).
+    assert!((last("degen") / total - 0.5).abs() < 0.02, "{body}");
+    assert!((last("active") / total - 0.25).abs() < 0.02, "{body}");
+    // Shares set together that leave the others less than nothing name both.
+    let (status, body) = post(
+        &format!("{}/api/run", s.url),
+        r#"{"settings": {"pie.shares.power": 0.7, "pie.shares.active": 0.5}}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["key"], "pie.shares.active", "{body}");
+    assert_eq!(
+        body["keys"],
+        serde_json::json!(["pie.shares.active", "pie.shares.power"])
+    );
+}

@@ -42,7 +42,14 @@ function el(tag, props, ...children) {
 // Settings keyed by whatever the URL or a file says, `__proto__` included: no prototype.
 const dict = from => Object.assign(Object.create(null), from || {});
 const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
-const state = {schema:null, presetValues:dict(), preset:"", settings:dict(), current:null, band:null, pins:[], error:null, errorKey:null};
+const state = {schema:null, presetValues:dict(), preset:"", settings:dict(), current:null, band:null, pins:[], error:null, errorKey:null, errorKeys:[]};
+// Whether the current error is about `key`: its key, one of its keys, or a group it
+// names (`pie.shares`, `agents.<type>.share`) that `key` belongs to.
+function errorAbout(key) {
+  const named = [state.errorKey, ...(state.errorKeys || [])].filter(k => typeof k === "string");
+  return named.some(k => k === key || key.startsWith(k + ".") ||
+    (k.includes("<type>") && new RegExp("^" + k.split("<type>").map(p => p.replace(/[.]/g, "[.]")).join("[a-z_]+") + "$").test(key)));
+}
 const view = {};           // per panel: {log, x0, x1}
 const session = Math.random().toString(36).slice(2);
 let seq = 0, inflight = null;
@@ -124,7 +131,7 @@ function syncControls() {
     const meta = d.querySelector(".meta");
     meta.replaceChildren((it ? `range ${it.min} to ${it.max} · ` : "") + `default ${show(def)}` + (state.preset ? ` (preset ${state.preset})` : ""));
     if (changed) meta.append(" · ", el("span", {className: "changed", textContent: `now ${show(v)}`}));
-    d.querySelector(".error").textContent = state.errorKey === key ? state.error : "";
+    d.querySelector(".error").textContent = state.error && errorAbout(key) ? state.error : "";
   }
   const shown = new Set([...state.schema.levers, ...state.schema.choices].map(l => l.key));
   const custom = Object.entries(state.settings).filter(([k]) => !shown.has(k));
@@ -141,11 +148,48 @@ function syncControls() {
   $("dl-csv").href = "/api/data.csv?s=" + s;
 }
 
-// A value as text, whatever its type.
-function show(v) { return typeof v === "string" ? v : JSON.stringify(v); }
+// A value as text, whatever its type (a number to 6 significant digits: a rebalanced
+// share is 0.0416667, not 0.041666666666666664).
+function show(v) { return typeof v === "string" ? v : typeof v === "number" ? String(+v.toPrecision(6)) : JSON.stringify(v); }
 
-function change(key, v) {
+function setValue(key, v) {
   if (v === state.presetValues[key]) delete state.settings[key]; else state.settings[key] = v;
+}
+// The other shares of a group make room for a share moved alone, in proportion to their
+// sizes, equally if they are all 0, the last taking what rounding leaves: the settings
+// layer's rule (`/api/schema`'s share_groups name the groups), so the sliders move
+// together and the page sends the whole group.
+function makeRoom(others, room) {
+  room = Math.max(room, 0);
+  const old = others.reduce((a, b) => a + b, 0);
+  let given = 0;
+  return others.map((v, i) => {
+    const share = i === others.length - 1 ? Math.max(room - given, 0) : old > 0 ? v * (room / old) : room / others.length;
+    given += share;
+    return share;
+  });
+}
+// A link or file that sets only some shares of a group: the others make room, as the
+// server would, so the sliders show what runs.
+function completeGroups() {
+  for (const group of state.schema.share_groups || []) {
+    const given = group.filter(k => own(state.settings, k) && typeof state.settings[k] === "number");
+    if (!given.length || given.length === group.length) continue;
+    const others = group.filter(k => !given.includes(k));
+    const setSum = given.reduce((a, k) => a + state.settings[k], 0);
+    const old = others.map(k => Number(value(k)) || 0);
+    if (Math.abs(setSum + old.reduce((a, b) => a + b, 0) - 1) <= 1e-9) continue;
+    makeRoom(old, 1 - setSum).forEach((v, i) => setValue(others[i], v));
+  }
+}
+function change(key, v) {
+  const group = (state.schema.share_groups || []).find(g => g.includes(key));
+  if (group && typeof v === "number" && Number.isFinite(v)) {
+    const others = group.filter(k => k !== key);
+    const shares = makeRoom(others.map(k => Number(value(k)) || 0), 1 - v);
+    setValue(key, v);
+    others.forEach((k, i) => setValue(k, shares[i]));
+  } else setValue(key, v);
   changed();
 }
 function changed() {
@@ -162,7 +206,7 @@ async function loadPreset() {
 async function post(path, body, signal) {
   const r = await fetch(path, {method:"POST", headers:{"content-type":"application/json"}, body:JSON.stringify(body), signal});
   const data = await r.json().catch(() => ({error: "the server answered " + r.status}));
-  if (!r.ok) { const e = new Error(data.error || r.statusText); e.key = data.key; e.status = r.status; throw e; }
+  if (!r.ok) { const e = new Error(data.error || r.statusText); e.key = data.key; e.keys = data.keys; e.status = r.status; throw e; }
   return data;
 }
 
@@ -177,7 +221,7 @@ async function rerun() {
     let band = null;
     if ($("band").checked) band = await post("/api/band", {...scenario(), seeds: Number($("seeds").value) || 20, session, seq: mySeq}, ctl.signal);
     if (mySeq !== seq) return;
-    state.current = run; state.band = band; state.error = null; state.errorKey = null;
+    state.current = run; state.band = band; state.error = null; state.errorKey = null; state.errorKeys = [];
     window.__datadao.lastRun = run; window.__datadao.lastBand = band;
     draw();
     const took = performance.now() - window.__datadao.changedAt;
@@ -185,7 +229,7 @@ async function rerun() {
     setStatus(`${run.series.step.length} points · server ${run.elapsed_ms.toFixed(0)} ms · change to redraw ${took.toFixed(0)} ms` + (band ? ` · band of ${band.seeds} seeds ${band.elapsed_ms.toFixed(0)} ms` : ""));
   } catch (e) {
     if (e.name === "AbortError" || e.status === 409 || mySeq !== seq) return;
-    state.error = e.message; state.errorKey = e.key || null;
+    state.error = e.message; state.errorKey = e.key || null; state.errorKeys = e.keys || [];
     syncControls(); draw();
     setStatus("not updated: " + e.message, true);
   }
@@ -373,7 +417,7 @@ $("upload").onchange = async e => {
   let data;
   try { data = await post("/api/parse-scenario", {name: f.name, text: await f.text()}); }
   catch (err) { state.error = err.message; state.errorKey = err.key || null; syncControls(); setStatus("upload refused: " + err.message, true); return; }
-  state.preset = typeof data.preset === "string" ? data.preset : ""; state.settings = dict(data.settings); await loadPreset(); changed();
+  state.preset = typeof data.preset === "string" ? data.preset : ""; state.settings = dict(data.settings); await loadPreset(); completeGroups(); changed();
 };
 window.addEventListener("resize", () => draw());
 
@@ -385,5 +429,6 @@ window.addEventListener("resize", () => draw());
   readUrl();
   buildControls(); buildCharts();
   await loadPreset();
+  completeGroups();
   changed();
 })();

@@ -17,7 +17,8 @@
 //! [`economy`] puts one interface over both, and [`control`] is how a front end stops a
 //! run early and what a step can fail with.
 //! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles;
-//! [`numbers`] how every CSV spells a number.
+//! [`numbers`] how every CSV spells a number; [`shares`] how a group of shares that
+//! sums to 1 makes room.
 
 pub mod agent_type;
 pub mod agents;
@@ -36,6 +37,7 @@ pub mod numbers;
 pub mod original_2024;
 pub mod pie;
 pub mod population;
+pub mod shares;
 pub mod transactions;
 pub mod treasury;
 pub mod validation;

@@ -20,7 +20,7 @@ pub struct ConfigError {
 
 /// How far a set of shares may stray from 1 before it is refused. Decimal shares such as
 /// 0.4 + 0.05 + 0.05 + 0.3 + 0.2 do not sum to exactly 1.0 in binary.
-pub(crate) const SHARE_SUM_TOLERANCE: f64 = 1e-9;
+pub(crate) const SHARE_SUM_TOLERANCE: f64 = crate::shares::SUM_TOLERANCE;
 
 pub(crate) fn err(key: &str, value: impl ToString, accepted: &str) -> ConfigError {
     ConfigError {

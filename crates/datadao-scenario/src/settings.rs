@@ -583,9 +583,100 @@ struct Layers {
     flat: Flat,
     sources: BTreeMap<String, Source>,
     raw: BTreeMap<String, String>,
+    /// Keys the layer being applied has set so far.
+    layer: Vec<String>,
+}
+
+/// The groups of shares that must sum to 1 (every `agents.<type>.share`, every
+/// `pie.shares.<group>`), each in key order: a layer that sets some of a group
+/// rebalances the rest.
+pub fn share_groups() -> [Vec<String>; 2] {
+    share_groups_of(&known_keys())
+}
+
+fn share_groups_of(known: &Flat) -> [Vec<String>; 2] {
+    let agents = known
+        .keys()
+        .filter(|k| {
+            k.starts_with("agents.") && k.ends_with(".share") && k.matches('.').count() == 2
+        })
+        .cloned()
+        .collect();
+    let pie = known
+        .keys()
+        .filter(|k| k.starts_with("pie.shares."))
+        .cloned()
+        .collect();
+    [agents, pie]
+}
+
+fn as_number(v: Option<&toml::Value>) -> f64 {
+    match v {
+        Some(toml::Value::Float(f)) => *f,
+        Some(toml::Value::Integer(i)) => *i as f64,
+        _ => 0.0,
+    }
 }
 
 impl Layers {
+    /// Finish a layer (a preset, a file, `.env`, the environment, a library call's
+    /// values, the flags): a group of shares it set only partly makes room, the shares it
+    /// left alone taking what the set ones leave in proportion to their sizes (the rule
+    /// of governance's `set`, `datadao_core::shares::make_room`). A group already summing
+    /// to 1 is left as it is; one whose set shares leave less than nothing is refused. A
+    /// layer that sets a whole group is checked with the whole scenario, as before.
+    fn end_layer(&mut self) -> Result<()> {
+        let layer = std::mem::take(&mut self.layer);
+        for group in share_groups_of(&self.known) {
+            let set: Vec<&String> = group.iter().filter(|k| layer.contains(k)).collect();
+            if set.is_empty() || set.len() == group.len() {
+                continue;
+            }
+            let others: Vec<&String> = group.iter().filter(|k| !layer.contains(k)).collect();
+            let set_sum: f64 = set.iter().map(|k| as_number(self.flat.get(*k))).sum();
+            let old: Vec<f64> = others
+                .iter()
+                .map(|k| as_number(self.flat.get(*k)))
+                .collect();
+            let total = set_sum + old.iter().sum::<f64>();
+            if (total - 1.0).abs() <= datadao_core::shares::SUM_TOLERANCE {
+                continue;
+            }
+            let room = 1.0 - set_sum;
+            let first = set[0];
+            let by = self.sources.get(first).cloned().unwrap_or(Source::Default);
+            if room < -datadao_core::shares::SUM_TOLERANCE {
+                let related = set[1..]
+                    .iter()
+                    .map(|k| Related {
+                        key: (*k).clone(),
+                        value: self.raw.get(*k).cloned().unwrap_or_default(),
+                        source: self.sources.get(*k).cloned().unwrap_or(Source::Default),
+                    })
+                    .collect();
+                return Err(ScenarioError::InvalidSetting {
+                    key: first.clone(),
+                    value: self.raw.get(first).cloned().unwrap_or_default(),
+                    sources: vec![by],
+                    item: None,
+                    related,
+                    accepted: format!(
+                        "shares that leave room for the others of their group (the shares set together sum to {set_sum}, more than 1)"
+                    ),
+                    reason: None,
+                });
+            }
+            let new = datadao_core::shares::make_room(&old, room);
+            for (key, value) in others.into_iter().zip(new) {
+                self.flat.insert(key.clone(), toml::Value::Float(value));
+                self.raw.insert(key.clone(), value.to_string());
+                self.sources
+                    .insert(key.clone(), Source::Rebalanced(Box::new(by.clone())));
+            }
+        }
+        Ok(())
+    }
+
     /// Apply one raw (string) value.
     fn set_raw(&mut self, key: &str, raw: &str, source: Source) -> Result<()> {
         let Some(template) = self.known.get(key) else {
@@ -596,6 +687,7 @@ impl Layers {
         self.flat.insert(key.to_string(), value);
         self.sources.insert(key.to_string(), source);
         self.raw.insert(key.to_string(), raw.to_string());
+        self.layer.push(key.to_string());
         Ok(())
     }
 
@@ -606,7 +698,7 @@ impl Layers {
         for (key, value) in given {
             self.set_typed(key, value, source.clone())?;
         }
-        Ok(())
+        self.end_layer()
     }
 
     /// Apply one typed value (from TOML or a library call); integers are accepted where
@@ -622,6 +714,7 @@ impl Layers {
         check_sign(&key, &value, template, &source)?;
         self.flat.insert(key.clone(), value);
         self.raw.insert(key.clone(), shown);
+        self.layer.push(key.clone());
         self.sources.insert(key, source);
         Ok(())
     }
@@ -689,6 +782,7 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
         known,
         sources: BTreeMap::new(),
         raw: BTreeMap::new(),
+        layer: Vec::new(),
     };
 
     // Scenario files are read first: one may name the preset it builds on.
@@ -771,13 +865,16 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
             seen.insert(key.clone(), (var.clone(), raw.clone()));
             layers.set_raw(&key, &raw, source)?;
         }
+        layers.end_layer()?;
     }
     for given in &inputs.typed {
         layers.set_typed(given.key.clone(), given.value.clone(), given.source.clone())?;
     }
+    layers.end_layer()?;
     for given in &inputs.flags {
         layers.set_raw(&given.key, &given.value, given.source.clone())?;
     }
+    layers.end_layer()?;
 
     let Layers {
         flat, sources, raw, ..

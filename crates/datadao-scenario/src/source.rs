@@ -26,6 +26,9 @@ pub enum Source {
     Api(String),
     /// A scenario file uploaded to the dashboard, by the name it was uploaded under.
     Upload(String),
+    /// A share its group's other shares made room in: the layer (its source here) set
+    /// only some shares of the group.
+    Rebalanced(Box<Source>),
 }
 
 impl fmt::Display for Source {
@@ -39,6 +42,7 @@ impl fmt::Display for Source {
             Source::Flag(flag) => write!(f, "flag {flag}"),
             Source::Api(arg) => write!(f, "{arg}"),
             Source::Upload(name) => write!(f, "uploaded file {name}"),
+            Source::Rebalanced(by) => write!(f, "rebalancing for {by}"),
         }
     }
 }

@@ -221,14 +221,8 @@ impl GovernedSettings {
                     _ => (s.power, s.active),
                 };
                 let value = value.min(1.0);
-                let rest_old = a + b;
-                let rest_new = 1.0 - value;
-                let (a2, b2) = if rest_old > 0.0 {
-                    let a2 = a * (rest_new / rest_old);
-                    (a2, (rest_new - a2).max(0.0))
-                } else {
-                    (rest_new / 2.0, rest_new / 2.0)
-                };
+                let room = crate::shares::make_room(&[a, b], 1.0 - value);
+                let (a2, b2) = (room[0], room[1]);
                 out.shares = match setting {
                     Governable::SharePower => PieShares {
                         power: value,
