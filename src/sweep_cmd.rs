@@ -268,9 +268,14 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         }
         None => finish_outputs_with(&set, args.format, base.output.plot)?,
     }
+    let table = match (shard, args.quiet) {
+        (None, false) => crate::sweep_outputs::points_abridged(&set)?,
+        _ => String::new(),
+    };
     signals::check()?;
     set.commit()?;
     if !args.quiet {
+        emit(&table)?;
         let done = mine.len() as u64 * runs;
         let secs = started.elapsed().as_secs_f64();
         emit(&format!(

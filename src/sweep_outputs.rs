@@ -23,8 +23,93 @@ pub fn finish_outputs(set: &OutputSet, format: Format) -> Result<()> {
     finish_outputs_with(set, format, true)
 }
 
+/// Points listed by [`points_abridged`]; `sweep_points.csv` has them all.
+const ABRIDGED_POINTS: usize = 12;
+/// The KPIs [`points_abridged`] shows, each as its median and 5-95% range.
+const ABRIDGED_KPIS: [&str; 3] = ["final_price", "final_pie", "volatility"];
+
+/// `sweep_points.csv` abridged for the terminal: the first points' settings, runs, and
+/// the median [5th, 95th percentile] of a few KPIs.
+pub fn points_abridged(set: &OutputSet) -> Result<String> {
+    let text = std::fs::read_to_string(set.path(sweep::POINTS_FILE))
+        .with_context(|| format!("cannot read {}", sweep::POINTS_FILE))?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = reader.headers()?.clone();
+    let col = |name: &str| header.iter().position(|c| c == name);
+    let runs_col = col("runs").ok_or_else(|| anyhow!("no runs column"))?;
+    let num = |t: &str| -> String {
+        t.parse::<f64>().map_or("-".into(), |v| {
+            if v != 0.0 && !(1e-3..1e6).contains(&v.abs()) {
+                format!("{v:.3e}")
+            } else {
+                format!("{v:.4}")
+            }
+        })
+    };
+    let mut rows = vec![{
+        let mut h: Vec<String> = header.iter().take(runs_col + 1).map(String::from).collect();
+        h.extend(ABRIDGED_KPIS.iter().map(|k| format!("{k} p50 [p5, p95]")));
+        h
+    }];
+    let mut total = 0;
+    for record in reader.records() {
+        let record = record?;
+        total += 1;
+        if rows.len() > ABRIDGED_POINTS {
+            continue;
+        }
+        let mut row: Vec<String> = record.iter().take(runs_col + 1).map(String::from).collect();
+        for k in ABRIDGED_KPIS {
+            let get = |s: &str| {
+                col(&format!("{k}_{s}"))
+                    .and_then(|c| record.get(c))
+                    .unwrap_or("")
+            };
+            row.push(format!(
+                "{} [{}, {}]",
+                num(get("p50")),
+                num(get("p5")),
+                num(get("p95"))
+            ));
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    if total > ABRIDGED_POINTS {
+        out.push_str(&format!(
+            "... {} more points in {}\n",
+            total - ABRIDGED_POINTS,
+            sweep::POINTS_FILE
+        ));
+    }
+    Ok(out)
+}
+
 /// [`finish_outputs`], without the figure unless `plot` (`--no-plot`, `output.plot`).
 pub fn finish_outputs_with(set: &OutputSet, format: Format, plot: bool) -> Result<()> {
+    // The points table, from the runs table as written (a merge gets the same).
+    let runs = std::fs::File::open(set.path(sweep::RUNS_FILE))
+        .with_context(|| format!("cannot read {}", sweep::RUNS_FILE))?;
+    let mut points = crate::output::create(&set.path(sweep::POINTS_FILE))?;
+    sweep::points_table(std::io::BufReader::new(runs), &mut points)?;
+    drop(points);
     if plot {
         let path = set.path(sweep::SERIES_FILE);
         let series = std::fs::read_to_string(&path)

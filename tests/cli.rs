@@ -674,11 +674,16 @@ fn sweep_no_plot_draws_nothing() {
     sweep(&["--no-plot"], "a");
     assert_eq!(
         names(&p.join("a")),
-        ["sweep.toml", "sweep_runs.csv", "sweep_series.csv"]
+        [
+            "sweep.toml",
+            "sweep_points.csv",
+            "sweep_runs.csv",
+            "sweep_series.csv"
+        ]
     );
     sweep(&[], "b");
     assert!(p.join("b/sweep_results.png").exists());
-    for t in ["sweep_runs.csv", "sweep_series.csv"] {
+    for t in ["sweep_runs.csv", "sweep_series.csv", "sweep_points.csv"] {
         assert_eq!(
             fs::read(p.join("a").join(t)).unwrap(),
             fs::read(p.join("b").join(t)).unwrap()

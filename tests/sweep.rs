@@ -36,9 +36,10 @@ fn sweep(dir: &Path, out: &str, extra: &[&str]) {
         .success();
 }
 
-const TABLES: [&str; 4] = [
+const TABLES: [&str; 5] = [
     "sweep_runs.csv",
     "sweep_series.csv",
+    "sweep_points.csv",
     "sweep.toml",
     "sweep_results.png",
 ];
@@ -353,4 +354,67 @@ fn a_sweep_over_a_list_setting_draws_its_figure_and_repeats_from_its_sweep_toml(
             "{f} differs when the sweep is repeated from its sweep.toml"
         );
     }
+}
+
+/// numpy's default percentile (linear between closest ranks), written here apart from
+/// the crate's own.
+fn numpy_percentile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let h = (v.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+#[test]
+fn sweep_points_csv_is_sweep_runs_csv_summarised_per_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    sweep(p, "s", &[]);
+    let runs = csv::Reader::from_path(p.join("s/sweep_runs.csv")).unwrap();
+    let mut points = csv::Reader::from_path(p.join("s/sweep_points.csv")).unwrap();
+    let point_header = points.headers().unwrap().clone();
+    let mut runs = runs;
+    let run_header = runs.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = runs.records().map(Result::unwrap).collect();
+    let run_col = run_header.iter().position(|c| c == "run").unwrap();
+    let kpis: Vec<&str> = run_header.iter().skip(run_col + 2).collect();
+    let mut checked = 0;
+    for point in points.records().map(Result::unwrap) {
+        let get = |name: &str| {
+            point
+                .get(point_header.iter().position(|c| c == name).unwrap())
+                .unwrap()
+        };
+        let mine: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[0] == get("point")).collect();
+        assert_eq!(get("runs"), mine.len().to_string());
+        for axis in run_header.iter().take(run_col).skip(1) {
+            let c = run_header.iter().position(|h| h == axis).unwrap();
+            assert_eq!(get(axis), &mine[0][c]);
+        }
+        for kpi in &kpis {
+            let c = run_header.iter().position(|h| h == *kpi).unwrap();
+            let values: Vec<f64> = mine.iter().filter_map(|r| r[c].parse().ok()).collect();
+            assert_eq!(get(&format!("{kpi}_n")), values.len().to_string(), "{kpi}");
+            if values.is_empty() {
+                assert_eq!(get(&format!("{kpi}_p50")), "", "{kpi}");
+                continue;
+            }
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            for (stat, want) in [
+                ("mean", mean),
+                ("p5", numpy_percentile(&values, 0.05)),
+                ("p50", numpy_percentile(&values, 0.5)),
+                ("p95", numpy_percentile(&values, 0.95)),
+            ] {
+                let got: f64 = get(&format!("{kpi}_{stat}")).parse().unwrap();
+                assert!(
+                    (got - want).abs() <= 1e-12 * want.abs().max(1e-300),
+                    "{kpi}_{stat}: {got} against {want}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked}");
 }

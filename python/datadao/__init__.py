@@ -256,12 +256,18 @@ class Sweep:
         runs: one row per run, the columns of ``sweep_runs.csv``.
         series: per point and recorded step, mean and 5/50/95th percentiles across
             runs, the columns of ``sweep_series.csv``.
+        points: one row per point: its settings, ``runs``, and for every KPI of
+            ``runs`` its ``_mean``, ``_p5``, ``_p50``, ``_p95`` (numpy's linear
+            percentiles) and ``_n`` (runs where it has a value), the columns of
+            ``sweep_points.csv``.
     """
 
     runs: pd.DataFrame
     series: pd.DataFrame
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)
     runs_csv: bytes = field(repr=False, default=b"")
     series_csv: bytes = field(repr=False, default=b"")
+    points_csv: bytes = field(repr=False, default=b"")
 
 
 def _sweep_shard(kwargs: Dict[str, Any], k: int, n: int) -> Tuple[Any, ...]:
@@ -351,9 +357,12 @@ def sweep(
             bar.close()
         runs_csv, series_csv = _native.merge_shards(parts)
     runs_csv, series_csv = bytes(runs_csv), bytes(series_csv)
+    points_csv = bytes(_native.points_table(runs_csv))
     return Sweep(
         runs=pd.read_csv(io.BytesIO(runs_csv)),
         series=pd.read_csv(io.BytesIO(series_csv)),
+        points=pd.read_csv(io.BytesIO(points_csv)),
         runs_csv=runs_csv,
         series_csv=series_csv,
+        points_csv=points_csv,
     )

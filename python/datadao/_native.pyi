@@ -84,3 +84,7 @@ def sweep_tables(
 def merge_shards(results: Iterable[Tuple[bytes, bytes, Optional[str], str]]) -> Tuple[bytes, bytes]:
     """Merge ``sweep_tables(..., shard=(k, n))`` results, in the order the shards were
     submitted, with every check of ``datadao merge``; raises :class:`MergeError`."""
+
+def points_table(runs_csv: bytes) -> bytes:
+    """``sweep_points.csv`` of a sweep from its ``sweep_runs.csv``: per point, each KPI's
+    mean, 5/50/95th percentiles and count over its runs, as ``datadao sweep`` writes it."""

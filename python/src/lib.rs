@@ -550,6 +550,16 @@ fn merge_shards<'py>(
     ))
 }
 
+/// `sweep_points.csv` of a sweep from its `sweep_runs.csv` (bytes): per point, each
+/// KPI's mean, 5/50/95th percentiles and count over its runs, as `datadao sweep` writes it.
+#[pyfunction]
+fn points_table<'py>(py: Python<'py>, runs_csv: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::new();
+    py.detach(|| sweep::points_table(runs_csv, &mut out))
+        .map_err(|e| errors::work(e.into()))?;
+    Ok(PyBytes::new(py, &out))
+}
+
 /// The Rust half of the `datadao` package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -564,6 +574,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep_shards, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_tables, m)?)?;
     m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
+    m.add_function(wrap_pyfunction!(points_table, m)?)?;
     m.add("MAX_DEPTH", conversion::MAX_DEPTH)?;
     m.add("POLL_SECONDS", background::POLL.as_secs_f64())?;
     Ok(())

@@ -160,6 +160,16 @@ def test_sweep_tables_equal_the_cli_sweep(cli, tmp_path):
     )
     assert s.runs_csv == (tmp_path / "s" / "sweep_runs.csv").read_bytes()
     assert s.series_csv == (tmp_path / "s" / "sweep_series.csv").read_bytes()
+    assert s.points_csv == (tmp_path / "s" / "sweep_points.csv").read_bytes()
+    assert len(s.points) == 2 * 3 and set(s.points["runs"]) == {3}
+    # Each point's KPI figures are numpy's over its runs.
+    import numpy as np
+
+    for _, point in s.points.iterrows():
+        mine = s.runs[s.runs["point"] == point["point"]]["final_price"].dropna()
+        assert point["final_price_n"] == len(mine)
+        assert point["final_price_p50"] == pytest.approx(np.percentile(mine, 50), rel=1e-12)
+        assert point["final_price_p95"] == pytest.approx(np.percentile(mine, 95), rel=1e-12)
     assert len(s.runs) == 2 * 3 * 3
     assert {"point", "run", "seed", "final_price", "market.fee_rate"} <= set(s.runs.columns)
     assert "price_p50" in s.series.columns

@@ -31,6 +31,9 @@ pub const COMPARE_SUMMARY_FILE: &str = "compare_summary.csv";
 pub const RUNS_FILE: &str = "sweep_runs.csv";
 /// A sweep's series table, per point and recorded step.
 pub const SERIES_FILE: &str = "sweep_series.csv";
+/// A sweep's points table: per point, each KPI's mean, percentiles and count over its
+/// runs.
+pub const POINTS_FILE: &str = "sweep_points.csv";
 /// The effective sweep, saved beside a sweep's results and compared by `merge`.
 pub const SWEEP_FILE: &str = "sweep.toml";
 /// A shard's identity, beside its partial tables.
@@ -46,6 +49,7 @@ pub const SERIES_PARQUET: &str = "sweep_series.parquet";
 pub const SWEEP_FILES: &[&str] = &[
     RUNS_FILE,
     SERIES_FILE,
+    POINTS_FILE,
     SWEEP_FILE,
     SHARD_FILE,
     SWEEP_PLOT_FILE,

@@ -109,7 +109,7 @@ pub const SERIES: [&str; 4] = ["price", "lp_ddt_reserve", "lp_xdai_reserve", "pi
 /// What each series is summarised by across runs, in the order of [`Spread::values`]
 /// (`sweep_series.csv` has a column `{series}_{stat}` for each).
 pub const STATS: [&str; 4] = ["mean", "p5", "p50", "p95"];
-pub use crate::outputs::{RUNS_FILE, SERIES_FILE};
+pub use crate::outputs::{POINTS_FILE, RUNS_FILE, SERIES_FILE};
 
 /// One swept setting and its values, as written.
 #[derive(Clone, Debug, PartialEq)]
@@ -819,6 +819,105 @@ fn series_rows(point: usize, values: &[(String, String)], band: &[BandStep]) -> 
         out.push(b'\n');
     }
     out
+}
+
+/// What `sweep_points.csv` gives of each KPI, in column order (`<kpi>_mean`, ...):
+/// over the runs where the KPI has a value, percentiles as numpy's default (linear, type
+/// 7), exact up to 1,024 runs per point and from the bounded digest beyond.
+pub const POINT_STATS: [&str; 5] = ["mean", "p5", "p50", "p95", "n"];
+
+/// `sweep_points.csv` from `sweep_runs.csv`: one row per point with `point`, the point's
+/// settings and `runs`, then each KPI's [`POINT_STATS`]. Read from the runs table itself
+/// (streamed, a point at a time, in constant memory), so a sweep, a merge of its shards
+/// and a reader of the runs table all get the same numbers.
+pub fn points_table(runs_csv: impl std::io::Read, out: &mut dyn Write) -> Result<(), SweepError> {
+    let bad = |what: String| {
+        SweepError::Write(std::io::Error::new(std::io::ErrorKind::InvalidData, what))
+    };
+    let mut reader = csv::ReaderBuilder::new().from_reader(runs_csv);
+    let header = reader
+        .headers()
+        .map_err(|e| bad(format!("{RUNS_FILE}: {e}")))?
+        .clone();
+    let run_col = header
+        .iter()
+        .position(|c| c == "run")
+        .ok_or_else(|| bad(format!("{RUNS_FILE}: no run column")))?;
+    let kpis: Vec<&str> = header.iter().skip(run_col + 2).collect();
+    let mut head: Vec<String> = header.iter().take(run_col).map(cell).collect();
+    head.push("runs".into());
+    for k in &kpis {
+        head.extend(POINT_STATS.iter().map(|s| format!("{k}_{s}")));
+    }
+    writeln!(out, "{}", head.join(","))?;
+    let mut current: Option<(String, Vec<String>, u64, Vec<Digest>)> = None;
+    let flush =
+        |out: &mut dyn Write, p: &(String, Vec<String>, u64, Vec<Digest>)| -> std::io::Result<()> {
+            let (point, values, runs, digests) = p;
+            let mut line = point.clone().into_bytes();
+            for v in values {
+                line.push(b',');
+                line.extend_from_slice(cell(v).as_bytes());
+            }
+            line.push(b',');
+            line.extend_from_slice(runs.to_string().as_bytes());
+            for d in digests {
+                for v in [
+                    d.mean(),
+                    d.quantile(0.05),
+                    d.quantile(0.5),
+                    d.quantile(0.95),
+                ] {
+                    push_opt(&mut line, v);
+                }
+                line.push(b',');
+                line.extend_from_slice(d.count().to_string().as_bytes());
+            }
+            line.push(b'\n');
+            out.write_all(&line)
+        };
+    for record in reader.records() {
+        let record = record.map_err(|e| bad(format!("{RUNS_FILE}: {e}")))?;
+        let point = record.get(0).unwrap_or_default();
+        if current.as_ref().is_none_or(|c| c.0 != point) {
+            if let Some(done) = current.take() {
+                flush(out, &done)?;
+            }
+            let values = record
+                .iter()
+                .skip(1)
+                .take(run_col - 1)
+                .map(str::to_string)
+                .collect();
+            current = Some((
+                point.to_string(),
+                values,
+                0,
+                vec![Digest::default(); kpis.len()],
+            ));
+        }
+        let c = current.as_mut().expect("just set");
+        c.2 += 1;
+        for (d, text) in c.3.iter_mut().zip(record.iter().skip(run_col + 2)) {
+            if let Ok(v) = text.parse::<f64>() {
+                d.add(v);
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        flush(out, &done)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A CSV cell for `text`: quoted when it holds a comma, a quote or a line break.
+fn cell(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// One point of a sweep: its values as its tables write them, and its settings.
