@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use anyhow::{anyhow, Result};
 use datadao_core::governance::GovernedSettings;
 use datadao_core::AgentType;
+use datadao_scenario::palette;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -28,6 +29,8 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
     /// Drawn as dots (marks such as passed proposals) rather than a line.
     pub dots: bool,
+    /// Drawn dashed, so a line that coincides with another stays visible.
+    pub dashed: bool,
 }
 
 /// A shaded band between two curves (a 5-95% range, say).
@@ -83,21 +86,45 @@ impl From<Panel> for BandedPanel {
     }
 }
 
-/// Colour of each agent type, in [`AgentType::ALL`] order.
+/// Panel titles shared by the figure and the page: what each panel shows.
+pub mod titles {
+    /// The price panel.
+    pub const PRICE: &str = "Token price (xDAI per dDT)";
+    /// The pool's dDT reserve.
+    pub const POOL_DDT: &str = "dDT in the pool";
+    /// The pool's xDAI reserve.
+    pub const POOL_XDAI: &str = "xDAI in the pool";
+    /// The Pie's balance.
+    pub const PIE: &str = "The Pie (dDT)";
+    /// Agents of each type.
+    pub const AGENTS: &str = "Agents by type";
+    /// Mean xDAI held per agent of each type.
+    pub const AVG_XDAI: &str = "Average xDAI per agent, by type";
+    /// dDT supply against the CRC behind it.
+    pub const SUPPLY: &str = "dDT supply and CRC locked";
+    /// Consent: the share of live data weight each use case may use.
+    pub const ALLOWED: &str = "Share of data allowed, per use case";
+}
+
+const fn rgb(c: palette::Rgb) -> RGBColor {
+    RGBColor(c.0, c.1, c.2)
+}
+
+/// Colour of each agent type, in [`AgentType::ALL`] order: the one palette's.
 pub const TYPE_COLORS: [RGBColor; 5] = [
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(31, 119, 180),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
+    rgb(palette::TYPE_COLORS[0]),
+    rgb(palette::TYPE_COLORS[1]),
+    rgb(palette::TYPE_COLORS[2]),
+    rgb(palette::TYPE_COLORS[3]),
+    rgb(palette::TYPE_COLORS[4]),
 ];
 
-/// Colours for scenario comparisons and single-series panels.
+/// Colours for scenario comparisons and single-series panels: the one palette's.
 pub const PALETTE: [RGBColor; 4] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
+    rgb(palette::SERIES_COLORS[0]),
+    rgb(palette::SERIES_COLORS[1]),
+    rgb(palette::SERIES_COLORS[2]),
+    rgb(palette::SERIES_COLORS[3]),
 ];
 
 fn ensure_font() -> Result<()> {
@@ -121,6 +148,7 @@ fn single(points: &[Point], label: &str, f: impl Fn(&Point) -> Option<f64>) -> V
             .filter_map(|p| f(p).map(|v| (f64::from(p.step), v)))
             .collect(),
         dots: false,
+        dashed: false,
     }]
 }
 
@@ -135,6 +163,7 @@ fn per_type(points: &[Point], f: impl Fn(&Point, usize) -> Option<f64>) -> Vec<L
                 .filter_map(|p| f(p, k.index()).map(|v| (f64::from(p.step), v)))
                 .collect(),
             dots: false,
+            dashed: false,
         })
         .collect()
 }
@@ -143,40 +172,40 @@ fn per_type(points: &[Point], f: impl Fn(&Point, usize) -> Option<f64>) -> Vec<L
 pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
     vec![
         Panel {
-            title: "Token Price Over Time".into(),
+            title: titles::PRICE.into(),
             y_label: "xDAI per dDT".into(),
             lines: single(points, "price", |p| p.price),
         },
         Panel {
-            title: "LP Token Reserve Over Time".into(),
+            title: titles::POOL_DDT.into(),
             y_label: "dDT in pool".into(),
             lines: single(points, "dDT reserve", |p| Some(p.ddt_reserve)),
         },
         Panel {
-            title: "LP Dollar Reserve Over Time".into(),
+            title: titles::POOL_XDAI.into(),
             y_label: "xDAI in pool".into(),
             lines: single(points, "xDAI reserve", |p| Some(p.xdai_reserve)),
         },
         Panel {
-            title: "The Pie Tokens Over Time".into(),
+            title: titles::PIE.into(),
             y_label: "dDT in the Pie".into(),
             lines: single(points, "Pie balance", |p| Some(p.pie)),
         },
         Panel {
-            title: "Agents by Type".into(),
+            title: titles::AGENTS.into(),
             y_label: "agents".into(),
             lines: per_type(points, |p, t| Some(p.agents[t] as f64)),
         },
         Panel {
-            title: "Average xDAI per Agent by Type".into(),
+            title: titles::AVG_XDAI.into(),
             y_label: "xDAI".into(),
             lines: per_type(points, |p, t| p.avg_xdai[t]),
         },
         Panel {
             title: if points.iter().any(|p| p.governance.is_some()) {
-                "dDT Supply and CRC Locked (CRC above: dDT burned by governance)".into()
+                format!("{} (CRC above: dDT burned by governance)", titles::SUPPLY)
             } else {
-                "dDT Supply and CRC Locked (1:1, lines coincide)".into()
+                format!("{} (1:1: the lines coincide, CRC dashed)", titles::SUPPLY)
             },
             y_label: "tokens".into(),
             lines: vec![
@@ -188,6 +217,7 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
                         .map(|p| (f64::from(p.step), p.ddt_supply))
                         .collect(),
                     dots: false,
+                    dashed: false,
                 },
                 Line {
                     label: "CRC locked".into(),
@@ -197,11 +227,12 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
                         .map(|p| (f64::from(p.step), p.crc_locked))
                         .collect(),
                     dots: false,
+                    dashed: true,
                 },
             ],
         },
         Panel {
-            title: "Share of Data Allowed per Use Case".into(),
+            title: titles::ALLOWED.into(),
             y_label: "share of live weight".into(),
             lines: use_cases
                 .iter()
@@ -214,6 +245,7 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
                         .filter_map(|p| p.allowed_share.get(u).map(|&v| (f64::from(p.step), v)))
                         .collect(),
                     dots: false,
+                    dashed: false,
                 })
                 .collect(),
         },
@@ -238,6 +270,7 @@ pub fn governance_panels(points: &[Point], passed: &[u32]) -> Vec<Panel> {
             .filter_map(|(x, g)| f(g).map(|v| (*x, v)))
             .collect(),
         dots: false,
+        dashed: false,
     };
     // A passed proposal sits on the treasury's line at the nearest kept step.
     let marks = passed
@@ -278,6 +311,7 @@ pub fn governance_panels(points: &[Point], passed: &[u32]) -> Vec<Panel> {
                     color: BLACK,
                     points: marks,
                     dots: true,
+                    dashed: false,
                 },
             ],
         },
@@ -308,6 +342,7 @@ pub fn compare_panels(
                     .filter_map(|p| f(p).map(|v| (f64::from(p.step), v)))
                     .collect(),
                 dots: false,
+                dashed: false,
             })
             .collect()
     };
@@ -353,6 +388,7 @@ pub fn compare_panels(
                     })
                     .collect(),
                 dots: false,
+                dashed: false,
             })
             .collect()
     };
@@ -499,6 +535,21 @@ where
                 .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
             continue;
         }
+        if line.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    line.points.iter().copied(),
+                    10,
+                    8,
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| plot_error(&panel.title, e))?
+                .label(line.label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 8, y)], color.stroke_width(3))
+                });
+            continue;
+        }
         let drawn = if banded.segments {
             chart.draw_series(
                 line.points
@@ -549,6 +600,7 @@ where
             color: BLACK,
             points,
             dots: false,
+            dashed: false,
         })
         .collect();
     extent.extend(panel.lines.iter().cloned());
@@ -676,6 +728,7 @@ mod tests {
                     .map(|(i, v)| (i as f64, *v))
                     .collect(),
                 dots: false,
+                dashed: false,
             }],
         }
     }

@@ -698,6 +698,10 @@ async fn schema() -> impl IntoResponse {
         "types": datadao_core::AgentType::ALL.map(|t| t.name()),
         "panels": panels::schema(),
         "share_groups": settings::share_groups(),
+        "palette": {
+            "types": datadao_scenario::palette::type_colors().into_iter().map(|(t, c)| (t.to_string(), Value::String(c))).collect::<Map<String, Value>>(),
+            "series": datadao_scenario::palette::SERIES_COLORS.map(|c| c.hex()),
+        },
         "band_series": sweep::SERIES,
         "band_stats": sweep::STATS,
         "limits": {

@@ -8,7 +8,7 @@ use datadao_scenario::sweep;
 
 use crate::cli::Format;
 use crate::output_set::OutputSet;
-use crate::plot::{self, Band, BandedPanel, Line, Panel, PALETTE};
+use crate::plot::{self, Band, BandedPanel, Line, Panel};
 use crate::tables;
 
 pub use datadao_scenario::outputs::{
@@ -222,6 +222,7 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
                     color,
                     points: pick(1),
                     dots: false,
+                    dashed: false,
                 });
                 bands.push(Band {
                     color,
@@ -243,12 +244,15 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
     Ok((title, panels))
 }
 
-/// Six distinguishable colours for points.
-const PALETTE_EXT: [plotters::style::RGBColor; 6] = [
-    PALETTE[0],
-    PALETTE[1],
-    PALETTE[2],
-    PALETTE[3],
-    plotters::style::RGBColor(255, 127, 14),
-    plotters::style::RGBColor(23, 190, 207),
-];
+/// Six distinguishable colours for points: the one palette's first six.
+const PALETTE_EXT: [plotters::style::RGBColor; 6] = {
+    let c = datadao_scenario::palette::SERIES_COLORS;
+    [
+        plotters::style::RGBColor(c[0].0, c[0].1, c[0].2),
+        plotters::style::RGBColor(c[1].0, c[1].1, c[1].2),
+        plotters::style::RGBColor(c[2].0, c[2].1, c[2].2),
+        plotters::style::RGBColor(c[3].0, c[3].1, c[3].2),
+        plotters::style::RGBColor(c[4].0, c[4].1, c[4].2),
+        plotters::style::RGBColor(c[5].0, c[5].1, c[5].2),
+    ]
+};

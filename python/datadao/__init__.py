@@ -43,6 +43,7 @@ __all__ = [
     "Result",
     "Sweep",
     "config",
+    "palette",
     "presets",
     "run",
     "sweep",
@@ -274,6 +275,13 @@ def _sweep_shard(kwargs: Dict[str, Any], k: int, n: int) -> Tuple[Any, ...]:
     """Run shard ``k`` of ``n`` of a sweep (a task shipped to an executor's worker):
     its tables and the texts the merge checks them with."""
     return tuple(_native.sweep_tables(shard=(k, n), progress=None, **kwargs))
+
+
+def palette() -> Dict[str, str]:
+    """Each agent type's colour (``#rrggbb``), the one palette of ``simulation_results.png``,
+    ``datadao compare``, ``datadao sweep`` and the dashboard, e.g. for matplotlib:
+    ``ax.plot(x, y, color=datadao.palette()["degen"])``."""
+    return dict(_native.type_colors())
 
 
 def sweep(

@@ -560,6 +560,12 @@ fn points_table<'py>(py: Python<'py>, runs_csv: &[u8]) -> PyResult<Bound<'py, Py
     Ok(PyBytes::new(py, &out))
 }
 
+/// Each agent type's colour as `#rrggbb`, the palette of every datadao figure.
+#[pyfunction]
+fn type_colors() -> Vec<(&'static str, String)> {
+    datadao_scenario::palette::type_colors()
+}
+
 /// The Rust half of the `datadao` package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -575,6 +581,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep_tables, m)?)?;
     m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
     m.add_function(wrap_pyfunction!(points_table, m)?)?;
+    m.add_function(wrap_pyfunction!(type_colors, m)?)?;
     m.add("MAX_DEPTH", conversion::MAX_DEPTH)?;
     m.add("POLL_SECONDS", background::POLL.as_secs_f64())?;
     Ok(())

@@ -227,3 +227,10 @@ def test_ctrl_c_stops_a_long_run_promptly(call):
     assert time.time() - started < 5, "stopped promptly"
     assert "KeyboardInterrupt" in err, err
     assert p.returncode != 0
+
+
+def test_the_palette_is_the_figures_one():
+    colours = datadao.palette()
+    assert list(colours) == ["degen", "organization", "power", "active", "casual"]
+    assert colours["degen"] == "#d62728"
+    assert all(len(c) == 7 and c.startswith("#") for c in colours.values())

@@ -3,7 +3,9 @@
 // with DOM calls and every text goes in through textContent (the page's
 // Content-Security-Policy allows no inline script either).
 "use strict";
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+// The one palette, as the server serves it (`/api/schema`'s palette): series colours
+// handed out in order; agent types keep their own colour on every chart.
+let COLORS = ["#1f77b4"];
 // The chart panels, as the server describes them (`/api/schema`'s panels): each line
 // names the path of its values in a run's series; `each_of` draws every entry of one
 // object (the run's use cases).
@@ -18,7 +20,7 @@ function panelFrom(spec) {
     const out = [];
     for (const l of spec.lines) {
       const ys = valuesAt(s, l.path);
-      if (ys) out.push([l.label, l.scale === 1 ? ys : ys.map(v => v === null ? null : v * l.scale)]);
+      if (ys) out.push([l.label, l.scale === 1 ? ys : ys.map(v => v === null ? null : v * l.scale), l.color, l.dashed]);
     }
     if (spec.each_of) {
       const group = own(s, spec.each_of) ? s[spec.each_of] : null;
@@ -263,11 +265,11 @@ function buildCharts() {
     view[p.id] = {log: !!p.log, x0: null, x1: null};
     const d = document.createElement("div"); d.className = "panel";
     d.append(el("div", {className: "head"}, el("b", {textContent: p.title}),
-        el("button", {textContent: p.log ? "log" : "linear", dataset: {log: ""}}),
+        el("button", {textContent: p.log ? "linear scale" : "log scale", title: "switch the y axis", dataset: {log: ""}}),
         el("button", {textContent: "⤢", title: "Reset zoom", dataset: {reset: ""}})),
       el("canvas", {id: "chart-" + p.id}), el("div", {className: "note"}));
     box.appendChild(d);
-    d.querySelector("[data-log]").onclick = e => { view[p.id].log = !view[p.id].log; e.target.textContent = view[p.id].log ? "log" : "linear"; draw(); };
+    d.querySelector("[data-log]").onclick = e => { view[p.id].log = !view[p.id].log; e.target.textContent = view[p.id].log ? "linear scale" : "log scale"; draw(); };
     d.querySelector("[data-reset]").onclick = () => { view[p.id].x0 = view[p.id].x1 = null; draw(); };
     const c = d.querySelector("canvas");
     let dragFrom = null;
@@ -288,11 +290,11 @@ function linesFor(p) {
   const out = [];
   if (state.current) {
     const cur = p.lines(state.current.series);
-    cur.forEach(([label, ys], i) => out.push({label: state.pins.length ? label + " (now)" : label, xs: state.current.series.step, ys, color: cur.length > 1 ? COLORS[i % COLORS.length] : COLORS[0], width: 2}));
+    cur.forEach(([label, ys, color, dashed], i) => out.push({label: state.pins.length ? label + " (now)" : label, xs: state.current.series.step, ys, color: color || (cur.length > 1 ? COLORS[i % COLORS.length] : COLORS[0]), width: 2, dash: dashed ? [8, 6] : undefined}));
   }
   state.pins.forEach((pin, n) => {
     const lines = p.lines(pin.series);
-    lines.forEach(([label, ys], i) => out.push({label: `${label} [pin ${n + 1}: ${describe(pin)}]`, xs: pin.series.step, ys, color: lines.length > 1 ? COLORS[i % COLORS.length] : pin.color, width: 1.5, dash: [5, 4 + n]}));
+    lines.forEach(([label, ys, color], i) => out.push({label: `${label} [pin ${n + 1}: ${describe(pin)}]`, xs: pin.series.step, ys, color: color || (lines.length > 1 ? COLORS[i % COLORS.length] : pin.color), width: 1.5, dash: [5, 4 + n]}));
   });
   return out;
 }
@@ -321,8 +323,15 @@ function drawPanel(p) {
     bands.push({xs, lo: b[p.series + "_p5"], hi: b[p.series + "_p95"], color: COLORS[0]});
     lines.push({label: `median of ${state.band.seeds} seeds`, xs, ys: b[p.series + "_p50"], color: "#444", width: 1.5, dash: [2, 2]});
   }
-  if (!lines.length) { note.textContent = state.error ? "no chart: " + state.error : (state.current && p.empty) || "no data yet"; c._geom = null; return; }
-  note.textContent = state.error ? "not updated: " + state.error : "";
+  // A note says why a chart is empty (the first run still running, governance off);
+  // an error is a small line in the corner, never over the chart.
+  if (!lines.length) {
+    note.className = "note" + (state.error && !state.current ? " err" : "");
+    note.textContent = state.current ? (p.empty || "") : state.error ? "no chart yet: the run was refused (see the settings)" : "running…";
+    c._geom = null; return;
+  }
+  note.className = state.error ? "note err" : "note";
+  note.textContent = state.error ? "not updated: the last change was refused (see its setting)" : "";
   const v = view[p.id];
   const allX = lines[0].xs, xMin = v.x0 ?? allX[0], xMax = v.x1 ?? allX[allX.length - 1];
   let lo = Infinity, hi = -Infinity;
@@ -424,6 +433,7 @@ window.addEventListener("resize", () => draw());
 (async function start() {
   state.schema = await (await fetch("/api/schema")).json();
   PANELS = state.schema.panels.map(panelFrom);
+  if (state.schema.palette && state.schema.palette.series.length) COLORS = state.schema.palette.series;
   $("preset").replaceChildren(el("option", {value: "", textContent: "seed (default)"}),
     ...state.schema.presets.filter(p => p.name !== "seed").map(p => el("option", {value: p.name, title: p.summary, textContent: p.name})));
   readUrl();

@@ -14,6 +14,10 @@ struct PageLine {
     label: String,
     path: Vec<&'static str>,
     scale: f64,
+    /// The one palette's colour of an agent type's line (`None`: the page hands one out).
+    color: Option<String>,
+    /// Drawn dashed, so a line that coincides with another stays visible.
+    dashed: bool,
 }
 
 fn line(label: &str, path: &[&'static str]) -> PageLine {
@@ -21,6 +25,8 @@ fn line(label: &str, path: &[&'static str]) -> PageLine {
         label: label.to_string(),
         path: path.to_vec(),
         scale: 1.0,
+        color: None,
+        dashed: false,
     }
 }
 
@@ -57,7 +63,10 @@ impl PagePanel {
 fn per_type(group: &'static str) -> Vec<PageLine> {
     AgentType::ALL
         .iter()
-        .map(|t| line(t.name(), &[group, t.name()]))
+        .map(|&t| PageLine {
+            color: Some(datadao_scenario::palette::type_color(t).hex()),
+            ..line(t.name(), &[group, t.name()])
+        })
         .collect()
 }
 
@@ -74,31 +83,40 @@ fn panels() -> Vec<PagePanel> {
     vec![
         PagePanel {
             log: true,
-            ..single("price", "Token price (xDAI per dDT)", "price", "price")
+            ..single("price", crate::plot::titles::PRICE, "price", "price")
         },
-        single("ddt", "LP dDT reserve", "lp_ddt_reserve", "dDT in pool"),
-        single("xdai", "LP xDAI reserve", "lp_xdai_reserve", "xDAI in pool"),
-        single("pie", "The Pie (dDT)", "pie_ddt", "Pie"),
-        PagePanel::new("agents", "Agents by type", per_type("agents")),
+        single(
+            "ddt",
+            crate::plot::titles::POOL_DDT,
+            "lp_ddt_reserve",
+            "dDT in pool",
+        ),
+        single(
+            "xdai",
+            crate::plot::titles::POOL_XDAI,
+            "lp_xdai_reserve",
+            "xDAI in pool",
+        ),
+        single("pie", crate::plot::titles::PIE, "pie_ddt", "Pie"),
+        PagePanel::new("agents", crate::plot::titles::AGENTS, per_type("agents")),
         PagePanel {
             log: true,
-            ..PagePanel::new(
-                "avg",
-                "Average xDAI per agent by type",
-                per_type("avg_xdai"),
-            )
+            ..PagePanel::new("avg", crate::plot::titles::AVG_XDAI, per_type("avg_xdai"))
         },
         PagePanel::new(
             "supply",
-            "dDT supply and CRC locked",
+            crate::plot::titles::SUPPLY,
             vec![
                 line("dDT supply", &["ddt_supply"]),
-                line("CRC locked", &["crc_locked"]),
+                PageLine {
+                    dashed: true,
+                    ..line("CRC locked", &["crc_locked"])
+                },
             ],
         ),
         PagePanel {
             each_of: Some("allowed_share"),
-            ..PagePanel::new("allowed", "Share of data allowed per use case", Vec::new())
+            ..PagePanel::new("allowed", crate::plot::titles::ALLOWED, Vec::new())
         },
         PagePanel {
             empty: Some(GOVERNANCE_OFF),
@@ -141,7 +159,7 @@ pub fn schema() -> Value {
                 let lines: Vec<Value> = p
                     .lines
                     .iter()
-                    .map(|l| json!({"label": l.label, "path": l.path, "scale": l.scale}))
+                    .map(|l| json!({"label": l.label, "path": l.path, "scale": l.scale, "color": l.color, "dashed": l.dashed}))
                     .collect();
                 json!({
                     "id": p.id,

@@ -22,6 +22,7 @@ pub mod error;
 pub mod limits;
 pub mod merge;
 pub mod outputs;
+pub mod palette;
 pub mod presets;
 pub mod settings;
 pub mod source;

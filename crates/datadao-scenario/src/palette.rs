@@ -1,0 +1,64 @@
+//! The one palette of every figure: each agent type's colour, and the colours of other
+//! series in order, shared by `simulation_results.png`, `compare`, `sweep`, the page
+//! (served in `/api/schema`) and the Python package (`datadao.palette()`), so a type
+//! looks the same wherever it is drawn.
+
+use datadao_core::AgentType;
+
+/// A colour as red, green, blue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    /// `#rrggbb`, as CSS and matplotlib take it.
+    pub fn hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+}
+
+/// Each agent type's colour, in [`AgentType::ALL`] order (matplotlib's tab10 hues).
+pub const TYPE_COLORS: [Rgb; 5] = [
+    Rgb(214, 39, 40),
+    Rgb(148, 103, 189),
+    Rgb(31, 119, 180),
+    Rgb(44, 160, 44),
+    Rgb(255, 127, 14),
+];
+
+/// Colours of series that are not agent types (a single series, scenarios compared,
+/// sweep points, use cases), in the order they are handed out.
+pub const SERIES_COLORS: [Rgb; 8] = [
+    Rgb(31, 119, 180),
+    Rgb(214, 39, 40),
+    Rgb(44, 160, 44),
+    Rgb(148, 103, 189),
+    Rgb(255, 127, 14),
+    Rgb(23, 190, 207),
+    Rgb(140, 86, 75),
+    Rgb(227, 119, 194),
+];
+
+/// The colour of agent type `kind`.
+pub fn type_color(kind: AgentType) -> Rgb {
+    TYPE_COLORS[kind.index()]
+}
+
+/// Every agent type's colour by name, in [`AgentType::ALL`] order.
+pub fn type_colors() -> Vec<(&'static str, String)> {
+    AgentType::ALL
+        .iter()
+        .map(|&k| (k.name(), type_color(k).hex()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_are_spelled_as_css_takes_them() {
+        assert_eq!(Rgb(214, 39, 40).hex(), "#d62728");
+        assert_eq!(type_colors()[0], ("degen", "#d62728".to_string()));
+        assert_eq!(type_colors().len(), AgentType::ALL.len());
+    }
+}
