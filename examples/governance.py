@@ -18,7 +18,10 @@ import os
 import sys
 from typing import Dict
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # the examples' packages are the package's [examples] extra
+    sys.exit("this example needs matplotlib: pip install './python[examples]'")
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

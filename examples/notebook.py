@@ -6,8 +6,12 @@
 
 # %%
 import os
+import sys
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # the examples' packages are the package's [examples] extra
+    sys.exit("this example needs matplotlib: pip install './python[examples]'")
 
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import matplotlib.pyplot as plt

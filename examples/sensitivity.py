@@ -23,7 +23,11 @@ from __future__ import annotations
 import os
 import sys
 
-import matplotlib
+try:
+    import matplotlib
+    import SALib  # noqa: F401
+except ImportError:  # the examples' packages are the package's [examples] extra
+    sys.exit("this example needs matplotlib and SALib: pip install './python[examples]'")
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -45,33 +49,44 @@ PROBLEM = {
 }
 
 
-def outcomes(sample: np.ndarray, steps: int) -> np.ndarray:
-    """Run the economy at each sample point: columns log10(final price), log10(final Pie)."""
+def outcomes(sample: np.ndarray, steps: int, seeds: int) -> np.ndarray:
+    """Run the economy at each sample point: columns log10(final price), log10(final Pie),
+    each the mean over `seeds` seeds (`scarce-data` draws its data, so one seed alone
+    would mix the settings' effect with that seed's luck)."""
     out = np.empty((len(sample), 2))
     for i, (fee, dist, mint, entry) in enumerate(sample):
-        r = datadao.run(
-            preset="scarce-data",
-            steps=steps,
-            settings={
-                "market.fee_rate": float(fee),
-                "pie.distribution_rate": float(dist),
-                "minting.mint_per_weight": float(mint),
-                "simulation.entry_steps": int(round(entry)),
-            },
-            progress=False,
+        runs = [
+            datadao.run(
+                preset="scarce-data",
+                steps=steps,
+                seed=seed,
+                settings={
+                    "market.fee_rate": float(fee),
+                    "pie.distribution_rate": float(dist),
+                    "minting.mint_per_weight": float(mint),
+                    "simulation.entry_steps": int(round(entry)),
+                },
+                transactions=False,
+                progress=False,
+            )
+            for seed in range(1, seeds + 1)
+        ]
+        out[i] = (
+            np.mean([np.log10(r.summary["final_price"]) for r in runs]),
+            np.mean([np.log10(r.summary["pie_ddt"]) for r in runs]),
         )
-        out[i] = (np.log10(r.summary["final_price"]), np.log10(r.summary["pie_ddt"]))
     return out
 
 
-def main(n: int, steps: int, figure: str) -> dict:
-    """Sample, run, analyse and plot; returns the two SALib result dicts."""
+def main(n: int, steps: int, figure: str, seeds: int = 5) -> dict:
+    """Sample, run (`seeds` seeds per point), analyse and plot; returns the two SALib
+    result dicts."""
     sample = sobol_sample.sample(PROBLEM, n, calc_second_order=False, seed=42)
-    y = outcomes(sample, steps)
+    y = outcomes(sample, steps, seeds)
     results = {}
     for j, label in enumerate(["log10 final price", "log10 final Pie"]):
         results[label] = sobol.analyze(PROBLEM, y[:, j], calc_second_order=False, seed=42)
-        print(f"\n{label}: {len(sample)} runs of {steps} steps")
+        print(f"\n{label}: {len(sample)} points x {seeds} seeds of {steps} steps")
         for name, s1, st in zip(PROBLEM["names"], results[label]["S1"], results[label]["ST"]):
             print(f"  {name:28s} first-order {s1:6.3f}   total {st:6.3f}")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
@@ -92,5 +107,6 @@ if __name__ == "__main__":
     main(
         n=int(os.environ.get("EXAMPLE_SOBOL_N", "256")),
         steps=int(os.environ.get("EXAMPLE_STEPS", "500")),
+        seeds=int(os.environ.get("EXAMPLE_SEEDS", "5")),
         figure=sys.argv[1] if len(sys.argv) > 1 else "sensitivity.png",
     )

@@ -101,9 +101,35 @@ pub fn render(
         let _ = writeln!(s, "  transactions {rows}");
     }
     for f in files {
-        let _ = writeln!(s, "  wrote        {}", f.display());
+        let size = std::fs::metadata(f).map_or(String::new(), |m| format!("  {}", size(m.len())));
+        let hint = if f
+            .file_name()
+            .is_some_and(|n| n == crate::output::TRANSACTIONS_FILE)
+        {
+            "  (--no-transactions skips it)"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "  wrote        {}{size}{hint}", f.display());
     }
     s
+}
+
+/// A file size as people read it: 617 MB, 1.1 MB, 20 kB, 512 B (decimal units, as `ls -h
+/// --si` and file managers show them).
+fn size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes >= 1_000_000_000 {
+        format!("{:.1} GB", b / 1e9)
+    } else if bytes >= 10_000_000 {
+        format!("{:.0} MB", b / 1e6)
+    } else if bytes >= 1_000_000 {
+        format!("{:.1} MB", b / 1e6)
+    } else if bytes >= 1_000 {
+        format!("{:.0} kB", b / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
 }
 
 /// What rules with known accounting defects created and destroyed over the run.
@@ -138,4 +164,18 @@ pub fn render_defects(d: &Defects) -> String {
         d.lowest_ddt_balance
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size;
+
+    #[test]
+    fn sizes_read_as_people_read_them() {
+        assert_eq!(size(512), "512 B");
+        assert_eq!(size(20_480), "20 kB");
+        assert_eq!(size(1_084_909), "1.1 MB");
+        assert_eq!(size(624_918_181), "625 MB");
+        assert_eq!(size(2_500_000_000), "2.5 GB");
+    }
 }

@@ -157,9 +157,14 @@ class Result:
     def to_polars(self) -> Tuple[Any, Any]:
         """``(steps, transactions)`` as polars DataFrames (``transactions`` may be None).
 
-        Needs polars (``pip install polars``).
+        Needs polars (``pip install polars``, or ``pip install './python[polars]'``).
         """
-        import polars as pl
+        try:
+            import polars as pl
+        except ImportError:
+            raise ImportError(
+                "Result.to_polars() needs polars: pip install polars (or pip install './python[polars]')"
+            ) from None
 
         def convert(frame: pd.DataFrame) -> Any:
             columns = {}
