@@ -97,6 +97,10 @@ pub struct SweepArgs {
     /// Also write the tables as Parquet.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
+    /// The points the figure draws, by index (e.g. 0,4,9; at most 6); default: up to six
+    /// spread evenly over the grid, first and last included.
+    #[arg(long, value_name = "LIST")]
+    pub plot_points: Option<String>,
     /// Settings shared by every point (--steps, --seed, --set, --out, --preset, ...).
     #[command(flatten)]
     pub shared: ScenarioArgs,

@@ -100,6 +100,7 @@ mod tests {
                 jobs: Some(1),
                 sweep_file: None,
                 shard: Some("1/1".into()),
+                plot_points: None,
                 format: Format::Csv,
                 shared: ScenarioArgs {
                     steps: Some("5".into()),

@@ -179,6 +179,11 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         }
         None => None,
     };
+    let plot_points = args
+        .plot_points
+        .as_deref()
+        .map(|t| crate::sweep_outputs::parse_plot_points(t, total_points))
+        .transpose()?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -266,7 +271,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             let text = merge::shard_toml(shard, plan.points.len());
             write_whole(&set, SHARD_FILE, text.as_bytes())?;
         }
-        None => finish_outputs_with(&set, args.format, base.output.plot)?,
+        None => finish_outputs_with(&set, args.format, base.output.plot, plot_points.as_deref())?,
     }
     let table = match (shard, args.quiet) {
         (None, false) => crate::sweep_outputs::points_abridged(&set)?,

@@ -20,7 +20,43 @@ pub const PLOT_POINTS: usize = 6;
 /// The figure (and Parquet tables) of a complete sweep, made from the staged tables so
 /// a merged sweep gets exactly the same files.
 pub fn finish_outputs(set: &OutputSet, format: Format) -> Result<()> {
-    finish_outputs_with(set, format, true)
+    finish_outputs_with(set, format, true, None)
+}
+
+/// `--plot-points LIST`: point indices, each below `points`, at most [`PLOT_POINTS`].
+pub fn parse_plot_points(text: &str, points: usize) -> Result<Vec<usize>> {
+    let bad = || {
+        anyhow!(
+            "--plot-points {text}: accepted: up to {PLOT_POINTS} point indices from 0 to {}, separated by commas, e.g. --plot-points 0,{}",
+            points.saturating_sub(1),
+            points.saturating_sub(1)
+        )
+    };
+    let mut chosen = Vec::new();
+    for item in text.split(',') {
+        let i: usize = item.trim().parse().map_err(|_| bad())?;
+        if i >= points || chosen.contains(&i) {
+            return Err(bad());
+        }
+        chosen.push(i);
+    }
+    if chosen.is_empty() || chosen.len() > PLOT_POINTS {
+        return Err(bad());
+    }
+    Ok(chosen)
+}
+
+/// Up to [`PLOT_POINTS`] of `total` points spread evenly over the grid, first and last
+/// included (all of them when there are that few).
+fn spread(total: usize) -> Vec<usize> {
+    if total <= PLOT_POINTS {
+        return (0..total).collect();
+    }
+    let mut out: Vec<usize> = (0..PLOT_POINTS)
+        .map(|i| ((i * (total - 1)) as f64 / (PLOT_POINTS - 1) as f64).round() as usize)
+        .collect();
+    out.dedup();
+    out
 }
 
 /// Points listed by [`points_abridged`]; `sweep_points.csv` has them all.
@@ -103,7 +139,12 @@ pub fn points_abridged(set: &OutputSet) -> Result<String> {
 }
 
 /// [`finish_outputs`], without the figure unless `plot` (`--no-plot`, `output.plot`).
-pub fn finish_outputs_with(set: &OutputSet, format: Format, plot: bool) -> Result<()> {
+pub fn finish_outputs_with(
+    set: &OutputSet,
+    format: Format,
+    plot: bool,
+    plot_points: Option<&[usize]>,
+) -> Result<()> {
     // The points table, from the runs table as written (a merge gets the same).
     let runs = std::fs::File::open(set.path(sweep::RUNS_FILE))
         .with_context(|| format!("cannot read {}", sweep::RUNS_FILE))?;
@@ -114,7 +155,7 @@ pub fn finish_outputs_with(set: &OutputSet, format: Format, plot: bool) -> Resul
         let path = set.path(sweep::SERIES_FILE);
         let series = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", sweep::SERIES_FILE))?;
-        let (title, panels) = sweep_panels(&series)?;
+        let (title, panels) = sweep_panels(&series, plot_points)?;
         plot::render(&set.path(PLOT_FILE), &title, &panels)?;
     }
     if format == Format::Parquet {
@@ -129,9 +170,9 @@ type Quantiles = (f64, [[Option<f64>; 3]; 4]);
 /// A point being drawn: its index, its legend label, its rows.
 type PlottedPoint = (usize, String, Vec<Quantiles>);
 
-/// Median lines and 5-95% bands of the first [`PLOT_POINTS`] points, from
-/// `sweep_series.csv`.
-fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
+/// Median lines and 5-95% bands of the `chosen` points (default: [`spread`] over the
+/// grid), from `sweep_series.csv`.
+fn sweep_panels(series_csv: &str, chosen: Option<&[usize]>) -> Result<(String, Vec<BandedPanel>)> {
     // Read as CSV, not split on commas: a list value of a swept setting is one quoted cell.
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -147,11 +188,30 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
         .ok_or_else(|| anyhow!("no step column"))?;
     let axis_names: Vec<&str> = header[1..step_col].to_vec();
     let col = |name: &str| header.iter().position(|c| *c == name);
+    let records: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{}: a row", sweep::SERIES_FILE))?;
+    // The points in the table, in order, then the ones to draw.
+    let mut order: Vec<usize> = Vec::new();
+    for r in &records {
+        let point: usize = r
+            .get(0)
+            .unwrap_or_default()
+            .parse()
+            .context("point column")?;
+        if order.last() != Some(&point) {
+            order.push(point);
+        }
+    }
+    let total_points = order.len();
+    let wanted: Vec<usize> = match chosen {
+        Some(list) => list.iter().filter_map(|&i| order.get(i).copied()).collect(),
+        None => spread(total_points).into_iter().map(|i| order[i]).collect(),
+    };
     let mut per_point: Vec<PlottedPoint> = Vec::new();
-    let mut total_points = 0;
     let mut last_point = None;
-    for record in reader.records() {
-        let record = record.with_context(|| format!("{}: a row", sweep::SERIES_FILE))?;
+    for record in &records {
         let cells: Vec<&str> = record.iter().collect();
         if cells.len() != header.len() {
             bail!(
@@ -164,8 +224,7 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
         let point: usize = cells[0].parse().context("point column")?;
         if last_point != Some(point) {
             last_point = Some(point);
-            total_points += 1;
-            if per_point.len() >= PLOT_POINTS {
+            if !wanted.contains(&point) {
                 continue;
             }
             let label = if axis_names.is_empty() {
@@ -195,17 +254,17 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
         entry.2.push((step, stats));
     }
     let titles = [
-        ("Token Price (median, 5-95% band)", "xDAI per dDT"),
-        ("LP Token Reserve (median, 5-95% band)", "dDT in pool"),
-        ("LP Dollar Reserve (median, 5-95% band)", "xDAI in pool"),
-        ("The Pie (median, 5-95% band)", "dDT in the Pie"),
+        (plot::titles::PRICE, "xDAI per dDT"),
+        (plot::titles::POOL_DDT, "dDT in pool"),
+        (plot::titles::POOL_XDAI, "xDAI in pool"),
+        (plot::titles::PIE, "dDT in the Pie"),
     ];
     let panels = titles
         .iter()
         .enumerate()
         .map(|(s, (title, y))| {
             let mut panel = Panel {
-                title: title.to_string(),
+                title: format!("{title} (median, 5-95% band)"),
                 y_label: y.to_string(),
                 lines: Vec::new(),
             };
@@ -235,8 +294,10 @@ fn sweep_panels(series_csv: &str) -> Result<(String, Vec<BandedPanel>)> {
         .collect();
     let shown = per_point.len();
     let title = if total_points > shown {
+        let listed: Vec<String> = per_point.iter().map(|p| p.0.to_string()).collect();
         format!(
-            "datadao sweep: first {shown} of {total_points} points (all are in sweep_series.csv)"
+            "datadao sweep: points {} of {total_points} (all are in sweep_series.csv; --plot-points chooses)",
+            listed.join(", ")
         )
     } else {
         format!("datadao sweep: {total_points} points")

@@ -418,3 +418,37 @@ fn sweep_points_csv_is_sweep_runs_csv_summarised_per_point() {
     }
     assert!(checked > 20, "{checked}");
 }
+
+#[test]
+fn plot_points_chooses_what_the_figure_draws_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let base = [
+        "sweep",
+        "-q",
+        "--grid",
+        "market.fee_rate=0.001..0.01:0.001",
+        "--steps",
+        "20",
+    ];
+    datadao(p)
+        .args(base)
+        .args(["--plot-points", "1,3,9", "--out", "chosen"])
+        .assert()
+        .success();
+    assert!(p.join("chosen/sweep_results.png").exists());
+    for bad in ["10", "1,1", "x", "0,1,2,3,4,5,6"] {
+        datadao(p)
+            .args(base)
+            .args(["--plot-points", bad, "--out", "bad"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!(
+                "--plot-points {bad}: accepted: up to 6 point indices from 0 to 9"
+            )));
+    }
+    assert!(
+        !p.join("bad").exists(),
+        "a refused figure choice wrote nothing"
+    );
+}
