@@ -212,6 +212,13 @@ fn the_dashboard_in_headless_chromium() {
     let started = Instant::now();
     b.js("const c = document.getElementById('band'); c.checked = true; c.dispatchEvent(new Event('change'));");
     b.wait_for("window.__datadao.lastBand && window.__datadao.lastBand.seeds === 20");
+    // The seed scenario draws nothing at random: the page says why its band is flat.
+    b.wait_for("document.getElementById('status').textContent.includes('the band has no width')");
+    let status = b.js("return document.getElementById('status').textContent;");
+    assert!(
+        status.as_str().unwrap().contains("noise.skip_probability"),
+        "{status}"
+    );
     eprintln!(
         "Monte Carlo band of 20 seeds drawn in {:.2} s",
         started.elapsed().as_secs_f64()

@@ -212,6 +212,15 @@ async function post(path, body, signal) {
   return data;
 }
 
+// Why a Monte Carlo band can have no width, and what gives it one.
+const FLAT_BAND = "the band has no width: this scenario draws nothing at random, so every seed runs the same; noise.skip_probability.<type>, noise.amount_jitter.<type>, random data draws (as in the scarce-data preset) or governance's turnout add randomness";
+// Whether every banded series has its 5th and 95th percentile equal at every step.
+function flatBand(band) {
+  return state.schema.band_series.every(name => {
+    const lo = band.series[name + "_p5"] || [], hi = band.series[name + "_p95"] || [];
+    return lo.every((v, i) => v === hi[i]);
+  });
+}
 async function rerun() {
   if (inflight) inflight.abort();
   const ctl = new AbortController(); inflight = ctl;
@@ -228,7 +237,7 @@ async function rerun() {
     draw();
     const took = performance.now() - window.__datadao.changedAt;
     window.__datadao.latencies.push(took);
-    setStatus(`${run.series.step.length} points · server ${run.elapsed_ms.toFixed(0)} ms · change to redraw ${took.toFixed(0)} ms` + (band ? ` · band of ${band.seeds} seeds ${band.elapsed_ms.toFixed(0)} ms` : ""));
+    setStatus(`${run.series.step.length} points · server ${run.elapsed_ms.toFixed(0)} ms · change to redraw ${took.toFixed(0)} ms` + (band ? ` · band of ${band.seeds} seeds ${band.elapsed_ms.toFixed(0)} ms` : "") + (band && flatBand(band) ? " · " + FLAT_BAND : ""));
   } catch (e) {
     if (e.name === "AbortError" || e.status === 409 || mySeq !== seq) return;
     state.error = e.message; state.errorKey = e.key || null; state.errorKeys = e.keys || [];

@@ -6,7 +6,8 @@ use datadao_core::AgentType;
 use serde_json::{json, Value};
 
 /// A governed run's note in place of a governance panel.
-const GOVERNANCE_OFF: &str = "governance is off: set Governance › on, or the governed preset";
+const GOVERNANCE_OFF: &str =
+    "governance is off: set Governance › members govern to true, or choose the governed preset";
 
 /// One line of a panel: its legend label, where its values sit in a run's `series`
 /// (object keys from the top), and a factor it is drawn at.
