@@ -316,7 +316,7 @@ pub fn governance_panels(points: &[Point], passed: &[u32]) -> Vec<Panel> {
             ],
         },
         Panel {
-            title: "Governed Settings".into(),
+            title: "Governed settings".into(),
             y_label: "value".into(),
             lines: setting_lines,
         },
@@ -342,7 +342,9 @@ pub fn compare_panels(
                     .filter_map(|p| f(p).map(|v| (f64::from(p.step), v)))
                     .collect(),
                 dots: false,
-                dashed: false,
+                // Every scenario after the first is dashed, so where two coincide both
+                // stay visible.
+                dashed: n > 0,
             })
             .collect()
     };
@@ -352,20 +354,12 @@ pub fn compare_panels(
         lines: lines(f),
     };
     let mut panels = vec![
-        panel("Token Price Over Time", "xDAI per dDT", &|p| p.price),
-        panel("LP Token Reserve Over Time", "dDT in pool", &|p| {
-            Some(p.ddt_reserve)
-        }),
-        panel("LP Dollar Reserve Over Time", "xDAI in pool", &|p| {
-            Some(p.xdai_reserve)
-        }),
-        panel("The Pie Tokens Over Time", "dDT in the Pie", &|p| {
-            Some(p.pie)
-        }),
-        panel("dDT Supply Over Time", "dDT in existence", &|p| {
-            Some(p.ddt_supply)
-        }),
-        panel("Average xDAI per Degen", "xDAI", &|p| p.avg_xdai[0]),
+        panel(titles::PRICE, "xDAI per dDT", &|p| p.price),
+        panel(titles::POOL_DDT, "dDT in pool", &|p| Some(p.ddt_reserve)),
+        panel(titles::POOL_XDAI, "xDAI in pool", &|p| Some(p.xdai_reserve)),
+        panel(titles::PIE, "dDT in the Pie", &|p| Some(p.pie)),
+        panel("dDT supply", "dDT in existence", &|p| Some(p.ddt_supply)),
+        panel("Average xDAI per degen", "xDAI", &|p| p.avg_xdai[0]),
     ];
     let governed = runs
         .iter()
@@ -388,7 +382,7 @@ pub fn compare_panels(
                     })
                     .collect(),
                 dots: false,
-                dashed: false,
+                dashed: n > 0,
             })
             .collect()
     };
@@ -398,15 +392,15 @@ pub fn compare_panels(
         lines: setting_lines(f),
     };
     panels.extend([
-        setting_panel("Pie Share of Power Users", "share of each payout", &|s| {
+        setting_panel("Pie share of power users", "share of each payout", &|s| {
             s.shares.power
         }),
-        setting_panel("Pie Share of Casual Users", "share of each payout", &|s| {
+        setting_panel("Pie share of casual users", "share of each payout", &|s| {
             s.shares.casual
         }),
-        setting_panel("Swap Fee", "fee rate", &|s| s.fee_rate),
+        setting_panel("Swap fee", "fee rate", &|s| s.fee_rate),
         panel(
-            "Proposals Passed (governed runs)",
+            "Proposals passed (governed runs)",
             "proposals passed so far",
             &|p| p.governance.map(|g| g.proposals_passed as f64),
         ),
