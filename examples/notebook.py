@@ -37,12 +37,26 @@ for name, r in [("seed", seed), ("privacy", privacy)]:
     axes[0].semilogy(r.steps["step"], r.steps["price"], label=name)
     axes[1].plot(r.steps["step"], r.steps["pie_ddt"], label=name)
     axes[2].plot(r.steps["step"], r.steps["allowed_share_commercial"], label=name)
-for ax, title in zip(axes, ["price (xDAI/dDT)", "the Pie (dDT)", "share allowing commercial use"]):
+for ax, title in zip(axes, ["Token price (xDAI per dDT)", "The Pie (dDT)", "Share of data allowing commercial use"]):
     ax.set_title(title)
     ax.set_xlabel("step (day)")
     ax.legend()
 fig.tight_layout()
 fig.savefig(os.environ.get("EXAMPLE_FIGURE", "notebook.png"))
+
+# %% [markdown]
+# ## Agents by type, in the colours of every datadao figure
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+for kind, color in datadao.palette().items():
+    ax.plot(seed.steps["step"], seed.steps[f"agents_{kind}"], label=kind, color=color)
+ax.set_title("Agents by type")
+ax.set_xlabel("step (day)")
+ax.set_ylabel("agents")
+ax.legend()
+fig.tight_layout()
+fig.savefig(os.environ.get("EXAMPLE_FIGURE", "notebook.png").replace(".png", "_agents.png"))
 
 # %% [markdown]
 # ## What differs, in numbers
