@@ -128,8 +128,16 @@ fn panels() -> Vec<PagePanel> {
                     governance("treasury dDT", "treasury_ddt"),
                     governance("treasury xDAI", "treasury_xdai"),
                     governance("dDT burned", "ddt_burned"),
-                    governance("proposals passed", "proposals_passed"),
                 ],
+            )
+        },
+        // A count, on an axis of its own rather than among the treasury's amounts.
+        PagePanel {
+            empty: Some(GOVERNANCE_OFF),
+            ..PagePanel::new(
+                "proposals",
+                "Proposals passed (governed runs)",
+                vec![governance("proposals passed", "proposals_passed")],
             )
         },
         PagePanel {
