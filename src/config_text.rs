@@ -59,9 +59,41 @@ pub fn settings_text(resolved: &Resolved, portable: bool) -> String {
     text.push_str(&if portable {
         settings::to_toml(&settings)
     } else {
-        settings::to_toml_every(&settings)
+        explained(&settings::to_toml_every(&settings))
     });
     text
+}
+
+/// `toml` with each key's one-line help (the page's words for it) above it as a comment.
+fn explained(toml: &str) -> String {
+    let mut out = String::with_capacity(toml.len() * 2);
+    let mut table = String::new();
+    for line in toml.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            table = name.to_owned();
+        } else if let Some((key, _)) = line.split_once(" = ") {
+            let is_key = !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            let dotted = if table.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{table}.{key}")
+            };
+            if let Some(help) = is_key
+                .then(|| datadao_scenario::help::help(&dotted))
+                .flatten()
+            {
+                out.push_str("# ");
+                out.push_str(&help);
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// `run_config.toml`: what `datadao run --config` reads back to repeat a run exactly.

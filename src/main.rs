@@ -8,6 +8,7 @@ mod cli;
 mod compare;
 mod config_cmd;
 mod config_text;
+mod flow_figure;
 mod inputs;
 mod merge_cmd;
 mod output;

@@ -19,7 +19,8 @@ pub use datadao_log::push_f64;
 use datadao_log::TransactionLog;
 
 pub use datadao_scenario::outputs::{
-    COMPARE_FILE, CONFIG_FILE, DATA_FILE, GOVERNANCE_FILE, PLOT_FILE, RUN_FILES, TRANSACTIONS_FILE,
+    COMPARE_FILE, CONFIG_FILE, DATA_FILE, FLOWS_FILE, FLOWS_PLOT_FILE, GOVERNANCE_FILE, PLOT_FILE,
+    RUN_FILES, TRANSACTIONS_FILE,
 };
 
 /// Create `path` for buffered writing, naming the file in the error.

@@ -7,11 +7,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use datadao_core::Economy;
+use datadao_scenario::flows::FlowDiagram;
 use datadao_scenario::limits;
 use datadao_scenario::settings::Resolved;
 
 use crate::cli::RunArgs;
 use crate::config_text::run_config_text;
+use crate::flow_figure;
 use crate::inputs::resolve;
 use crate::output::{self, RunSink};
 use crate::output_set::OutputSet;
@@ -46,6 +48,25 @@ fn draw_figure(
         panels.extend(governance);
         plot::render_segmented(&set.path(output::PLOT_FILE), &title, &panels)
     }
+}
+
+/// Draw `flows.png` for a finished run into the staged set (a run of no steps has no
+/// flows to draw).
+fn draw_flows(set: &OutputSet, resolved: &Resolved, flows: Option<&FlowDiagram>) -> Result<()> {
+    let Some(flows) = flows else {
+        return Ok(());
+    };
+    let settings = &resolved.settings;
+    let preset = resolved.preset.as_deref().unwrap_or("seed");
+    let title = format!(
+        "Flows over the run: preset {preset}, {} steps, seed {}",
+        settings.model.simulation.total_steps, settings.model.simulation.seed
+    );
+    flow_figure::render(
+        &set.path(output::FLOWS_PLOT_FILE),
+        &title,
+        &flow_figure::layout(flows),
+    )
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
@@ -84,9 +105,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut sink = RunSink::create(&set, log, &use_cases, governed)?;
     let bar = progress_bar(settings.model.simulation.total_steps, "steps", args.quiet);
     let dir = set.dir().to_path_buf();
+    let mut last = None;
     while !sim.is_finished() {
         signals::check()?;
-        sim.step(&mut sink).map_err(signals::step_error)?;
+        last = Some(sim.step(&mut sink).map_err(signals::step_error)?);
         if let Some(e) = sink.take_error() {
             return Err(e.context(format!("writing the outputs in {}", dir.display())));
         }
@@ -98,11 +120,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let passed = sink.series.passed().to_vec();
     let stats = sink.stats.clone();
     let rows = sink.transaction_rows();
-    // The CSVs are finished (the log's last batches written) while the figure is drawn.
+    let flows = last.map(|m| FlowDiagram::new(sim.flows(), &m));
+    // The CSVs are finished (the log's last batches written) while the figures are
+    // drawn.
     let (csvs, figure) = std::thread::scope(|scope| {
         let csvs = scope.spawn(|| sink.finish());
         let figure = if settings.output.plot {
             draw_figure(&set, &resolved, &series, &passed, &use_cases)
+                .and_then(|()| draw_flows(&set, &resolved, flows.as_ref()))
         } else {
             Ok(())
         };
@@ -113,6 +138,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     });
     csvs.with_context(|| format!("writing the outputs in {}", dir.display()))?;
     figure.with_context(|| format!("writing the outputs in {}", dir.display()))?;
+    if let Some(flows) = &flows {
+        let mut text = Vec::new();
+        flows.write_csv(&mut text)?;
+        output::write_whole(&set, output::FLOWS_FILE, &text)
+            .with_context(|| format!("writing the outputs in {}", dir.display()))?;
+    }
     let config_text = run_config_text(&resolved);
     output::write_whole(&set, output::CONFIG_FILE, config_text.as_bytes())
         .with_context(|| format!("writing the outputs in {}", dir.display()))?;

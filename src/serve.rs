@@ -56,6 +56,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use datadao_core::{Observer, StepMetrics, StopFlag};
+use datadao_scenario::flows::FlowDiagram;
+use datadao_scenario::help;
 use datadao_scenario::settings::{
     self, ConfigText, Given, Inputs, PresetChoice, Resolved, Source, TextSource,
 };
@@ -64,6 +66,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::ServeArgs;
+use crate::flow_figure;
 use crate::output::push_cell;
 use crate::series::{Point, Series};
 use api::{bad, ApiError, ApiResult, BODY_LIMIT};
@@ -677,13 +680,13 @@ async fn schema() -> impl IntoResponse {
     let levers: Vec<Value> = LEVERS
         .iter()
         .map(|l| {
-            json!({"key": l.key, "group": l.group, "label": l.label, "min": l.min, "max": l.max, "step": l.step})
+            json!({"key": l.key, "group": l.group, "label": l.label, "min": l.min, "max": l.max, "step": l.step, "help": help::help(l.key)})
         })
         .collect();
     let choices: Vec<Value> = CHOICES
         .iter()
         .map(
-            |c| json!({"key": c.key, "group": c.group, "label": c.label, "options": (c.options)()}),
+            |c| json!({"key": c.key, "group": c.group, "label": c.label, "options": (c.options)(), "help": help::help(c.key)}),
         )
         .collect();
     let presets: Vec<Value> = presets::PRESETS
@@ -695,6 +698,7 @@ async fn schema() -> impl IntoResponse {
         "levers": levers,
         "choices": choices,
         "defaults": defaults,
+        "help": settings::known_keys().keys().filter_map(|k| Some((k.clone(), Value::String(help::help(k)?)))).collect::<Map<String, Value>>(),
         "types": datadao_core::AgentType::ALL.map(|t| t.name()),
         "panels": panels::schema(),
         "share_groups": settings::share_groups(),
@@ -726,17 +730,20 @@ async fn config(Query(q): Query<BTreeMap<String, String>>) -> ApiResult<Json<Val
     Ok(Json(Value::Object(values)))
 }
 
-/// What the page draws of a run: its series and its summary figures.
+/// What the page draws of a run: its series, its summary figures and its flows.
 #[derive(Default)]
 struct PageFigures {
     series: Series,
     stats: datadao_core::experiment::KpiTracker,
+    /// The last step, for what the flow diagram shows held at the end.
+    last: Option<StepMetrics>,
 }
 
 impl Observer for PageFigures {
     fn on_step(&mut self, m: &StepMetrics) {
         self.series.push(m);
         self.stats.update(m);
+        self.last = Some(m.clone());
     }
 }
 
@@ -800,11 +807,15 @@ async fn run(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Json
     let resolved = resolve(&body)?;
     let (flag, _cancel) = start_work(&state, &body, Kind::Run)?;
     let model = resolved.settings.model.clone();
-    let figures = work::simulate(&state, model, PageFigures::default(), flag).await?;
+    let (figures, totals) = work::simulate(&state, model, PageFigures::default(), flag).await?;
     let use_cases = &resolved.settings.model.data.use_cases;
     let s = figures.stats.kpis();
+    let flows = figures.last.as_ref().map_or(Value::Null, |last| {
+        flow_figure::to_json(&flow_figure::layout(&FlowDiagram::new(&totals, last)))
+    });
     Ok(Json(json!({
         "series": columns(&figures.series.points(), use_cases),
+        "flows": flows,
         "use_cases": use_cases,
         "summary": {
             "final_price": s.final_price,

@@ -76,7 +76,9 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-const SET: [&str; 4] = [
+const SET: [&str; 6] = [
+    "flows.csv",
+    "flows.png",
     "run_config.toml",
     "simulation_data.csv",
     "simulation_results.png",

@@ -202,6 +202,24 @@ fn the_dashboard_in_headless_chromium() {
         "the chart's numbers are the API's"
     );
 
+    // The flow diagram is drawn from the run's flows: a box per node, labelled with the
+    // numbers the server laid out, and the same numbers as the CLI's flows.csv.
+    let boxes = b.js("return document.querySelectorAll('#flows rect').length;");
+    let served = b.js("return window.__datadao.lastRun.flows.nodes.length;");
+    assert_eq!(boxes, served, "a box per node of the diagram");
+    let minted = b.js(
+        "return [...document.querySelectorAll('#flows text')].map(t => t.textContent).join('|');",
+    );
+    assert!(minted.as_str().unwrap().contains("dDT minted|"), "{minted}");
+    // Every control says what it does, in the words `datadao config` prints.
+    let help = b.js(
+        "return document.querySelector('.lever[data-key=\"market.fee_rate\"] .help').textContent;",
+    );
+    assert_eq!(
+        help,
+        json!(datadao_scenario::help::help("market.fee_rate").unwrap())
+    );
+
     // Pin, change, compare: both on the charts, labelled with what differs.
     b.js("document.getElementById('pin').click();");
     slide_fee(&b, 0.05);
@@ -318,11 +336,12 @@ const PAYLOADS: &[&str] = &[
     "' onmouseover='window.__pwned=4' x='",
 ];
 
-/// The page after hostile input: no element it did not build itself, no script run, and
-/// the hostile text shown as text.
+/// The page after hostile input: no element it did not build itself (its one SVG, the
+/// flow diagram, holds only polygons, rectangles and text), no script run, and the
+/// hostile text shown as text.
 fn assert_inert(b: &Browser, what: &str) {
     let injected = b.js(
-        "return document.querySelectorAll('img, svg, iframe, object, embed, script:not([src=\"/page.js\"]), [onerror], [onload], [onmouseover]').length;",
+        "return document.querySelectorAll('img, svg:not(#flows), iframe, object, embed, script:not([src=\"/page.js\"]), [onerror], [onload], [onmouseover], #flows :not(polygon, rect, text)').length;",
     );
     assert_eq!(injected, json!(0), "{what}: an element was injected");
     // Hover and click everything the hostile text may sit in, so a handler would fire.

@@ -45,6 +45,8 @@ fn a_short_default_run_writes_all_outputs() {
         "simulation_data.csv",
         "transaction_history.csv",
         "simulation_results.png",
+        "flows.png",
+        "flows.csv",
         "run_config.toml",
     ] {
         assert!(dir.path().join(f).exists(), "{f} missing");
@@ -849,4 +851,119 @@ fn a_share_set_alone_takes_its_room_from_the_others_in_every_channel() {
         .stdout(predicate::str::contains(
             "agents.organization.share: from rebalancing for flag --set agents.degen.share=0.5",
         ));
+}
+
+/// `flows.csv` (the numbers of `flows.png`) against the run's own CSVs: each band equals
+/// the column of `simulation_data.csv` or the transactions of `transaction_history.csv`
+/// it totals, and every box of the diagram balances. Governed, with demurrage on dDT,
+/// so the treasury's and demurrage's bands are there too.
+#[test]
+fn the_flow_diagram_equals_the_run_csvs() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["-q", "--preset", "governed", "--steps", "400"])
+        .args(["--set", "circles.ddt_demurrage=true"])
+        .assert()
+        .success();
+    let flows = rows(&dir.path().join("flows.csv"));
+    let band = |from: &str, to: &str| -> f64 {
+        flows
+            .iter()
+            .filter(|r| r["from"] == from && r["to"] == to)
+            .map(|r| num(r, "amount"))
+            .sum()
+    };
+    let data = rows(&dir.path().join("simulation_data.csv"));
+    let column = |c: &str| data.iter().map(|r| num(r, c)).sum::<f64>();
+    let log = rows(&dir.path().join("transaction_history.csv"));
+    let logged = |action: &str, field: &str, types: &[&str]| -> f64 {
+        log.iter()
+            .filter(|r| r["action"] == action)
+            .filter(|r| types.is_empty() || types.contains(&r["agent_type"].as_str()))
+            .map(|r| num(r, field))
+            .sum()
+    };
+    let close = |a: f64, b: f64, what: &str| {
+        assert!(
+            (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+            "{what}: diagram {a}, CSVs {b}"
+        );
+    };
+    close(
+        band("crc_locked", "ddt_minted"),
+        column("ddt_minted"),
+        "minted",
+    );
+    close(
+        band("spent_on_compute", "the_pie"),
+        column("pie_inflow_ddt"),
+        "spent",
+    );
+    close(band("pool_xdai", "fees_xdai"), column("fees_xdai"), "fees");
+    close(
+        band("the_pie", "paid_to_power")
+            + band("the_pie", "paid_to_active")
+            + band("the_pie", "paid_to_casual"),
+        column("pie_distributed_ddt"),
+        "paid out",
+    );
+    close(
+        band("agents_ddt", "sold_to_pool"),
+        -logged("sell", "ddt", &[]),
+        "sold",
+    );
+    close(
+        band("bought_from_pool", "agents_ddt"),
+        logged("buy", "ddt", &[]),
+        "bought",
+    );
+    close(
+        band("pool_xdai", "paid_to_sellers"),
+        logged("sell", "xdai", &[]),
+        "to sellers",
+    );
+    close(
+        band("bought_by_organizations", "pool_xdai"),
+        -logged("buy", "xdai", &["organization"]),
+        "organizations' purchases",
+    );
+    close(
+        band("from_pie", "agents_ddt"),
+        logged("pie_share", "ddt", &[]) + logged("grant", "ddt", &[]),
+        "from the Pie",
+    );
+    close(
+        band("the_pie", "burned_by_governance"),
+        -logged("treasury_burn", "ddt", &[]),
+        "burned",
+    );
+    let last = data.last().unwrap();
+    close(
+        band("the_pie", "kept_in_pie"),
+        num(last, "pie_ddt"),
+        "still in the Pie",
+    );
+    let reserve = band("pool_xdai", "fees_xdai") + band("pool_xdai", "pool_reserve");
+    close(reserve, num(last, "lp_xdai_reserve"), "the pool's reserve");
+    assert!(
+        band("agents_ddt", "agents_demurrage") > 0.0,
+        "demurrage is on"
+    );
+    // Every box balances: in = out wherever something flows both ways.
+    let mut through: HashMap<String, (f64, f64)> = HashMap::new();
+    for r in &flows {
+        through.entry(r["from"].clone()).or_default().1 += num(r, "amount");
+        through.entry(r["to"].clone()).or_default().0 += num(r, "amount");
+    }
+    for (node, (i, o)) in through {
+        if i > 0.0 && o > 0.0 {
+            close(i, o, &node);
+        }
+        assert!(
+            !node.contains("unaccounted") && !node.contains("created"),
+            "{node}"
+        );
+    }
+    let png = fs::read(dir.path().join("flows.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
 }

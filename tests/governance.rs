@@ -77,6 +77,8 @@ fn a_governed_run_repeats_byte_for_byte_from_its_run_config() {
         "transaction_history.csv",
         "governance.csv",
         "simulation_results.png",
+        "flows.png",
+        "flows.csv",
         "run_config.toml",
     ] {
         let a = fs::read(first.path().join(f)).unwrap();

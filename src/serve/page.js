@@ -103,14 +103,14 @@ function buildControls() {
       if (it.kind === "range") {
         const num = el("input", {type: "number", step: String(it.step), dataset: {num: ""}});
         const range = el("input", {type: "range", id, min: String(it.min), max: String(it.max), step: String(it.step), dataset: {range: ""}});
-        d.append(el("div", {className: "top"}, el("label", {htmlFor: id, textContent: it.label}), num), range,
-          el("div", {className: "meta"}), el("div", {className: "error"}));
+        d.append(el("div", {className: "top"}, el("label", {htmlFor: id, textContent: it.label, title: it.key}), num), range,
+          el("div", {className: "help", textContent: it.help || ""}), el("div", {className: "meta"}), el("div", {className: "error"}));
         range.addEventListener("input", () => { num.value = range.value; change(it.key, Number(range.value)); });
         num.addEventListener("change", () => { if (num.value !== "") change(it.key, Number(num.value)); });
       } else {
         const sel = el("select", {id, dataset: {choice: ""}}, ...it.options.map(o => el("option", {value: o, textContent: o})));
-        d.append(el("div", {className: "top"}, el("label", {htmlFor: id, textContent: it.label}), sel),
-          el("div", {className: "meta"}), el("div", {className: "error"}));
+        d.append(el("div", {className: "top"}, el("label", {htmlFor: id, textContent: it.label, title: it.key}), sel),
+          el("div", {className: "help", textContent: it.help || ""}), el("div", {className: "meta"}), el("div", {className: "error"}));
         // A yes/no choice is a boolean setting, not the text "true".
         const typed = t => t === "true" ? true : t === "false" ? false : t;
         d.querySelector("select").addEventListener("change", e => change(it.key, typed(e.target.value)));
@@ -295,6 +295,49 @@ function buildCharts() {
   }
 }
 
+// ---- the flow diagram: shapes laid out by the server (the same as flows.png) -------
+const SVG = "http://www.w3.org/2000/svg";
+const HEX = /^#[0-9a-f]{6}$/;
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+function buildFlows() {
+  const d = el("div", {className: "panel flows", id: "flows-panel"},
+    el("div", {className: "head"}, el("b", {textContent: "Flows over the run (the same diagram as flows.png)"})));
+  d.append(svg("svg", {id: "flows", role: "img", "aria-label": "flow diagram of the run"}), el("div", {className: "note"}));
+  $("charts").appendChild(d);
+}
+function drawFlows() {
+  const box = $("flows"), note = $("flows-panel").querySelector(".note");
+  box.replaceChildren();
+  const f = state.current && state.current.flows;
+  note.textContent = state.current ? (f ? "" : "no steps ran: nothing flowed") : "running…";
+  if (!f) return;
+  const num = v => (typeof v === "number" && Number.isFinite(v)) ? v : 0;
+  const color = c => (typeof c === "string" && HEX.test(c)) ? c : "#888888";
+  box.setAttribute("viewBox", `0 0 ${num(f.width)} ${num(f.height)}`);
+  for (const h of f.headings || []) {
+    const t = svg("text", {x: num(h.x), y: num(h.y) + 18, "font-size": 20, fill: "#1d2733"}); t.textContent = String(h.text); box.append(t);
+  }
+  for (const b of f.bands || []) {
+    const pts = (b.points || []).map(p => `${num(p[0])},${num(p[1])}`).join(" ");
+    box.append(svg("polygon", {points: pts, fill: color(b.color), "fill-opacity": 0.35}));
+  }
+  const size = num(f.label_size) || 15;
+  for (const n of f.nodes || []) {
+    const [x, y, w, h] = (n.rect || []).map(num);
+    box.append(svg("rect", {x, y, width: w, height: h, fill: color(n.color)}));
+    const lines = Array.isArray(n.lines) ? n.lines.map(String) : [];
+    const t = svg("text", {x: num(n.label_x), y: num(n.label_y) - 3, "font-size": size, fill: "#1d2733"});
+    t.textContent = lines[0] || "";
+    const v = svg("text", {x: num(n.label_x), y: num(n.label_y) + size, "font-size": size, fill: "#555555"});
+    v.textContent = lines[1] || "";
+    box.append(t, v);
+  }
+}
+
 function linesFor(p) {
   const out = [];
   if (state.current) {
@@ -311,6 +354,7 @@ function linesFor(p) {
 function draw() {
   const t0 = performance.now();
   for (const p of PANELS) drawPanel(p);
+  drawFlows();
   window.__datadao.renders++;
   window.__datadao.lastRenderMs = performance.now() - t0;
   $("pins").replaceChildren(...state.pins.map((pin, i) => {
@@ -339,6 +383,7 @@ function drawPanel(p) {
     note.textContent = state.current ? (p.empty || "") : state.error ? "no chart yet: the run was refused (see the settings)" : "running…";
     c._geom = null; return;
   }
+  markCoinciding(lines);
   note.className = state.error ? "note err" : "note";
   note.textContent = state.error ? "not updated: the last change was refused (see its setting)" : "";
   const v = view[p.id];
@@ -350,7 +395,19 @@ function drawPanel(p) {
   const log = v.log && lo > 0 && Number.isFinite(lo);
   if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
   if (hi === lo) { hi = lo + (Math.abs(lo) || 1) * 0.1; lo = lo - (Math.abs(lo) || 1) * 0.1; }
-  const L = 64, R = 10, T = 8, B = 26;
+  // The legend gets rows of its own above the plot, so it never covers a line.
+  ctx.font = "11px system-ui";
+  const legend = [];
+  if (lines.length > 1) {
+    let x = 64, row = 0;
+    for (const l of lines.slice(0, 12)) {
+      const text = l.label.slice(0, 70), w = 22 + ctx.measureText(text).width + 12;
+      if (x + w > W - 10 && x > 64) { x = 64; row++; }
+      legend.push({l, text, x, row}); x += w;
+    }
+  }
+  const legendRows = legend.length ? legend[legend.length - 1].row + 1 : 0;
+  const L = 64, R = 10, T = 8 + legendRows * 14, B = 26;
   const tf = y => log ? Math.log10(y) : y;
   const y0 = tf(lo), y1 = tf(hi), pad = (y1 - y0) * 0.05;
   const X = x => L + (x - xMin) / Math.max(xMax - xMin, 1e-9) * (W - L - R);
@@ -376,10 +433,33 @@ function drawPanel(p) {
     ctx.stroke();
   }
   ctx.restore(); ctx.setLineDash([]);
-  // legend
-  if (lines.length > 1) {
-    ctx.font = "11px system-ui"; ctx.textAlign = "left"; ctx.textBaseline = "middle";
-    lines.slice(0, 10).forEach((l, i) => { const y = T + 8 + i * 13; ctx.fillStyle = l.color; ctx.fillRect(L + 6, y - 1, 14, 3); ctx.fillStyle = "#1d2733"; ctx.fillText(l.label.slice(0, 70), L + 24, y); });
+  // legend, in its own rows above the plot
+  ctx.font = "11px system-ui"; ctx.textAlign = "left"; ctx.textBaseline = "middle";
+  for (const {l, text, x, row} of legend) {
+    const y = 8 + row * 14;
+    ctx.strokeStyle = l.color; ctx.lineWidth = 3; ctx.setLineDash(l.dash || []); ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 16, y); ctx.stroke();
+    ctx.setLineDash([]); ctx.fillStyle = "#1d2733"; ctx.fillText(text, x + 22, y);
+  }
+}
+
+// A line drawn on top of an earlier one (within 2% at four steps in five) is dashed,
+// with a dash of its own, and says so in the legend, as the figures do.
+function markCoinciding(lines) {
+  let dashed = lines.filter(l => l.dash).length;
+  for (let i = 1; i < lines.length; i++) {
+    const a = lines[i];
+    if (a.dash) continue;
+    const j = lines.slice(0, i).findIndex(b => {
+      if (b.xs.length !== a.xs.length || !a.xs.length) return false;
+      let near = 0;
+      for (let k = 0; k < a.xs.length; k++) {
+        const p = a.ys[k], q = b.ys[k];
+        if (p === null || q === null) { if (p === q) near++; continue; }
+        if (a.xs[k] === b.xs[k] && Math.abs(p - q) <= 0.02 * Math.max(Math.abs(p), Math.abs(q))) near++;
+      }
+      return near >= 0.8 * a.xs.length;
+    });
+    if (j >= 0) { a.dash = [Math.max(3, 8 - 2 * dashed), 6 + 4 * dashed]; dashed++; a.label += ` (dashed: on ${lines[j].label})`; }
   }
 }
 
@@ -417,7 +497,8 @@ $("seeds").onchange = () => { if ($("band").checked) changed(); };
 $("reset").onclick = async () => { state.preset = ""; state.settings = dict(); await loadPreset(); changed(); };
 $("search").addEventListener("change", () => {
   const k = $("search").value, def = state.schema.defaults[k];
-  $("search-meta").textContent = own(state.schema.defaults, k) ? `default ${JSON.stringify(def)}; now ${JSON.stringify(value(k))}` : "";
+  const help = state.schema.help && own(state.schema.help, k) ? String(state.schema.help[k]) + " " : "";
+  $("search-meta").textContent = own(state.schema.defaults, k) ? `${help}default ${JSON.stringify(def)}; now ${JSON.stringify(value(k))}` : "";
   if (own(state.schema.defaults, k)) $("search-value").value = typeof value(k) === "string" ? value(k) : JSON.stringify(value(k));
 });
 $("search-set").onclick = () => {
@@ -446,7 +527,7 @@ window.addEventListener("resize", () => draw());
   $("preset").replaceChildren(el("option", {value: "", textContent: "seed (default)"}),
     ...state.schema.presets.filter(p => p.name !== "seed").map(p => el("option", {value: p.name, title: p.summary, textContent: p.name})));
   readUrl();
-  buildControls(); buildCharts();
+  buildControls(); buildCharts(); buildFlows();
   await loadPreset();
   completeGroups();
   changed();

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use datadao_core::flows::FlowTotals;
 use datadao_core::governance::Voting;
 use datadao_core::{Config, Economy, Observer, StepError, StopFlag};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -213,7 +214,8 @@ pub fn why_stopped(state: &AppState, _flag: &StopFlag) -> ApiError {
     }
 }
 
-/// Run `model` into `observer` on a worker, stopping as soon as `flag` is raised. The
+/// Run `model` into `observer` on a worker, stopping as soon as `flag` is raised, and
+/// hand back the observer with the run's flows. The
 /// blocking task holds the worker's permit, so the pool bounds every simulation, also
 /// those whose client has gone.
 pub async fn simulate<O: Observer + Send + 'static>(
@@ -221,7 +223,7 @@ pub async fn simulate<O: Observer + Send + 'static>(
     model: Config,
     mut observer: O,
     flag: StopFlag,
-) -> ApiResult<O> {
+) -> ApiResult<(O, FlowTotals)> {
     let permit = worker(state, 1, &flag).await?;
     let task_flag = flag.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -239,7 +241,7 @@ pub async fn simulate<O: Observer + Send + 'static>(
                 Err(e) => return Err(ApiError::unprocessable(e.to_string())),
             }
         }
-        Ok(Some(observer))
+        Ok(Some((observer, economy.flows().clone())))
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the run failed"))??;

@@ -5,6 +5,7 @@
 use crate::config::{Config, ConfigError, Rules};
 use crate::control::{StepError, StopFlag};
 use crate::engine::Simulation;
+use crate::flows::FlowTotals;
 use crate::ledger::AuditError;
 use crate::metrics::StepMetrics;
 use crate::original_2024;
@@ -74,6 +75,14 @@ impl Economy {
         match self {
             Economy::Model(sim) => sim.is_finished(),
             Economy::Original2024(sim) => sim.is_finished(),
+        }
+    }
+
+    /// The run's flows so far, by action and party (see [`crate::flows`]).
+    pub fn flows(&self) -> &FlowTotals {
+        match self {
+            Economy::Model(sim) => sim.ledger().flows(),
+            Economy::Original2024(sim) => sim.flows(),
         }
     }
 

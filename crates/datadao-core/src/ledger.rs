@@ -4,7 +4,11 @@
 //! brought in by agents). The audit compares those counts with what is actually held by
 //! agents, the pool and The Pie: `minted = held + pooled + in the Pie + burned`, and
 //! `xDAI brought = xDAI held + xDAI pooled`. Balances are `f64`, so equality is checked to
-//! a relative tolerance far below any economically meaningful amount.
+//! a relative tolerance far below any economically meaningful amount. The ledger also
+//! keeps the run's [`FlowTotals`], every flow by action and party, for the flow diagram.
+
+use crate::flows::{FlowParty, FlowTotals};
+use crate::transactions::Action;
 
 /// Relative tolerance of the conservation checks: rounding over millions of `f64`
 /// operations stays orders of magnitude below it, while any real leak (a lost fee, a
@@ -23,6 +27,8 @@ pub struct Ledger {
     /// CRC locked in the vault that backs no dDT: what governance burned, shrinking with
     /// dDT demurrage as the vault does.
     backing_surplus: f64,
+    /// Every flow of the run by action and party, and demurrage by holder.
+    flows: FlowTotals,
 }
 
 /// What is held, summed by the engine at the end of a step.
@@ -76,6 +82,29 @@ impl Ledger {
     pub fn record_decay(&mut self, amount: f64, factor: f64) {
         self.ddt_decayed += amount;
         self.backing_surplus *= factor;
+    }
+
+    /// A transaction's amounts, signed from its party's side, into the run's flows.
+    #[inline]
+    pub fn record_flow(&mut self, party: FlowParty, action: Action, ddt: f64, xdai: f64) {
+        self.flows.record(party, action, ddt, xdai);
+    }
+
+    /// A swap's fee into the run's flows.
+    #[inline]
+    pub fn record_fee(&mut self, ddt: f64, xdai: f64) {
+        self.flows.record_fee(ddt, xdai);
+    }
+
+    /// What a day's demurrage took from the Pie and the pool (the agents' share is the
+    /// rest of what [`Ledger::record_decay`] records).
+    pub fn record_decay_of(&mut self, pie: f64, pool: f64, total: f64) {
+        self.flows.record_decay(pie, pool, total);
+    }
+
+    /// The run's flows so far.
+    pub fn flows(&self) -> &FlowTotals {
+        &self.flows
     }
 
     /// dDT burned by governance: the CRC behind it stays locked.

@@ -7,8 +7,8 @@
 //!
 //! Module map (one per mechanism): [`market`] (the pool), [`pie`], [`circles`] (personal
 //! CRC, demurrage, the vault and mint caps), [`data_pool`] (contributions, consent, usage),
-//! [`agents`] (who decides what), [`population`] (who joins), [`ledger`] (token books and
-//! audit), [`metrics`] (per-step snapshot), [`transactions`] (records and the observer),
+//! [`agents`] (who decides what), [`population`] (who joins), [`ledger`] (token books, the
+//! run's [`flows`] and the audit), [`metrics`] (per-step snapshot), [`transactions`] (records and the observer),
 //! [`governance`] (proposals, votes and the governed settings), [`treasury`] (what the
 //! dataDAO owns besides its Pie), [`engine`] (applies plans and runs steps). Each
 //! mechanism's settings sit beside it; [`config`] gathers them into the scenario and
@@ -29,6 +29,7 @@ pub mod data_pool;
 pub mod economy;
 pub mod engine;
 pub mod experiment;
+pub mod flows;
 pub mod governance;
 pub mod ledger;
 pub mod market;

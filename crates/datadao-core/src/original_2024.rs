@@ -22,6 +22,7 @@
 use crate::agents::AgentType;
 use crate::config::{Config, Original2024Config};
 use crate::control::{StepError, StopFlag, CHECK_EVERY_AGENTS};
+use crate::flows::{FlowParty, FlowTotals};
 use crate::ledger::{AuditError, AUDIT_TOLERANCE};
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::transactions::{Action, Detail, Observer, Transaction};
@@ -238,6 +239,8 @@ pub struct Replica {
     next_step: u32,
     seq: u64,
     flows: StepFlows,
+    /// The run's flows by action and party, kept as the model's ledger keeps them.
+    totals: FlowTotals,
     endowed_ddt: f64,
     endowed_xdai: f64,
     defects: Defects,
@@ -266,6 +269,7 @@ impl Replica {
             next_step: 0,
             seq: 0,
             flows: StepFlows::default(),
+            totals: FlowTotals::default(),
             endowed_ddt: 0.0,
             endowed_xdai: 0.0,
             defects: Defects::default(),
@@ -309,6 +313,14 @@ impl Replica {
         self.counts[kind.index()] += 1;
         self.endowed_ddt += ddt;
         self.endowed_xdai += xdai;
+        // The program logs no joins; the endowment is still a flow into the economy.
+        self.totals
+            .record(FlowParty::Agent(kind), Action::Join, ddt, xdai);
+    }
+
+    /// The run's flows so far (see [`crate::flows`]).
+    pub fn flows(&self) -> &FlowTotals {
+        &self.totals
     }
 
     /// Stop when `flag` is raised (see [`crate::Economy::set_stop`]).
@@ -528,6 +540,7 @@ impl Replica {
             self.flows.swaps += 1;
             self.flows.volume_xdai += a;
             self.flows.fees_xdai += self.pool.fees - fees;
+            self.totals.record_fee(0.0, self.pool.fees - fees);
         }
         got
     }
@@ -539,6 +552,7 @@ impl Replica {
             self.flows.swaps += 1;
             self.flows.volume_xdai += out;
             self.flows.fees_xdai += self.pool.fees - fees;
+            self.totals.record_fee(0.0, self.pool.fees - fees);
         }
         out
     }
@@ -636,6 +650,9 @@ impl Replica {
         ddt: f64,
         xdai: f64,
     ) {
+        let kind = self.agents[i].kind;
+        self.totals
+            .record(FlowParty::Agent(kind), action, ddt, xdai);
         if !observer.wants_transactions() {
             return;
         }

@@ -19,6 +19,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
+pub mod flows;
+pub mod help;
 pub mod limits;
 pub mod merge;
 pub mod outputs;

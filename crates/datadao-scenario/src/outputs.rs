@@ -9,6 +9,10 @@ pub const TRANSACTIONS_FILE: &str = "transaction_history.csv";
 pub const GOVERNANCE_FILE: &str = "governance.csv";
 /// A run's figure.
 pub const PLOT_FILE: &str = "simulation_results.png";
+/// A run's flow diagram.
+pub const FLOWS_PLOT_FILE: &str = "flows.png";
+/// The flow diagram's numbers, one row per band.
+pub const FLOWS_FILE: &str = "flows.csv";
 /// A run's effective configuration, which `datadao run --config` repeats.
 pub const CONFIG_FILE: &str = "run_config.toml";
 
@@ -19,6 +23,8 @@ pub const RUN_FILES: &[&str] = &[
     TRANSACTIONS_FILE,
     GOVERNANCE_FILE,
     PLOT_FILE,
+    FLOWS_PLOT_FILE,
+    FLOWS_FILE,
     CONFIG_FILE,
 ];
 

@@ -38,6 +38,12 @@ pub const SERIES_COLORS: [Rgb; 8] = [
     Rgb(227, 119, 194),
 ];
 
+/// The flow diagram's colours of CRC, dDT and xDAI.
+pub const TOKEN_COLORS: [Rgb; 3] = [Rgb(140, 86, 75), Rgb(31, 119, 180), Rgb(188, 189, 34)];
+
+/// The flow diagram's colour for tokens a rule set created or lost.
+pub const DEFECT_COLOR: Rgb = Rgb(127, 127, 127);
+
 /// The colour of agent type `kind`.
 pub fn type_color(kind: AgentType) -> Rgb {
     TYPE_COLORS[kind.index()]

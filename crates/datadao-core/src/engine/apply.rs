@@ -233,10 +233,12 @@ impl Simulation {
             Side::BuyDdt => {
                 self.flows.volume_xdai += q.amount_in;
                 self.flows.fees_xdai += q.fee;
+                self.ledger.record_fee(0.0, q.fee);
             }
             Side::SellDdt => {
                 self.flows.volume_xdai += q.amount_out;
                 self.flows.fees_ddt += q.fee;
+                self.ledger.record_fee(q.fee, 0.0);
             }
         }
         if receipt.lowered_k && self.violation.is_none() {

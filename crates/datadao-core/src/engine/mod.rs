@@ -447,10 +447,14 @@ impl Simulation {
         let f = self.ddt_factor;
         if f < 1.0 {
             let before = self.ledger.supply();
+            let (pie, pool) = (self.pie.balance(), self.pool.ddt_reserve());
             self.pie.decay(f);
             self.pool.sync_ddt_decay(f);
             self.vault.decay(f);
-            self.ledger.record_decay(before * (1.0 - f), f);
+            let total = before * (1.0 - f);
+            self.ledger.record_decay(total, f);
+            let (pie, pool) = (pie - self.pie.balance(), pool - self.pool.ddt_reserve());
+            self.ledger.record_decay_of(pie, pool, total);
         }
     }
 

@@ -1,8 +1,10 @@
 //! The engine's transaction rows: one constructor ([`Simulation::emit`]) for every row,
 //! an agent's or the treasury's, with the party's balances and the price as they stand,
-//! and sequence numbers taken only when an observer wants the rows.
+//! and sequence numbers taken only when an observer wants the rows. Every row's amounts
+//! also go into the ledger's flows, whether or not anyone watches.
 
 use super::Simulation;
+use crate::flows::FlowParty;
 use crate::transactions::{Action, Detail, Observer, Transaction};
 
 /// Who a transaction row is about.
@@ -50,6 +52,11 @@ impl Simulation {
         [ddt, xdai, lp]: [f64; 3],
         detail: Detail,
     ) {
+        let flow_party = match party {
+            Party::Agent(i) => FlowParty::Agent(self.agents[i].kind),
+            Party::Treasury => FlowParty::Treasury,
+        };
+        self.ledger.record_flow(flow_party, action, ddt, xdai);
         if !observer.wants_transactions() {
             return;
         }
