@@ -127,7 +127,8 @@ pub const PALETTE: [RGBColor; 4] = [
     rgb(palette::SERIES_COLORS[3]),
 ];
 
-fn ensure_font() -> Result<()> {
+/// Register the embedded font once, before any text is drawn.
+pub fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -515,6 +516,9 @@ where
                 .map_err(|e| plot_error(&panel.title, e))?;
         }
     }
+    // Each dashed line of a panel gets its own dash, so two dashed lines on the same
+    // values still show both.
+    let mut dashed_so_far = 0u32;
     for line in &panel.lines {
         let color = line.color;
         if line.dots {
@@ -533,8 +537,8 @@ where
             chart
                 .draw_series(DashedLineSeries::new(
                     line.points.iter().copied(),
-                    10,
-                    8,
+                    10u32.saturating_sub(3 * dashed_so_far).max(3),
+                    8 + 6 * dashed_so_far,
                     color.stroke_width(2),
                 ))
                 .map_err(|e| plot_error(&panel.title, e))?
@@ -542,6 +546,7 @@ where
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 8, y)], color.stroke_width(3))
                 });
+            dashed_so_far += 1;
             continue;
         }
         let drawn = if banded.segments {
@@ -576,6 +581,53 @@ where
     Ok(())
 }
 
+/// Whether two lines would be drawn on top of each other: the same steps, and values
+/// within 2% of each other at four steps in five or more.
+fn coincide(a: &Line, b: &Line) -> bool {
+    a.points.len() == b.points.len() && !a.points.is_empty() && {
+        let near = a
+            .points
+            .iter()
+            .zip(&b.points)
+            .filter(|(p, q)| p.0 == q.0 && (p.1 - q.1).abs() <= 0.02 * p.1.abs().max(q.1.abs()))
+            .count();
+        near as f64 >= 0.8 * a.points.len() as f64
+    }
+}
+
+/// A line that coincides with an earlier one is drawn dashed and says so in its
+/// legend, so the earlier line never hides it.
+fn mark_coinciding(lines: &mut [Line]) {
+    for i in 1..lines.len() {
+        if lines[i].dots || lines[i].dashed {
+            continue;
+        }
+        if let Some(j) = (0..i).find(|&j| !lines[j].dots && coincide(&lines[i], &lines[j])) {
+            lines[i].dashed = true;
+            let first = lines[j].label.clone();
+            lines[i].label = format!("{} (dashed: on {first})", lines[i].label);
+        }
+    }
+}
+
+/// Height of a legend row and of the legend's frame, in pixels (16 px labels).
+const LEGEND_ROW: f64 = 21.0;
+const LEGEND_FRAME: f64 = 16.0;
+
+/// The share of a panel's plotting height its legend takes (none for a single line).
+fn legend_share<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    lines: usize,
+) -> f64 {
+    if lines <= 1 {
+        return 0.0;
+    }
+    // The caption, the x labels and the margins, as `draw_panel` lays them out.
+    let plot_height = f64::from(area.dim_in_pixel().1) - 40.0 - 48.0 - 24.0;
+    let legend = lines as f64 * LEGEND_ROW + LEGEND_FRAME;
+    (legend / plot_height.max(1.0)).min(0.7)
+}
+
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     banded: &BandedPanel,
@@ -583,6 +635,9 @@ fn draw_panel<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    let mut marked = banded.clone();
+    mark_coinciding(&mut marked.panel.lines);
+    let banded = &marked;
     let panel = &banded.panel;
     // Axis range and scale cover the bands too.
     let mut extent: Vec<Line> = banded
@@ -598,7 +653,10 @@ where
         })
         .collect();
     extent.extend(panel.lines.iter().cloned());
-    let (x0, x1, y0, y1) = bounds(&extent);
+    let (x0, x1, y0, mut y1) = bounds(&extent);
+    // The legend sits at the top left of the plotting area: the axis gets headroom of
+    // the legend's height above the data, so the legend never covers a line.
+    let headroom = legend_share(area, panel.lines.len());
     // Axis code walks its range in steps; a range at the edge of f64 (or past it) must
     // never reach it, or drawing never ends.
     let drawable = |v: f64| v.is_finite() && v.abs() <= 1e300;
@@ -632,6 +690,7 @@ where
         // The axis stops at 1e-300; anything smaller is drawn at the bottom edge.
         let bottom = (lo * 0.8).max(LOG_FLOOR);
         let top = hi * 1.25;
+        let top = 10f64.powf(bottom.log10() + (top.log10() - bottom.log10()) / (1.0 - headroom));
         if !(top.is_finite() && top > bottom) {
             anyhow::bail!("drawing {}: values too large for a log axis", panel.title);
         }
@@ -653,6 +712,7 @@ where
         }
         fill_chart(&mut chart, &floored)
     } else {
+        y1 = y0 + (y1 - y0) / (1.0 - headroom);
         let mut chart = builder
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| plot_error(&panel.title, e))?;
