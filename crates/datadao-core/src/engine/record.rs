@@ -19,6 +19,7 @@ pub(in crate::engine) enum Party {
 impl Simulation {
     /// Record a row of agent `i`'s: amounts as signed from its side, balances its own.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(super) fn record<O: Observer>(
         &mut self,
         observer: &mut O,
@@ -43,7 +44,33 @@ impl Simulation {
     /// The one constructor of the engine's transaction rows: the party's balances and
     /// the price as they stand now, and the next sequence number (taken only when an
     /// observer wants the rows, as the numbering has always been).
+    ///
+    /// Inlined into every caller: the flows are two additions, and a run without its
+    /// log must not pay a call for each of its hundreds of millions of rows; the row
+    /// itself is built out of line, only when someone wants it.
+    #[inline(always)]
     pub(in crate::engine) fn emit<O: Observer>(
+        &mut self,
+        observer: &mut O,
+        step: u32,
+        party: Party,
+        action: Action,
+        amounts: [f64; 3],
+        detail: Detail,
+    ) {
+        let flow_party = match party {
+            Party::Agent(i) => FlowParty::Agent(self.agents[i].kind),
+            Party::Treasury => FlowParty::Treasury,
+        };
+        self.ledger
+            .record_flow(flow_party, action, amounts[0], amounts[1]);
+        if observer.wants_transactions() {
+            self.emit_row(observer, step, party, action, amounts, detail);
+        }
+    }
+
+    #[inline(never)]
+    fn emit_row<O: Observer>(
         &mut self,
         observer: &mut O,
         step: u32,
@@ -52,14 +79,6 @@ impl Simulation {
         [ddt, xdai, lp]: [f64; 3],
         detail: Detail,
     ) {
-        let flow_party = match party {
-            Party::Agent(i) => FlowParty::Agent(self.agents[i].kind),
-            Party::Treasury => FlowParty::Treasury,
-        };
-        self.ledger.record_flow(flow_party, action, ddt, xdai);
-        if !observer.wants_transactions() {
-            return;
-        }
         let (agent_id, agent_type, by_treasury, ddt_balance, xdai_balance) = match party {
             Party::Agent(i) => {
                 let a = &self.agents[i];
