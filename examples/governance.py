@@ -67,7 +67,8 @@ def main(steps: int = 2000, figure: str = "governance.png") -> pd.DataFrame:
     ax.set_xlabel("step (day)")
     ax.set_ylabel("power users' share of each payout")
     ax.set_title("The power share under each vote-weight rule (governed preset)")
-    ax.legend()
+    # Outside the axes, so the legend never covers a curve.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(figure, dpi=120)
     plt.close(fig)

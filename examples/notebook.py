@@ -33,14 +33,19 @@ seed.steps[["step", "price", "lp_ddt_reserve", "lp_xdai_reserve", "pie_ddt"]].ta
 # %%
 privacy = datadao.run(preset="privacy", steps=STEPS)
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-for name, r in [("seed", seed), ("privacy", privacy)]:
-    axes[0].semilogy(r.steps["step"], r.steps["price"], label=name)
-    axes[1].plot(r.steps["step"], r.steps["pie_ddt"], label=name)
-    axes[2].plot(r.steps["step"], r.steps["allowed_share_commercial"], label=name)
-for ax, title in zip(axes, ["Token price (xDAI per dDT)", "The Pie (dDT)", "Share of data allowing commercial use"]):
+# The second scenario is dashed, as in `datadao compare`, so coinciding curves stay
+# visible; the legends sit outside the axes, so they never cover a curve.
+for (name, r), style in zip([("seed", seed), ("privacy", privacy)], ["-", "--"]):
+    axes[0].semilogy(r.steps["step"], r.steps["price"], label=name, linestyle=style)
+    axes[1].plot(r.steps["step"], r.steps["pie_ddt"], label=name, linestyle=style)
+    axes[2].plot(r.steps["step"], r.steps["allowed_share_commercial"], label=name, linestyle=style)
+titles = ["Token price (xDAI per dDT)", "The Pie (dDT)", "Share of data allowing commercial use"]
+units = ["xDAI per dDT", "dDT", "share of live weight"]
+for ax, title, unit in zip(axes, titles, units):
     ax.set_title(title)
     ax.set_xlabel("step (day)")
-    ax.legend()
+    ax.set_ylabel(unit)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
 fig.tight_layout()
 fig.savefig(os.environ.get("EXAMPLE_FIGURE", "notebook.png"))
 
@@ -54,7 +59,7 @@ for kind, color in datadao.palette().items():
 ax.set_title("Agents by type")
 ax.set_xlabel("step (day)")
 ax.set_ylabel("agents")
-ax.legend()
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 fig.tight_layout()
 fig.savefig(os.environ.get("EXAMPLE_FIGURE", "notebook.png").replace(".png", "_agents.png"))
 

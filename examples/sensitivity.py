@@ -96,7 +96,9 @@ def main(n: int, steps: int, figure: str, seeds: int = 5) -> dict:
         ax.bar(x + 0.2, res["ST"], 0.4, yerr=res["ST_conf"], label="total ST")
         ax.set_xticks(x, [n.split(".")[-1] for n in PROBLEM["names"]], rotation=15)
         ax.set_title(f"Sobol indices of {label}")
-        ax.legend()
+        ax.set_ylabel("Sobol index (share of variance)")
+        # Below the axes, so the legend never covers a bar.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(figure, dpi=110)
     print(f"\nwrote {figure}")

@@ -146,6 +146,9 @@ class Result:
             also ``proposals``, ``proposals_passed``, the treasury, ``ddt_burned``,
             ``backing_ratio`` and each governed setting's final value, named as its
             column in ``steps``).
+        flows: the run's flow diagram, one row per band (``from``, ``to``,
+            ``token``, ``amount``): the numbers of the CLI's ``flows.csv`` and
+            ``flows.png``, totals kept by the core as the run goes.
     """
 
     steps: pd.DataFrame
@@ -153,6 +156,7 @@ class Result:
     governance: Optional[pd.DataFrame]
     config: Dict[str, Any]
     summary: Dict[str, Any] = field(default_factory=dict)
+    flows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["from", "to", "token", "amount"]))
 
     def to_polars(self) -> Tuple[Any, Any]:
         """``(steps, transactions)`` as polars DataFrames (``transactions`` may be None).
@@ -251,6 +255,7 @@ def run(
         governance=gov,
         config=dict(out["config"]),
         summary=dict(out["summary"]),
+        flows=pd.DataFrame(list(out["flows"]), columns=["from", "to", "token", "amount"]),
     )
 
 

@@ -47,7 +47,8 @@ def run(
 ) -> Dict[str, Any]:
     """Run a simulation; returns ``steps`` and ``transactions`` as column buffers
     (``names``, ``kinds``, ``data``, ``categories``), ``governance`` (a dict of column
-    lists, or ``None`` when governance is off), ``config`` and ``summary``."""
+    lists, or ``None`` when governance is off), ``config``, ``summary`` and ``flows``
+    (one dict per band of the flow diagram: ``from``, ``to``, ``token``, ``amount``)."""
 
 Grid = Union[Mapping[str, Union[Iterable[Any], str]], str, Sequence[str], None]
 

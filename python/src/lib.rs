@@ -29,10 +29,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use datadao_core::experiment::{KpiTracker, RunKpis};
 use datadao_core::governance::Governable;
 use datadao_core::{Action, AgentType, Economy, StepError, StepMetrics, StopFlag};
+use datadao_scenario::flows::FlowDiagram;
 use datadao_scenario::settings::{self, Given, Inputs, PresetChoice, Resolved, Source};
 use datadao_scenario::{merge, presets, sweep};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use collection::{bytes_of, proposal_table, table, Collect, Column, TxColumns};
 use conversion::{from_toml, to_toml};
@@ -174,9 +175,10 @@ fn run<'py>(
         start_progress(cb, total)?;
     }
     let done = AtomicU64::new(0);
+    let mut last = None;
     let outcome = background::run(py, progress, &done, &stop, || {
         for _ in 0..total {
-            economy.step(&mut sink)?;
+            last = Some(economy.step(&mut sink)?);
             done.fetch_add(1, Ordering::Relaxed);
             if sink.refused.is_some() {
                 break;
@@ -201,9 +203,23 @@ fn run<'py>(
     if let Err(e) = outcome {
         return Err(errors::step(e.clone(), &e.to_string()));
     }
+    let flows = last.map(|m| FlowDiagram::new(economy.flows(), &m));
     drop(economy);
 
     let out = PyDict::new(py);
+    let rows = PyList::empty(py);
+    for (d, l) in flows
+        .iter()
+        .flat_map(|d| d.links.iter().map(move |l| (d, l)))
+    {
+        let row = PyDict::new(py);
+        row.set_item("from", &d.nodes[l.from].id)?;
+        row.set_item("to", &d.nodes[l.to].id)?;
+        row.set_item("token", l.token.unit())?;
+        row.set_item("amount", l.value)?;
+        rows.append(row)?;
+    }
+    out.set_item("flows", rows)?;
     let mut data: Vec<(&'static str, Py<PyAny>)> = Vec::with_capacity(sink.columns.len());
     for c in std::mem::take(&mut sink.columns) {
         py.check_signals()?;

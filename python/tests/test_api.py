@@ -136,6 +136,9 @@ def test_steps_and_transactions_equal_the_cli_cell_for_cell(cli, tmp_path, prese
         assert (tx[col].astype(str).to_numpy() == log[col].astype(str).to_numpy()).all(), col
     for col in ["step", "seq", "agent_id", "ddt", "xdai", "lp", "ddt_balance", "xdai_balance", "price"]:
         np.testing.assert_array_equal(tx[col].to_numpy(), log[col].to_numpy(), err_msg=col)
+    # The flow diagram's numbers are the CLI's flows.csv, exactly.
+    flows = pd.read_csv(tmp_path / "flows.csv")
+    pd.testing.assert_frame_equal(r.flows, flows, check_exact=True)
 
 
 def test_to_polars(tmp_path):
