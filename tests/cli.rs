@@ -967,3 +967,81 @@ fn the_flow_diagram_equals_the_run_csvs() {
     let png = fs::read(dir.path().join("flows.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }
+
+/// The preset `seed-rules` writes the seed's five types in the rule language alone; its
+/// outputs are the seed's byte for byte, also with behaviour noise on every type and
+/// shuffled activation.
+#[test]
+fn the_seed_written_in_rules_is_the_seed_byte_for_byte() {
+    let noise = [
+        "noise.skip_probability.degen=0.2",
+        "noise.skip_probability.organization=0.1",
+        "noise.skip_probability.power=0.1",
+        "noise.skip_probability.active=0.05",
+        "noise.skip_probability.casual=0.3",
+        "noise.amount_jitter.degen=0.3",
+        "noise.amount_jitter.organization=0.2",
+        "noise.amount_jitter.power=0.2",
+        "noise.amount_jitter.active=0.1",
+        "noise.amount_jitter.casual=0.25",
+        "simulation.activation=shuffled",
+    ];
+    for extra in [&[][..], &noise[..]] {
+        let (native, rules) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for (dir, preset) in [(&native, "seed"), (&rules, "seed-rules")] {
+            let mut cmd = datadao(dir.path());
+            cmd.args([
+                "-q",
+                "--audit",
+                "--no-plot",
+                "--steps",
+                "600",
+                "--preset",
+                preset,
+            ]);
+            for s in extra {
+                cmd.args(["--set", s]);
+            }
+            cmd.assert().success();
+        }
+        for f in [
+            "simulation_data.csv",
+            "transaction_history.csv",
+            "flows.csv",
+        ] {
+            let a = fs::read(native.path().join(f)).unwrap();
+            let b = fs::read(rules.path().join(f)).unwrap();
+            assert!(a == b, "{f} differs (noise: {})", !extra.is_empty());
+        }
+    }
+}
+
+/// A bad rule is refused before the run, naming its key, the text, the position, what
+/// is accepted and the file it came from.
+#[test]
+fn a_bad_rule_is_refused_with_its_key_text_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("bad.toml"),
+        "[[agents.casual.rules]]\nwhen = \"price < 1 and ddt > prize\"\ndo = \"sell\"\namount = 1\n",
+    )
+    .unwrap();
+    let out = datadao(dir.path())
+        .args(["-q", "--config", "bad.toml"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for part in [
+        "agents.casual.rules[0].when",
+        "'price < 1 and ddt > prize'",
+        "config file bad.toml",
+        "at character 21: unknown name 'prize'",
+        "allowed_share_research",
+    ] {
+        assert!(text.contains(part), "{part} missing from {text}");
+    }
+    assert!(!dir.path().join("simulation_data.csv").exists());
+}

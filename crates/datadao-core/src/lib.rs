@@ -18,7 +18,7 @@
 //! run early and what a step can fail with.
 //! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles;
 //! [`numbers`] how every CSV spells a number; [`shares`] how a group of shares that
-//! sums to 1 makes room.
+//! sums to 1 makes room; [`rules`] behaviour declared as data (the rule language).
 
 pub mod agent_type;
 pub mod agents;
@@ -38,6 +38,7 @@ pub mod numbers;
 pub mod original_2024;
 pub mod pie;
 pub mod population;
+pub mod rules;
 pub mod shares;
 pub mod transactions;
 pub mod treasury;

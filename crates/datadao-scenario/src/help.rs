@@ -44,6 +44,7 @@ const LINES: &[(&str, &str)] = &[
     ("agents.*.daily_sell_ddt", "dDT {a type} sells each step after compute, as far as its balance allows."),
     ("agents.*.max_buy_price", "Highest price (xDAI per dDT) at which {a type} buys what it lacks for compute."),
     ("agents.*.job_use_case", "Use case of {a type}'s compute jobs."),
+    ("agents.*.rules", "Rules that replace {a type}'s built-in behaviour: a list of tables with when, do, amount (see the README's rule language)."),
     ("agents.*.pie_share", "What {a type} does with a Pie share: keep, sell or spend it."),
     ("agents.*.member.quantity_draw", "How {a type}'s contribution quantities are drawn: fixed or lognormal."),
     ("agents.*.member.quantity", "Quantity of each of {a type}'s contributions under fixed."),

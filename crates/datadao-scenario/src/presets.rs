@@ -23,6 +23,11 @@ pub const PRESETS: &[Preset] = &[
         toml: include_str!("../../../presets/seed.toml"),
     },
     Preset {
+        name: "seed-rules",
+        summary: "the seed with all five types written in the rule language: byte-identical outputs",
+        toml: include_str!("../../../presets/seed-rules.toml"),
+    },
+    Preset {
         name: "privacy",
         summary: "a third restrict commercial use, some revoke and remove; demand follows allowed data; Pie by usage",
         toml: include_str!("../../../presets/privacy.toml"),

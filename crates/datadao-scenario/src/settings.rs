@@ -253,6 +253,19 @@ type Flat = BTreeMap<String, toml::Value>;
 
 fn defaults_table() -> toml::Table {
     let mut table = toml::Table::try_from(Config::default()).expect("defaults serialize");
+    // A type's rules are absent from a record until set, but they are a setting all
+    // the same: an empty list by default.
+    if let Some(agents) = table.get_mut("agents").and_then(toml::Value::as_table_mut) {
+        for kind in datadao_core::AgentType::ALL {
+            if let Some(t) = agents
+                .get_mut(kind.name())
+                .and_then(toml::Value::as_table_mut)
+            {
+                t.entry("rules")
+                    .or_insert_with(|| toml::Value::Array(Vec::new()));
+            }
+        }
+    }
     table.insert(
         "output".into(),
         toml::Value::try_from(OutputSettings::default()).expect("defaults serialize"),
@@ -915,9 +928,14 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
 
 /// Whether dotted `key` is covered by `pattern`: the same key, a key below it
 /// (`pie.shares` covers `pie.shares.power`) or a match where the pattern has `<...>`
-/// (`agents.<type>.share` covers `agents.degen.share`).
+/// (`agents.<type>.share` covers `agents.degen.share`); a list covers its elements'
+/// keys.
 fn covers(pattern: &str, key: &str) -> bool {
     if key == pattern || key.starts_with(&format!("{pattern}.")) {
+        return true;
+    }
+    // A list's element (`agents.power.rules[2].when`) comes from where the list did.
+    if pattern.starts_with(&format!("{key}[")) {
         return true;
     }
     let (p, k): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), key.split('.').collect());

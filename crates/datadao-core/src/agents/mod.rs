@@ -15,8 +15,8 @@ pub use crate::agent_type::AgentType;
 use crate::data_pool::MAX_USE_CASES;
 use crate::validation::MAX_AMOUNT;
 pub use settings::{
-    ActiveConfig, AgentsConfig, CasualConfig, DegenConfig, Draw, MemberConfig, NoiseConfig,
-    OrganizationConfig, PerType, PieShareUse, PowerConfig,
+    ActiveConfig, AgentsConfig, CasualConfig, DegenConfig, Draw, ExprText, MemberConfig,
+    NoiseConfig, OrganizationConfig, PerType, PieShareUse, PowerConfig, RuleConfig,
 };
 
 /// Amounts below this are dust: not worth a transaction. Repeated decimal spends such as
@@ -162,6 +162,17 @@ pub enum Intent {
         /// dDT to burn.
         amount: f64,
     },
+    /// Pay exactly `amount` xDAI into the pool for dDT (exact input), cut to the xDAI it
+    /// holds (rules only).
+    BuyWithXdai {
+        /// xDAI to pay.
+        amount: f64,
+    },
+    /// Burn up to `lp` LP tokens for both reserves, pro rata (rules only).
+    RemoveLiquidity {
+        /// LP tokens to burn.
+        lp: f64,
+    },
 }
 
 /// A short, allocation-free list of intents, carried out in order. Four is the longest
@@ -291,6 +302,8 @@ pub fn jitter<R: Rng>(plan: &mut Plan, j: f64, rng: &mut R) {
             Intent::SellDdt { amount }
             | Intent::Mint { amount }
             | Intent::Redeem { amount }
+            | Intent::BuyWithXdai { amount }
+            | Intent::RemoveLiquidity { lp: amount }
             | Intent::Compute { amount, .. } => *amount *= factor(),
             Intent::BuyDdtExact { amount, .. } | Intent::BuyForJob { amount, .. } => {
                 *amount *= factor()

@@ -146,6 +146,10 @@ pub struct DegenConfig {
     pub pie_share: PieShareUse,
     /// Data, consent and minting.
     pub member: MemberConfig,
+    /// Rules that replace its built-in behaviour (`[[agents.<type>.rules]]`); none by
+    /// default, and absent from `run_config.toml` then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleConfig>,
 }
 
 impl Default for DegenConfig {
@@ -158,6 +162,7 @@ impl Default for DegenConfig {
             liquidity_xdai: 10.0,
             pie_share: PieShareUse::Sell,
             member: MemberConfig::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -177,6 +182,10 @@ pub struct OrganizationConfig {
     pub daily_compute_ddt: f64,
     /// Use case of its compute jobs.
     pub job_use_case: String,
+    /// Rules that replace its built-in behaviour (`[[agents.<type>.rules]]`); none by
+    /// default, and absent from `run_config.toml` then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleConfig>,
 }
 
 impl Default for OrganizationConfig {
@@ -187,6 +196,7 @@ impl Default for OrganizationConfig {
             initial_xdai: 1000.0,
             daily_compute_ddt: 2.0,
             job_use_case: "commercial".into(),
+            rules: Vec::new(),
         }
     }
 }
@@ -209,6 +219,10 @@ pub struct PowerConfig {
     pub pie_share: PieShareUse,
     /// Data, consent and minting.
     pub member: MemberConfig,
+    /// Rules that replace its built-in behaviour (`[[agents.<type>.rules]]`); none by
+    /// default, and absent from `run_config.toml` then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleConfig>,
 }
 
 impl Default for PowerConfig {
@@ -221,6 +235,7 @@ impl Default for PowerConfig {
             max_buy_price: 2.0,
             pie_share: PieShareUse::Keep,
             member: MemberConfig::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -241,6 +256,10 @@ pub struct ActiveConfig {
     pub pie_share: PieShareUse,
     /// Data, consent and minting.
     pub member: MemberConfig,
+    /// Rules that replace its built-in behaviour (`[[agents.<type>.rules]]`); none by
+    /// default, and absent from `run_config.toml` then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleConfig>,
 }
 
 impl Default for ActiveConfig {
@@ -252,6 +271,7 @@ impl Default for ActiveConfig {
             daily_compute_ddt: 1.0,
             pie_share: PieShareUse::Sell,
             member: MemberConfig::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -274,6 +294,10 @@ pub struct CasualConfig {
     pub pie_share: PieShareUse,
     /// Data, consent and minting.
     pub member: MemberConfig,
+    /// Rules that replace its built-in behaviour (`[[agents.<type>.rules]]`); none by
+    /// default, and absent from `run_config.toml` then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleConfig>,
 }
 
 impl Default for CasualConfig {
@@ -286,6 +310,7 @@ impl Default for CasualConfig {
             daily_sell_ddt: 0.9,
             pie_share: PieShareUse::Sell,
             member: MemberConfig::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -329,6 +354,17 @@ impl AgentsConfig {
         }
     }
 
+    /// The rules that replace a type's built-in behaviour (empty: its own).
+    pub fn rules(&self, kind: AgentType) -> &[RuleConfig] {
+        match kind {
+            AgentType::Degen => &self.degen.rules,
+            AgentType::Organization => &self.organization.rules,
+            AgentType::Power => &self.power.rules,
+            AgentType::Active => &self.active.rules,
+            AgentType::Casual => &self.casual.rules,
+        }
+    }
+
     /// What a type does with a Pie share.
     pub fn pie_share_use(&self, kind: AgentType) -> PieShareUse {
         match kind {
@@ -361,4 +397,61 @@ impl AgentsConfig {
             AgentType::Casual => (self.casual.initial_ddt, self.casual.initial_xdai),
         }
     }
+}
+
+/// An expression as a scenario file gives it: text, or a plain number or boolean.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ExprText {
+    /// A number, as `amount = 2`.
+    Number(f64),
+    /// A boolean, as `when = true`.
+    Boolean(bool),
+    /// An expression, as `amount = "min(ddt, 2)"`.
+    Text(String),
+}
+
+impl ExprText {
+    /// The expression's text, as the rule language reads it.
+    pub fn text(&self) -> String {
+        match self {
+            ExprText::Number(v) => format!("{v:?}"),
+            ExprText::Boolean(b) => b.to_string(),
+            ExprText::Text(t) => t.clone(),
+        }
+    }
+}
+
+/// One rule as a scenario declares it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// When the rule acts (default: always).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<ExprText>,
+    /// The action.
+    #[serde(rename = "do")]
+    pub action: String,
+    /// The action's amount (dDT, or xDAI for `buy_with`, LP tokens for
+    /// `remove_liquidity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<ExprText>,
+    /// xDAI offered with `add_liquidity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xdai: Option<ExprText>,
+    /// The use case of `spend`, `buy_and_spend`, `revoke` and `contribute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_case: Option<String>,
+    /// A `spend` that may spend less than `amount` (what it holds) instead of nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<bool>,
+    /// Quality of a `contribute`d dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<ExprText>,
+    /// Quantity of a `contribute`d dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<ExprText>,
+    /// Highest price (xDAI per dDT) a `buy` pays, checked when it is carried out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<ExprText>,
 }

@@ -144,6 +144,34 @@ impl Config {
         }
     }
 
+    /// Type `kind`'s rules, compiled against the scenario's use cases; a customer
+    /// (organizations) has no CRC, no data and no vote, so it may not mint, redeem or
+    /// touch data.
+    pub fn compile_rules(&self, kind: AgentType) -> Result<Vec<crate::rules::Rule>, ConfigError> {
+        let key = format!("agents.{}", kind.name());
+        let job = self
+            .use_case_index(self.agents.job_use_case(kind))
+            .unwrap_or(0) as u8;
+        let rules =
+            crate::rules::compile(&key, self.agents.rules(kind), &self.data.use_cases, job)?;
+        if !kind.is_member() {
+            use crate::rules::ActionKind as A;
+            if let Some(n) = rules.iter().position(|r| {
+                matches!(
+                    r.action,
+                    A::Mint | A::Redeem | A::Contribute | A::Revoke | A::RemoveData
+                )
+            }) {
+                return Err(err(
+                    &format!("{key}.rules[{n}].do"),
+                    &self.agents.rules(kind)[n].action,
+                    "an action a customer can take (buy, buy_with, sell, spend, buy_and_spend, add_liquidity, remove_liquidity): organizations hold no CRC and no data",
+                ));
+            }
+        }
+        Ok(rules)
+    }
+
     /// Index of a use case in `data.use_cases`.
     pub fn use_case_index(&self, name: &str) -> Option<usize> {
         self.data.use_cases.iter().position(|u| u == name)
@@ -200,6 +228,9 @@ impl Config {
                 org_case,
                 &format!("one of data.use_cases {uc:?}"),
             ));
+        }
+        for kind in AgentType::ALL {
+            self.compile_rules(kind)?;
         }
         for kind in AgentType::ALL {
             let Some(m) = self.agents.member(kind) else {

@@ -93,6 +93,49 @@ impl Simulation {
                 self.buy_for_job(step, i, amount, use_case, observer)
             }
             Intent::Mint { amount } => self.lock_and_mint(step, i, amount, observer),
+            Intent::BuyWithXdai { amount } => {
+                let amount = amount.min(self.agents[i].xdai);
+                if amount.is_nan() || amount <= DUST {
+                    return;
+                }
+                let Some(q) =
+                    self.pool
+                        .quote_exact_in(Side::BuyDdt, amount, self.settings.fee_rate)
+                else {
+                    return;
+                };
+                let receipt = self.pool.swap(&q);
+                self.note_swap(&receipt);
+                let agent = &mut self.agents[i];
+                agent.xdai -= q.amount_in;
+                agent.ddt += q.amount_out;
+                let (d, x) = (q.amount_out, -q.amount_in);
+                self.record(observer, step, i, Action::Buy, d, x, 0.0, Detail::None);
+            }
+            Intent::RemoveLiquidity { lp } => {
+                let lp = lp.min(self.agents[i].lp);
+                if lp.is_nan() || lp <= DUST {
+                    return;
+                }
+                let Some(w) = self.pool.withdraw(lp) else {
+                    return;
+                };
+                let agent = &mut self.agents[i];
+                agent.ddt += w.ddt;
+                agent.xdai += w.xdai;
+                agent.lp -= w.lp;
+                let action = Action::RemoveLiquidity;
+                self.record(
+                    observer,
+                    step,
+                    i,
+                    action,
+                    w.ddt,
+                    w.xdai,
+                    -w.lp,
+                    Detail::None,
+                );
+            }
             Intent::Redeem { amount } => {
                 let amount = amount
                     .min(self.agents[i].ddt)

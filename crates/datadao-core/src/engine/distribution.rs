@@ -95,6 +95,9 @@ impl Simulation {
         }
         self.agents[i].ddt += share;
         self.pie_income[kind.index()] += share;
+        if let Some(memory) = self.rule_memory.get_mut(i) {
+            memory.pie_received = share;
+        }
         let detail = Detail::Policy(policy);
         self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0, detail);
         if let Some(reaction) = agents::on_pie_share(kind, share, &self.config.agents) {

@@ -28,6 +28,12 @@ impl Simulation {
             has_acted: false,
         });
         self.members.push(Member::new(crc));
+        if self.type_rules.iter().any(Option::is_some) {
+            self.rule_memory.push(super::rules::RuleMemory {
+                price_at_join: self.pool.price().unwrap_or(f64::NAN),
+                ..Default::default()
+            });
+        }
         let i = id as usize;
         let skip = self.skip_probability[kind.index()];
         self.members[i].next_skip = agents::next_occurrence(step, skip, &mut self.rng);

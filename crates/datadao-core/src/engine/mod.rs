@@ -16,6 +16,7 @@ mod distribution;
 mod governance;
 mod membership;
 mod record;
+mod rules;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -103,6 +104,10 @@ pub struct Simulation {
     ahead: governance::Ahead,
     /// Raised by the front end to stop the run early (forks share it).
     stop: StopFlag,
+    /// Each type's rules, when its behaviour is declared as data.
+    type_rules: rules::TypeRules,
+    /// What rules-defined agents remember (empty unless some type has rules).
+    rule_memory: Vec<rules::RuleMemory>,
 }
 
 impl Simulation {
@@ -136,6 +141,13 @@ impl Simulation {
         } else {
             1.0
         };
+        let mut type_rules: rules::TypeRules = Default::default();
+        for kind in crate::AgentType::ALL {
+            let compiled = config.compile_rules(kind)?;
+            if !compiled.is_empty() {
+                type_rules[kind.index()] = Some(compiled.into());
+            }
+        }
         Ok(Self {
             agents: Vec::new(),
             members: Vec::new(),
@@ -166,6 +178,8 @@ impl Simulation {
             pie_income: [0.0; 5],
             ahead: governance::Ahead::default(),
             stop: StopFlag::default(),
+            type_rules,
+            rule_memory: Vec::new(),
             config,
         })
     }
@@ -305,6 +319,11 @@ impl Simulation {
         self.agents.try_reserve_exact(n).map_err(|_| refused())?;
         self.members.try_reserve_exact(n).map_err(|_| refused())?;
         self.data.try_reserve_members(n).map_err(|_| refused())?;
+        if self.type_rules.iter().any(Option::is_some) {
+            self.rule_memory
+                .try_reserve_exact(n)
+                .map_err(|_| refused())?;
+        }
         if shuffled {
             self.order.try_reserve_exact(n).map_err(|_| refused())?;
         }
@@ -368,6 +387,8 @@ impl Simulation {
             self.order.shuffle(&mut self.rng);
         }
         let mut plan = Plan::new();
+        // Five shared pointers a step, so a rule's turn can borrow the engine whole.
+        let type_rules = self.type_rules.clone();
         // CRC moves only in an agent's own turn, so its end-of-step value is known here.
         let mut crc_held = 0.0;
         for n in 0..self.agents.len() {
@@ -375,7 +396,7 @@ impl Simulation {
                 return (crc_held, None);
             }
             let i = if shuffled { self.order[n] as usize } else { n };
-            self.agent_turn(step, i, &mut plan, observer);
+            self.agent_turn(step, i, &mut plan, &type_rules, observer);
             crc_held += self.members[i].crc;
         }
 
@@ -389,7 +410,14 @@ impl Simulation {
     }
 
     /// One agent's turn: the day's effects on it, its data decisions, then its plan.
-    fn agent_turn<O: Observer>(&mut self, step: u32, i: usize, plan: &mut Plan, observer: &mut O) {
+    fn agent_turn<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        plan: &mut Plan,
+        type_rules: &rules::TypeRules,
+        observer: &mut O,
+    ) {
         if self.agents[i].joined_step < step {
             self.pass_a_day_for(i);
         }
@@ -403,12 +431,16 @@ impl Simulation {
         if self.noisy && self.skips_today(step, i) {
             return;
         }
-        agents::decide(&self.agents[i], &self.config.agents, &self.outlook, plan);
-        if self.noisy {
-            let jitter = self.amount_jitter[self.agents[i].kind.index()];
-            agents::jitter(plan, jitter, &mut self.rng);
+        if let Some(rules) = &type_rules[self.agents[i].kind.index()] {
+            self.rules_turn(step, i, rules, observer);
+        } else {
+            agents::decide(&self.agents[i], &self.config.agents, &self.outlook, plan);
+            if self.noisy {
+                let jitter = self.amount_jitter[self.agents[i].kind.index()];
+                agents::jitter(plan, jitter, &mut self.rng);
+            }
+            self.carry_out(step, i, plan, observer);
         }
-        self.carry_out(step, i, plan, observer);
         self.agents[i].has_acted = true;
     }
 

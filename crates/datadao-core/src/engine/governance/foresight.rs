@@ -92,6 +92,12 @@ impl Simulation {
             pie_income: self.pie_income,
             ahead: Ahead::default(),
             stop: self.stop.clone(),
+            type_rules: self.type_rules.clone(),
+            rule_memory: if self.rule_memory.is_empty() {
+                Vec::new()
+            } else {
+                with_room(&self.rule_memory, extra).ok_or_else(refused)?
+            },
         })
     }
 
