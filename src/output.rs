@@ -19,8 +19,8 @@ pub use datadao_log::push_f64;
 use datadao_log::TransactionLog;
 
 pub use datadao_scenario::outputs::{
-    COMPARE_FILE, CONFIG_FILE, DATA_FILE, FLOWS_FILE, FLOWS_PLOT_FILE, GOVERNANCE_FILE, PLOT_FILE,
-    RUN_FILES, TRANSACTIONS_FILE,
+    AGENTS_FILE, COMPARE_FILE, CONFIG_FILE, DATA_FILE, FLOWS_FILE, FLOWS_PLOT_FILE,
+    GOVERNANCE_FILE, PLOT_FILE, RUN_FILES, TRANSACTIONS_FILE,
 };
 
 /// Create `path` for buffered writing, naming the file in the error.
@@ -33,6 +33,18 @@ pub fn create(path: &Path) -> Result<BufWriter<File>> {
 pub fn write_whole(set: &OutputSet, name: &str, contents: &[u8]) -> Result<()> {
     let mut w = create(&set.path(name))?;
     w.write_all(contents)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("cannot write {name}"))
+}
+
+/// Write the staged file `name` through a buffered writer handed to `fill`.
+pub fn write_with(
+    set: &OutputSet,
+    name: &str,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut w = create(&set.path(name))?;
+    fill(&mut w)
         .and_then(|_| w.flush())
         .with_context(|| format!("cannot write {name}"))
 }

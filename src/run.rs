@@ -120,7 +120,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let passed = sink.series.passed().to_vec();
     let stats = sink.stats.clone();
     let rows = sink.transaction_rows();
-    let flows = last.map(|m| FlowDiagram::new(sim.flows(), &m));
+    let flows = last.as_ref().map(|m| FlowDiagram::new(sim.flows(), m));
+    let last_metrics = last;
     // The CSVs are finished (the log's last batches written) while the figures are
     // drawn.
     let (csvs, figure) = std::thread::scope(|scope| {
@@ -143,6 +144,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         flows.write_csv(&mut text)?;
         output::write_whole(&set, output::FLOWS_FILE, &text)
             .with_context(|| format!("writing the outputs in {}", dir.display()))?;
+    }
+    if let (true, Some(last)) = (settings.output.agents, &last_metrics) {
+        output::write_with(&set, output::AGENTS_FILE, |w| {
+            datadao_scenario::agent_table::write(&sim, last, w)
+        })
+        .with_context(|| format!("writing the outputs in {}", dir.display()))?;
     }
     let config_text = run_config_text(&resolved);
     output::write_whole(&set, output::CONFIG_FILE, config_text.as_bytes())

@@ -76,7 +76,8 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-const SET: [&str; 6] = [
+const SET: [&str; 7] = [
+    "agents.csv",
     "flows.csv",
     "flows.png",
     "run_config.toml",

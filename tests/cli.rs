@@ -47,6 +47,7 @@ fn a_short_default_run_writes_all_outputs() {
         "simulation_results.png",
         "flows.png",
         "flows.csv",
+        "agents.csv",
         "run_config.toml",
     ] {
         assert!(dir.path().join(f).exists(), "{f} missing");
@@ -1044,4 +1045,55 @@ fn a_bad_rule_is_refused_with_its_key_text_and_position() {
         assert!(text.contains(part), "{part} missing from {text}");
     }
     assert!(!dir.path().join("simulation_data.csv").exists());
+}
+
+/// `agents.csv`: one row per agent; its balances add up to the run's totals, its Pie
+/// receipts to what the Pie paid out, and `output.agents = false` leaves it out (and
+/// out of the record only then).
+#[test]
+fn agents_csv_has_every_agent_and_adds_up() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["-q", "--steps", "300", "--no-plot", "--no-transactions"])
+        .assert()
+        .success();
+    let agents = rows(&dir.path().join("agents.csv"));
+    let data = rows(&dir.path().join("simulation_data.csv"));
+    let last = data.last().unwrap();
+    assert_eq!(agents.len() as f64, num(last, "agents_total"));
+    let sum = |c: &str| agents.iter().map(|r| num(r, c)).sum::<f64>();
+    let held = num(last, "ddt_supply") - num(last, "lp_ddt_reserve") - num(last, "pie_ddt");
+    assert!(
+        (sum("ddt") - held).abs() <= 1e-6 * held,
+        "{} vs {held}",
+        sum("ddt")
+    );
+    assert!((sum("crc_locked") - num(last, "crc_locked")).abs() <= 1e-6 * num(last, "crc_locked"));
+    let paid: f64 = data.iter().map(|r| num(r, "pie_distributed_ddt")).sum();
+    assert!(
+        (sum("pie_received_total") - paid).abs() <= 1e-6 * paid,
+        "{} vs {paid}",
+        sum("pie_received_total")
+    );
+    let ids: Vec<f64> = agents.iter().map(|r| num(r, "agent_id")).collect();
+    assert!(ids.iter().enumerate().all(|(i, &id)| id == i as f64));
+    assert!(!fs::read_to_string(dir.path().join("run_config.toml"))
+        .unwrap()
+        .contains("\nagents = "));
+    let off = tempfile::tempdir().unwrap();
+    datadao(off.path())
+        .args([
+            "-q",
+            "--steps",
+            "30",
+            "--no-plot",
+            "--set",
+            "output.agents=false",
+        ])
+        .assert()
+        .success();
+    assert!(!off.path().join("agents.csv").exists());
+    assert!(fs::read_to_string(off.path().join("run_config.toml"))
+        .unwrap()
+        .contains("\nagents = false"));
 }

@@ -79,6 +79,7 @@ fn a_governed_run_repeats_byte_for_byte_from_its_run_config() {
         "simulation_results.png",
         "flows.png",
         "flows.csv",
+        "agents.csv",
         "run_config.toml",
     ] {
         let a = fs::read(first.path().join(f)).unwrap();

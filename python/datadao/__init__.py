@@ -149,6 +149,9 @@ class Result:
         flows: the run's flow diagram, one row per band (``from``, ``to``,
             ``token``, ``amount``): the numbers of the CLI's ``flows.csv`` and
             ``flows.png``, totals kept by the core as the run goes.
+        agents: every agent at the end of the run, the columns of ``agents.csv``
+            (``type`` as a categorical; ``wealth_xdai`` NaN without a price), or
+            ``None`` for a run of no steps.
     """
 
     steps: pd.DataFrame
@@ -157,6 +160,7 @@ class Result:
     config: Dict[str, Any]
     summary: Dict[str, Any] = field(default_factory=dict)
     flows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["from", "to", "token", "amount"]))
+    agents: Optional[pd.DataFrame] = None
 
     def to_polars(self) -> Tuple[Any, Any]:
         """``(steps, transactions)`` as polars DataFrames (``transactions`` may be None).
@@ -256,6 +260,7 @@ def run(
         config=dict(out["config"]),
         summary=dict(out["summary"]),
         flows=pd.DataFrame(list(out["flows"]), columns=["from", "to", "token", "amount"]),
+        agents=None if out["agents"] is None else _frame(out["agents"]),
     )
 
 

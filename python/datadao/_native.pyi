@@ -48,7 +48,8 @@ def run(
     """Run a simulation; returns ``steps`` and ``transactions`` as column buffers
     (``names``, ``kinds``, ``data``, ``categories``), ``governance`` (a dict of column
     lists, or ``None`` when governance is off), ``config``, ``summary`` and ``flows``
-    (one dict per band of the flow diagram: ``from``, ``to``, ``token``, ``amount``)."""
+    (one dict per band of the flow diagram: ``from``, ``to``, ``token``, ``amount``) and
+    ``agents`` (``agents.csv`` as column buffers, or ``None`` for a run of no steps)."""
 
 Grid = Union[Mapping[str, Union[Iterable[Any], str]], str, Sequence[str], None]
 

@@ -203,7 +203,11 @@ fn run<'py>(
     if let Err(e) = outcome {
         return Err(errors::step(e.clone(), &e.to_string()));
     }
-    let flows = last.map(|m| FlowDiagram::new(economy.flows(), &m));
+    let flows = last.as_ref().map(|m| FlowDiagram::new(economy.flows(), m));
+    let agents = match &last {
+        Some(m) => Some(agent_table(py, &economy, m)?),
+        None => None,
+    };
     drop(economy);
 
     let out = PyDict::new(py);
@@ -220,6 +224,10 @@ fn run<'py>(
         rows.append(row)?;
     }
     out.set_item("flows", rows)?;
+    match agents {
+        Some(t) => out.set_item("agents", t)?,
+        None => out.set_item("agents", py.None())?,
+    }
     let mut data: Vec<(&'static str, Py<PyAny>)> = Vec::with_capacity(sink.columns.len());
     for c in std::mem::take(&mut sink.columns) {
         py.check_signals()?;
@@ -303,6 +311,63 @@ fn run<'py>(
         summary(py, &sink.stats.kpis(), transactions.then_some(sink.rows))?,
     )?;
     Ok(out)
+}
+
+/// `agents.csv` as column buffers: every agent at the end of the run.
+fn agent_table<'py>(
+    py: Python<'py>,
+    economy: &Economy,
+    last: &StepMetrics,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (mut ints, mut kinds) = ([Vec::new(), Vec::new()], Vec::new());
+    let mut floats: [Vec<f64>; 8] = Default::default();
+    economy.agent_rows(|r| {
+        ints[0].push(i64::from(r.agent_id));
+        ints[1].push(i64::from(r.joined_step));
+        kinds.push(r.kind.index() as u8);
+        let wealth = r
+            .wealth_xdai(
+                last.price,
+                last.lp_ddt_reserve,
+                last.lp_xdai_reserve,
+                last.lp_supply,
+            )
+            .unwrap_or(f64::NAN);
+        let values = [
+            r.ddt,
+            r.xdai,
+            r.lp,
+            r.crc,
+            r.crc_locked,
+            r.weight,
+            r.pie_received_total,
+            wealth,
+        ];
+        for (column, v) in floats.iter_mut().zip(values) {
+            column.push(v);
+        }
+    });
+    let names: Vec<String> = datadao_scenario::agent_table::COLUMNS
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let [ids, joined] = ints;
+    let mut data = vec![
+        ("i8", bytes_of(py, &ids, i64::to_le_bytes)?),
+        ("u1", PyBytes::new(py, &kinds).into_any().unbind()),
+        ("i8", bytes_of(py, &joined, i64::to_le_bytes)?),
+    ];
+    for column in floats {
+        data.push(("f8", bytes_of(py, &column, f64::to_le_bytes)?));
+    }
+    let types = (
+        "type".to_string(),
+        AgentType::ALL
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect(),
+    );
+    table(py, names, data, vec![types])
 }
 
 /// The figures the CLI's summary prints, by name: the core's `KpiTracker` figures.

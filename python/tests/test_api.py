@@ -139,6 +139,13 @@ def test_steps_and_transactions_equal_the_cli_cell_for_cell(cli, tmp_path, prese
     # The flow diagram's numbers are the CLI's flows.csv, exactly.
     flows = pd.read_csv(tmp_path / "flows.csv")
     pd.testing.assert_frame_equal(r.flows, flows, check_exact=True)
+    # Every agent, exactly agents.csv.
+    agents = pd.read_csv(tmp_path / "agents.csv")
+    assert list(r.agents.columns) == list(agents.columns)
+    assert (r.agents["type"].astype(str).to_numpy() == agents["type"].to_numpy()).all()
+    for col in agents.columns:
+        if col != "type":
+            np.testing.assert_array_equal(r.agents[col].to_numpy(), agents[col].to_numpy(), err_msg=col)
 
 
 def test_to_polars(tmp_path):

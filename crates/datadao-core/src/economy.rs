@@ -86,6 +86,14 @@ impl Economy {
         }
     }
 
+    /// Every agent as it stands, in join order (the rows of `agents.csv`).
+    pub fn agent_rows(&self, row: impl FnMut(crate::metrics::AgentRow)) {
+        match self {
+            Economy::Model(sim) => sim.agent_rows(row),
+            Economy::Original2024(sim) => sim.agent_rows(row),
+        }
+    }
+
     /// What the rules created or destroyed, for rule sets with known defects.
     pub fn defects(&self) -> Option<&original_2024::Defects> {
         match self {

@@ -50,5 +50,5 @@ pub use control::{StepError, StopFlag};
 pub use economy::Economy;
 pub use engine::Simulation;
 pub use ledger::AuditError;
-pub use metrics::{Cell, StepMetrics};
+pub use metrics::{AgentRow, Cell, StepMetrics};
 pub use transactions::{Action, Detail, NullObserver, Observer, Transaction};

@@ -35,6 +35,59 @@ pub struct StepFlows {
     pub mint_capped: u64,
 }
 
+/// One agent at the end of a run: a row of `agents.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AgentRow {
+    /// Join order, from 0.
+    pub agent_id: u32,
+    /// Its type.
+    pub kind: AgentType,
+    /// The step it joined at.
+    pub joined_step: u32,
+    /// dDT held.
+    pub ddt: f64,
+    /// xDAI held.
+    pub xdai: f64,
+    /// LP tokens held.
+    pub lp: f64,
+    /// Personal CRC held.
+    pub crc: f64,
+    /// CRC locked in the vault.
+    pub crc_locked: f64,
+    /// Live Contribution Weight.
+    pub weight: f64,
+    /// dDT received from The Pie over the run: its shares and grants.
+    pub pie_received_total: f64,
+}
+
+impl AgentRow {
+    /// What it holds, in xDAI at `price`: its xDAI, its dDT at the price, and its LP
+    /// tokens' claim on both reserves (their dDT at the price). `None` without a price
+    /// (an empty pool) when it holds any dDT or LP tokens.
+    pub fn wealth_xdai(
+        &self,
+        price: Option<f64>,
+        pool_ddt: f64,
+        pool_xdai: f64,
+        lp_supply: f64,
+    ) -> Option<f64> {
+        let (lp_ddt, lp_xdai) = if self.lp > 0.0 && lp_supply > 0.0 {
+            (
+                pool_ddt * self.lp / lp_supply,
+                pool_xdai * self.lp / lp_supply,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let ddt = self.ddt + lp_ddt;
+        match price {
+            Some(p) => Some(self.xdai + lp_xdai + ddt * p),
+            None if ddt == 0.0 => Some(self.xdai + lp_xdai),
+            None => None,
+        }
+    }
+}
+
 /// One cell of a metrics row.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell {

@@ -224,6 +224,10 @@ struct Agent {
     has_acted: bool,
     /// Position among liquidity providers, once it has deposited.
     provider: Option<usize>,
+    /// The step it joined at.
+    joined_step: u32,
+    /// dDT it received from The Pie.
+    pie_received: f64,
 }
 
 /// An economy run by the 2024 program's rules.
@@ -286,6 +290,25 @@ impl Replica {
         sim
     }
 
+    /// Every agent as it stands, in join order. The program has no CRC, no data and no
+    /// LP tokens of agents' own (its providers hold slots), so those are 0.
+    pub fn agent_rows(&self, mut row: impl FnMut(crate::metrics::AgentRow)) {
+        for (i, a) in self.agents.iter().enumerate() {
+            row(crate::metrics::AgentRow {
+                agent_id: i as u32,
+                kind: a.kind,
+                joined_step: a.joined_step,
+                ddt: a.ddt,
+                xdai: a.xdai,
+                lp: 0.0,
+                crc: 0.0,
+                crc_locked: 0.0,
+                weight: 0.0,
+                pie_received_total: a.pie_received,
+            });
+        }
+    }
+
     /// What the program created or destroyed so far.
     pub fn defects(&self) -> &Defects {
         &self.defects
@@ -309,6 +332,8 @@ impl Replica {
             xdai,
             has_acted: false,
             provider: None,
+            joined_step: self.next_step,
+            pie_received: 0.0,
         });
         self.counts[kind.index()] += 1;
         self.endowed_ddt += ddt;
@@ -415,6 +440,7 @@ impl Replica {
             let amount = each[self.agents[i].kind.index()];
             if amount > 0.0 {
                 self.agents[i].ddt += amount;
+                self.agents[i].pie_received += amount;
                 self.record(observer, step, i, Action::PieShare, amount, 0.0);
             }
         }

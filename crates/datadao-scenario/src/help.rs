@@ -89,6 +89,7 @@ const LINES: &[(&str, &str)] = &[
     ("output.dir", "Folder the outputs are written into (replacing the previous set whole)."),
     ("output.plot", "Draw the figures (simulation_results.png and flows.png)."),
     ("output.transactions", "Write transaction_history.csv, one row per transaction (about 600 MB by default)."),
+    ("output.agents", "Write agents.csv: every agent at the end of the run, with its balances and wealth."),
     ("output.direct_io", "Write the transaction log with O_DIRECT, bypassing the page cache."),
     ("output.allow_huge", "Start work that is estimated not to fit in memory or on disk anyway."),
 ];

@@ -18,6 +18,7 @@
 // size costs nothing, so clippy's advice to box it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod agent_table;
 pub mod error;
 pub mod flows;
 pub mod help;

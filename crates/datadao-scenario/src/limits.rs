@@ -471,6 +471,9 @@ pub fn check_memory(
 pub fn run_bytes(c: &Config, transactions: bool) -> u128 {
     let per_step = u128::from(DATA_BYTES_PER_STEP + 24 * c.data.use_cases.len() as u64);
     let mut total = u128::from(c.simulation.total_steps) * per_step + u128::from(FIXED_BYTES);
+    // agents.csv: one row per agent (counted whether or not it is written: a few
+    // hundred bytes an agent, far below the log's).
+    total += final_agents(c) * u128::from(crate::agent_table::ROW_BYTES);
     if transactions {
         total += agent_steps(c) * u128::from(LOG_BYTES_PER_AGENT_STEP);
         if c.governance.enabled {

@@ -13,6 +13,8 @@ pub const PLOT_FILE: &str = "simulation_results.png";
 pub const FLOWS_PLOT_FILE: &str = "flows.png";
 /// The flow diagram's numbers, one row per band.
 pub const FLOWS_FILE: &str = "flows.csv";
+/// Every agent at the end of a run, one row each.
+pub const AGENTS_FILE: &str = "agents.csv";
 /// A run's effective configuration, which `datadao run --config` repeats.
 pub const CONFIG_FILE: &str = "run_config.toml";
 
@@ -25,6 +27,7 @@ pub const RUN_FILES: &[&str] = &[
     PLOT_FILE,
     FLOWS_PLOT_FILE,
     FLOWS_FILE,
+    AGENTS_FILE,
     CONFIG_FILE,
 ];
 

@@ -31,6 +31,14 @@ pub struct OutputSettings {
     /// Start work even when it is estimated not to fit in memory or on disk (the
     /// estimates are refusals by default, made before any work starts).
     pub allow_huge: bool,
+    /// Write `agents.csv`, one row per agent at the end of the run. Recorded in
+    /// `run_config.toml` only when turned off, so earlier records stay as they were.
+    #[serde(skip_serializing_if = "is_true")]
+    pub agents: bool,
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
 }
 
 impl Default for OutputSettings {
@@ -41,6 +49,7 @@ impl Default for OutputSettings {
             plot: true,
             direct_io: true,
             allow_huge: false,
+            agents: true,
         }
     }
 }
@@ -266,10 +275,10 @@ fn defaults_table() -> toml::Table {
             }
         }
     }
-    table.insert(
-        "output".into(),
-        toml::Value::try_from(OutputSettings::default()).expect("defaults serialize"),
-    );
+    let mut output = toml::Table::try_from(OutputSettings::default()).expect("defaults serialize");
+    // Left out of records at its default, but a setting all the same.
+    output.insert("agents".into(), toml::Value::Boolean(true));
+    table.insert("output".into(), toml::Value::Table(output));
     table
 }
 

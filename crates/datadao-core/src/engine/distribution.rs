@@ -32,6 +32,9 @@ impl Simulation {
                     .pie
                     .distribute(rate, group_shares, self.population.counts());
                 self.flows.pie_distributed_ddt += dist.total;
+                for (sum, each) in self.pie_per_agent.iter_mut().zip(dist.per_member) {
+                    *sum += each;
+                }
                 groups = Some(dist);
                 dist.total
             }
@@ -87,6 +90,7 @@ impl Simulation {
                 }
                 let paid = self.pie.pay(pot * claim / total_claims);
                 self.flows.pie_distributed_ddt += paid;
+                self.pie_accounts[i].paid += paid;
                 paid
             }
         };

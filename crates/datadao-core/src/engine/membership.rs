@@ -28,6 +28,10 @@ impl Simulation {
             has_acted: false,
         });
         self.members.push(Member::new(crc));
+        self.pie_accounts.push(super::PieAccount {
+            base: self.pie_per_agent[kind.index()],
+            paid: 0.0,
+        });
         if self.type_rules.iter().any(Option::is_some) {
             self.rule_memory.push(super::rules::RuleMemory {
                 price_at_join: self.pool.price().unwrap_or(f64::NAN),

@@ -108,6 +108,22 @@ pub struct Simulation {
     type_rules: rules::TypeRules,
     /// What rules-defined agents remember (empty unless some type has rules).
     rule_memory: Vec<rules::RuleMemory>,
+    /// What each agent has received from The Pie, by the same index as `agents`.
+    pie_accounts: Vec<PieAccount>,
+    /// What one agent of each type has received from `groups` distributions so far: an
+    /// agent's share of them is this less its value when it joined, so the Pie's pass
+    /// over every agent writes nothing more.
+    pie_per_agent: [f64; 5],
+}
+
+/// An agent's Pie receipts, kept apart from its balances: written when it joins and
+/// when it is paid individually (`usage`, `weight`, grants), never in a `groups` pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct PieAccount {
+    /// [`Simulation::pie_per_agent`] of its type when it joined.
+    base: f64,
+    /// What it was paid individually.
+    paid: f64,
 }
 
 impl Simulation {
@@ -180,8 +196,31 @@ impl Simulation {
             stop: StopFlag::default(),
             type_rules,
             rule_memory: Vec::new(),
+            pie_accounts: Vec::new(),
+            pie_per_agent: [0.0; 5],
             config,
         })
+    }
+
+    /// Every agent as it stands, in join order (the rows of `agents.csv`).
+    pub fn agent_rows(&self, mut row: impl FnMut(crate::metrics::AgentRow)) {
+        for (i, a) in self.agents.iter().enumerate() {
+            let m = &self.members[i];
+            let account = self.pie_accounts.get(i).copied().unwrap_or_default();
+            row(crate::metrics::AgentRow {
+                agent_id: a.id,
+                kind: a.kind,
+                joined_step: a.joined_step,
+                ddt: a.ddt,
+                xdai: a.xdai,
+                lp: a.lp,
+                crc: m.crc,
+                crc_locked: m.crc_locked,
+                weight: self.data.member(i).weight,
+                pie_received_total: self.pie_per_agent[a.kind.index()] - account.base
+                    + account.paid,
+            });
+        }
     }
 
     /// The configuration being run.
@@ -319,6 +358,9 @@ impl Simulation {
         self.agents.try_reserve_exact(n).map_err(|_| refused())?;
         self.members.try_reserve_exact(n).map_err(|_| refused())?;
         self.data.try_reserve_members(n).map_err(|_| refused())?;
+        self.pie_accounts
+            .try_reserve_exact(n)
+            .map_err(|_| refused())?;
         if self.type_rules.iter().any(Option::is_some) {
             self.rule_memory
                 .try_reserve_exact(n)

@@ -141,6 +141,7 @@ impl Simulation {
             let kind = self.agents[i].kind;
             self.agents[i].ddt += paid;
             self.pie_income[kind.index()] += paid;
+            self.pie_accounts[i].paid += paid;
             self.record(observer, step, i, Action::Grant, paid, 0.0, 0.0, detail);
             if let Some(reaction) = agents::on_pie_share(kind, paid, &self.config.agents) {
                 self.apply(step, i, reaction, observer);

@@ -93,6 +93,8 @@ impl Simulation {
             ahead: Ahead::default(),
             stop: self.stop.clone(),
             type_rules: self.type_rules.clone(),
+            pie_accounts: with_room(&self.pie_accounts, extra).ok_or_else(refused)?,
+            pie_per_agent: self.pie_per_agent,
             rule_memory: if self.rule_memory.is_empty() {
                 Vec::new()
             } else {
