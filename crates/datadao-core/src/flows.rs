@@ -64,6 +64,7 @@ pub struct FlowTotals {
     moved: [[Moved; PARTIES]; Action::ALL.len()],
     decayed: Decayed,
     fees: Moved,
+    subsidized: f64,
 }
 
 impl Default for FlowTotals {
@@ -72,6 +73,7 @@ impl Default for FlowTotals {
             moved: [[Moved::default(); PARTIES]; Action::ALL.len()],
             decayed: Decayed::default(),
             fees: Moved::default(),
+            subsidized: 0.0,
         }
     }
 }
@@ -90,6 +92,16 @@ impl FlowTotals {
         self.decayed.pie += pie;
         self.decayed.pool += pool;
         self.decayed.total += total;
+    }
+
+    /// Count dDT minted into The Pie from the outside reward budget.
+    pub fn record_subsidy(&mut self, amount: f64) {
+        self.subsidized += amount;
+    }
+
+    /// dDT minted into The Pie from the outside reward budget over the run.
+    pub fn subsidized(&self) -> f64 {
+        self.subsidized
     }
 
     /// Count a swap's fee: in dDT on a sale, in xDAI on a purchase.

@@ -29,6 +29,11 @@ pub struct Ledger {
     backing_surplus: f64,
     /// Every flow of the run by action and party, and demurrage by holder.
     flows: FlowTotals,
+    /// dDT minted into The Pie from the outside reward budget so far.
+    ddt_subsidized: f64,
+    /// dDT in existence with no CRC behind it (the subsidies, shrinking with dDT
+    /// demurrage as every balance does).
+    unbacked: f64,
 }
 
 /// What is held, summed by the engine at the end of a step.
@@ -82,6 +87,20 @@ impl Ledger {
     pub fn record_decay(&mut self, amount: f64, factor: f64) {
         self.ddt_decayed += amount;
         self.backing_surplus *= factor;
+        self.unbacked *= factor;
+    }
+
+    /// dDT minted into The Pie from the outside reward budget: created with no CRC
+    /// locked behind it.
+    pub fn record_subsidy(&mut self, amount: f64) {
+        self.ddt_subsidized += amount;
+        self.unbacked += amount;
+        self.flows.record_subsidy(amount);
+    }
+
+    /// dDT minted into The Pie from the outside reward budget so far.
+    pub fn ddt_subsidized(&self) -> f64 {
+        self.ddt_subsidized
     }
 
     /// A transaction's amounts, signed from its party's side, into the run's flows.
@@ -150,7 +169,7 @@ impl Ledger {
 
     /// dDT in existence.
     pub fn supply(&self) -> f64 {
-        self.ddt_minted - self.ddt_burned - self.ddt_decayed
+        self.ddt_minted + self.ddt_subsidized - self.ddt_burned - self.ddt_decayed
     }
 
     /// xDAI brought in so far.
@@ -190,31 +209,34 @@ impl Ledger {
         }
         let held_ddt = h.agents_ddt + h.pool_ddt + h.pie_ddt;
         let accounted = held_ddt + self.ddt_burned + self.ddt_decayed;
-        let scale = self.ddt_minted.abs().max(1.0);
-        if (self.ddt_minted - accounted).abs() > AUDIT_TOLERANCE * scale {
+        let created = self.ddt_minted + self.ddt_subsidized;
+        let scale = created.abs().max(1.0);
+        if (created - accounted).abs() > AUDIT_TOLERANCE * scale {
             return Err(AuditError {
                 step,
                 detail: format!(
-                    "dDT minted {} != held by agents {} + pool {} + Pie {} + burned {} + decayed {} (= {}), difference {}",
-                    self.ddt_minted,
+                    "dDT minted {} (subsidies {} included) != held by agents {} + pool {} + Pie {} + burned {} + decayed {} (= {}), difference {}",
+                    created,
+                    self.ddt_subsidized,
                     h.agents_ddt,
                     h.pool_ddt,
                     h.pie_ddt,
                     self.ddt_burned,
                     self.ddt_decayed,
                     accounted,
-                    self.ddt_minted - accounted
+                    created - accounted
                 ),
             });
         }
-        let backed = self.supply() + self.backing_surplus;
+        let backed = self.supply() + self.backing_surplus - self.unbacked;
         if (backed - h.crc_locked).abs() > AUDIT_TOLERANCE * scale {
             return Err(AuditError {
                 step,
                 detail: format!(
-                    "dDT supply {} + CRC behind dDT burned by governance {} != CRC locked in the vault {}, difference {}",
+                    "dDT supply {} + CRC behind dDT burned by governance {} - subsidized dDT {} != CRC locked in the vault {}, difference {}",
                     self.supply(),
                     self.backing_surplus,
+                    self.unbacked,
                     h.crc_locked,
                     backed - h.crc_locked
                 ),

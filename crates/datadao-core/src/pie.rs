@@ -49,6 +49,15 @@ pub struct PieConfig {
     pub distribution_rate: f64,
     /// Split of each distribution between groups (policy `groups`).
     pub shares: PieShares,
+    /// dDT minted into The Pie every step from an outside reward budget (as Ocean's
+    /// data farming paid out of its own treasury): no CRC stands behind it, and the
+    /// ledger counts it apart. 0 by default, and absent from records then.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub subsidy_per_step: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for PieConfig {
@@ -58,6 +67,7 @@ impl Default for PieConfig {
             interval_steps: 1,
             distribution_rate: 0.7,
             shares: PieShares::default(),
+            subsidy_per_step: 0.0,
         }
     }
 }

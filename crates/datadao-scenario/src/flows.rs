@@ -309,6 +309,8 @@ fn ddt_part(b: &mut Builder, t: &FlowTotals, last: &StepMetrics) {
 
     let pie = b.node("the_pie", "The Pie", 4, P, Ddt, None);
     b.link(spent, pie, -agents_ddt(t, Action::Compute));
+    let subsidy = b.node("subsidy", "subsidy (outside budget)", 3, P, Ddt, None);
+    b.link(subsidy, pie, t.subsidized());
     for kind in AgentType::ALL {
         let paid = t.moved(Action::PieShare, FlowParty::Agent(kind)).ddt;
         let id = format!("paid_to_{}", kind.name());

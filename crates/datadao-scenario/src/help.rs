@@ -21,6 +21,7 @@ const LINES: &[(&str, &str)] = &[
     ("pie.policy", "Who gets The Pie: groups (fixed shares per type), usage (by data used) or weight (by Contribution Weight)."),
     ("pie.interval_steps", "The Pie pays out every this many steps."),
     ("pie.distribution_rate", "Share of The Pie paid out at each payout; the rest stays for governance."),
+    ("pie.subsidy_per_step", "dDT minted into The Pie every step from an outside reward budget (no CRC behind it); 0: none."),
     ("pie.shares.*", "Share of each payout that goes to {types} (policy groups); the shares sum to 1."),
     ("circles.issuance_per_day", "Personal CRC issued to each member per day (24 in Circles v2: 1 per hour)."),
     ("circles.claim_interval_days", "Members claim their CRC issuance every this many days."),

@@ -262,8 +262,12 @@ type Flat = BTreeMap<String, toml::Value>;
 
 fn defaults_table() -> toml::Table {
     let mut table = toml::Table::try_from(Config::default()).expect("defaults serialize");
-    // A type's rules are absent from a record until set, but they are a setting all
-    // the same: an empty list by default.
+    // A type's rules and the Pie's subsidy are absent from a record until set, but
+    // they are settings all the same.
+    if let Some(pie) = table.get_mut("pie").and_then(toml::Value::as_table_mut) {
+        pie.entry("subsidy_per_step")
+            .or_insert(toml::Value::Float(0.0));
+    }
     if let Some(agents) = table.get_mut("agents").and_then(toml::Value::as_table_mut) {
         for kind in datadao_core::AgentType::ALL {
             if let Some(t) = agents

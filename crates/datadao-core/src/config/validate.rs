@@ -53,6 +53,7 @@ impl Config {
             return Err(err("market.fee_rate", fee, "a number in [0, 1)"));
         }
         fraction("pie.distribution_rate", self.pie.distribution_rate)?;
+        amount("pie.subsidy_per_step", self.pie.subsidy_per_step)?;
         let ps = &self.pie.shares;
         for (key, v) in [
             ("pie.shares.power", ps.power),

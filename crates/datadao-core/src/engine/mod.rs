@@ -442,6 +442,11 @@ impl Simulation {
             crc_held += self.members[i].crc;
         }
 
+        let subsidy = self.config.pie.subsidy_per_step;
+        if subsidy > 0.0 {
+            self.pie.deposit(subsidy);
+            self.ledger.record_subsidy(subsidy);
+        }
         let distributes = (u64::from(step) + 1) % self.config.pie.interval_steps == 0;
         let tally = if distributes {
             self.distribute_pie(step, shuffled, observer)
