@@ -103,16 +103,17 @@ pub struct RunSink {
 
 impl RunSink {
     /// Open the CSVs in the staged `set`; `log` is `None` for no transaction log, or
-    /// whether to write it with direct I/O; `governed` adds the governance columns and
-    /// `governance.csv`.
+    /// whether to write it with direct I/O; a governed `model` adds the governance
+    /// columns and `governance.csv`, and its `set` events their settings' columns.
     pub fn create(
         set: &OutputSet,
         log: Option<bool>,
-        use_cases: &[String],
-        governed: bool,
+        model: &datadao_core::Config,
     ) -> Result<Self> {
+        let use_cases = &model.data.use_cases;
+        let governed = model.governance.enabled;
         let mut data = create(&set.path(DATA_FILE))?;
-        let header = StepMetrics::columns(use_cases, governed).join(",");
+        let header = model.event_columns().join(",");
         writeln!(data, "{header}").context("cannot write the data header")?;
         let governance = if governed {
             let mut w = create(&set.path(GOVERNANCE_FILE))?;

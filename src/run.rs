@@ -101,8 +101,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .output
         .transactions
         .then_some(settings.output.direct_io);
-    let governed = settings.model.governance.enabled;
-    let mut sink = RunSink::create(&set, log, &use_cases, governed)?;
+    let mut sink = RunSink::create(&set, log, &settings.model)?;
     let bar = progress_bar(settings.model.simulation.total_steps, "steps", args.quiet);
     let dir = set.dir().to_path_buf();
     let mut last = None;

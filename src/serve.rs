@@ -1010,7 +1010,7 @@ async fn data_csv(
     let (body, resolved) = scenario_query(&q, true)?;
     let (flag, cancel) = start_work(&state, &body, Kind::Run)?;
     let model = resolved.settings.model.clone();
-    let header = StepMetrics::columns(&model.data.use_cases, model.governance.enabled).join(",");
+    let header = model.event_columns().join(",");
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     let permit = work::worker(&state, 1, &flag).await?;
     // The worker says whether the run could start before the response is sent, so a

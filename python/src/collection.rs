@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use datadao_core::experiment::KpiTracker;
 use datadao_core::governance::{Field, ProposalRecord};
-use datadao_core::{AgentType, Cell, Detail, Observer, StepMetrics, StopFlag, Transaction};
+use datadao_core::{Action, AgentType, Cell, Detail, Observer, StepMetrics, StopFlag, Transaction};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -118,9 +118,11 @@ impl Observer for Collect {
         c.step.push(i64::from(t.step));
         c.seq.push(t.seq as i64);
         if t.by_treasury {
-            // The treasury has no id; its type code is the one after the agents'.
+            // The treasury has no id; its type code is the one after the agents', and a
+            // scheduled event's the one after that.
             c.agent_id.push(-1);
-            c.agent_type.push(AgentType::ALL.len() as u8);
+            let code = AgentType::ALL.len() + usize::from(t.action == Action::Event);
+            c.agent_type.push(code as u8);
         } else {
             c.agent_id.push(i64::from(t.agent_id));
             c.agent_type.push(t.agent_type as u8);

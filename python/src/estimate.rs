@@ -13,7 +13,7 @@
 //! and rounded up; see the README's Python section.
 
 use datadao_core::governance::Voting;
-use datadao_core::{Config, StepMetrics};
+use datadao_core::Config;
 use datadao_scenario::limits::{self, agent_steps};
 use datadao_scenario::settings::Resolved;
 use pyo3::prelude::*;
@@ -94,7 +94,7 @@ pub fn check_run(r: &Resolved, transactions: bool) -> PyResult<()> {
     // The economy as the CLI estimates it (a foresight fork's copy and who joins during
     // it included), then what only the package holds.
     let (economy, agents, _) = limits::memory_need(c, 1);
-    let columns = StepMetrics::columns(&c.data.use_cases, c.governance.enabled).len() as u128;
+    let columns = c.event_columns().len() as u128;
     let steps = u128::from(c.simulation.total_steps) * columns * u128::from(STEP_CELL_BYTES);
     let mut need = economy + steps;
     let mut what = format!(

@@ -154,11 +154,12 @@ fn run<'py>(
     let total = model.simulation.total_steps;
     let use_cases = model.data.use_cases.clone();
     let governed = model.governance.enabled;
+    let has_events = !model.events.is_empty();
     let mut economy = Economy::new(model).map_err(|e| errors::config(e.into()))?;
     let stop = StopFlag::new();
     economy.set_stop(stop.clone());
     let mut sink = Collect {
-        names: StepMetrics::columns(&use_cases, governed),
+        names: resolved.settings.model.event_columns(),
         columns: Vec::new(),
         tx: transactions.then(TxColumns::default),
         proposals: governed.then(Vec::new),
@@ -288,7 +289,8 @@ fn run<'py>(
                     AgentType::ALL
                         .iter()
                         .map(|t| t.name().to_string())
-                        .chain(governed.then(|| "treasury".to_string()))
+                        .chain((governed || has_events).then(|| "treasury".to_string()))
+                        .chain(has_events.then(|| "event".to_string()))
                         .collect(),
                 ),
                 (

@@ -18,7 +18,8 @@
 //! run early and what a step can fail with.
 //! [`experiment`] holds the pure parts of sweeps: run seeds, KPIs and percentiles;
 //! [`numbers`] how every CSV spells a number; [`shares`] how a group of shares that
-//! sums to 1 makes room; [`rules`] behaviour declared as data (the rule language).
+//! sums to 1 makes room; [`rules`] behaviour declared as data (the rule language); [`events`] shocks on a
+//! schedule.
 
 pub mod agent_type;
 pub mod agents;
@@ -28,6 +29,7 @@ pub mod control;
 pub mod data_pool;
 pub mod economy;
 pub mod engine;
+pub mod events;
 pub mod experiment;
 pub mod flows;
 pub mod governance;

@@ -145,6 +145,9 @@ pub struct StepMetrics {
     /// The treasury, burned dDT, proposals and governed settings; `None` when
     /// governance is off (and its columns are absent).
     pub governance: Option<GovernanceMetrics>,
+    /// Without governance, the settings `set` events move (a mask over
+    /// [`Governable::ALL`]) and their values in force: a column each, at the end.
+    pub event_settings: Option<(u8, GovernedSettings)>,
 }
 
 /// The governance columns of a step.
@@ -190,6 +193,7 @@ impl StepMetrics {
             allowed_share: vec![0.0; use_cases],
             orgs_out_of_xdai: 0,
             governance: None,
+            event_settings: None,
         }
     }
 
@@ -277,13 +281,30 @@ impl StepMetrics {
         if let Some(g) = &self.governance {
             g.report(out);
         }
+        if let Some((mask, settings)) = &self.event_settings {
+            for (i, g) in Governable::ALL.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    out(ColumnName::Fixed(g.column()), Cell::Float(settings.get(*g)));
+                }
+            }
+        }
     }
 
     /// Column names, in the order of [`StepMetrics::cells`], for these use cases, with
     /// the governance columns at the end when `governed` (read off [`StepMetrics::report`]).
     pub fn columns(use_cases: &[String], governed: bool) -> Vec<String> {
+        Self::columns_with(use_cases, governed, 0)
+    }
+
+    /// [`StepMetrics::columns`] with the columns of the settings `set` events move (a
+    /// mask over [`Governable::ALL`]; only without governance, whose columns hold them
+    /// already): what a scenario's rows have, from [`crate::Config::event_columns`].
+    pub fn columns_with(use_cases: &[String], governed: bool, event_mask: u8) -> Vec<String> {
         let mut shape = Self::empty(0, use_cases.len());
         shape.governance = governed.then(GovernanceMetrics::default);
+        if !governed && event_mask != 0 {
+            shape.event_settings = Some((event_mask, GovernedSettings::default()));
+        }
         let mut cols = Vec::new();
         shape.report(&mut |name, _| cols.push(name.spell(use_cases)));
         cols

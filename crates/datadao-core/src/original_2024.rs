@@ -625,6 +625,7 @@ impl Replica {
                 .filter(|a| a.kind == AgentType::Organization && a.xdai < 1e-9)
                 .count() as u64,
             governance: None,
+            event_settings: None,
         }
     }
 

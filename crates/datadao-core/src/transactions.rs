@@ -57,11 +57,13 @@ pub enum Action {
     TreasuryBurn,
     /// dDT from the treasury paid to a member by Contribution Weight.
     Grant,
+    /// A scheduled event fired (`[[events]]`; an `event` row, not an agent's).
+    Event,
 }
 
 impl Action {
     /// Every action, in declaration order (`ALL[a as usize] == a`).
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::Join,
         Action::Mint,
         Action::Redeem,
@@ -84,6 +86,7 @@ impl Action {
         Action::TreasuryAddLiquidity,
         Action::TreasuryBurn,
         Action::Grant,
+        Action::Event,
     ];
 
     /// Name used in the transaction log.
@@ -111,6 +114,7 @@ impl Action {
             Action::TreasuryAddLiquidity => "treasury_deposit",
             Action::TreasuryBurn => "treasury_burn",
             Action::Grant => "grant",
+            Action::Event => "event",
         }
     }
 }
@@ -174,6 +178,11 @@ pub enum Detail {
     /// The proposal a treasury action or grant carries out.
     Enacted {
         /// The proposal's number.
+        number: u32,
+    },
+    /// A scheduled event: its position in `[[events]]`.
+    Event {
+        /// Index into the scenario's events.
         number: u32,
     },
 }
@@ -246,7 +255,7 @@ mod tests {
         }
         // A variant added after the last would be missing from ALL; match exhaustively
         // so adding one forces a look here.
-        let last = match Action::Grant {
+        let last = match Action::Event {
             Action::Join
             | Action::Mint
             | Action::Redeem
@@ -267,8 +276,9 @@ mod tests {
             | Action::SetParameter
             | Action::TreasurySell
             | Action::TreasuryAddLiquidity
-            | Action::TreasuryBurn => None,
-            Action::Grant => Some(Action::Grant),
+            | Action::TreasuryBurn
+            | Action::Grant => None,
+            Action::Event => Some(Action::Event),
         };
         assert_eq!(last, Action::ALL.last().copied());
     }

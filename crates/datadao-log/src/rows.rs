@@ -355,9 +355,14 @@ impl RowWriter {
         }
         row.byte(b',');
         if tx.by_treasury {
-            // The treasury is not an agent: no id, and its own name for a type.
+            // The treasury (or a scheduled event) is not an agent: no id, and its own
+            // name for a type.
             row.byte(b',');
-            let name = Padded::new("treasury");
+            let name = Padded::new(if tx.action == Action::Event {
+                "event"
+            } else {
+                "treasury"
+            });
             row.fixed(&name.text, name.len);
         } else {
             row.integer(u64::from(tx.agent_id));
@@ -499,6 +504,9 @@ pub fn spell_detail(out: &mut Vec<u8>, detail: &Detail, use_cases: &[String]) {
         }
         Detail::Enacted { number } => {
             out.extend_from_slice(format!("proposal={number}").as_bytes());
+        }
+        Detail::Event { number } => {
+            out.extend_from_slice(format!("event={number}").as_bytes());
         }
     }
 }

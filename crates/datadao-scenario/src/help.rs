@@ -87,6 +87,7 @@ const LINES: &[(&str, &str)] = &[
     ("governance.set.*.step", "How far one set proposal moves this governed setting."),
     ("governance.set.*.min", "Lowest value set proposals may move this governed setting to."),
     ("governance.set.*.max", "Highest value set proposals may move this governed setting to."),
+    ("events", "Scheduled shocks: a list of tables with step and one of set, join, remove_data, revoke (see the README)."),
     ("output.dir", "Folder the outputs are written into (replacing the previous set whole)."),
     ("output.plot", "Draw the figures (simulation_results.png and flows.png)."),
     ("output.transactions", "Write transaction_history.csv, one row per transaction (about 600 MB by default)."),

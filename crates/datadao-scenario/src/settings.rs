@@ -264,6 +264,9 @@ fn defaults_table() -> toml::Table {
     let mut table = toml::Table::try_from(Config::default()).expect("defaults serialize");
     // A type's rules and the Pie's subsidy are absent from a record until set, but
     // they are settings all the same.
+    table
+        .entry("events")
+        .or_insert_with(|| toml::Value::Array(Vec::new()));
     if let Some(pie) = table.get_mut("pie").and_then(toml::Value::as_table_mut) {
         pie.entry("subsidy_per_step")
             .or_insert(toml::Value::Float(0.0));

@@ -130,6 +130,9 @@ pub struct Config {
     pub noise: NoiseConfig,
     /// Members' governance of the treasury and the governable settings (off by default).
     pub governance: crate::governance::GovernanceConfig,
+    /// Scheduled shocks (`[[events]]`); none by default, and absent from records then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<crate::events::EventConfig>,
 }
 
 #[cfg(test)]

@@ -173,6 +173,15 @@ impl Config {
         Ok(rules)
     }
 
+    /// The columns of `simulation_data.csv` for this scenario.
+    pub fn event_columns(&self) -> Vec<String> {
+        crate::metrics::StepMetrics::columns_with(
+            &self.data.use_cases,
+            self.governance.enabled,
+            crate::events::set_mask(&self.events),
+        )
+    }
+
     /// Index of a use case in `data.use_cases`.
     pub fn use_case_index(&self, name: &str) -> Option<usize> {
         self.data.use_cases.iter().position(|u| u == name)
@@ -232,6 +241,27 @@ impl Config {
         }
         for kind in AgentType::ALL {
             self.compile_rules(kind)?;
+        }
+        crate::events::compile(
+            &self.events,
+            self.simulation.total_steps,
+            &self.data.use_cases,
+        )?;
+        if self.simulation.rules == Rules::Original2024 {
+            // Those rules are the 2024 program's: they have no events and no rules.
+            if !self.events.is_empty() {
+                return Err(err(
+                    "events",
+                    format!("{} events", self.events.len()),
+                    "none under simulation.rules = original-2024 (the program had no events)",
+                ));
+            }
+            if let Some(kind) = AgentType::ALL
+                .into_iter()
+                .find(|&k| !self.agents.rules(k).is_empty())
+            {
+                return Err(err(&format!("agents.{}.rules", kind.name()), "rules", "none under simulation.rules = original-2024 (its types' behaviour is the program's)"));
+            }
         }
         for kind in AgentType::ALL {
             let Some(m) = self.agents.member(kind) else {

@@ -59,6 +59,8 @@ impl Simulation {
                 proposals_passed: self.governance.passed,
                 settings: self.settings,
             }),
+            event_settings: (!self.config.governance.enabled && self.event_mask != 0)
+                .then_some((self.event_mask, self.settings)),
         };
         let holdings = Holdings {
             agents_ddt: sum_ddt.iter().sum(),

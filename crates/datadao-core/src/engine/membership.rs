@@ -10,6 +10,16 @@ use crate::transactions::{Action, Detail, Observer};
 impl Simulation {
     pub(super) fn join<O: Observer>(&mut self, step: u32, observer: &mut O) {
         let kind = self.population.next_type();
+        self.join_as(step, kind, observer);
+    }
+
+    /// An agent of `kind` joins: entry's choice, or a `join` event's.
+    pub(super) fn join_as<O: Observer>(
+        &mut self,
+        step: u32,
+        kind: crate::AgentType,
+        observer: &mut O,
+    ) {
         self.population.admit(kind);
         let (ddt, xdai) = self.config.agents.endowment(kind);
         let crc = if kind.is_member() {

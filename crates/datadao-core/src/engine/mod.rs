@@ -13,6 +13,7 @@
 mod apply;
 mod audit;
 mod distribution;
+mod events;
 mod governance;
 mod membership;
 mod record;
@@ -108,6 +109,14 @@ pub struct Simulation {
     type_rules: rules::TypeRules,
     /// What rules-defined agents remember (empty unless some type has rules).
     rule_memory: Vec<rules::RuleMemory>,
+    /// The scenario's events in firing order (by step, then as listed), shared by forks.
+    events: std::sync::Arc<[(u64, crate::events::Event)]>,
+    /// Each event's position in the scenario's list, for its row.
+    event_numbers: std::sync::Arc<[u32]>,
+    /// The next event to fire.
+    next_event: usize,
+    /// The settings `set` events move (a mask over `Governable::ALL`).
+    event_mask: u8,
     /// What each agent has received from The Pie, by the same index as `agents`.
     pie_accounts: Vec<PieAccount>,
     /// What one agent of each type has received from `groups` distributions so far: an
@@ -157,6 +166,16 @@ impl Simulation {
         } else {
             1.0
         };
+        let compiled = crate::events::compile(
+            &config.events,
+            config.simulation.total_steps,
+            &config.data.use_cases,
+        )?;
+        let mut order: Vec<usize> = (0..compiled.len()).collect();
+        order.sort_by_key(|&n| compiled[n].0);
+        let event_numbers: std::sync::Arc<[u32]> = order.iter().map(|&n| n as u32).collect();
+        let events: std::sync::Arc<[(u64, crate::events::Event)]> =
+            order.iter().map(|&n| compiled[n].clone()).collect();
         let mut type_rules: rules::TypeRules = Default::default();
         for kind in crate::AgentType::ALL {
             let compiled = config.compile_rules(kind)?;
@@ -198,6 +217,10 @@ impl Simulation {
             rule_memory: Vec::new(),
             pie_accounts: Vec::new(),
             pie_per_agent: [0.0; 5],
+            events,
+            event_numbers,
+            next_event: 0,
+            event_mask: crate::events::set_mask(&config.events),
             config,
         })
     }
@@ -422,6 +445,9 @@ impl Simulation {
             }
         }
 
+        if !self.events.is_empty() {
+            self.fire_events(step, observer);
+        }
         let shuffled = self.config.simulation.activation == Activation::Shuffled;
         if shuffled {
             self.order.clear();

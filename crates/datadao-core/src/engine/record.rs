@@ -14,6 +14,8 @@ pub(in crate::engine) enum Party {
     Agent(usize),
     /// The dataDAO's treasury.
     Treasury,
+    /// A scheduled event (a row of its own, written like the treasury's: no agent).
+    Event,
 }
 
 impl Simulation {
@@ -60,7 +62,7 @@ impl Simulation {
     ) {
         let flow_party = match party {
             Party::Agent(i) => FlowParty::Agent(self.agents[i].kind),
-            Party::Treasury => FlowParty::Treasury,
+            Party::Treasury | Party::Event => FlowParty::Treasury,
         };
         self.ledger
             .record_flow(flow_party, action, amounts[0], amounts[1]);
@@ -91,6 +93,8 @@ impl Simulation {
                 self.pie.treasury(),
                 self.treasury.xdai(),
             ),
+            // An event holds nothing: its row says when it fired and which it was.
+            Party::Event => (0, crate::AgentType::Degen, true, 0.0, 0.0),
         };
         let tx = Transaction {
             step,

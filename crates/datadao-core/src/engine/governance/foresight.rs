@@ -95,6 +95,10 @@ impl Simulation {
             type_rules: self.type_rules.clone(),
             pie_accounts: with_room(&self.pie_accounts, extra).ok_or_else(refused)?,
             pie_per_agent: self.pie_per_agent,
+            events: self.events.clone(),
+            event_numbers: self.event_numbers.clone(),
+            next_event: self.next_event,
+            event_mask: self.event_mask,
             rule_memory: if self.rule_memory.is_empty() {
                 Vec::new()
             } else {
