@@ -62,6 +62,23 @@ def _plain(arg: Any) -> Any:
         return dict(arg)
     return arg
 
+def _with_events(settings: Any, events: Any) -> Any:
+    """``settings`` with ``events`` as its ``"events"`` key (the scenario file's
+    ``[[events]]``); both at once is refused, naming them. Settings that are not a
+    mapping go to the native layer as they are, to be refused there."""
+    if events is None:
+        return _plain(settings)
+    if not isinstance(settings, (Mapping, type(None))):
+        return settings
+    merged = dict(settings or {})
+    if "events" in merged:
+        raise ConfigError(
+            "invalid setting events (from argument events= and settings): given twice; accepted: one of them"
+        )
+    merged["events"] = events
+    return merged
+
+
 _DTYPES = {"i8": "<i8", "f8": "<f8", "u1": "u1", "u4": "<u4"}
 
 
@@ -199,6 +216,7 @@ def run(
     transactions: bool = False,
     audit: bool = False,
     progress: Optional[bool] = None,
+    events: Optional[Sequence[Mapping[str, Any]]] = None,
 ) -> Result:
     """Run one simulation and return its results as DataFrames.
 
@@ -214,6 +232,8 @@ def run(
         audit: check the token ledger after every step (``simulation.audit``).
         progress: show a progress bar (tqdm, terminal or Jupyter); default: for long
             runs in an interactive session.
+        events: scheduled shocks, as the scenario file's ``[[events]]``, e.g.
+            ``[{"step": 100, "set": {"market.fee_rate": 0.05}}]``.
 
     Returns:
         A :class:`Result` with ``steps``, ``transactions``, ``config`` and ``summary``.
@@ -237,7 +257,7 @@ def run(
     try:
         out = _native.run(
             preset,
-            _plain(settings),
+            _with_events(settings, events),
             steps,
             seed,
             transactions,
@@ -310,6 +330,7 @@ def sweep(
     executor: Optional[Executor] = None,
     progress: Optional[bool] = None,
     shards: Optional[int] = None,
+    events: Optional[Sequence[Mapping[str, Any]]] = None,
 ) -> Sweep:
     """Sweep settings over a grid with Monte Carlo runs per point.
 
@@ -319,7 +340,7 @@ def sweep(
             give their cartesian product (the last varies fastest).
         runs: runs per point; run ``i`` of a point uses seed ``run_seed(point seed,
             i)``, the CLI's rule.
-        preset, settings, steps: the base scenario, as in :func:`run`.
+        preset, settings, steps, events: the base scenario, as in :func:`run`.
         zip: pair the axes value by value instead of taking their product.
         jobs: threads for a local sweep (default: every core).
         executor: any ``concurrent.futures.Executor`` (a Dask
@@ -353,7 +374,7 @@ def sweep(
         grid=_plain(grid),
         runs=runs,
         preset=preset,
-        settings=_plain(settings),
+        settings=_with_events(settings, events),
         steps=steps,
         zip=zip,
         jobs=jobs,

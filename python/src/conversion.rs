@@ -24,7 +24,7 @@ use crate::errors::ConfigError;
 pub const MAX_DEPTH: usize = 32;
 
 /// What a value was accepted as, for messages.
-const ACCEPTED: &str = "a bool, int, float, str or a list of them";
+const ACCEPTED: &str = "a bool, int, float, str, or a list or dict (with str keys) of them";
 
 /// A short description of any Python value for a message: its repr up to 80
 /// characters, an integer too large to print by its size, a container by its length.
@@ -112,6 +112,32 @@ fn walk(
     if v.is_instance_of::<PyString>() {
         return Ok(toml::Value::String(v.extract()?));
     }
+    if v.is_instance_of::<PyDict>() {
+        // A table: an event, a rule (`settings={"events": [{"step": 5, ...}]}`).
+        let id = v.as_ptr() as usize;
+        if path.contains(&id) {
+            return Err(ConfigError::new_err(format!(
+                "invalid setting {key} (from {label}): the dict contains itself; accepted: {ACCEPTED}, without cycles"
+            )));
+        }
+        if path.len() >= MAX_DEPTH {
+            return Err(ConfigError::new_err(format!(
+                "invalid setting {key} (from {label}): values nested more than {MAX_DEPTH} levels deep; accepted: {ACCEPTED}, at most {MAX_DEPTH} levels deep"
+            )));
+        }
+        path.push(id);
+        let mut table = toml::Table::new();
+        let dict = v.cast::<PyDict>()?;
+        let items: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = dict.iter().collect();
+        for (k, item) in items {
+            let Ok(name) = k.extract::<String>() else {
+                return Err(refuse(key, label, &k, "a table whose keys are str"));
+            };
+            table.insert(name, walk(key, label, &item, path)?);
+        }
+        path.pop();
+        return Ok(toml::Value::Table(table));
+    }
     if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
         let id = v.as_ptr() as usize;
         if path.contains(&id) {
@@ -144,7 +170,8 @@ fn walk(
     Err(refuse(key, label, v, ACCEPTED))
 }
 
-/// A dict, set, bytes or other collection no setting takes as a value.
+/// A set, bytes or other collection no setting takes as a value (or a dict, which is
+/// a table).
 fn is_container(v: &Bound<'_, PyAny>) -> bool {
     v.is_instance_of::<PyDict>()
         || v.is_instance_of::<PySet>()
@@ -166,6 +193,13 @@ pub fn from_toml(py: Python<'_>, v: &toml::Value) -> PyResult<Py<PyAny>> {
                 list.append(from_toml(py, item)?)?;
             }
             list.into_any().unbind()
+        }
+        toml::Value::Table(t) => {
+            let d = PyDict::new(py);
+            for (k, item) in t {
+                d.set_item(k, from_toml(py, item)?)?;
+            }
+            d.into_any().unbind()
         }
         other => other.to_string().into_pyobject(py)?.into_any().unbind(),
     })

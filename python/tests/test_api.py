@@ -244,3 +244,31 @@ def test_the_palette_is_the_figures_one():
     assert list(colours) == ["degen", "organization", "power", "active", "casual"]
     assert colours["degen"] == "#d62728"
     assert all(len(c) == 7 and c.startswith("#") for c in colours.values())
+
+
+def test_events_and_rules_as_python_values_equal_the_cli(cli, tmp_path):
+    """Events given as ``events=`` and rules as a settings value (lists of dicts) give
+    exactly the CLI's numbers for the same scenario file."""
+    (tmp_path / "s.toml").write_text(
+        '[[events]]\nstep = 20\nset = { "market.fee_rate" = 0.05 }\n\n'
+        '[[events]]\nstep = 30\njoin = { type = "organization", count = 5 }\n\n'
+        '[[agents.casual.rules]]\nwhen = "ddt > dust"\ndo = "sell"\namount = "ddt / 2"\n'
+    )
+    run_cli(cli, tmp_path, "-q", "--config", "s.toml", "--steps", "60", "--no-plot")
+    r = datadao.run(
+        steps=60,
+        events=[
+            {"step": 20, "set": {"market.fee_rate": 0.05}},
+            {"step": 30, "join": {"type": "organization", "count": 5}},
+        ],
+        settings={"agents.casual.rules": [{"when": "ddt > dust", "do": "sell", "amount": "ddt / 2"}]},
+        transactions=True,
+    )
+    data = read_cli_csv(tmp_path / "simulation_data.csv")
+    pd.testing.assert_frame_equal(r.steps, data, check_exact=True, check_dtype=False)
+    assert r.steps["fee_rate"].iloc[19] == 0.003 and r.steps["fee_rate"].iloc[20] == 0.05
+    assert (r.transactions["action"].astype(str) == "event").sum() == 2
+    with pytest.raises(datadao.ConfigError, match="given twice"):
+        datadao.run(steps=5, events=[], settings={"events": []})
+    with pytest.raises(datadao.ConfigError, match=r"events\[0\]\.step"):
+        datadao.run(steps=5, events=[{"step": 99, "set": {"market.fee_rate": 0.01}}])
