@@ -390,7 +390,11 @@ mod tests {
         while !e.is_finished() {
             last = Some(e.step(&mut datadao_core::NullObserver).unwrap());
         }
-        let d = FlowDiagram::new(e.flows(), &last.unwrap());
+        let d = FlowDiagram::new(
+            e.flows(),
+            &last.unwrap(),
+            &datadao_core::agent_type::TypeNames::seed(),
+        );
         let l = layout(&d);
         assert_eq!(l.nodes.len(), d.nodes.len());
         assert_eq!(l.bands.len(), d.links.len());

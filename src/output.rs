@@ -126,7 +126,8 @@ impl RunSink {
         let transactions = match log {
             Some(direct_io) => {
                 let path = set.path(TRANSACTIONS_FILE);
-                let log = TransactionLog::create(&path, direct_io, use_cases)
+                let types = model.agents.type_names();
+                let log = TransactionLog::create(&path, direct_io, use_cases, &types)
                     .with_context(|| format!("cannot create {}", path.display()))?;
                 Some(log)
             }

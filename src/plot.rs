@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Result};
+use datadao_core::agent_type::TypeNames;
 use datadao_core::governance::GovernedSettings;
 use datadao_core::AgentType;
 use datadao_scenario::palette;
@@ -110,14 +111,10 @@ const fn rgb(c: palette::Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-/// Colour of each agent type, in [`AgentType::ALL`] order: the one palette's.
-pub const TYPE_COLORS: [RGBColor; 5] = [
-    rgb(palette::TYPE_COLORS[0]),
-    rgb(palette::TYPE_COLORS[1]),
-    rgb(palette::TYPE_COLORS[2]),
-    rgb(palette::TYPE_COLORS[3]),
-    rgb(palette::TYPE_COLORS[4]),
-];
+/// Colour of agent type `kind`: the one palette's.
+pub fn type_color(kind: AgentType) -> RGBColor {
+    rgb(palette::type_color(kind))
+}
 
 /// Colours for scenario comparisons and single-series panels: the one palette's.
 pub const PALETTE: [RGBColor; 4] = [
@@ -153,12 +150,16 @@ fn single(points: &[Point], label: &str, f: impl Fn(&Point) -> Option<f64>) -> V
     }]
 }
 
-fn per_type(points: &[Point], f: impl Fn(&Point, usize) -> Option<f64>) -> Vec<Line> {
-    AgentType::ALL
-        .iter()
+fn per_type(
+    points: &[Point],
+    types: &TypeNames,
+    f: impl Fn(&Point, usize) -> Option<f64>,
+) -> Vec<Line> {
+    types
+        .types()
         .map(|k| Line {
-            label: k.name().to_string(),
-            color: TYPE_COLORS[k.index()],
+            label: types.name(k).to_string(),
+            color: type_color(k),
             points: points
                 .iter()
                 .filter_map(|p| f(p, k.index()).map(|v| (f64::from(p.step), v)))
@@ -170,7 +171,7 @@ fn per_type(points: &[Point], f: impl Fn(&Point, usize) -> Option<f64>) -> Vec<L
 }
 
 /// The panels of a single run's figure.
-pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
+pub fn run_panels(points: &[Point], use_cases: &[String], types: &TypeNames) -> Vec<Panel> {
     vec![
         Panel {
             title: titles::PRICE.into(),
@@ -195,12 +196,12 @@ pub fn run_panels(points: &[Point], use_cases: &[String]) -> Vec<Panel> {
         Panel {
             title: titles::AGENTS.into(),
             y_label: "agents".into(),
-            lines: per_type(points, |p, t| Some(p.agents[t] as f64)),
+            lines: per_type(points, types, |p, t| p.agents.get(t).map(|&n| n as f64)),
         },
         Panel {
             title: titles::AVG_XDAI.into(),
             y_label: "xDAI".into(),
-            lines: per_type(points, |p, t| p.avg_xdai[t]),
+            lines: per_type(points, types, |p, t| p.avg_xdai.get(t).copied().flatten()),
         },
         Panel {
             title: if points.iter().any(|p| p.governance.is_some()) {
@@ -290,7 +291,7 @@ pub fn governance_panels(points: &[Point], passed: &[u32]) -> Vec<Panel> {
         settings("distribution rate", 1, &|s| s.distribution_rate),
         settings("share power", 2, &|s| s.shares.power),
         settings("share active", 3, &|s| s.shares.active),
-        line("share casual", TYPE_COLORS[4], &|g| {
+        line("share casual", type_color(AgentType::CASUAL), &|g| {
             Some(g.settings.shares.casual)
         }),
         line("mint per weight", RGBColor(90, 90, 90), &|g| {

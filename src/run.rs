@@ -39,7 +39,8 @@ fn draw_figure(
         settings.model.market.fee_rate,
         settings.model.simulation.seed
     );
-    let mut panels = plot::run_panels(series, use_cases);
+    let types = settings.model.agents.type_names();
+    let mut panels = plot::run_panels(series, use_cases, &types);
     let governance = plot::governance_panels(series, passed);
     if governance.is_empty() {
         plot::render(&set.path(output::PLOT_FILE), &title, &panels)
@@ -119,7 +120,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let passed = sink.series.passed().to_vec();
     let stats = sink.stats.clone();
     let rows = sink.transaction_rows();
-    let flows = last.as_ref().map(|m| FlowDiagram::new(sim.flows(), m));
+    let types = sim.types();
+    let flows = last
+        .as_ref()
+        .map(|m| FlowDiagram::new(sim.flows(), m, &types));
     let last_metrics = last;
     // The CSVs are finished (the log's last batches written) while the figures are
     // drawn.
@@ -161,7 +165,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 
     if !args.quiet {
         let seconds = started.elapsed().as_secs_f64();
-        let mut text = summary::render(&stats, &files, seconds, rows);
+        let mut text = summary::render(&stats, &files, seconds, rows, &types);
         if let Some(defects) = sim.defects() {
             text.push_str(&summary::render_defects(defects));
         }

@@ -26,10 +26,10 @@ pub struct Point {
     pub pie: f64,
     /// dDT supply.
     pub ddt_supply: f64,
-    /// Agents of each type.
-    pub agents: [u64; 5],
+    /// Agents of each type, in type order.
+    pub agents: Vec<u64>,
     /// Mean xDAI per agent of each type.
-    pub avg_xdai: [Option<f64>; 5],
+    pub avg_xdai: Vec<Option<f64>>,
     /// CRC locked in the vault.
     pub crc_locked: f64,
     /// Share of data allowing each use case.
@@ -64,8 +64,8 @@ impl From<&StepMetrics> for Point {
             xdai_reserve: m.lp_xdai_reserve,
             pie: m.pie_ddt,
             ddt_supply: m.ddt_supply,
-            agents: m.agents,
-            avg_xdai: m.avg_xdai,
+            agents: m.agents.clone(),
+            avg_xdai: m.avg_xdai.clone(),
             crc_locked: m.crc_locked,
             allowed_share: m.allowed_share.clone(),
             governance: m.governance.map(|g| GovernancePoint {

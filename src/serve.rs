@@ -55,6 +55,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use datadao_core::agent_type::TypeNames;
 use datadao_core::{Observer, StepMetrics, StopFlag};
 use datadao_scenario::flows::FlowDiagram;
 use datadao_scenario::help;
@@ -699,11 +700,11 @@ async fn schema() -> impl IntoResponse {
         "choices": choices,
         "defaults": defaults,
         "help": settings::known_keys().keys().filter_map(|k| Some((k.clone(), Value::String(help::help(k)?)))).collect::<Map<String, Value>>(),
-        "types": datadao_core::AgentType::ALL.map(|t| t.name()),
+        "types": datadao_core::AgentType::SEED_NAMES,
         "panels": panels::schema(),
         "share_groups": settings::share_groups(),
         "palette": {
-            "types": datadao_scenario::palette::type_colors().into_iter().map(|(t, c)| (t.to_string(), Value::String(c))).collect::<Map<String, Value>>(),
+            "types": datadao_scenario::palette::type_colors(&TypeNames::seed()).into_iter().map(|(t, c)| (t, Value::String(c))).collect::<Map<String, Value>>(),
             "series": datadao_scenario::palette::SERIES_COLORS.map(|c| c.hex()),
         },
         "band_series": sweep::SERIES,
@@ -748,7 +749,7 @@ impl Observer for PageFigures {
 }
 
 /// The page's series as columns.
-fn columns(points: &[Point], use_cases: &[String]) -> Value {
+fn columns(points: &[Point], use_cases: &[String], types: &TypeNames) -> Value {
     let col = |f: &dyn Fn(&Point) -> Option<f64>| -> Value {
         Value::Array(
             points
@@ -757,11 +758,26 @@ fn columns(points: &[Point], use_cases: &[String]) -> Value {
                 .collect(),
         )
     };
-    let mut by_type = Map::new();
-    let mut avg = Map::new();
-    for (i, t) in datadao_core::AgentType::ALL.iter().enumerate() {
-        by_type.insert(t.name().into(), col(&|p| Some(p.agents[i] as f64)));
-        avg.insert(t.name().into(), col(&|p| p.avg_xdai[i]));
+    // The seed's five by name (the schema's lines); a scenario's own types apart, each
+    // drawn as one more line of the per-type panels, in the type's colour.
+    let (mut by_type, mut avg) = (Map::new(), Map::new());
+    let (mut own_agents, mut own_avg, mut own_colors) = (Map::new(), Map::new(), Map::new());
+    for t in types.types() {
+        let i = t.index();
+        let name = types.name(t).to_string();
+        let agents = col(&|p| p.agents.get(i).map(|&n| n as f64));
+        let mean = col(&|p| p.avg_xdai.get(i).copied().flatten());
+        if t.is_seed() {
+            by_type.insert(name.clone(), agents);
+            avg.insert(name, mean);
+        } else {
+            own_colors.insert(
+                name.clone(),
+                json!(datadao_scenario::palette::type_color(t).hex()),
+            );
+            own_agents.insert(name.clone(), agents);
+            own_avg.insert(name, mean);
+        }
     }
     let mut allowed = Map::new();
     for (u, name) in use_cases.iter().enumerate() {
@@ -797,6 +813,9 @@ fn columns(points: &[Point], use_cases: &[String]) -> Value {
         "crc_locked": col(&|p| Some(p.crc_locked)),
         "agents": by_type,
         "avg_xdai": avg,
+        "agents_own_types": own_agents,
+        "avg_xdai_own_types": own_avg,
+        "own_type_colors": own_colors,
         "allowed_share": allowed,
     })
 }
@@ -810,11 +829,14 @@ async fn run(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Json
     let (figures, totals) = work::simulate(&state, model, PageFigures::default(), flag).await?;
     let use_cases = &resolved.settings.model.data.use_cases;
     let s = figures.stats.kpis();
+    let types = resolved.settings.model.agents.type_names();
     let flows = figures.last.as_ref().map_or(Value::Null, |last| {
-        flow_figure::to_json(&flow_figure::layout(&FlowDiagram::new(&totals, last)))
+        flow_figure::to_json(&flow_figure::layout(&FlowDiagram::new(
+            &totals, last, &types,
+        )))
     });
     Ok(Json(json!({
-        "series": columns(&figures.series.points(), use_cases),
+        "series": columns(&figures.series.points(), use_cases, &types),
         "flows": flows,
         "use_cases": use_cases,
         "summary": {

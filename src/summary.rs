@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use datadao_core::agent_type::TypeNames;
 use datadao_core::experiment::KpiTracker;
 use datadao_core::original_2024::Defects;
-use datadao_core::AgentType;
 
 /// Six significant digits whatever the magnitude (a collapsed price is ~1e-9).
 fn sig(v: f64) -> String {
@@ -29,6 +29,7 @@ pub fn render(
     files: &[PathBuf],
     seconds: f64,
     transaction_rows: Option<u64>,
+    types: &TypeNames,
 ) -> String {
     let stats = &tracker.kpis();
     let mut s = String::new();
@@ -87,9 +88,10 @@ pub fn render(
         );
     }
     let _ = writeln!(s, "  volume       {:.3} xDAI", stats.volume_xdai);
-    let by_type: Vec<String> = AgentType::ALL
-        .iter()
-        .map(|k| format!("{} {}", k.name(), stats.final_agents[k.index()]))
+    let by_type: Vec<String> = types
+        .types()
+        .zip(&stats.final_agents)
+        .map(|(k, n)| format!("{} {n}", types.name(k)))
         .collect();
     let _ = writeln!(
         s,

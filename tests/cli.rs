@@ -1097,3 +1097,76 @@ fn agents_csv_has_every_agent_and_adds_up() {
         .unwrap()
         .contains("\nagents = false"));
 }
+
+/// `[agents.<name>]` in a scenario file adds a type: the seed's five make room in
+/// proportion, `pie.shares.<name>` gives it a Pie group (the seed's three making room),
+/// its columns follow the seed's, and a name one edit from a seed type's is refused as
+/// the typo it is.
+#[test]
+fn a_scenario_file_declares_its_own_type() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("farm.toml"),
+        "[agents.farmer]\nshare = 0.1\ninitial_ddt = 50\npie_share = \"spend\"\n\n\
+         [[agents.farmer.rules]]\nwhen = \"ddt > 1\"\ndo = \"spend\"\namount = \"ddt * 0.5\"\n\n\
+         [pie.shares]\nfarmer = 0.2\n",
+    )
+    .unwrap();
+    datadao(dir.path())
+        .args([
+            "-q",
+            "--config",
+            "farm.toml",
+            "--steps",
+            "200",
+            "--no-plot",
+            "--audit",
+        ])
+        .assert()
+        .success();
+    let config: toml::Table = fs::read_to_string(dir.path().join("run_config.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let share = |t: &str| config["agents"][t]["share"].as_float().unwrap();
+    assert!((share("degen") - 0.4 * 0.9).abs() < 1e-12);
+    assert!((share("farmer") - 0.1).abs() < 1e-12);
+    let pie = |t: &str| config["pie"]["shares"][t].as_float().unwrap();
+    assert!((pie("power") - 0.4 * 0.8).abs() < 1e-12);
+    assert!((pie("farmer") - 0.2).abs() < 1e-12);
+    let data = rows(&dir.path().join("simulation_data.csv"));
+    let last = data.last().unwrap();
+    let farmers = num(last, "agents_farmer");
+    assert!(
+        (farmers / num(last, "agents_total") - 0.1).abs() < 0.02,
+        "{farmers}"
+    );
+    let header = fs::read_to_string(dir.path().join("simulation_data.csv")).unwrap();
+    let header: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+    let at = |c: &str| header.iter().position(|h| *h == c).unwrap();
+    assert_eq!(at("agents_farmer"), at("agents_casual") + 1);
+    assert_eq!(at("avg_ddt_farmer"), at("avg_ddt_casual") + 1);
+    let log = fs::read_to_string(dir.path().join("transaction_history.csv")).unwrap();
+    assert!(log.lines().any(|l| l.contains(",farmer,job_run,")));
+    // The run repeats from its own run_config.toml.
+    let again = tempfile::tempdir().unwrap();
+    fs::copy(
+        dir.path().join("run_config.toml"),
+        again.path().join("c.toml"),
+    )
+    .unwrap();
+    datadao(again.path())
+        .args(["-q", "--config", "c.toml", "--out", "."])
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read(dir.path().join("simulation_data.csv")).unwrap(),
+        fs::read(again.path().join("simulation_data.csv")).unwrap()
+    );
+    // A typo of a seed type is not a new type.
+    datadao(dir.path())
+        .args(["config", "--set", "agents.degn.share=0.5"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("agents.degen.share"));
+}

@@ -312,11 +312,17 @@ def _sweep_shard(kwargs: Dict[str, Any], k: int, n: int) -> Tuple[Any, ...]:
     return tuple(_native.sweep_tables(shard=(k, n), progress=None, **kwargs))
 
 
-def palette() -> Dict[str, str]:
+def palette(own_types: Sequence[str] = ()) -> Dict[str, str]:
     """Each agent type's colour (``#rrggbb``), the one palette of ``simulation_results.png``,
     ``datadao compare``, ``datadao sweep`` and the dashboard, e.g. for matplotlib:
-    ``ax.plot(x, y, color=datadao.palette()["degen"])``."""
-    return dict(_native.type_colors())
+    ``ax.plot(x, y, color=datadao.palette()["degen"])``.
+
+    The seed's five types come first; ``own_types`` names a scenario's own types
+    (``agents={"farmer": ...}``), which take the next colours in name order, as a run
+    gives them: ``datadao.palette(["farmer"])["farmer"]``."""
+    if isinstance(own_types, str):
+        own_types = [own_types]
+    return dict(_native.type_colors([str(t) for t in own_types]))
 
 
 def sweep(

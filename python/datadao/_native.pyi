@@ -91,5 +91,6 @@ def points_table(runs_csv: bytes) -> bytes:
     """``sweep_points.csv`` of a sweep from its ``sweep_runs.csv``: per point, each KPI's
     mean, 5/50/95th percentiles and count over its runs, as ``datadao sweep`` writes it."""
 
-def type_colors() -> List[Tuple[str, str]]:
-    """Each agent type's colour as ``#rrggbb``, the palette of every datadao figure."""
+def type_colors(own: List[str] = ...) -> List[Tuple[str, str]]:
+    """Each agent type's colour as ``#rrggbb``, the palette of every datadao figure: the
+    seed's five, then a scenario's own types in name order."""

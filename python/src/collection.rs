@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use datadao_core::experiment::KpiTracker;
 use datadao_core::governance::{Field, ProposalRecord};
-use datadao_core::{Action, AgentType, Cell, Detail, Observer, StepMetrics, StopFlag, Transaction};
+use datadao_core::{Action, Cell, Detail, Observer, StepMetrics, StopFlag, Transaction};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -80,6 +80,8 @@ pub struct Collect {
     /// `governance.csv`'s rows, in governed runs.
     pub proposals: Option<Vec<Vec<Field>>>,
     pub use_cases: Vec<String>,
+    /// How many types the run has (the treasury's and events' codes come after them).
+    pub type_count: usize,
     pub stats: KpiTracker,
     pub rows: u64,
     /// What could not be allocated, and about how many bytes were asked for.
@@ -121,11 +123,11 @@ impl Observer for Collect {
             // The treasury has no id; its type code is the one after the agents', and a
             // scheduled event's the one after that.
             c.agent_id.push(-1);
-            let code = AgentType::ALL.len() + usize::from(t.action == Action::Event);
+            let code = self.type_count + usize::from(t.action == Action::Event);
             c.agent_type.push(code as u8);
         } else {
             c.agent_id.push(i64::from(t.agent_id));
-            c.agent_type.push(t.agent_type as u8);
+            c.agent_type.push(t.agent_type.index() as u8);
         }
         c.action.push(t.action as u8);
         let price = t.price.unwrap_or(f64::NAN);

@@ -26,9 +26,10 @@ mod estimate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use datadao_core::agent_type::TypeNames;
 use datadao_core::experiment::{KpiTracker, RunKpis};
 use datadao_core::governance::Governable;
-use datadao_core::{Action, AgentType, Economy, StepError, StepMetrics, StopFlag};
+use datadao_core::{Action, Economy, StepError, StepMetrics, StopFlag};
 use datadao_scenario::flows::FlowDiagram;
 use datadao_scenario::settings::{self, Given, Inputs, PresetChoice, Resolved, Source};
 use datadao_scenario::{merge, presets, sweep};
@@ -156,6 +157,7 @@ fn run<'py>(
     let governed = model.governance.enabled;
     let has_events = !model.events.is_empty();
     let mut economy = Economy::new(model).map_err(|e| errors::config(e.into()))?;
+    let types = economy.types();
     let stop = StopFlag::new();
     economy.set_stop(stop.clone());
     let mut sink = Collect {
@@ -164,6 +166,7 @@ fn run<'py>(
         tx: transactions.then(TxColumns::default),
         proposals: governed.then(Vec::new),
         use_cases: use_cases.clone(),
+        type_count: types.len(),
         stats: KpiTracker::default(),
         rows: 0,
         refused: None,
@@ -204,7 +207,9 @@ fn run<'py>(
     if let Err(e) = outcome {
         return Err(errors::step(e.clone(), &e.to_string()));
     }
-    let flows = last.as_ref().map(|m| FlowDiagram::new(economy.flows(), m));
+    let flows = last
+        .as_ref()
+        .map(|m| FlowDiagram::new(economy.flows(), m, &types));
     let agents = match &last {
         Some(m) => Some(agent_table(py, &economy, m)?),
         None => None,
@@ -286,9 +291,10 @@ fn run<'py>(
             let categories = vec![
                 (
                     "agent_type".to_string(),
-                    AgentType::ALL
+                    types
+                        .names()
                         .iter()
-                        .map(|t| t.name().to_string())
+                        .cloned()
                         .chain((governed || has_events).then(|| "treasury".to_string()))
                         .chain(has_events.then(|| "event".to_string()))
                         .collect(),
@@ -310,7 +316,12 @@ fn run<'py>(
     out.set_item("config", config_dict(py, &resolved)?)?;
     out.set_item(
         "summary",
-        summary(py, &sink.stats.kpis(), transactions.then_some(sink.rows))?,
+        summary(
+            py,
+            &sink.stats.kpis(),
+            transactions.then_some(sink.rows),
+            &types,
+        )?,
     )?;
     Ok(out)
 }
@@ -362,18 +373,17 @@ fn agent_table<'py>(
     for column in floats {
         data.push(("f8", bytes_of(py, &column, f64::to_le_bytes)?));
     }
-    let types = (
-        "type".to_string(),
-        AgentType::ALL
-            .iter()
-            .map(|t| t.name().to_string())
-            .collect(),
-    );
+    let types = ("type".to_string(), economy.types().names().to_vec());
     table(py, names, data, vec![types])
 }
 
 /// The figures the CLI's summary prints, by name: the core's `KpiTracker` figures.
-fn summary<'py>(py: Python<'py>, s: &RunKpis, rows: Option<u64>) -> PyResult<Bound<'py, PyDict>> {
+fn summary<'py>(
+    py: Python<'py>,
+    s: &RunKpis,
+    rows: Option<u64>,
+    types: &TypeNames,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let Some(last_step) = s.last_step else {
         return Ok(d);
@@ -392,8 +402,8 @@ fn summary<'py>(py: Python<'py>, s: &RunKpis, rows: Option<u64>) -> PyResult<Bou
     d.set_item("ddt_supply", s.ddt_supply)?;
     d.set_item("volume_xdai", s.volume_xdai)?;
     d.set_item("agents", s.final_agents.iter().sum::<u64>())?;
-    for (t, n) in AgentType::ALL.iter().zip(s.final_agents) {
-        d.set_item(format!("agents_{}", t.name()), n)?;
+    for (t, n) in types.types().zip(&s.final_agents) {
+        d.set_item(format!("agents_{}", types.name(t)), n)?;
     }
     d.set_item("transactions", rows)?;
     // The CLI's governance lines, in governed runs only (as there).
@@ -643,10 +653,27 @@ fn points_table<'py>(py: Python<'py>, runs_csv: &[u8]) -> PyResult<Bound<'py, Py
     Ok(PyBytes::new(py, &out))
 }
 
-/// Each agent type's colour as `#rrggbb`, the palette of every datadao figure.
+/// Each agent type's colour as `#rrggbb`, the palette of every datadao figure: the seed's
+/// five, then a scenario's own types (`own`) in the order a run gives them, by name.
 #[pyfunction]
-fn type_colors() -> Vec<(&'static str, String)> {
-    datadao_scenario::palette::type_colors()
+#[pyo3(signature = (own = Vec::new()))]
+fn type_colors(own: Vec<String>) -> PyResult<Vec<(String, String)>> {
+    let room = datadao_core::agent_type::MAX_TYPES - datadao_core::AgentType::SEED.len();
+    let mut own: Vec<String> = own
+        .into_iter()
+        .filter(|n| !datadao_core::AgentType::SEED_NAMES.contains(&n.as_str()))
+        .collect();
+    own.sort();
+    own.dedup();
+    if own.len() > room {
+        return Err(ConfigError::new_err(format!(
+            "palette: {} types of a scenario's own given; accepted: at most {room} (with the seed's five, {} in all)",
+            own.len(),
+            datadao_core::agent_type::MAX_TYPES
+        )));
+    }
+    let types = TypeNames::with_custom(own.iter().map(String::as_str));
+    Ok(datadao_scenario::palette::type_colors(&types))
 }
 
 /// The Rust half of the `datadao` package.

@@ -244,6 +244,12 @@ def test_the_palette_is_the_figures_one():
     assert list(colours) == ["degen", "organization", "power", "active", "casual"]
     assert colours["degen"] == "#d62728"
     assert all(len(c) == 7 and c.startswith("#") for c in colours.values())
+    # A scenario's own types follow the seed's, in name order as a run orders them.
+    own = datadao.palette(["farmer", "bot"])
+    assert list(own)[5:] == ["bot", "farmer"]
+    assert len(set(own.values())) == 7
+    with pytest.raises(datadao.ConfigError, match="at most 11"):
+        datadao.palette([f"t{i}" for i in range(12)])
 
 
 def test_events_and_rules_as_python_values_equal_the_cli(cli, tmp_path):

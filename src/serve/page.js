@@ -24,7 +24,9 @@ function panelFrom(spec) {
     }
     if (spec.each_of) {
       const group = own(s, spec.each_of) ? s[spec.each_of] : null;
-      if (group && typeof group === "object") for (const k of Object.keys(group)) if (Array.isArray(group[k])) out.push([k, group[k]]);
+      // A scenario's own types keep their colour from the one palette, as the run names it.
+      const colors = own(s, "own_type_colors") && s.own_type_colors && typeof s.own_type_colors === "object" ? s.own_type_colors : {};
+      if (group && typeof group === "object") for (const k of Object.keys(group)) if (Array.isArray(group[k])) out.push(own(colors, k) && typeof colors[k] === "string" ? [k, group[k], colors[k]] : [k, group[k]]);
     }
     return out;
   };

@@ -62,11 +62,12 @@ impl PagePanel {
 }
 
 fn per_type(group: &'static str) -> Vec<PageLine> {
-    AgentType::ALL
-        .iter()
-        .map(|&t| PageLine {
+    AgentType::SEED
+        .into_iter()
+        .zip(AgentType::SEED_NAMES)
+        .map(|(t, name)| PageLine {
             color: Some(datadao_scenario::palette::type_color(t).hex()),
-            ..line(t.name(), &[group, t.name()])
+            ..line(name, &[group, name])
         })
         .collect()
 }
@@ -99,9 +100,13 @@ fn panels() -> Vec<PagePanel> {
             "xDAI in pool",
         ),
         single("pie", crate::plot::titles::PIE, "pie_ddt", "Pie"),
-        PagePanel::new("agents", crate::plot::titles::AGENTS, per_type("agents")),
+        PagePanel {
+            each_of: Some("agents_own_types"),
+            ..PagePanel::new("agents", crate::plot::titles::AGENTS, per_type("agents"))
+        },
         PagePanel {
             log: true,
+            each_of: Some("avg_xdai_own_types"),
             ..PagePanel::new("avg", crate::plot::titles::AVG_XDAI, per_type("avg_xdai"))
         },
         PagePanel::new(

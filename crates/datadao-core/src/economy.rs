@@ -86,6 +86,14 @@ impl Economy {
         }
     }
 
+    /// The run's types: the seed's five, then the scenario's own.
+    pub fn types(&self) -> crate::agent_type::TypeNames {
+        match self {
+            Economy::Model(sim) => sim.types().clone(),
+            Economy::Original2024(_) => crate::agent_type::TypeNames::seed(),
+        }
+    }
+
     /// Every agent as it stands, in join order (the rows of `agents.csv`).
     pub fn agent_rows(&self, row: impl FnMut(crate::metrics::AgentRow)) {
         match self {

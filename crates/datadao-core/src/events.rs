@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::agent_type::AgentType;
+use crate::agents::AgentsConfig;
 use crate::governance::Governable;
 use crate::validation::{err, ConfigError};
 
@@ -84,16 +85,22 @@ pub enum Event {
 /// Most agents one `join` event may add: as many as a run may hold.
 const MAX_JOIN: u64 = 100_000_000;
 
-fn kind_of(key: &str, name: &str, members_only: bool) -> Result<AgentType, ConfigError> {
-    let kinds: Vec<&str> = AgentType::ALL
-        .iter()
-        .filter(|k| !members_only || k.is_member())
-        .map(|k| k.name())
+fn kind_of(
+    key: &str,
+    name: &str,
+    members_only: bool,
+    agents: &AgentsConfig,
+) -> Result<AgentType, ConfigError> {
+    let types = agents.type_names();
+    let eligible = |k: &AgentType| !members_only || agents.is_member(*k);
+    let kinds: Vec<&str> = types
+        .types()
+        .filter(eligible)
+        .map(|k| types.name(k))
         .collect();
-    AgentType::ALL
-        .iter()
-        .copied()
-        .find(|k| k.name() == name && (!members_only || k.is_member()))
+    types
+        .find(name)
+        .filter(eligible)
         .ok_or_else(|| err(key, name, &format!("one of {}", kinds.join(", "))))
 }
 
@@ -130,6 +137,7 @@ pub fn compile(
     events: &[EventConfig],
     total_steps: u64,
     use_cases: &[String],
+    agents: &AgentsConfig,
 ) -> Result<Vec<(u64, Event)>, ConfigError> {
     events
         .iter()
@@ -187,10 +195,10 @@ pub fn compile(
                         "a whole number up to 100,000,000",
                     ));
                 }
-                Event::Join(kind_of(&at("join.type"), &j.kind, false)?, j.count)
+                Event::Join(kind_of(&at("join.type"), &j.kind, false, agents)?, j.count)
             } else if let Some(r) = &e.remove_data {
                 Event::RemoveData(
-                    kind_of(&at("remove_data.type"), &r.kind, true)?,
+                    kind_of(&at("remove_data.type"), &r.kind, true, agents)?,
                     fraction_of(&at("remove_data.fraction"), r.fraction)?,
                 )
             } else {
@@ -206,7 +214,7 @@ pub fn compile(
                         )
                     })?;
                 Event::Revoke(
-                    kind_of(&at("revoke.type"), &r.kind, true)?,
+                    kind_of(&at("revoke.type"), &r.kind, true, agents)?,
                     u as u8,
                     fraction_of(&at("revoke.fraction"), r.fraction)?,
                 )
@@ -254,7 +262,7 @@ mod tests {
         let mut e = event(5);
         e.set = Some(BTreeMap::from([("market.fee_rate".to_string(), 0.05)]));
         assert_eq!(
-            compile(&[e.clone()], 10, &c).unwrap(),
+            compile(&[e.clone()], 10, &c, &AgentsConfig::default()).unwrap(),
             vec![(5, Event::Set(vec![(Governable::FeeRate, 0.05)]))]
         );
         assert_eq!(set_mask(&[e.clone()]), 1);
@@ -262,29 +270,41 @@ mod tests {
             step: 10,
             ..e.clone()
         };
-        assert_eq!(compile(&[late], 10, &c).unwrap_err().key, "events[0].step");
+        assert_eq!(
+            compile(&[late], 10, &c, &AgentsConfig::default())
+                .unwrap_err()
+                .key,
+            "events[0].step"
+        );
         let mut bad = e.clone();
         bad.set = Some(BTreeMap::from([("market.fee_rate".to_string(), 1.5)]));
         assert_eq!(
-            compile(&[bad], 10, &c).unwrap_err().key,
+            compile(&[bad], 10, &c, &AgentsConfig::default())
+                .unwrap_err()
+                .key,
             "events[0].set.market.fee_rate"
         );
         let mut unknown = e.clone();
         unknown.set = Some(BTreeMap::from([("simulation.seed".to_string(), 1.0)]));
-        let err = compile(&[unknown], 10, &c).unwrap_err();
+        let err = compile(&[unknown], 10, &c, &AgentsConfig::default()).unwrap_err();
         assert!(err.accepted.contains("can change mid-run"), "{err}");
         let mut two = e;
         two.join = Some(JoinEvent {
             kind: "degen".into(),
             count: 3,
         });
-        assert_eq!(compile(&[two], 10, &c).unwrap_err().key, "events[0]");
+        assert_eq!(
+            compile(&[two], 10, &c, &AgentsConfig::default())
+                .unwrap_err()
+                .key,
+            "events[0]"
+        );
         let mut org = event(1);
         org.remove_data = Some(FractionEvent {
             kind: "organization".into(),
             fraction: 0.5,
         });
-        assert!(compile(&[org], 10, &c)
+        assert!(compile(&[org], 10, &c, &AgentsConfig::default())
             .unwrap_err()
             .accepted
             .contains("degen, power"));
@@ -295,7 +315,9 @@ mod tests {
             fraction: 0.5,
         });
         assert_eq!(
-            compile(&[r], 10, &c).unwrap_err().key,
+            compile(&[r], 10, &c, &AgentsConfig::default())
+                .unwrap_err()
+                .key,
             "events[0].revoke.use_case"
         );
     }

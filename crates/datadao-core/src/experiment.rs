@@ -164,10 +164,10 @@ pub struct RunKpis {
     pub jobs_refused: u64,
     /// First step after which every organization had run out of xDAI.
     pub orgs_out_of_xdai_step: Option<u32>,
-    /// Mean xDAI per agent of each type at the end.
-    pub final_avg_xdai: [Option<f64>; 5],
+    /// Mean xDAI per agent of each type at the end, in type order.
+    pub final_avg_xdai: Vec<Option<f64>>,
     /// Agents of each type at the end, indexed by [`AgentType::index`].
-    pub final_agents: [u64; 5],
+    pub final_agents: Vec<u64>,
     /// The treasury, proposals and governed settings after the last step, in governed
     /// runs.
     pub final_governance: Option<GovernanceMetrics>,
@@ -212,10 +212,10 @@ impl RunKpis {
             self.orgs_out_of_xdai_step
                 .map_or(Cell::Empty, |s| Cell::Int(u64::from(s))),
         );
-        for kind in AgentType::ALL {
+        for (i, &v) in self.final_avg_xdai.iter().enumerate() {
             out(
-                ColumnName::OfType("final_avg_xdai", kind),
-                self.final_avg_xdai[kind.index()].into(),
+                ColumnName::OfType("final_avg_xdai", AgentType::from_index(i)),
+                v.into(),
             );
         }
         if governed {
@@ -232,10 +232,21 @@ impl RunKpis {
         }
     }
 
-    /// The names of [`RunKpis::report`]'s columns, in order.
+    /// The names of [`RunKpis::report`]'s columns, in order, for a run of the seed's
+    /// five types.
     pub fn columns(governed: bool) -> Vec<String> {
+        Self::columns_for(governed, &crate::agent_type::TypeNames::seed())
+    }
+
+    /// [`RunKpis::columns`] for a run of these types.
+    pub fn columns_for(governed: bool, types: &crate::agent_type::TypeNames) -> Vec<String> {
+        let shape = RunKpis {
+            final_avg_xdai: vec![None; types.len()],
+            final_agents: vec![0; types.len()],
+            ..RunKpis::default()
+        };
         let mut names = Vec::new();
-        RunKpis::default().report(governed, &mut |name, _| names.push(name.spell(&[])));
+        shape.report(governed, &mut |name, _| names.push(name.spell(&[], types)));
         names
     }
 }
@@ -297,12 +308,12 @@ impl KpiTracker {
         k.fees_xdai += m.flows.fees_xdai;
         k.fees_ddt += m.flows.fees_ddt;
         k.jobs_refused += m.flows.jobs_refused;
-        let orgs = m.agents[AgentType::Organization.index()];
+        let orgs = m.agents[AgentType::ORGANIZATION.index()];
         if k.orgs_out_of_xdai_step.is_none() && orgs > 0 && m.orgs_out_of_xdai == orgs {
             k.orgs_out_of_xdai_step = Some(m.step);
         }
-        k.final_avg_xdai = m.avg_xdai;
-        k.final_agents = m.agents;
+        k.final_avg_xdai.clone_from(&m.avg_xdai);
+        k.final_agents.clone_from(&m.agents);
         k.final_governance = m.governance;
     }
 

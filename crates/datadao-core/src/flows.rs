@@ -8,14 +8,15 @@
 //! sum of a column of `transaction_history.csv` over an action and a party equals the
 //! total kept here, summed in the same order.
 
-use crate::agent_type::AgentType;
+use crate::agent_type::{AgentType, MAX_TYPES};
 use crate::transactions::Action;
 
-/// Parties of a flow: the five agent types by [`AgentType::index`], then the treasury.
-pub const PARTIES: usize = 6;
+/// Parties of a flow: every agent type a run may have by [`AgentType::index`], then the
+/// treasury.
+pub const PARTIES: usize = MAX_TYPES + 1;
 
 /// Index of the treasury among [`PARTIES`].
-pub const TREASURY: usize = 5;
+pub const TREASURY: usize = MAX_TYPES;
 
 /// A party of a flow: an agent of a type, or the dataDAO's treasury.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,10 +123,21 @@ impl FlowTotals {
         self.moved[action as usize][party.index()]
     }
 
-    /// What every agent type moved with `action` (the treasury left out).
+    /// What every agent type moved with `action` (the treasury left out): the seed's
+    /// five, then any of a scenario's own that moved anything.
     pub fn by_agents(&self, action: Action) -> Moved {
-        AgentType::ALL.iter().fold(Moved::default(), |sum, &kind| {
+        let seed = AgentType::SEED.iter().fold(Moved::default(), |sum, &kind| {
             let m = self.moved(action, FlowParty::Agent(kind));
+            Moved {
+                ddt: sum.ddt + m.ddt,
+                xdai: sum.xdai + m.xdai,
+            }
+        });
+        (AgentType::SEED.len()..MAX_TYPES).fold(seed, |sum, i| {
+            let m = self.moved(action, FlowParty::Agent(AgentType::from_index(i)));
+            if m == Moved::default() {
+                return sum;
+            }
             Moved {
                 ddt: sum.ddt + m.ddt,
                 xdai: sum.xdai + m.xdai,
@@ -146,10 +158,10 @@ mod tests {
     #[test]
     fn amounts_add_up_by_action_and_party() {
         let mut t = FlowTotals::default();
-        let org = FlowParty::Agent(AgentType::Organization);
+        let org = FlowParty::Agent(AgentType::ORGANIZATION);
         t.record(org, Action::Buy, 2.0, -3.0);
         t.record(org, Action::Buy, 1.5, -2.0);
-        t.record(FlowParty::Agent(AgentType::Degen), Action::Buy, 4.0, -5.0);
+        t.record(FlowParty::Agent(AgentType::DEGEN), Action::Buy, 4.0, -5.0);
         t.record(FlowParty::Treasury, Action::TreasuryBurn, -7.0, 0.0);
         assert_eq!(
             t.moved(Action::Buy, org),

@@ -124,12 +124,13 @@ pub struct StepMetrics {
     pub ddt_supply: f64,
     /// What moved during the step.
     pub flows: StepFlows,
-    /// Agents of each type so far.
-    pub agents: [u64; 5],
+    /// Agents of each type so far, in type order (the seed's five, then the scenario's
+    /// own).
+    pub agents: Vec<u64>,
     /// Mean xDAI per agent of each type.
-    pub avg_xdai: [Option<f64>; 5],
+    pub avg_xdai: Vec<Option<f64>>,
     /// Mean dDT per agent of each type.
-    pub avg_ddt: [Option<f64>; 5],
+    pub avg_ddt: Vec<Option<f64>>,
     /// Personal CRC in existence, held and locked.
     pub crc_supply: f64,
     /// CRC locked in the vault.
@@ -172,8 +173,14 @@ pub struct GovernanceMetrics {
 }
 
 impl StepMetrics {
-    /// A step with nothing in it: empty pool, no agents, `use_cases` zero shares.
+    /// A step with nothing in it: empty pool, no agents of the seed's five types,
+    /// `use_cases` zero shares.
     pub fn empty(step: u32, use_cases: usize) -> Self {
+        Self::empty_with_types(step, use_cases, 5)
+    }
+
+    /// [`StepMetrics::empty`] for a run of `types` types.
+    pub fn empty_with_types(step: u32, use_cases: usize, types: usize) -> Self {
         Self {
             step,
             price: None,
@@ -183,9 +190,9 @@ impl StepMetrics {
             pie_ddt: 0.0,
             ddt_supply: 0.0,
             flows: StepFlows::default(),
-            agents: [0; 5],
-            avg_xdai: [None; 5],
-            avg_ddt: [None; 5],
+            agents: vec![0; types],
+            avg_xdai: vec![None; types],
+            avg_ddt: vec![None; types],
             crc_supply: 0.0,
             crc_locked: 0.0,
             data_weight: 0.0,
@@ -207,7 +214,8 @@ impl StepMetrics {
         });
         // Names are spelled only for the message, never on the hot path.
         let (name, value) = found?;
-        Some((name.spell(&vec![String::new(); use_cases]), value))
+        let names = crate::agent_type::TypeNames::seed();
+        Some((name.spell(&vec![String::new(); use_cases], &names), value))
     }
 
     /// Every agent so far.
@@ -241,22 +249,22 @@ impl StepMetrics {
         for (name, cell) in fixed {
             out(ColumnName::Fixed(name), cell);
         }
-        for kind in AgentType::ALL {
+        for (i, &n) in self.agents.iter().enumerate() {
             out(
-                ColumnName::OfType("agents", kind),
-                Cell::Int(self.agents[kind.index()]),
+                ColumnName::OfType("agents", AgentType::from_index(i)),
+                Cell::Int(n),
             );
         }
-        for kind in AgentType::ALL {
+        for (i, &v) in self.avg_xdai.iter().enumerate() {
             out(
-                ColumnName::OfType("avg_xdai", kind),
-                self.avg_xdai[kind.index()].into(),
+                ColumnName::OfType("avg_xdai", AgentType::from_index(i)),
+                v.into(),
             );
         }
-        for kind in AgentType::ALL {
+        for (i, &v) in self.avg_ddt.iter().enumerate() {
             out(
-                ColumnName::OfType("avg_ddt", kind),
-                self.avg_ddt[kind.index()].into(),
+                ColumnName::OfType("avg_ddt", AgentType::from_index(i)),
+                v.into(),
             );
         }
         let data = [
@@ -290,23 +298,35 @@ impl StepMetrics {
         }
     }
 
-    /// Column names, in the order of [`StepMetrics::cells`], for these use cases, with
-    /// the governance columns at the end when `governed` (read off [`StepMetrics::report`]).
+    /// Column names, in the order of [`StepMetrics::cells`], for these use cases and the
+    /// seed's five types, with the governance columns at the end when `governed` (read
+    /// off [`StepMetrics::report`]).
     pub fn columns(use_cases: &[String], governed: bool) -> Vec<String> {
-        Self::columns_with(use_cases, governed, 0)
+        Self::columns_with(
+            use_cases,
+            &crate::agent_type::TypeNames::seed(),
+            governed,
+            0,
+        )
     }
 
-    /// [`StepMetrics::columns`] with the columns of the settings `set` events move (a
-    /// mask over [`Governable::ALL`]; only without governance, whose columns hold them
-    /// already): what a scenario's rows have, from [`crate::Config::event_columns`].
-    pub fn columns_with(use_cases: &[String], governed: bool, event_mask: u8) -> Vec<String> {
-        let mut shape = Self::empty(0, use_cases.len());
+    /// [`StepMetrics::columns`] for these types, with the columns of the settings `set`
+    /// events move (a mask over [`Governable::ALL`]; only without governance, whose
+    /// columns hold them already): what a scenario's rows have, from
+    /// [`crate::Config::event_columns`].
+    pub fn columns_with(
+        use_cases: &[String],
+        types: &crate::agent_type::TypeNames,
+        governed: bool,
+        event_mask: u8,
+    ) -> Vec<String> {
+        let mut shape = Self::empty_with_types(0, use_cases.len(), types.len());
         shape.governance = governed.then(GovernanceMetrics::default);
         if !governed && event_mask != 0 {
             shape.event_settings = Some((event_mask, GovernedSettings::default()));
         }
         let mut cols = Vec::new();
-        shape.report(&mut |name, _| cols.push(name.spell(use_cases)));
+        shape.report(&mut |name, _| cols.push(name.spell(use_cases, types)));
         cols
     }
 
@@ -333,11 +353,12 @@ pub enum ColumnName {
 }
 
 impl ColumnName {
-    /// The name as it stands in the header, with `use_cases` naming the use cases.
-    pub fn spell(&self, use_cases: &[String]) -> String {
+    /// The name as it stands in the header, with `use_cases` naming the use cases and
+    /// `types` the types.
+    pub fn spell(&self, use_cases: &[String], types: &crate::agent_type::TypeNames) -> String {
         match *self {
             ColumnName::Fixed(name) => name.to_string(),
-            ColumnName::OfType(prefix, kind) => format!("{prefix}_{}", kind.name()),
+            ColumnName::OfType(prefix, kind) => format!("{prefix}_{}", types.name(kind)),
             ColumnName::OfUseCase(prefix, u) => {
                 format!("{prefix}_{}", use_cases.get(u).map_or("", String::as_str))
             }
@@ -373,7 +394,8 @@ impl GovernanceMetrics {
     /// The governance column names, in the order of [`GovernanceMetrics::cells`].
     pub fn columns() -> impl Iterator<Item = String> {
         let mut names = Vec::new();
-        GovernanceMetrics::default().report(&mut |name, _| names.push(name.spell(&[])));
+        let types = crate::agent_type::TypeNames::seed();
+        GovernanceMetrics::default().report(&mut |name, _| names.push(name.spell(&[], &types)));
         names.into_iter()
     }
 

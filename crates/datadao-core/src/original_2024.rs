@@ -27,7 +27,7 @@ use crate::ledger::{AuditError, AUDIT_TOLERANCE};
 use crate::metrics::{StepFlows, StepMetrics};
 use crate::transactions::{Action, Detail, Observer, Transaction};
 
-/// Population shares, in [`AgentType::ALL`] order.
+/// Population shares, in [`AgentType::SEED`] order.
 const SHARES: [f64; 5] = [0.40, 0.05, 0.05, 0.30, 0.20];
 /// Agents present before step 0, per type, joined in type order.
 const INITIAL: [usize; 5] = [4, 1, 1, 3, 2];
@@ -282,7 +282,7 @@ impl Replica {
             corrections: config.original_2024.clone(),
             stop: StopFlag::default(),
         };
-        for kind in AgentType::ALL {
+        for kind in AgentType::SEED {
             for _ in 0..INITIAL[kind.index()] {
                 sim.join(kind);
             }
@@ -370,7 +370,7 @@ impl Replica {
     /// Entry: each type tops up to `round_half_even(total * share)`, in type order.
     fn enter(&mut self) {
         let total = (self.agents.len() as u64 + self.agents_per_entry) as f64;
-        for kind in AgentType::ALL {
+        for kind in AgentType::SEED {
             let target = (total * SHARES[kind.index()]).round_ties_even();
             let have = self.counts[kind.index()] as f64;
             let missing = (target - have).max(0.0) as u64;
@@ -422,9 +422,9 @@ impl Replica {
     /// part in the Pie.
     fn pay_groups<O: Observer>(&mut self, step: u32, t: f64, observer: &mut O) {
         const GROUPS: [(AgentType, f64); 3] = [
-            (AgentType::Power, 0.4),
-            (AgentType::Active, 0.4),
-            (AgentType::Casual, 0.2),
+            (AgentType::POWER, 0.4),
+            (AgentType::ACTIVE, 0.4),
+            (AgentType::CASUAL, 0.2),
         ];
         let mut each = [0.0f64; 5];
         for (kind, share) in GROUPS {
@@ -455,8 +455,8 @@ impl Replica {
 
     fn act<O: Observer>(&mut self, step: u32, i: usize, observer: &mut O) {
         match self.agents[i].kind {
-            AgentType::Degen => self.degen(step, i, observer),
-            AgentType::Organization => {
+            AgentType::DEGEN => self.degen(step, i, observer),
+            AgentType::ORGANIZATION => {
                 let need = 2.0 * self.pool.price();
                 if self.agents[i].xdai >= need {
                     let got = self.buy(need);
@@ -470,7 +470,7 @@ impl Replica {
                     }
                 }
             }
-            AgentType::Power => {
+            AgentType::POWER => {
                 if self.agents[i].ddt >= 2.0 {
                     self.spend_into_pie(i, 2.0);
                     self.record(observer, step, i, Action::Compute, -2.0, 0.0);
@@ -488,13 +488,13 @@ impl Replica {
                     }
                 }
             }
-            AgentType::Active => {
+            AgentType::ACTIVE => {
                 if self.agents[i].ddt >= 1.0 {
                     self.spend_into_pie(i, 1.0);
                     self.record(observer, step, i, Action::Compute, -1.0, 0.0);
                 }
             }
-            AgentType::Casual => {
+            AgentType::CASUAL => {
                 if self.agents[i].ddt >= 0.1 {
                     self.spend_into_pie(i, 0.1);
                     self.record(observer, step, i, Action::Compute, -0.1, 0.0);
@@ -509,6 +509,8 @@ impl Replica {
                     }
                 }
             }
+            // That program had only the seed's five types.
+            _ => unreachable!("original-2024 runs only the seed's types"),
         }
         let ddt = self.agents[i].ddt;
         if ddt < self.defects.lowest_ddt_balance {
@@ -609,9 +611,9 @@ impl Replica {
             pie_ddt: self.pie,
             ddt_supply: held + self.pool.ddt + self.pie,
             flows: self.flows,
-            agents: self.counts,
-            avg_xdai: mean(&sum_xdai),
-            avg_ddt: mean(&sum_ddt),
+            agents: self.counts.to_vec(),
+            avg_xdai: mean(&sum_xdai).to_vec(),
+            avg_ddt: mean(&sum_ddt).to_vec(),
             crc_supply: 0.0,
             crc_locked: 0.0,
             data_weight: 0.0,
@@ -622,7 +624,7 @@ impl Replica {
             orgs_out_of_xdai: self
                 .agents
                 .iter()
-                .filter(|a| a.kind == AgentType::Organization && a.xdai < 1e-9)
+                .filter(|a| a.kind == AgentType::ORGANIZATION && a.xdai < 1e-9)
                 .count() as u64,
             governance: None,
             event_settings: None,

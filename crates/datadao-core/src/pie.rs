@@ -12,12 +12,16 @@
 //! computed as per-member amounts for each type; the engine credits the members and lets
 //! them react, so the Pie never needs to know who the members are.
 
-use crate::agent_type::AgentType;
+use std::collections::BTreeMap;
+
+use crate::agent_type::{AgentType, PerTypeArray, MAX_TYPES};
 use serde::{Deserialize, Serialize};
 
-/// How The Pie's distribution is split between member groups.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// How The Pie's distribution is split between member groups: the seed's three, which
+/// governance may move, and a group for each of a scenario's own member types that has a
+/// share (`pie.shares.<name>`, 0 unless set).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PieShares {
     /// Share of each distribution that goes to power users.
     pub power: f64,
@@ -25,6 +29,9 @@ pub struct PieShares {
     pub active: f64,
     /// Share that goes to casual users.
     pub casual: f64,
+    /// The shares of a scenario's own types, by type name.
+    #[serde(flatten)]
+    pub custom: BTreeMap<String, f64>,
 }
 
 impl Default for PieShares {
@@ -33,7 +40,41 @@ impl Default for PieShares {
             power: 0.4,
             active: 0.4,
             casual: 0.2,
+            custom: BTreeMap::new(),
         }
+    }
+}
+
+impl PieShares {
+    /// The part governance may move: the seed's three, and what the others hold.
+    pub fn governed(&self) -> GroupShares {
+        GroupShares {
+            power: self.power,
+            active: self.active,
+            casual: self.casual,
+            others: self.custom.values().sum(),
+        }
+    }
+}
+
+/// The seed's three group shares as governance sees them, with the sum of a scenario's
+/// own groups' shares, which no vote moves: a `set` of one of the three makes room in
+/// the other two, so that all of them still sum to 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GroupShares {
+    /// Power users' share.
+    pub power: f64,
+    /// Active users' share.
+    pub active: f64,
+    /// Casual users' share.
+    pub casual: f64,
+    /// What the scenario's own groups hold together.
+    pub others: f64,
+}
+
+impl Default for GroupShares {
+    fn default() -> Self {
+        PieShares::default().governed()
     }
 }
 
@@ -91,12 +132,21 @@ impl PiePolicy {
 }
 
 /// The amounts one distribution pays, per member of each type.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Distribution {
     /// What each member of a type receives, indexed by [`AgentType::index`].
-    pub per_member: [f64; 5],
+    pub per_member: PerTypeArray<f64>,
     /// Everything that left the Pie.
     pub total: f64,
+}
+
+impl Default for Distribution {
+    fn default() -> Self {
+        Self {
+            per_member: [0.0; MAX_TYPES],
+            total: 0.0,
+        }
+    }
 }
 
 impl Distribution {
@@ -162,16 +212,12 @@ impl Pie {
     /// Pay out `rate` of the balance: each type's `group_shares` part of it is split
     /// equally among that type's `members`; a type with no members leaves its part in the
     /// Pie. Returns what each member gets.
-    pub fn distribute(
-        &mut self,
-        rate: f64,
-        group_shares: [f64; 5],
-        members: [u64; 5],
-    ) -> Distribution {
+    pub fn distribute(&mut self, rate: f64, group_shares: &[f64], members: &[u64]) -> Distribution {
         // `rate <= 1`, so the rounded pot never exceeds the balance.
         let pot = (self.balance * rate).min(self.balance);
         let mut dist = Distribution::default();
-        for i in 0..5 {
+        let types = group_shares.len().min(members.len()).min(MAX_TYPES);
+        for i in 0..types {
             if members[i] == 0 || group_shares[i] <= 0.0 {
                 continue;
             }
@@ -188,7 +234,9 @@ impl Pie {
         // The groups' parts can still add up an ulp over the pot (0.4 + 0.4 + 0.2 of a
         // rounded number); shave every member's amount until the whole fits.
         for _ in 0..64 {
-            dist.total = (0..5).map(|i| dist.per_member[i] * members[i] as f64).sum();
+            dist.total = (0..types)
+                .map(|i| dist.per_member[i] * members[i] as f64)
+                .sum();
             if dist.total <= pot {
                 break;
             }
@@ -225,10 +273,10 @@ mod tests {
         let mut pie = Pie::new();
         pie.deposit(100.0);
         // 70 distributed: power 28 over 2 members, active 28 over 4, casual 14 over 7.
-        let d = pie.distribute(0.7, [0.0, 0.0, 0.4, 0.4, 0.2], [3, 1, 2, 4, 7]);
-        assert!((d.share_of(AgentType::Power) - 14.0).abs() < 1e-12);
-        assert!((d.share_of(AgentType::Active) - 7.0).abs() < 1e-12);
-        assert!((d.share_of(AgentType::Casual) - 2.0).abs() < 1e-12);
+        let d = pie.distribute(0.7, &[0.0, 0.0, 0.4, 0.4, 0.2], &[3, 1, 2, 4, 7]);
+        assert!((d.share_of(AgentType::POWER) - 14.0).abs() < 1e-12);
+        assert!((d.share_of(AgentType::ACTIVE) - 7.0).abs() < 1e-12);
+        assert!((d.share_of(AgentType::CASUAL) - 2.0).abs() < 1e-12);
         assert!((d.total - 70.0).abs() < 1e-12);
         assert!((pie.balance() - 30.0).abs() < 1e-12);
     }
@@ -240,7 +288,7 @@ mod tests {
             for members in [[0, 0, 1, 1, 1], [3, 1, 7, 3, 9], [0, 0, 1000, 3, 77]] {
                 let mut pie = Pie::new();
                 pie.deposit(balance);
-                let d = pie.distribute(1.0, [0.0, 0.0, 0.4, 0.4, 0.2], members);
+                let d = pie.distribute(1.0, &[0.0, 0.0, 0.4, 0.4, 0.2], &members);
                 let exact_paid: f64 = (2..5).map(|i| d.per_member[i] * members[i] as f64).sum();
                 assert!(exact_paid <= balance, "{balance} {members:?}");
                 assert!(pie.balance() >= 0.0);
@@ -254,8 +302,8 @@ mod tests {
         let mut pie = Pie::new();
         pie.deposit(100.0);
         // No casual users: their 20% of the 70 (14) stays.
-        let d = pie.distribute(0.7, [0.0, 0.0, 0.4, 0.4, 0.2], [0, 0, 1, 1, 0]);
-        assert_eq!(d.share_of(AgentType::Casual), 0.0);
+        let d = pie.distribute(0.7, &[0.0, 0.0, 0.4, 0.4, 0.2], &[0, 0, 1, 1, 0]);
+        assert_eq!(d.share_of(AgentType::CASUAL), 0.0);
         assert!((pie.balance() - 44.0).abs() < 1e-12);
     }
 }

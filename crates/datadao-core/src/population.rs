@@ -2,10 +2,10 @@
 //! as whole agents allow.
 //!
 //! Each newcomer, one at a time, takes the type whose count falls furthest below its share
-//! of the new total; ties go to the earlier type in [`AgentType::ALL`]. Deficits that
+//! of the new total; ties go to the earlier type in [`AgentType::SEED`]. Deficits that
 //! differ only by binary rounding (0.05 * 4 against 0.3 * 4 - 1) count as ties.
 
-use crate::agents::AgentType;
+use crate::agent_type::{AgentType, MAX_TYPES};
 
 /// Deficits closer than this are ties.
 const TIE: f64 = 1e-9;
@@ -13,22 +13,23 @@ const TIE: f64 = 1e-9;
 /// Counts per type and the shares they track.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Population {
-    shares: [f64; 5],
-    counts: [u64; 5],
+    shares: Vec<f64>,
+    counts: [u64; MAX_TYPES],
 }
 
 impl Population {
-    /// No agents yet; `shares` in [`AgentType::ALL`] order, summing to 1.
-    pub fn new(shares: [f64; 5]) -> Self {
+    /// No agents yet; `shares` in type order (at most [`MAX_TYPES`]), summing to 1.
+    pub fn new(shares: Vec<f64>) -> Self {
+        assert!(shares.len() <= MAX_TYPES);
         Self {
             shares,
-            counts: [0; 5],
+            counts: [0; MAX_TYPES],
         }
     }
 
-    /// Agents of each type so far.
-    pub fn counts(&self) -> [u64; 5] {
-        self.counts
+    /// Agents of each type so far, in type order.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts[..self.shares.len()]
     }
 
     /// All agents so far.
@@ -39,14 +40,14 @@ impl Population {
     /// The type the next newcomer takes.
     pub fn next_type(&self) -> AgentType {
         let total = (self.total() + 1) as f64;
-        let mut best = AgentType::ALL[0];
+        let mut best = AgentType::SEED[0];
         let mut best_deficit = f64::NEG_INFINITY;
-        for kind in AgentType::ALL {
-            let i = kind.index();
-            if self.shares[i] <= 0.0 {
+        for (i, &share) in self.shares.iter().enumerate() {
+            let kind = AgentType::from_index(i);
+            if share <= 0.0 {
                 continue;
             }
-            let deficit = self.shares[i] * total - self.counts[i] as f64;
+            let deficit = share * total - self.counts[i] as f64;
             if deficit > best_deficit + TIE {
                 best = kind;
                 best_deficit = deficit;
@@ -64,7 +65,10 @@ impl Population {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use AgentType::*;
+    const DEGEN: AgentType = AgentType::DEGEN;
+    const ORGANIZATION: AgentType = AgentType::ORGANIZATION;
+    const ACTIVE: AgentType = AgentType::ACTIVE;
+    const CASUAL: AgentType = AgentType::CASUAL;
 
     const SEED_SHARES: [f64; 5] = [0.40, 0.05, 0.05, 0.30, 0.20];
 
@@ -81,7 +85,7 @@ mod tests {
     /// Hand-computed: deficits share*(n+1) - count, largest wins, earlier type on ties.
     #[test]
     fn first_ten_of_the_seed_population() {
-        let mut pop = Population::new(SEED_SHARES);
+        let mut pop = Population::new(SEED_SHARES.to_vec());
         let order = join(&mut pop, 10);
         // 1: degen (.4) | 2: active (.6) | 3: casual (.6) | 4: degen (.6) | 5: active (.5)
         // 6: degen (.4) | 7: casual (.4) | 8: organization (.4, tied with power: earlier wins)
@@ -89,16 +93,16 @@ mod tests {
         assert_eq!(
             order,
             vec![
-                Degen,
-                Active,
-                Casual,
-                Degen,
-                Active,
-                Degen,
-                Casual,
-                Organization,
-                Active,
-                Degen
+                DEGEN,
+                ACTIVE,
+                CASUAL,
+                DEGEN,
+                ACTIVE,
+                DEGEN,
+                CASUAL,
+                ORGANIZATION,
+                ACTIVE,
+                DEGEN
             ]
         );
         assert_eq!(pop.counts(), [4, 1, 0, 3, 2]);
@@ -106,10 +110,10 @@ mod tests {
 
     #[test]
     fn counts_track_shares_within_one_agent() {
-        let mut pop = Population::new(SEED_SHARES);
+        let mut pop = Population::new(SEED_SHARES.to_vec());
         for n in 1..=4010u64 {
             join(&mut pop, 1);
-            for kind in AgentType::ALL {
+            for kind in AgentType::SEED {
                 let target = SEED_SHARES[kind.index()] * n as f64;
                 let c = pop.counts()[kind.index()] as f64;
                 assert!(

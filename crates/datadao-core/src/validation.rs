@@ -50,6 +50,12 @@ pub(crate) fn fraction(key: &str, value: f64) -> Result<(), ConfigError> {
 /// meaningful; larger values overflowed to infinity before.
 pub const MAX_AMOUNT: f64 = 1e15;
 
+/// Amounts below this are dust: not worth a transaction. Repeated decimal spends such as
+/// 100 - 0.1 - 0.9 - ... leave ~1e-14 behind in binary, which would otherwise produce a
+/// trickle of meaningless trades forever. Its home is this leaf module so that every
+/// mechanism (agents, governance, the rule language) reads the one value.
+pub const DUST: f64 = 1e-9;
+
 /// Largest exponent on quality or quantity in the Contribution Weight: `1e15^10` is still
 /// a finite weight, summed over millions of members.
 pub const MAX_EXPONENT: f64 = 10.0;

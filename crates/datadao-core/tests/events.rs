@@ -96,15 +96,15 @@ fn events_fire_at_their_step_and_write_their_rows() {
     let cols = c.event_columns();
     assert_eq!(cols.last().map(String::as_str), Some("fee_rate"));
     // The wave: 7 organizations more at step 30 than entry alone brings.
-    let orgs = |s: usize| log.steps[s].agents[AgentType::Organization.index()];
+    let orgs = |s: usize| log.steps[s].agents[AgentType::ORGANIZATION.index()];
     let mut plain = Config::default();
     plain.simulation.total_steps = 120;
     let base = run(plain);
-    let base_orgs = |s: usize| base.steps[s].agents[AgentType::Organization.index()];
+    let base_orgs = |s: usize| base.steps[s].agents[AgentType::ORGANIZATION.index()];
     assert_eq!(orgs(29), base_orgs(29));
     assert_eq!(orgs(30), base_orgs(30) + 7);
     // Half the active members (rounded) revoke research at step 60.
-    let actives = log.steps[60].agents[AgentType::Active.index()] as f64;
+    let actives = log.steps[60].agents[AgentType::ACTIVE.index()] as f64;
     let revoked = log
         .tx
         .iter()
@@ -116,7 +116,7 @@ fn events_fire_at_their_step_and_write_their_rows() {
         .iter()
         .filter(|t| t.action == Action::Remove && t.step == 80)
         .count() as f64;
-    let powers = log.steps[80].agents[AgentType::Power.index()] as f64;
+    let powers = log.steps[80].agents[AgentType::POWER.index()] as f64;
     assert_eq!(removed, (powers * 0.25).round());
     // Drawn from the run's generator: the same seed draws the same members.
     assert_eq!(run(c).tx, log.tx);

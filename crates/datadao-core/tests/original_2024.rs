@@ -58,9 +58,9 @@ fn reproduces_the_2024_trajectory_value_by_value() {
                 "pie_ddt" => m.pie_ddt,
                 other => {
                     let (prefix, name) = other.rsplit_once('_').unwrap();
-                    let t = datadao_core::AgentType::ALL
+                    let t = datadao_core::AgentType::SEED_NAMES
                         .iter()
-                        .position(|k| k.name() == name)
+                        .position(|k| *k == name)
                         .unwrap_or_else(|| panic!("unknown column {other}"));
                     match prefix {
                         "agents" => m.agents[t] as f64,

@@ -5,6 +5,7 @@
 //! Run with `cargo bench -p datadao-log`. The rows are a real default-scenario run's,
 //! collected once, so the number caches see the repetition they see in use.
 
+use datadao_core::agent_type::TypeNames;
 use datadao_core::{Config, Observer, Simulation, Transaction};
 use datadao_log::{RowWriter, TransactionLog};
 use divan::counter::{BytesCount, ItemsCount};
@@ -75,8 +76,9 @@ fn write_log(bencher: Bencher, direct_io: bool) {
     bencher
         .counter(ItemsCount::new(rows.len()))
         .bench_local(|| {
-            let mut log = TransactionLog::create(&path, direct_io, &use_cases())
-                .expect("the log file can be created");
+            let mut log =
+                TransactionLog::create(&path, direct_io, &use_cases(), &TypeNames::seed())
+                    .expect("the log file can be created");
             for tx in &rows {
                 log.push(tx).expect("the disk takes the log");
             }

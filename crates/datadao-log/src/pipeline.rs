@@ -15,6 +15,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
+use datadao_core::agent_type::TypeNames;
 use datadao_core::Transaction;
 
 use crate::block_file::BlockFile;
@@ -45,7 +46,12 @@ pub struct TransactionLog {
 
 impl TransactionLog {
     /// Start the threads writing to `path` (created or truncated), header first.
-    pub fn create(path: &Path, direct_io: bool, use_cases: &[String]) -> io::Result<Self> {
+    pub fn create(
+        path: &Path,
+        direct_io: bool,
+        use_cases: &[String],
+        types: &TypeNames,
+    ) -> io::Result<Self> {
         let mut file = BlockFile::create(path, direct_io)?;
         file.write_all(TRANSACTION_COLUMNS.as_bytes())?;
         file.write_all(b"\n")?;
@@ -65,10 +71,11 @@ impl TransactionLog {
                 let give_back_batch = give_back_batch.clone();
                 let spare_bytes = Arc::clone(&spare_bytes);
                 let use_cases = use_cases.to_vec();
+                let types = types.clone();
                 thread::Builder::new()
                     .name("log-format".into())
                     .spawn(move || {
-                        let mut rows = RowWriter::new(use_cases);
+                        let mut rows = RowWriter::with_types(use_cases, &types);
                         loop {
                             // The lock is held only while taking a job.
                             let job = jobs.lock().map(|jobs| jobs.recv());
@@ -204,7 +211,7 @@ mod tests {
         let rows: Vec<Transaction> = (0..(3 * BATCH as u64 + 5))
             .map(|i| tx(i, i as f64 * 0.25, Some(1.5), Detail::None))
             .collect();
-        let mut log = TransactionLog::create(&path, true, &[]).unwrap();
+        let mut log = TransactionLog::create(&path, true, &[], &TypeNames::seed()).unwrap();
         for r in &rows {
             log.push(r).unwrap();
         }

@@ -5,8 +5,9 @@
 //! sale left, an agent's unchanged balance). Rows are assembled with fixed-size copies;
 //! see `Cursor`.
 
+use datadao_core::agent_type::{TypeNames, MAX_TYPES};
 use datadao_core::config::PiePolicy;
-use datadao_core::{Action, AgentType, Detail, Transaction};
+use datadao_core::{Action, Detail, Transaction};
 
 use datadao_core::numbers::push_f64;
 
@@ -237,8 +238,8 @@ pub struct RowWriter {
     /// read back as part of a wider load stalls the pipeline.
     step: (u32, usize, u128),
     seq: (u64, usize, u128),
-    /// Agent type and action names padded to 16 bytes, indexed by discriminant.
-    type_names: [Padded; AgentType::ALL.len()],
+    /// Agent type and action names padded to 16 bytes, indexed by type and discriminant.
+    type_names: [Padded; MAX_TYPES],
     action_names: [Padded; Action::ALL.len()],
     use_cases: Vec<String>,
     buf: Vec<u8>,
@@ -246,11 +247,22 @@ pub struct RowWriter {
 }
 
 impl RowWriter {
-    /// A writer for a run with these use cases (named in rows' details).
+    /// A writer for a run of the seed's five types with these use cases (named in rows'
+    /// details).
     pub fn new(use_cases: Vec<String>) -> Self {
-        let mut type_names = [Padded::default(); AgentType::ALL.len()];
-        for t in AgentType::ALL {
-            type_names[t as usize] = Padded::new(t.name());
+        Self::with_types(use_cases, &TypeNames::seed())
+    }
+
+    /// A writer for a run of these types (names of at most 16 bytes, as validation
+    /// allows; longer ones are cut) and use cases.
+    pub fn with_types(use_cases: Vec<String>, types: &TypeNames) -> Self {
+        let mut type_names = [Padded::default(); MAX_TYPES];
+        for (slot, name) in type_names.iter_mut().zip(types.names()) {
+            let mut end = name.len().min(16);
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            *slot = Padded::new(&name[..end]);
         }
         let mut action_names = [Padded::default(); Action::ALL.len()];
         for a in Action::ALL {
@@ -367,7 +379,7 @@ impl RowWriter {
         } else {
             row.integer(u64::from(tx.agent_id));
             row.byte(b',');
-            let name = &type_names[tx.agent_type as usize];
+            let name = &type_names[tx.agent_type.index()];
             row.fixed(&name.text, name.len);
         }
         row.byte(b',');
@@ -514,6 +526,7 @@ pub fn spell_detail(out: &mut Vec<u8>, detail: &Detail, use_cases: &[String]) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use datadao_core::AgentType;
 
     /// A Pie share row with the given figures.
     pub(crate) fn tx(seq: u64, ddt: f64, price: Option<f64>, detail: Detail) -> Transaction {
@@ -521,7 +534,7 @@ pub(crate) mod tests {
             step: 849,
             seq,
             agent_id: 113,
-            agent_type: AgentType::Casual,
+            agent_type: AgentType::CASUAL,
             by_treasury: false,
             action: Action::PieShare,
             ddt,
@@ -632,9 +645,9 @@ pub(crate) mod tests {
     #[test]
     fn every_name_fits_its_padding() {
         let w = RowWriter::new(Vec::new());
-        for t in AgentType::ALL {
-            let p = w.type_names[t as usize];
-            assert_eq!(&p.text[..p.len], t.name().as_bytes());
+        for (t, name) in AgentType::SEED.into_iter().zip(AgentType::SEED_NAMES) {
+            let p = w.type_names[t.index()];
+            assert_eq!(&p.text[..p.len], name.as_bytes());
         }
         for a in Action::ALL {
             let p = w.action_names[a as usize];

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use datadao_core::agent_type::TypeNames;
 use datadao_core::numbers::push_f64;
 use datadao_core::{AgentRow, Economy, StepMetrics};
 
@@ -16,10 +17,10 @@ pub const COLUMNS: &str =
 pub const ROW_BYTES: u64 = 300;
 
 /// One row, in the CSVs' spelling; `wealth_xdai` is empty without a price.
-pub fn push_row(out: &mut Vec<u8>, row: &AgentRow, last: &StepMetrics) {
+pub fn push_row(out: &mut Vec<u8>, row: &AgentRow, last: &StepMetrics, types: &TypeNames) {
     out.extend_from_slice(row.agent_id.to_string().as_bytes());
     out.push(b',');
-    out.extend_from_slice(row.kind.name().as_bytes());
+    out.extend_from_slice(types.name(row.kind).as_bytes());
     out.push(b',');
     out.extend_from_slice(row.joined_step.to_string().as_bytes());
     for v in [
@@ -56,11 +57,12 @@ pub fn write<W: Write + ?Sized>(
     buf.extend_from_slice(COLUMNS.as_bytes());
     buf.push(b'\n');
     let mut result = Ok(());
+    let types = economy.types();
     economy.agent_rows(|row| {
         if result.is_err() {
             return;
         }
-        push_row(&mut buf, &row, last);
+        push_row(&mut buf, &row, last, &types);
         if buf.len() >= 1 << 16 {
             result = out.write_all(&buf);
             buf.clear();

@@ -14,6 +14,7 @@
 //! fit. The same diagram is drawn into `flows.png`, written as `flows.csv` and served to
 //! the page, so all three show the same numbers.
 
+use datadao_core::agent_type::TypeNames;
 use datadao_core::flows::{FlowParty, FlowTotals};
 use datadao_core::{Action, AgentType, StepMetrics};
 
@@ -200,11 +201,11 @@ impl Builder {
 impl FlowDiagram {
     /// The diagram of a run from its flows and its last step's metrics (what is held at
     /// the end: the pool's reserves, The Pie and the supply).
-    pub fn new(totals: &FlowTotals, last: &StepMetrics) -> Self {
+    pub fn new(totals: &FlowTotals, last: &StepMetrics, types: &TypeNames) -> Self {
         let mut b = Builder {
             diagram: FlowDiagram::default(),
         };
-        ddt_part(&mut b, totals, last);
+        ddt_part(&mut b, totals, last, types);
         xdai_part(&mut b, totals, last);
         b.finish()
     }
@@ -238,13 +239,14 @@ impl FlowDiagram {
 }
 
 /// A type's agents, as a label names them.
-fn group_name(kind: AgentType) -> &'static str {
+fn group_name(kind: AgentType, types: &TypeNames) -> String {
     match kind {
-        AgentType::Degen => "degens",
-        AgentType::Organization => "organizations",
-        AgentType::Power => "power members",
-        AgentType::Active => "active members",
-        AgentType::Casual => "casual members",
+        AgentType::DEGEN => "degens".into(),
+        AgentType::ORGANIZATION => "organizations".into(),
+        AgentType::POWER => "power members".into(),
+        AgentType::ACTIVE => "active members".into(),
+        AgentType::CASUAL => "casual members".into(),
+        _ => types.name(kind).to_string(),
     }
 }
 
@@ -252,7 +254,7 @@ fn agents_ddt(totals: &FlowTotals, action: Action) -> f64 {
     totals.by_agents(action).ddt
 }
 
-fn ddt_part(b: &mut Builder, t: &FlowTotals, last: &StepMetrics) {
+fn ddt_part(b: &mut Builder, t: &FlowTotals, last: &StepMetrics, types: &TypeNames) {
     use Part::Ddt as P;
     use Token::{Crc, Ddt};
     let treasury = |a: Action| t.moved(a, FlowParty::Treasury);
@@ -311,10 +313,10 @@ fn ddt_part(b: &mut Builder, t: &FlowTotals, last: &StepMetrics) {
     b.link(spent, pie, -agents_ddt(t, Action::Compute));
     let subsidy = b.node("subsidy", "subsidy (outside budget)", 3, P, Ddt, None);
     b.link(subsidy, pie, t.subsidized());
-    for kind in AgentType::ALL {
+    for kind in types.types() {
         let paid = t.moved(Action::PieShare, FlowParty::Agent(kind)).ddt;
-        let id = format!("paid_to_{}", kind.name());
-        let label = format!("paid to {}", group_name(kind));
+        let id = format!("paid_to_{}", types.name(kind));
+        let label = format!("paid to {}", group_name(kind, types));
         let n = b.node(&id, &label, 5, P, Ddt, Some(kind));
         b.link(pie, n, paid);
     }
@@ -356,14 +358,14 @@ fn xdai_part(b: &mut Builder, t: &FlowTotals, last: &StepMetrics) {
     use Part::Xdai as P;
     use Token::Xdai;
     let treasury = |a: Action| t.moved(a, FlowParty::Treasury);
-    let org = FlowParty::Agent(AgentType::Organization);
+    let org = FlowParty::Agent(AgentType::ORGANIZATION);
     let by_orgs = b.node(
         "bought_by_organizations",
         "organizations' purchases",
         0,
         P,
         Xdai,
-        Some(AgentType::Organization),
+        Some(AgentType::ORGANIZATION),
     );
     let by_others = b.node("bought_by_others", "other purchases", 0, P, Xdai, None);
     let liquidity = b.node("liquidity_xdai", "liquidity added", 0, P, Xdai, None);
@@ -461,7 +463,7 @@ mod tests {
             fees += m.flows.fees_xdai;
             last = Some(m);
         }
-        let d = FlowDiagram::new(e.flows(), &last.unwrap());
+        let d = FlowDiagram::new(e.flows(), &last.unwrap(), &TypeNames::seed());
         assert!(d
             .nodes
             .iter()
@@ -479,7 +481,7 @@ mod tests {
         config.simulation.rules = datadao_core::config::Rules::Original2024;
         config.simulation.total_steps = 50;
         let (e, last) = run(config);
-        let d = FlowDiagram::new(e.flows(), &last);
+        let d = FlowDiagram::new(e.flows(), &last, &TypeNames::seed());
         assert!(d.node("ddt_endowed").is_some());
         assert!(d.node("pie_unaccounted").is_some(), "{:?}", d.nodes);
     }
@@ -489,7 +491,7 @@ mod tests {
         let mut config = Config::default();
         config.simulation.total_steps = 30;
         let (e, last) = run(config);
-        let d = FlowDiagram::new(e.flows(), &last);
+        let d = FlowDiagram::new(e.flows(), &last, &TypeNames::seed());
         let mut out = Vec::new();
         d.write_csv(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

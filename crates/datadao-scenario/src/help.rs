@@ -2,8 +2,10 @@
 //! and the page shows it under each control and for a searched key, so the CLI and the
 //! page explain a setting in the same words. Every known key has a line (a test checks).
 //!
-//! Per-type keys share a line with `{a type}` or `{types}` in it (`agents.<type>.share` for all five
-//! types), so a line is written once.
+//! Per-type keys share a line with `{a type}` or `{types}` in it (`agents.<type>.share` for every
+//! type, the seed's five and a scenario's own), so a line is written once. A scenario's type
+//! keeps its data settings under `data` (its `member` is a switch), and they read the
+//! seed members' lines.
 
 use datadao_core::AgentType;
 
@@ -36,7 +38,7 @@ const LINES: &[(&str, &str)] = &[
     ("data.quantity_exponent", "Exponent of quantity in Contribution Weight = quality^a * quantity^b."),
     ("data.quantity_unit", "Name of the unit of data quantity (KB, triplets, ...), for reports only."),
     ("data.demand_scales_with_allowed_data", "Organizations buy compute only in proportion to the data that allows their use case."),
-    ("agents.*.share", "Share of arriving agents who are {types}; the five shares sum to 1."),
+    ("agents.*.share", "Share of arriving agents who are {types}; the shares of all types sum to 1."),
     ("agents.*.initial_ddt", "dDT {a type} starts with (minted against its CRC for members)."),
     ("agents.*.initial_xdai", "xDAI {a type} brings when it joins."),
     ("agents.*.liquidity_ddt", "dDT {a type} offers to the pool on its first step (sized as the router does)."),
@@ -47,6 +49,10 @@ const LINES: &[(&str, &str)] = &[
     ("agents.*.job_use_case", "Use case of {a type}'s compute jobs."),
     ("agents.*.rules", "Rules that replace {a type}'s built-in behaviour: a list of tables with when, do, amount (see the README's rule language)."),
     ("agents.*.pie_share", "What {a type} does with a Pie share: keep, sell or spend it."),
+    ("agents.*.member", "Whether {types} are members (hold data and CRC, mint, vote, get Pie shares) or customers, as organizations are."),
+    ("agents.*.turnout", "Probability that {a type} votes on a proposal."),
+    ("agents.*.objective", "What {a type} looks at when it votes with foresight."),
+    ("agents.*.fixed_yes", "Probability that {a type} votes yes on any proposal under voting = fixed."),
     ("agents.*.member.quantity_draw", "How {a type}'s contribution quantities are drawn: fixed or lognormal."),
     ("agents.*.member.quantity", "Quantity of each of {a type}'s contributions under fixed."),
     ("agents.*.member.quantity_mu", "mu of {a type}'s lognormal contribution quantity."),
@@ -96,26 +102,43 @@ const LINES: &[(&str, &str)] = &[
     ("output.allow_huge", "Start work that is estimated not to fit in memory or on disk anyway."),
 ];
 
-/// A type's agents, one and many, as the lines name them.
-fn names(kind: AgentType) -> (&'static str, &'static str) {
-    match kind {
-        AgentType::Degen => ("degen", "degens"),
-        AgentType::Organization => ("organization", "organizations"),
-        AgentType::Power => ("power member", "power members"),
-        AgentType::Active => ("active member", "active members"),
-        AgentType::Casual => ("casual member", "casual members"),
+/// A type's agents, one (with its article) and many, as the lines name them.
+fn names(type_name: &str) -> (String, String) {
+    let seed = |one: &str, many: &str| {
+        let article = if one.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        (format!("{article} {one}"), many.to_owned())
+    };
+    match type_name {
+        "degen" => seed("degen", "degens"),
+        "organization" => seed("organization", "organizations"),
+        "power" => seed("power member", "power members"),
+        "active" => seed("active member", "active members"),
+        "casual" => seed("casual member", "casual members"),
+        own => (
+            format!("an agent of type {own}"),
+            format!("agents of type {own}"),
+        ),
     }
 }
 
+/// Whether `key` fits `pattern`, and the type name a per-type line is about: the first
+/// `*` of an `agents.*` key (any name: a scenario's types are its own), or a seed type's
+/// name elsewhere (`pie.shares.*` also holds a scenario's groups).
 fn matches(pattern: &str, key: &str) -> Option<Option<String>> {
     let (p, k): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), key.split('.').collect());
     if p.len() != k.len() {
         return None;
     }
     let mut kind = None;
-    for (a, b) in p.iter().zip(&k) {
+    for (i, (a, b)) in p.iter().zip(&k).enumerate() {
         if *a == "*" {
-            if kind.is_none() && AgentType::ALL.iter().any(|t| t.name() == *b) {
+            let per_type =
+                (i == 1 && p[0] == "agents") || (i == 2 && key.starts_with("pie.shares."));
+            if kind.is_none() && (per_type || AgentType::SEED_NAMES.contains(b)) {
                 kind = Some((*b).to_owned());
             }
         } else if a != b {
@@ -127,23 +150,22 @@ fn matches(pattern: &str, key: &str) -> Option<Option<String>> {
 
 /// What setting `key` does, in one line; `None` for a key datadao does not know.
 pub fn help(key: &str) -> Option<String> {
+    // A scenario's type's `data.<field>` reads the seed members' `member.<field>` line.
+    let parts: Vec<&str> = key.split('.').collect();
+    let is_own_type = parts.len() > 1 && !AgentType::SEED_NAMES.contains(&parts[1]);
+    let lookup = match parts.as_slice() {
+        ["agents", name, "data", field] if is_own_type => format!("agents.{name}.member.{field}"),
+        _ => key.to_owned(),
+    };
     LINES.iter().find_map(|(pattern, line)| {
-        let kind = matches(pattern, key)?;
-        Some(
-            match kind.and_then(|n| AgentType::ALL.into_iter().find(|t| t.name() == n)) {
-                Some(t) => {
-                    let (one, many) = names(t);
-                    let article = if one.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                        "an"
-                    } else {
-                        "a"
-                    };
-                    line.replace("{a type}", &format!("{article} {one}"))
-                        .replace("{types}", many)
-                }
-                None => (*line).to_owned(),
-            },
-        )
+        let kind = matches(pattern, &lookup)?;
+        Some(match kind {
+            Some(name) => {
+                let (one, many) = names(&name);
+                line.replace("{a type}", &one).replace("{types}", &many)
+            }
+            None => (*line).to_owned(),
+        })
     })
 }
 
@@ -158,6 +180,25 @@ mod tests {
             .filter(|k| help(k).is_none())
             .collect();
         assert!(missing.is_empty(), "no help for {missing:?}");
+        // A scenario's own type: every key it makes known has a line too.
+        let inputs = crate::settings::Inputs {
+            flags: vec![crate::settings::Given::new(
+                "agents.farmer.share",
+                "0.1",
+                crate::source::Source::Flag("--set agents.farmer.share=0.1".into()),
+            )],
+            ..Default::default()
+        };
+        let own = crate::settings::resolve(&inputs).expect("a declared type");
+        let own_keys: Vec<String> = crate::settings::flat(&own.settings)
+            .into_keys()
+            .filter(|k| k.contains("farmer"))
+            .collect();
+        assert!(own_keys.len() > 20, "{own_keys:?}");
+        for key in own_keys {
+            let line = help(&key).unwrap_or_else(|| panic!("no help for {key}"));
+            assert!(!line.contains('{') && line.ends_with('.'), "{key}: {line}");
+        }
         for key in crate::settings::known_keys().keys() {
             let line = help(key).unwrap();
             assert!(!line.contains('{') && line.ends_with('.'), "{key}: {line}");
@@ -168,9 +209,17 @@ mod tests {
     fn a_type_name_goes_into_its_line() {
         assert_eq!(
             help("agents.degen.share").unwrap(),
-            "Share of arriving agents who are degens; the five shares sum to 1."
+            "Share of arriving agents who are degens; the shares of all types sum to 1."
         );
         assert!(help("pie.shares.power").unwrap().contains("power members"));
+        assert_eq!(
+            help("agents.farmer.data.quantity").unwrap(),
+            "Quantity of each of an agent of type farmer's contributions under fixed."
+        );
+        assert!(help("pie.shares.farmer")
+            .unwrap()
+            .contains("agents of type farmer"));
+        assert!(help("agents.farmer.fixed_yes").is_some());
         assert!(help("governance.set.fee_rate.step").is_some());
         assert_eq!(help("no.such.key"), None);
     }

@@ -3,6 +3,7 @@
 //! (served in `/api/schema`) and the Python package (`datadao.palette()`), so a type
 //! looks the same wherever it is drawn.
 
+use datadao_core::agent_type::{TypeNames, MAX_TYPES};
 use datadao_core::AgentType;
 
 /// A colour as red, green, blue.
@@ -16,13 +17,25 @@ impl Rgb {
     }
 }
 
-/// Each agent type's colour, in [`AgentType::ALL`] order (matplotlib's tab10 hues).
-pub const TYPE_COLORS: [Rgb; 5] = [
+/// Each agent type's colour by [`AgentType::index`] (matplotlib's tab10 hues for the
+/// seed's five, then for a scenario's own types tab10's others and tab20's light ones).
+pub const TYPE_COLORS: [Rgb; MAX_TYPES] = [
     Rgb(214, 39, 40),
     Rgb(148, 103, 189),
     Rgb(31, 119, 180),
     Rgb(44, 160, 44),
     Rgb(255, 127, 14),
+    Rgb(227, 119, 194),
+    Rgb(23, 190, 207),
+    Rgb(140, 86, 75),
+    Rgb(188, 189, 34),
+    Rgb(255, 152, 150),
+    Rgb(197, 176, 213),
+    Rgb(174, 199, 232),
+    Rgb(152, 223, 138),
+    Rgb(255, 187, 120),
+    Rgb(247, 182, 210),
+    Rgb(158, 218, 229),
 ];
 
 /// Colours of series that are not agent types (a single series, scenarios compared,
@@ -49,11 +62,11 @@ pub fn type_color(kind: AgentType) -> Rgb {
     TYPE_COLORS[kind.index()]
 }
 
-/// Every agent type's colour by name, in [`AgentType::ALL`] order.
-pub fn type_colors() -> Vec<(&'static str, String)> {
-    AgentType::ALL
-        .iter()
-        .map(|&k| (k.name(), type_color(k).hex()))
+/// Every agent type's colour by name, in type order.
+pub fn type_colors(types: &TypeNames) -> Vec<(String, String)> {
+    types
+        .types()
+        .map(|k| (types.name(k).to_string(), type_color(k).hex()))
         .collect()
 }
 
@@ -64,7 +77,11 @@ mod tests {
     #[test]
     fn colours_are_spelled_as_css_takes_them() {
         assert_eq!(Rgb(214, 39, 40).hex(), "#d62728");
-        assert_eq!(type_colors()[0], ("degen", "#d62728".to_string()));
-        assert_eq!(type_colors().len(), AgentType::ALL.len());
+        let seed = TypeNames::seed();
+        assert_eq!(
+            type_colors(&seed)[0],
+            ("degen".to_string(), "#d62728".to_string())
+        );
+        assert_eq!(type_colors(&seed).len(), AgentType::SEED.len());
     }
 }

@@ -272,11 +272,8 @@ fn defaults_table() -> toml::Table {
             .or_insert(toml::Value::Float(0.0));
     }
     if let Some(agents) = table.get_mut("agents").and_then(toml::Value::as_table_mut) {
-        for kind in datadao_core::AgentType::ALL {
-            if let Some(t) = agents
-                .get_mut(kind.name())
-                .and_then(toml::Value::as_table_mut)
-            {
+        for name in datadao_core::AgentType::SEED_NAMES {
+            if let Some(t) = agents.get_mut(name).and_then(toml::Value::as_table_mut) {
                 t.entry("rules")
                     .or_insert_with(|| toml::Value::Array(Vec::new()));
             }
@@ -706,8 +703,40 @@ impl Layers {
         Ok(())
     }
 
+    /// A key of a type the scenario declares (`agents.<name>.<setting>`, the name not one
+    /// of the seed's): the first such key makes every setting of that type known, at its
+    /// default, and gives it a Pie group (`pie.shares.<name>`, 0 until set).
+    fn declare_type(&mut self, key: &str) {
+        let mut parts = key.splitn(3, '.');
+        let (Some("agents"), Some(name), Some(_)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return;
+        };
+        // A name one edit from a seed type's (`degn`) is a typo, not a new type: it
+        // stays unknown, and the error suggests the key meant.
+        let seed = datadao_core::AgentType::SEED_NAMES;
+        if seed.contains(&name)
+            || seed
+                .iter()
+                .any(|s| strsim::damerau_levenshtein(s, name) <= 1)
+            || self.known.contains_key(&format!("agents.{name}.share"))
+        {
+            return;
+        }
+        let template = toml::Table::try_from(datadao_core::agents::CustomTypeConfig::default())
+            .expect("defaults serialize");
+        let mut keys = Flat::new();
+        flatten(&format!("agents.{name}"), &template, &mut keys);
+        keys.insert(format!("pie.shares.{name}"), toml::Value::Float(0.0));
+        for (k, v) in keys {
+            self.flat.entry(k.clone()).or_insert_with(|| v.clone());
+            self.known.insert(k, v);
+        }
+    }
+
     /// Apply one raw (string) value.
     fn set_raw(&mut self, key: &str, raw: &str, source: Source) -> Result<()> {
+        self.declare_type(key);
         let Some(template) = self.known.get(key) else {
             return Err(unknown_key_error(key, &source, &self.known));
         };
@@ -733,6 +762,7 @@ impl Layers {
     /// Apply one typed value (from TOML or a library call); integers are accepted where
     /// a number is expected.
     fn set_typed(&mut self, key: String, value: toml::Value, source: Source) -> Result<()> {
+        self.declare_type(&key);
         let Some(template) = self.known.get(&key) else {
             return Err(unknown_key_error(&key, &source, &self.known));
         };

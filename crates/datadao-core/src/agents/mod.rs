@@ -15,14 +15,11 @@ pub use crate::agent_type::AgentType;
 use crate::data_pool::MAX_USE_CASES;
 use crate::validation::MAX_AMOUNT;
 pub use settings::{
-    ActiveConfig, AgentsConfig, CasualConfig, DegenConfig, Draw, ExprText, MemberConfig,
-    NoiseConfig, OrganizationConfig, PerType, PieShareUse, PowerConfig, RuleConfig,
+    ActiveConfig, AgentsConfig, CasualConfig, CustomTypeConfig, DegenConfig, Draw, ExprText,
+    MemberConfig, NoiseConfig, OrganizationConfig, PerType, PieShareUse, PowerConfig, RuleConfig,
 };
 
-/// Amounts below this are dust: not worth a transaction. Repeated decimal spends such as
-/// 100 - 0.1 - 0.9 - ... leave ~1e-14 behind in binary, which would otherwise produce a
-/// trickle of meaningless trades forever.
-pub const DUST: f64 = 1e-9;
+pub use crate::validation::DUST;
 
 /// One participant's state. Kept small: a million of them are walked every step.
 #[derive(Clone, Debug, PartialEq)]
@@ -187,7 +184,7 @@ pub struct Outlook {
     /// Share of live data weight allowing each use case.
     pub allowed_share: [f64; MAX_USE_CASES],
     /// Each type's job use case, indexed by [`AgentType::index`].
-    pub job_use_case: [u8; 5],
+    pub job_use_case: crate::agent_type::PerTypeArray<u8>,
     /// Whether organizations scale their demand by the allowed share.
     pub scale_demand: bool,
 }
@@ -198,7 +195,7 @@ impl Default for Outlook {
         Self {
             can_run: [true; MAX_USE_CASES],
             allowed_share: [1.0; MAX_USE_CASES],
-            job_use_case: [0; 5],
+            job_use_case: [0; crate::agent_type::MAX_TYPES],
             scale_demand: false,
         }
     }
@@ -218,7 +215,7 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mu
         }
     }
     match agent.kind {
-        AgentType::Degen => {
+        AgentType::DEGEN => {
             let minted_today = params.degen.member.daily_mint_ddt > 0.0;
             if !agent.has_acted || minted_today {
                 if !agent.has_acted {
@@ -232,14 +229,14 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mu
                 });
             }
         }
-        AgentType::Organization => {
+        AgentType::ORGANIZATION => {
             let mut amount = params.organization.daily_compute_ddt;
             if outlook.scale_demand {
                 amount *= outlook.allowed_share[use_case as usize];
             }
             plan.push(Intent::BuyForJob { amount, use_case });
         }
-        AgentType::Power => {
+        AgentType::POWER => {
             let amount = params.power.daily_compute_ddt;
             if agent.ddt < amount && runnable {
                 plan.push(Intent::BuyDdtExact {
@@ -253,7 +250,7 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mu
                 use_case,
             });
         }
-        AgentType::Active => {
+        AgentType::ACTIVE => {
             // Only a member that can pay for a job asks for one.
             let amount = params.active.daily_compute_ddt;
             if agent.ddt + DUST >= amount {
@@ -264,7 +261,7 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mu
                 });
             }
         }
-        AgentType::Casual => {
+        AgentType::CASUAL => {
             if agent.ddt > DUST {
                 plan.push(Intent::Compute {
                     amount: params.casual.daily_compute_ddt,
@@ -276,6 +273,8 @@ pub fn decide(agent: &Agent, params: &AgentsConfig, outlook: &Outlook, plan: &mu
                 amount: params.casual.daily_sell_ddt,
             });
         }
+        // A scenario's own types act by their rules alone: without rules they hold.
+        _ => {}
     }
     if let Some(m) = params.member(agent.kind) {
         if m.daily_redeem_ddt > 0.0 {
@@ -407,10 +406,24 @@ pub fn decide_data<R: Rng>(
     (plan, next)
 }
 
-/// What a member does with a Pie share it has just received: sell it, or nothing (keep).
+/// What a member does with a Pie share it has just received: sell it, spend it on a job
+/// for `use_case` (its type's), or nothing (keep).
 #[inline]
-pub fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig) -> Option<Intent> {
-    (params.pie_share_use(kind) == PieShareUse::Sell).then_some(Intent::SellDdt { amount: share })
+pub fn on_pie_share(
+    kind: AgentType,
+    share: f64,
+    params: &AgentsConfig,
+    use_case: u8,
+) -> Option<Intent> {
+    match params.pie_share_use(kind) {
+        PieShareUse::Keep => None,
+        PieShareUse::Sell => Some(Intent::SellDdt { amount: share }),
+        PieShareUse::Spend => Some(Intent::Compute {
+            amount: share,
+            partial: true,
+            use_case,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -435,7 +448,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let p = AgentsConfig::default();
         for _ in 0..1000 {
-            let mut plan = decide(&agent(AgentType::Casual, 50.0), &p, &Outlook::default());
+            let mut plan = decide(&agent(AgentType::CASUAL, 50.0), &p, &Outlook::default());
             jitter(&mut plan, 0.2, &mut rng);
             let Intent::SellDdt { amount } = plan[1] else {
                 panic!()
@@ -469,7 +482,7 @@ mod tests {
     }
 
     fn on_pie_share(kind: AgentType, share: f64, params: &AgentsConfig) -> Plan {
-        super::on_pie_share(kind, share, params)
+        super::on_pie_share(kind, share, params, 0)
             .into_iter()
             .collect()
     }
@@ -477,7 +490,7 @@ mod tests {
     #[test]
     fn degen_provides_liquidity_then_dumps_once() {
         let p = AgentsConfig::default();
-        let mut a = agent(AgentType::Degen, 100.0);
+        let mut a = agent(AgentType::DEGEN, 100.0);
         let plan = decide(&a, &p, &Outlook::default());
         assert_eq!(
             plan.as_slice(),
@@ -498,7 +511,7 @@ mod tests {
     #[test]
     fn power_user_buys_only_the_shortfall() {
         let p = AgentsConfig::default();
-        let plan = decide(&agent(AgentType::Power, 0.5), &p, &Outlook::default());
+        let plan = decide(&agent(AgentType::POWER, 0.5), &p, &Outlook::default());
         assert_eq!(
             plan[0],
             Intent::BuyDdtExact {
@@ -507,7 +520,7 @@ mod tests {
             }
         );
         assert_eq!(
-            decide(&agent(AgentType::Power, 5.0), &p, &Outlook::default()).len(),
+            decide(&agent(AgentType::POWER, 5.0), &p, &Outlook::default()).len(),
             1
         );
     }
@@ -516,7 +529,7 @@ mod tests {
     fn an_organization_orders_one_job_of_one_amount() {
         let p = AgentsConfig::default();
         let plan = decide(
-            &agent(AgentType::Organization, 0.0),
+            &agent(AgentType::ORGANIZATION, 0.0),
             &p,
             &Outlook::default(),
         );
@@ -537,7 +550,7 @@ mod tests {
             ..Outlook::default()
         };
         outlook.allowed_share[0] = 0.25;
-        let plan = decide(&agent(AgentType::Organization, 0.0), &p, &outlook);
+        let plan = decide(&agent(AgentType::ORGANIZATION, 0.0), &p, &outlook);
         assert_eq!(
             plan[0],
             Intent::BuyForJob {
@@ -550,9 +563,9 @@ mod tests {
     #[test]
     fn share_reactions_follow_the_type() {
         let p = AgentsConfig::default();
-        assert!(on_pie_share(AgentType::Power, 1.0, &p).is_empty());
+        assert!(on_pie_share(AgentType::POWER, 1.0, &p).is_empty());
         assert_eq!(
-            on_pie_share(AgentType::Active, 1.0, &p).as_slice(),
+            on_pie_share(AgentType::ACTIVE, 1.0, &p).as_slice(),
             &[Intent::SellDdt { amount: 1.0 }]
         );
     }

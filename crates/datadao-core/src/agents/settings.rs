@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent_type::AgentType;
+use std::collections::BTreeMap;
+
+use crate::agent_type::{AgentType, TypeNames, MAX_TYPES};
+use crate::governance::Objective;
 
 /// Distribution of a per-type draw: fixed, lognormal quantity, beta quality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,11 +100,13 @@ impl PerType {
     /// The value for `kind`.
     pub fn of(&self, kind: AgentType) -> f64 {
         match kind {
-            AgentType::Degen => self.degen,
-            AgentType::Organization => self.organization,
-            AgentType::Power => self.power,
-            AgentType::Active => self.active,
-            AgentType::Casual => self.casual,
+            AgentType::DEGEN => self.degen,
+            AgentType::ORGANIZATION => self.organization,
+            AgentType::POWER => self.power,
+            AgentType::ACTIVE => self.active,
+            AgentType::CASUAL => self.casual,
+            // A scenario's own types have no behaviour noise.
+            _ => 0.0,
         }
     }
 }
@@ -126,6 +131,9 @@ pub enum PieShareUse {
     Keep,
     /// Sell it for xDAI at once.
     Sell,
+    /// Spend it at once on a compute job for its type's job use case (what a Pie farmer
+    /// does to earn the next share); refused like any job when no data allows the use.
+    Spend,
 }
 
 /// Degens: provide liquidity once, dump the rest, then hold LP tokens.
@@ -315,9 +323,56 @@ impl Default for CasualConfig {
     }
 }
 
-/// The five agent types.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+/// A type a scenario declares (`[agents.<name>]`): its behaviour is its rules (none:
+/// it holds what it has), everything else is data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct CustomTypeConfig {
+    /// Fraction of entrants of this type; the other types make room in proportion.
+    pub share: f64,
+    /// Whether it is a member (holds data and CRC, mints, may vote and get Pie shares);
+    /// `false` makes it a customer, as organizations are.
+    pub member: bool,
+    /// dDT it starts with (minted against its CRC for members, so 0 for customers).
+    pub initial_ddt: f64,
+    /// xDAI it brings.
+    pub initial_xdai: f64,
+    /// What it does with a Pie share: `keep`, `sell` or `spend`.
+    pub pie_share: PieShareUse,
+    /// Probability that a member of this type votes on a proposal.
+    pub turnout: f64,
+    /// What it looks at when it votes with foresight.
+    pub objective: Objective,
+    /// Its yes-probability for every proposal kind under `voting = "fixed"`.
+    pub fixed_yes: f64,
+    /// Data, consent and minting, as members of the seed's types have them; its
+    /// `job_use_case` (the use case of its compute jobs, a `spend` rule's default and
+    /// what a spent Pie share pays for) applies to customers too, who hold no data.
+    pub data: MemberConfig,
+    /// Its behaviour (`[[agents.<name>.rules]]`).
+    pub rules: Vec<RuleConfig>,
+}
+
+impl Default for CustomTypeConfig {
+    fn default() -> Self {
+        Self {
+            share: 0.0,
+            member: true,
+            initial_ddt: 0.0,
+            initial_xdai: 0.0,
+            pie_share: PieShareUse::Keep,
+            turnout: 0.5,
+            objective: Objective::Wealth,
+            fixed_yes: 0.5,
+            data: MemberConfig::default(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// The seed's five agent types and the scenario's own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct AgentsConfig {
     /// Degens.
     pub degen: DegenConfig,
@@ -329,55 +384,88 @@ pub struct AgentsConfig {
     pub active: ActiveConfig,
     /// Casual users.
     pub casual: CasualConfig,
+    /// The scenario's own types, by name: after the seed's five, in name order.
+    #[serde(flatten)]
+    pub custom: BTreeMap<String, CustomTypeConfig>,
 }
 
 impl AgentsConfig {
-    /// The population share of each type, in [`AgentType::ALL`] order.
-    pub fn shares(&self) -> [f64; 5] {
-        [
+    /// The names of the run's types: the seed's five, then the scenario's own in name
+    /// order (at most [`MAX_TYPES`] in all; validation refuses more).
+    pub fn type_names(&self) -> TypeNames {
+        TypeNames::with_custom(self.custom.keys().take(MAX_TYPES - 5).map(String::as_str))
+    }
+
+    /// A scenario's own type's settings (`None` for the seed's five).
+    pub fn custom(&self, kind: AgentType) -> Option<&CustomTypeConfig> {
+        kind.index()
+            .checked_sub(5)
+            .and_then(|i| self.custom.values().nth(i))
+    }
+
+    /// The population share of each type, in type order.
+    pub fn shares(&self) -> Vec<f64> {
+        let mut shares = vec![
             self.degen.share,
             self.organization.share,
             self.power.share,
             self.active.share,
             self.casual.share,
-        ]
+        ];
+        shares.extend(self.custom.values().map(|c| c.share));
+        shares
     }
 
-    /// Data, consent and minting behaviour of a member type (`None` for organizations).
-    pub fn member(&self, kind: AgentType) -> Option<&MemberConfig> {
-        match kind {
-            AgentType::Degen => Some(&self.degen.member),
-            AgentType::Organization => None,
-            AgentType::Power => Some(&self.power.member),
-            AgentType::Active => Some(&self.active.member),
-            AgentType::Casual => Some(&self.casual.member),
+    /// Whether a type's agents are members (hold data and CRC, mint, vote, get shares).
+    pub fn is_member(&self, kind: AgentType) -> bool {
+        match self.custom(kind) {
+            Some(c) => c.member,
+            None => kind != AgentType::ORGANIZATION,
         }
     }
 
-    /// The rules that replace a type's built-in behaviour (empty: its own).
+    /// Data, consent and minting behaviour of a member type (`None` for customers).
+    pub fn member(&self, kind: AgentType) -> Option<&MemberConfig> {
+        match kind {
+            AgentType::DEGEN => Some(&self.degen.member),
+            AgentType::ORGANIZATION => None,
+            AgentType::POWER => Some(&self.power.member),
+            AgentType::ACTIVE => Some(&self.active.member),
+            AgentType::CASUAL => Some(&self.casual.member),
+            _ => self.custom(kind).filter(|c| c.member).map(|c| &c.data),
+        }
+    }
+
+    /// The rules that replace a type's built-in behaviour (empty: its own, or none for a
+    /// scenario's type).
     pub fn rules(&self, kind: AgentType) -> &[RuleConfig] {
         match kind {
-            AgentType::Degen => &self.degen.rules,
-            AgentType::Organization => &self.organization.rules,
-            AgentType::Power => &self.power.rules,
-            AgentType::Active => &self.active.rules,
-            AgentType::Casual => &self.casual.rules,
+            AgentType::DEGEN => &self.degen.rules,
+            AgentType::ORGANIZATION => &self.organization.rules,
+            AgentType::POWER => &self.power.rules,
+            AgentType::ACTIVE => &self.active.rules,
+            AgentType::CASUAL => &self.casual.rules,
+            _ => self.custom(kind).map_or(&[], |c| c.rules.as_slice()),
         }
     }
 
     /// What a type does with a Pie share.
     pub fn pie_share_use(&self, kind: AgentType) -> PieShareUse {
         match kind {
-            AgentType::Degen => self.degen.pie_share,
-            AgentType::Organization => PieShareUse::Keep,
-            AgentType::Power => self.power.pie_share,
-            AgentType::Active => self.active.pie_share,
-            AgentType::Casual => self.casual.pie_share,
+            AgentType::DEGEN => self.degen.pie_share,
+            AgentType::ORGANIZATION => PieShareUse::Keep,
+            AgentType::POWER => self.power.pie_share,
+            AgentType::ACTIVE => self.active.pie_share,
+            AgentType::CASUAL => self.casual.pie_share,
+            _ => self.custom(kind).map_or(PieShareUse::Keep, |c| c.pie_share),
         }
     }
 
     /// Use case of a type's compute jobs.
     pub fn job_use_case(&self, kind: AgentType) -> &str {
+        if let Some(c) = self.custom(kind) {
+            return &c.data.job_use_case;
+        }
         match self.member(kind) {
             Some(m) => &m.job_use_case,
             None => &self.organization.job_use_case,
@@ -387,14 +475,17 @@ impl AgentsConfig {
     /// (initial dDT, initial xDAI) of a type.
     pub fn endowment(&self, kind: AgentType) -> (f64, f64) {
         match kind {
-            AgentType::Degen => (self.degen.initial_ddt, self.degen.initial_xdai),
-            AgentType::Organization => (
+            AgentType::DEGEN => (self.degen.initial_ddt, self.degen.initial_xdai),
+            AgentType::ORGANIZATION => (
                 self.organization.initial_ddt,
                 self.organization.initial_xdai,
             ),
-            AgentType::Power => (self.power.initial_ddt, self.power.initial_xdai),
-            AgentType::Active => (self.active.initial_ddt, self.active.initial_xdai),
-            AgentType::Casual => (self.casual.initial_ddt, self.casual.initial_xdai),
+            AgentType::POWER => (self.power.initial_ddt, self.power.initial_xdai),
+            AgentType::ACTIVE => (self.active.initial_ddt, self.active.initial_xdai),
+            AgentType::CASUAL => (self.casual.initial_ddt, self.casual.initial_xdai),
+            _ => self
+                .custom(kind)
+                .map_or((0.0, 0.0), |c| (c.initial_ddt, c.initial_xdai)),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! its key, its value and what is accepted.
 
 use super::{Config, ConfigError, Draw, Rules};
-use crate::agent_type::AgentType;
+use crate::agent_type::{AgentType, MAX_TYPES};
 use crate::data_pool::MAX_USE_CASES;
 use crate::validation::{amount, at_least_one, err, fraction, positive, sums_to_one, MAX_EXPONENT};
 
@@ -62,30 +62,32 @@ impl Config {
         ] {
             fraction(key, v)?;
         }
-        sums_to_one(
-            "pie.shares",
-            &[
-                ("power", ps.power),
-                ("active", ps.active),
-                ("casual", ps.casual),
-            ],
-        )?;
+        let mut groups = vec![
+            ("power", ps.power),
+            ("active", ps.active),
+            ("casual", ps.casual),
+        ];
+        groups.extend(ps.custom.iter().map(|(n, &v)| (n.as_str(), v)));
+        sums_to_one("pie.shares", &groups)?;
 
         let a = &self.agents;
+        self.validate_custom_types()?;
+        let names = a.type_names();
         let shares = a.shares();
-        for (kind, share) in AgentType::ALL.iter().zip(shares) {
-            fraction(&format!("agents.{}.share", kind.name()), share)?;
+        for (kind, &share) in names.types().zip(&shares) {
+            fraction(&format!("agents.{}.share", names.name(kind)), share)?;
         }
-        let named: Vec<(&str, f64)> = AgentType::ALL
+        let named: Vec<(&str, f64)> = names
+            .names()
             .iter()
-            .map(|k| k.name())
-            .zip(shares)
+            .map(String::as_str)
+            .zip(shares.iter().copied())
             .collect();
         sums_to_one("agents.<type>.share", &named)?;
-        for kind in AgentType::ALL {
+        for kind in names.types() {
             let (ddt, xdai) = a.endowment(kind);
-            amount(&format!("agents.{}.initial_ddt", kind.name()), ddt)?;
-            amount(&format!("agents.{}.initial_xdai", kind.name()), xdai)?;
+            amount(&format!("agents.{}.initial_ddt", names.name(kind)), ddt)?;
+            amount(&format!("agents.{}.initial_xdai", names.name(kind)), xdai)?;
         }
         if a.organization.initial_ddt != 0.0 {
             return Err(err(
@@ -112,13 +114,13 @@ impl Config {
         )?;
         amount("agents.casual.daily_sell_ddt", a.casual.daily_sell_ddt)?;
         at_least_one("pie.interval_steps", self.pie.interval_steps)?;
-        for kind in AgentType::ALL {
+        for (kind, name) in AgentType::SEED.into_iter().zip(AgentType::SEED_NAMES) {
             fraction(
-                &format!("noise.skip_probability.{}", kind.name()),
+                &format!("noise.skip_probability.{name}"),
                 self.noise.skip_probability.of(kind),
             )?;
             fraction(
-                &format!("noise.amount_jitter.{}", kind.name()),
+                &format!("noise.amount_jitter.{name}"),
                 self.noise.amount_jitter.of(kind),
             )?;
         }
@@ -140,7 +142,7 @@ impl Config {
         crate::governance::GovernedSettings {
             fee_rate: self.market.fee_rate,
             distribution_rate: self.pie.distribution_rate,
-            shares: self.pie.shares,
+            shares: self.pie.shares.governed(),
             mint_per_weight: self.minting.mint_per_weight,
         }
     }
@@ -149,13 +151,11 @@ impl Config {
     /// (organizations) has no CRC, no data and no vote, so it may not mint, redeem or
     /// touch data.
     pub fn compile_rules(&self, kind: AgentType) -> Result<Vec<crate::rules::Rule>, ConfigError> {
-        let key = format!("agents.{}", kind.name());
-        let job = self
-            .use_case_index(self.agents.job_use_case(kind))
-            .unwrap_or(0) as u8;
+        let key = format!("agents.{}", self.agents.type_names().name(kind));
+        let job = self.job_use_case_index(kind) as u8;
         let rules =
             crate::rules::compile(&key, self.agents.rules(kind), &self.data.use_cases, job)?;
-        if !kind.is_member() {
+        if !self.agents.is_member(kind) {
             use crate::rules::ActionKind as A;
             if let Some(n) = rules.iter().position(|r| {
                 matches!(
@@ -166,7 +166,7 @@ impl Config {
                 return Err(err(
                     &format!("{key}.rules[{n}].do"),
                     &self.agents.rules(kind)[n].action,
-                    "an action a customer can take (buy, buy_with, sell, spend, buy_and_spend, add_liquidity, remove_liquidity): organizations hold no CRC and no data",
+                    "an action a customer can take (buy, buy_with, sell, spend, buy_and_spend, add_liquidity, remove_liquidity): customers (organizations, and types with member = false) hold no CRC and no data",
                 ));
             }
         }
@@ -177,14 +177,105 @@ impl Config {
     pub fn event_columns(&self) -> Vec<String> {
         crate::metrics::StepMetrics::columns_with(
             &self.data.use_cases,
+            &self.agents.type_names(),
             self.governance.enabled,
             crate::events::set_mask(&self.events),
         )
     }
 
+    /// The index in `data.use_cases` of a type's job use case (the first use case for
+    /// one validation has not checked yet).
+    pub fn job_use_case_index(&self, kind: AgentType) -> usize {
+        self.use_case_index(self.agents.job_use_case(kind))
+            .unwrap_or(0)
+    }
+
     /// Index of a use case in `data.use_cases`.
     pub fn use_case_index(&self, name: &str) -> Option<usize> {
         self.data.use_cases.iter().position(|u| u == name)
+    }
+
+    /// A scenario's own types: names that cannot be mistaken for anything else, at most
+    /// [`MAX_TYPES`] types in all, settings in range, and a Pie group only for a member
+    /// type that exists.
+    fn validate_custom_types(&self) -> Result<(), ConfigError> {
+        let custom = &self.agents.custom;
+        if custom.len() > MAX_TYPES - 5 {
+            let name = custom.keys().nth(MAX_TYPES - 5).map_or("", String::as_str);
+            return Err(err(
+                &format!("agents.{name}"),
+                format!("{} types of the scenario's own", custom.len()),
+                &format!("at most {} types besides the seed's five", MAX_TYPES - 5),
+            ));
+        }
+        for (name, c) in custom {
+            let ok = name.starts_with(|ch: char| ch.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+                && name.len() <= 16
+                && !["event", "treasury", "total"].contains(&name.as_str());
+            if !ok {
+                return Err(err(
+                    &format!("agents.{name}"),
+                    name,
+                    "a type name of at most 16 lowercase letters, digits and '_', starting with a letter, other than `event`, `treasury` and `total`",
+                ));
+            }
+            let key = |field: &str| format!("agents.{name}.{field}");
+            if !c.member && c.initial_ddt != 0.0 {
+                return Err(err(
+                    &key("initial_ddt"),
+                    c.initial_ddt,
+                    "0 for a type with member = false (no dDT is minted for customers)",
+                ));
+            }
+            fraction(&key("turnout"), c.turnout)?;
+            fraction(&key("fixed_yes"), c.fixed_yes)?;
+            // Members' data settings are checked with the seed's below.
+            if !c.member && self.use_case_index(&c.data.job_use_case).is_none() {
+                return Err(err(
+                    &key("data.job_use_case"),
+                    &c.data.job_use_case,
+                    &format!("one of data.use_cases {:?}", self.data.use_cases),
+                ));
+            }
+            if !c.member && c.pie_share != crate::agents::PieShareUse::Keep {
+                return Err(err(
+                    &key("pie_share"),
+                    format!("{:?}", c.pie_share).to_lowercase(),
+                    "keep for a type with member = false (customers get no Pie shares)",
+                ));
+            }
+        }
+        for (group, &share) in &self.pie.shares.custom {
+            let key = format!("pie.shares.{group}");
+            match custom.get(group) {
+                Some(c) if c.member => fraction(&key, share)?,
+                // A customer type's group is there, at 0: customers get no shares.
+                Some(_) if share == 0.0 => {}
+                _ => {
+                    let members: Vec<&str> = custom
+                        .iter()
+                        .filter(|(_, c)| c.member)
+                        .map(|(n, _)| n.as_str())
+                        .collect();
+                    return Err(err(
+                        &key,
+                        share,
+                        &format!(
+                            "a group of a member type the scenario declares ({})",
+                            if members.is_empty() {
+                                "it declares none".to_string()
+                            } else {
+                                members.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn validate_circles_and_data(&self) -> Result<(), ConfigError> {
@@ -239,13 +330,14 @@ impl Config {
                 &format!("one of data.use_cases {uc:?}"),
             ));
         }
-        for kind in AgentType::ALL {
+        for kind in self.agents.type_names().types() {
             self.compile_rules(kind)?;
         }
         crate::events::compile(
             &self.events,
             self.simulation.total_steps,
             &self.data.use_cases,
+            &self.agents,
         )?;
         if self.simulation.rules == Rules::Original2024 {
             // Those rules are the 2024 program's: they have no events and no rules.
@@ -256,18 +348,25 @@ impl Config {
                     "none under simulation.rules = original-2024 (the program had no events)",
                 ));
             }
-            if let Some(kind) = AgentType::ALL
+            if let Some(name) = self.agents.custom.keys().next() {
+                return Err(err(&format!("agents.{name}"), "a type of its own", "only the seed's five types under simulation.rules = original-2024 (that program had no others)"));
+            }
+            if let Some(name) = AgentType::SEED_NAMES
                 .into_iter()
-                .find(|&k| !self.agents.rules(k).is_empty())
+                .zip(AgentType::SEED)
+                .find_map(|(n, k)| (!self.agents.rules(k).is_empty()).then_some(n))
             {
-                return Err(err(&format!("agents.{}.rules", kind.name()), "rules", "none under simulation.rules = original-2024 (its types' behaviour is the program's)"));
+                return Err(err(&format!("agents.{name}.rules"), "rules", "none under simulation.rules = original-2024 (its types' behaviour is the program's)"));
             }
         }
-        for kind in AgentType::ALL {
+        let names = self.agents.type_names();
+        for kind in names.types() {
             let Some(m) = self.agents.member(kind) else {
                 continue;
             };
-            let key = |field: &str| format!("agents.{}.member.{field}", kind.name());
+            let table = if kind.is_seed() { "member" } else { "data" };
+            let name = names.name(kind);
+            let key = |field: &str| format!("agents.{name}.{table}.{field}");
             if m.quantity_draw == Draw::Beta {
                 return Err(err(&key("quantity_draw"), "beta", "fixed or lognormal"));
             }

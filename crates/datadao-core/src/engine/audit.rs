@@ -20,14 +20,12 @@ impl Simulation {
             orgs_out_of_xdai,
         } = *tally;
         let counts = self.population.counts();
-        let mean = |sums: &[f64; 5]| {
-            let mut out = [None; 5];
-            for t in 0..5 {
-                if counts[t] > 0 {
-                    out[t] = Some(sums[t] / counts[t] as f64);
-                }
-            }
-            out
+        let mean = |sums: &[f64]| -> Vec<Option<f64>> {
+            counts
+                .iter()
+                .zip(sums)
+                .map(|(&n, &sum)| (n > 0).then(|| sum / n as f64))
+                .collect()
         };
         let metrics = StepMetrics {
             step,
@@ -38,7 +36,7 @@ impl Simulation {
             pie_ddt: self.pie.balance(),
             ddt_supply: self.ledger.supply(),
             flows: self.flows,
-            agents: counts,
+            agents: counts.to_vec(),
             avg_xdai: mean(&sum_xdai),
             avg_ddt: mean(&sum_ddt),
             crc_supply: crc_held + self.vault.locked(),
@@ -98,7 +96,7 @@ impl Simulation {
                     detail: format!(
                         "agent {} ({}) has a negative or non-finite balance: dDT {}, xDAI {}, LP {}, CRC {}, locked {}",
                         a.id,
-                        a.kind.name(),
+                        self.types.name(a.kind),
                         a.ddt,
                         a.xdai,
                         a.lp,

@@ -27,10 +27,19 @@ impl Simulation {
         let total_claims = match policy {
             PiePolicy::Groups => {
                 let shares = &self.settings.shares;
-                let group_shares = [0.0, 0.0, shares.power, shares.active, shares.casual];
+                let mut group_shares = vec![0.0, 0.0, shares.power, shares.active, shares.casual];
+                group_shares.extend(self.config.agents.custom.keys().map(|name| {
+                    self.config
+                        .pie
+                        .shares
+                        .custom
+                        .get(name)
+                        .copied()
+                        .unwrap_or(0.0)
+                }));
                 let dist = self
                     .pie
-                    .distribute(rate, group_shares, self.population.counts());
+                    .distribute(rate, &group_shares, self.population.counts());
                 self.flows.pie_distributed_ddt += dist.total;
                 for (sum, each) in self.pie_per_agent.iter_mut().zip(dist.per_member) {
                     *sum += each;
@@ -104,7 +113,8 @@ impl Simulation {
         }
         let detail = Detail::Policy(policy);
         self.record(observer, step, i, Action::PieShare, share, 0.0, 0.0, detail);
-        if let Some(reaction) = agents::on_pie_share(kind, share, &self.config.agents) {
+        let use_case = self.job_use_case[kind.index()];
+        if let Some(reaction) = agents::on_pie_share(kind, share, &self.config.agents, use_case) {
             self.apply(step, i, reaction, observer);
         }
     }

@@ -22,7 +22,7 @@ impl Simulation {
     ) {
         self.population.admit(kind);
         let (ddt, xdai) = self.config.agents.endowment(kind);
-        let crc = if kind.is_member() {
+        let crc = if self.is_member[kind.index()] {
             self.config.circles.initial_crc
         } else {
             0.0

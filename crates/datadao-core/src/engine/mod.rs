@@ -23,6 +23,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::agent_type::{PerTypeArray, TypeNames, MAX_TYPES};
 use crate::agents::{self, Agent, Member, Outlook, Plan, DUST};
 use crate::circles::{self, Vault};
 use crate::config::{Activation, Config, ConfigError};
@@ -40,8 +41,8 @@ use crate::treasury::Treasury;
 /// Sums of agents' balances, per type, gathered in whatever pass last visits them.
 #[derive(Clone, Copy, Debug, Default)]
 struct BalanceSums {
-    sum_xdai: [f64; 5],
-    sum_ddt: [f64; 5],
+    sum_xdai: PerTypeArray<f64>,
+    sum_ddt: PerTypeArray<f64>,
     sum_lp: f64,
     orgs_out_of_xdai: u64,
 }
@@ -52,7 +53,7 @@ impl BalanceSums {
         self.sum_xdai[t] += a.xdai;
         self.sum_ddt[t] += a.ddt;
         self.sum_lp += a.lp;
-        if a.kind == crate::AgentType::Organization && a.xdai <= DUST {
+        if a.kind == crate::AgentType::ORGANIZATION && a.xdai <= DUST {
             self.orgs_out_of_xdai += 1;
         }
     }
@@ -78,15 +79,19 @@ pub struct Simulation {
     /// Scratch permutation for shuffled activation, reused every step.
     order: Vec<u32>,
     /// Each type's job use case, resolved once.
-    job_use_case: [u8; 5],
+    job_use_case: PerTypeArray<u8>,
+    /// The run's types, the seed's five then the scenario's own.
+    types: TypeNames,
+    /// Whether each type's agents are members, resolved once.
+    is_member: PerTypeArray<bool>,
     use_cases: usize,
     crc_factor: f64,
     ddt_factor: f64,
     /// First broken invariant seen mid-step, kept for the audit.
     violation: Option<String>,
     /// Behaviour noise per type, resolved once: skip probability and amount jitter.
-    skip_probability: [f64; 5],
-    amount_jitter: [f64; 5],
+    skip_probability: PerTypeArray<f64>,
+    amount_jitter: PerTypeArray<f64>,
     /// Whether any type has noise at all (the common case is none).
     noisy: bool,
     /// What agents see; refreshed only when data changes (`outlook_stale`).
@@ -100,7 +105,7 @@ pub struct Simulation {
     governance: governance::State,
     /// dDT each type has received from The Pie and grants so far (foresight's
     /// `pie_income`).
-    pie_income: [f64; 5],
+    pie_income: PerTypeArray<f64>,
     /// Steps a foresight look-ahead has already run (see [`Simulation::look_ahead`]).
     ahead: governance::Ahead,
     /// Raised by the front end to stop the run early (forks share it).
@@ -122,7 +127,7 @@ pub struct Simulation {
     /// What one agent of each type has received from `groups` distributions so far: an
     /// agent's share of them is this less its value when it joined, so the Pie's pass
     /// over every agent writes nothing more.
-    pie_per_agent: [f64; 5],
+    pie_per_agent: PerTypeArray<f64>,
 }
 
 /// An agent's Pie receipts, kept apart from its balances: written when it joins and
@@ -142,10 +147,12 @@ impl Simulation {
         let pool = Pool::new();
         let population = Population::new(config.agents.shares());
         let rng = ChaCha8Rng::seed_from_u64(config.simulation.seed);
-        let mut job_use_case = [0u8; 5];
-        for kind in crate::AgentType::ALL {
-            let name = config.agents.job_use_case(kind);
-            job_use_case[kind.index()] = config.use_case_index(name).expect("validated") as u8;
+        let types = config.agents.type_names();
+        let mut job_use_case = [0u8; MAX_TYPES];
+        let mut is_member = [false; MAX_TYPES];
+        for kind in types.types() {
+            job_use_case[kind.index()] = config.job_use_case_index(kind) as u8;
+            is_member[kind.index()] = config.agents.is_member(kind);
         }
         let use_cases = config.data.use_cases.len();
         let data = DataPool::new(
@@ -155,8 +162,10 @@ impl Simulation {
         );
         let crc_factor = circles::daily_factor(config.circles.demurrage_per_year);
         let noise = &config.noise;
-        let skip_probability = crate::AgentType::ALL.map(|k| noise.skip_probability.of(k));
-        let amount_jitter = crate::AgentType::ALL.map(|k| noise.amount_jitter.of(k));
+        let skip_probability =
+            std::array::from_fn(|i| noise.skip_probability.of(crate::AgentType::from_index(i)));
+        let amount_jitter =
+            std::array::from_fn(|i| noise.amount_jitter.of(crate::AgentType::from_index(i)));
         let noisy = skip_probability
             .iter()
             .chain(&amount_jitter)
@@ -170,6 +179,7 @@ impl Simulation {
             &config.events,
             config.simulation.total_steps,
             &config.data.use_cases,
+            &config.agents,
         )?;
         let mut order: Vec<usize> = (0..compiled.len()).collect();
         order.sort_by_key(|&n| compiled[n].0);
@@ -177,7 +187,7 @@ impl Simulation {
         let events: std::sync::Arc<[(u64, crate::events::Event)]> =
             order.iter().map(|&n| compiled[n].clone()).collect();
         let mut type_rules: rules::TypeRules = Default::default();
-        for kind in crate::AgentType::ALL {
+        for kind in types.types() {
             let compiled = config.compile_rules(kind)?;
             if !compiled.is_empty() {
                 type_rules[kind.index()] = Some(compiled.into());
@@ -198,6 +208,8 @@ impl Simulation {
             flows: StepFlows::default(),
             order: Vec::new(),
             job_use_case,
+            types,
+            is_member,
             use_cases,
             crc_factor,
             ddt_factor,
@@ -210,13 +222,13 @@ impl Simulation {
             settings: config.governed_settings(),
             treasury: Treasury::default(),
             governance: governance::State::new(config.simulation.seed),
-            pie_income: [0.0; 5],
+            pie_income: [0.0; MAX_TYPES],
             ahead: governance::Ahead::default(),
             stop: StopFlag::default(),
             type_rules,
             rule_memory: Vec::new(),
             pie_accounts: Vec::new(),
-            pie_per_agent: [0.0; 5],
+            pie_per_agent: [0.0; MAX_TYPES],
             events,
             event_numbers,
             next_event: 0,
@@ -244,6 +256,11 @@ impl Simulation {
                     + account.paid,
             });
         }
+    }
+
+    /// The run's types: the seed's five, then the scenario's own.
+    pub fn types(&self) -> &TypeNames {
+        &self.types
     }
 
     /// The configuration being run.
@@ -577,7 +594,7 @@ impl Simulation {
             self.agents[i].ddt *= ddt_factor;
             a.crc_locked *= ddt_factor;
         }
-        if !kind.is_member() {
+        if !self.is_member[kind.index()] {
             return;
         }
         a.crc *= crc_factor;
@@ -638,7 +655,7 @@ mod tests {
         let first = sim
             .agents()
             .iter()
-            .position(|a| a.kind.is_member())
+            .position(|a| a.kind != crate::AgentType::ORGANIZATION)
             .unwrap();
         let member = &sim.members()[first];
         assert!(
@@ -651,13 +668,13 @@ mod tests {
     #[test]
     fn no_consent_means_refused_jobs_and_no_spending() {
         let mut c = small(20);
-        for kind in crate::AgentType::ALL {
+        for kind in crate::AgentType::SEED {
             if let Some(m) = match kind {
-                crate::AgentType::Degen => Some(&mut c.agents.degen.member),
-                crate::AgentType::Power => Some(&mut c.agents.power.member),
-                crate::AgentType::Active => Some(&mut c.agents.active.member),
-                crate::AgentType::Casual => Some(&mut c.agents.casual.member),
-                crate::AgentType::Organization => None,
+                crate::AgentType::DEGEN => Some(&mut c.agents.degen.member),
+                crate::AgentType::POWER => Some(&mut c.agents.power.member),
+                crate::AgentType::ACTIVE => Some(&mut c.agents.active.member),
+                crate::AgentType::CASUAL => Some(&mut c.agents.casual.member),
+                _ => None,
             } {
                 m.restrict_probability = vec![1.0];
             }

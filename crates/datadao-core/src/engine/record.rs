@@ -88,13 +88,13 @@ impl Simulation {
             }
             Party::Treasury => (
                 0,
-                crate::AgentType::Degen,
+                crate::AgentType::DEGEN,
                 true,
                 self.pie.treasury(),
                 self.treasury.xdai(),
             ),
             // An event holds nothing: its row says when it fired and which it was.
-            Party::Event => (0, crate::AgentType::Degen, true, 0.0, 0.0),
+            Party::Event => (0, crate::AgentType::DEGEN, true, 0.0, 0.0),
         };
         let tx = Transaction {
             step,

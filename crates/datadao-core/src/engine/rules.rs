@@ -24,7 +24,7 @@ pub(crate) struct RuleMemory {
 }
 
 /// Each type's compiled rules (`None`: its built-in behaviour), shared by forks.
-pub(crate) type TypeRules = [Option<Arc<[Rule]>>; 5];
+pub(crate) type TypeRules = crate::agent_type::PerTypeArray<Option<Arc<[Rule]>>>;
 
 /// Agent `i` as its rules see it.
 struct View<'a> {
@@ -58,7 +58,7 @@ impl Environment for View<'_> {
                         circles::score_allowance(data.score(), m.issued_since_mint)
                     }
                 };
-                if a.kind.is_member() {
+                if s.is_member[a.kind.index()] {
                     cap.min(m.crc)
                 } else {
                     0.0
@@ -76,10 +76,11 @@ impl Environment for View<'_> {
             Observable::CanRun(u) => f64::from(u8::from(s.data.can_run(u as usize))),
             Observable::Members => {
                 let counts = s.population.counts();
-                crate::AgentType::ALL
+                counts
                     .iter()
-                    .filter(|t| t.is_member())
-                    .map(|t| counts[t.index()] as f64)
+                    .zip(&s.is_member)
+                    .filter(|(_, &member)| member)
+                    .map(|(&n, _)| n as f64)
                     .sum()
             }
             Observable::Governed(g) => s.settings.get(g),

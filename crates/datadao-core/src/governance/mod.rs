@@ -21,7 +21,7 @@ pub use settings::{
     MEMBER_TYPES,
 };
 
-use crate::pie::PieShares;
+use crate::pie::GroupShares;
 
 /// The kinds of proposal on the menu.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -184,7 +184,7 @@ pub struct GovernedSettings {
     /// Share of The Pie paid out at each distribution.
     pub distribution_rate: f64,
     /// The groups' shares of a distribution.
-    pub shares: PieShares,
+    pub shares: GroupShares,
     /// CRC that may be locked per unit of Contribution Weight.
     pub mint_per_weight: f64,
 }
@@ -220,24 +220,29 @@ impl GovernedSettings {
                     Governable::ShareActive => (s.power, s.casual),
                     _ => (s.power, s.active),
                 };
-                let value = value.min(1.0);
-                let room = crate::shares::make_room(&[a, b], 1.0 - value);
+                // A scenario's own groups keep their shares; the seed's three share the rest.
+                let others = s.others;
+                let value = value.min(1.0 - others);
+                let room = crate::shares::make_room(&[a, b], 1.0 - others - value);
                 let (a2, b2) = (room[0], room[1]);
                 out.shares = match setting {
-                    Governable::SharePower => PieShares {
+                    Governable::SharePower => GroupShares {
                         power: value,
                         active: a2,
                         casual: b2,
+                        others,
                     },
-                    Governable::ShareActive => PieShares {
+                    Governable::ShareActive => GroupShares {
                         active: value,
                         power: a2,
                         casual: b2,
+                        others,
                     },
-                    _ => PieShares {
+                    _ => GroupShares {
                         casual: value,
                         power: a2,
                         active: b2,
+                        others,
                     },
                 };
             }
@@ -404,7 +409,7 @@ mod tests {
         GovernedSettings {
             fee_rate: 0.003,
             distribution_rate: 0.7,
-            shares: PieShares::default(),
+            shares: GroupShares::default(),
             mint_per_weight: 1.0,
         }
     }
@@ -485,10 +490,11 @@ mod tests {
         assert!((m.shares.active - 0.425).abs() < 1e-15);
         // From shares (1, 0, 0) the others split the room equally.
         let all = GovernedSettings {
-            shares: PieShares {
+            shares: GroupShares {
                 power: 1.0,
                 active: 0.0,
                 casual: 0.0,
+                others: 0.0,
             },
             ..s
         };

@@ -2,7 +2,7 @@
 //! every front end.
 
 use super::{PerMember, Proposal, Tally, WeightRule};
-use crate::agents::DUST;
+use crate::validation::DUST;
 
 /// One cell of a `governance.csv` row.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -138,7 +138,11 @@ impl std::fmt::Display for RecordColumn {
             RecordColumn::Fixed(name) => f.write_str(name),
             RecordColumn::Forecast(kind, with) => {
                 let side = if with { "with" } else { "without" };
-                write!(f, "forecast_{}_{side}", kind.name())
+                write!(
+                    f,
+                    "forecast_{}_{side}",
+                    kind.seed_name().unwrap_or_default()
+                )
             }
         }
     }

@@ -141,34 +141,35 @@ impl<T: Copy> PerMember<T> {
         }
     }
 
-    /// The value for `kind`; `None` for organizations.
+    /// The value for `kind`; `None` for organizations and a scenario's own types (whose
+    /// values are their own settings, `agents.<name>.turnout` and so on).
     pub fn of(&self, kind: AgentType) -> Option<T> {
         match kind {
-            AgentType::Degen => Some(self.degen),
-            AgentType::Organization => None,
-            AgentType::Power => Some(self.power),
-            AgentType::Active => Some(self.active),
-            AgentType::Casual => Some(self.casual),
+            AgentType::DEGEN => Some(self.degen),
+            AgentType::POWER => Some(self.power),
+            AgentType::ACTIVE => Some(self.active),
+            AgentType::CASUAL => Some(self.casual),
+            _ => None,
         }
     }
 
     /// `(type, value)` in column order.
     pub fn entries(&self) -> [(AgentType, T); 4] {
         [
-            (AgentType::Degen, self.degen),
-            (AgentType::Power, self.power),
-            (AgentType::Active, self.active),
-            (AgentType::Casual, self.casual),
+            (AgentType::DEGEN, self.degen),
+            (AgentType::POWER, self.power),
+            (AgentType::ACTIVE, self.active),
+            (AgentType::CASUAL, self.casual),
         ]
     }
 }
 
 /// The member types, in the column order of [`PerMember::entries`].
 pub const MEMBER_TYPES: [AgentType; 4] = [
-    AgentType::Degen,
-    AgentType::Power,
-    AgentType::Active,
-    AgentType::Casual,
+    AgentType::DEGEN,
+    AgentType::POWER,
+    AgentType::ACTIVE,
+    AgentType::CASUAL,
 ];
 
 /// Yes-probabilities per type for each proposal kind (`voting = "fixed"`).
@@ -377,7 +378,8 @@ impl GovernanceConfig {
         validation::fraction("governance.quorum", self.quorum)?;
         validation::fraction("governance.threshold", self.threshold)?;
         for (kind, p) in self.turnout.entries() {
-            validation::fraction(&format!("governance.turnout.{}", kind.name()), p)?;
+            let name = kind.seed_name().unwrap_or_default();
+            validation::fraction(&format!("governance.turnout.{name}"), p)?;
         }
         for proposal in [
             ProposalKind::Liquidity,
@@ -387,7 +389,11 @@ impl GovernanceConfig {
         ] {
             for (kind, p) in self.fixed.of(proposal).entries() {
                 validation::fraction(
-                    &format!("governance.fixed.{}.{}", proposal.name(), kind.name()),
+                    &format!(
+                        "governance.fixed.{}.{}",
+                        proposal.name(),
+                        kind.seed_name().unwrap_or_default()
+                    ),
                     p,
                 )?;
             }

@@ -20,10 +20,7 @@ use pest::Parser;
 
 use super::Observable;
 
-/// The dust rule's amount, as `dust` reads it: `agents::DUST`, spelled here so the
-/// language does not depend on the agents that use it (`tests/rules.rs` checks the two
-/// agree).
-pub const DUST: f64 = 1e-9;
+use crate::validation::DUST;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "rules/grammar.pest"]

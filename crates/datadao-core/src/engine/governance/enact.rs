@@ -143,7 +143,9 @@ impl Simulation {
             self.pie_income[kind.index()] += paid;
             self.pie_accounts[i].paid += paid;
             self.record(observer, step, i, Action::Grant, paid, 0.0, 0.0, detail);
-            if let Some(reaction) = agents::on_pie_share(kind, paid, &self.config.agents) {
+            let use_case = self.job_use_case[kind.index()];
+            if let Some(reaction) = agents::on_pie_share(kind, paid, &self.config.agents, use_case)
+            {
                 self.apply(step, i, reaction, observer);
             }
         }

@@ -7,9 +7,10 @@
 use super::super::Simulation;
 use super::vote::{Forecast, Forecasts};
 use super::{Ahead, State};
+use crate::agent_type::{PerTypeArray, MAX_TYPES};
 use crate::agents;
 use crate::control::StepError;
-use crate::governance::{Objective, PerMember, Proposal};
+use crate::governance::{Objective, Proposal};
 use crate::transactions::NullObserver;
 
 /// Largest economy whose two forks run side by side (each is a full copy of it).
@@ -60,6 +61,8 @@ impl Simulation {
         let order_room = if self.order.is_empty() { 0 } else { extra };
         Ok(Simulation {
             config: self.config.clone(),
+            types: self.types.clone(),
+            is_member: self.is_member,
             agents: with_room(&self.agents, extra).ok_or_else(refused)?,
             members: with_room(&self.members, extra).ok_or_else(refused)?,
             pool: self.pool.clone(),
@@ -138,17 +141,24 @@ impl Simulation {
         })
     }
 
+    /// What a member type looks at when it votes with foresight (`None`: it does not
+    /// vote).
+    pub(super) fn objective_of(&self, kind: crate::AgentType) -> Option<Objective> {
+        let seed = self.config.governance.objective.of(kind);
+        seed.or_else(|| {
+            let custom = self.config.agents.custom(kind)?;
+            custom.member.then_some(custom.objective)
+        })
+    }
+
     /// Each member type's objective now; `pie_income` counts from `income_before`.
-    pub(super) fn objectives(&self, income_before: &[f64; 5]) -> Forecast {
-        let objective = self.config.governance.objective;
+    pub(super) fn objectives(&self, income_before: &PerTypeArray<f64>) -> Forecast {
         let counts = self.population.counts();
         let price = self.pool.price();
-        let mut wealth = [0.0; 5];
-        if objective
-            .entries()
-            .iter()
-            .any(|&(_, o)| o == Objective::Wealth)
-        {
+        let objectives: Vec<Option<Objective>> =
+            self.types.types().map(|t| self.objective_of(t)).collect();
+        let mut wealth = [0.0; MAX_TYPES];
+        if objectives.contains(&Some(Objective::Wealth)) {
             let p = price.unwrap_or(0.0);
             let lp_value = if self.pool.lp_supply() > 0.0 {
                 (self.pool.xdai_reserve() + self.pool.ddt_reserve() * p) / self.pool.lp_supply()
@@ -171,11 +181,10 @@ impl Simulation {
                 self.pie_income[kind.index()] - income_before[kind.index()],
             ),
         };
-        PerMember {
-            degen: value(crate::AgentType::Degen, objective.degen),
-            power: value(crate::AgentType::Power, objective.power),
-            active: value(crate::AgentType::Active, objective.active),
-            casual: value(crate::AgentType::Casual, objective.casual),
+        let mut forecast = [None; MAX_TYPES];
+        for (kind, objective) in self.types.types().zip(objectives) {
+            forecast[kind.index()] = objective.and_then(|o| value(kind, o));
         }
+        forecast
     }
 }

@@ -234,8 +234,8 @@ fn tallies_by_weight_rule() {
                 WeightRule::CrcLocked => m.crc_locked,
             };
             match a.kind {
-                crate::AgentType::Organization => continue,
-                crate::AgentType::Power => yes += w,
+                crate::AgentType::ORGANIZATION => continue,
+                crate::AgentType::POWER => yes += w,
                 _ => no += w,
             }
             voters += 1;

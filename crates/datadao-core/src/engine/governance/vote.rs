@@ -14,8 +14,19 @@ use crate::governance::{
 };
 use crate::transactions::{Action, Detail, Observer};
 
-/// Each member type's objective, forecast.
-pub(super) type Forecast = PerMember<Option<f64>>;
+/// Each member type's objective, forecast, by [`crate::AgentType::index`].
+pub(super) type Forecast = crate::agent_type::PerTypeArray<Option<f64>>;
+
+/// The seed's four member types' forecasts, as `governance.csv` records them.
+fn seed_forecast(f: &Forecast) -> PerMember<Option<f64>> {
+    use crate::AgentType as T;
+    PerMember {
+        degen: f[T::DEGEN.index()],
+        power: f[T::POWER.index()],
+        active: f[T::ACTIVE.index()],
+        casual: f[T::CASUAL.index()],
+    }
+}
 
 /// What members weigh a proposal by: each type's objective at the end of the fork with
 /// and without it, and the fork's steps (all `None` under fixed voting).
@@ -30,8 +41,8 @@ impl Forecasts {
     pub(super) fn none() -> Self {
         Self {
             horizon: None,
-            with: PerMember::all(None),
-            without: PerMember::all(None),
+            with: [None; crate::agent_type::MAX_TYPES],
+            without: [None; crate::agent_type::MAX_TYPES],
         }
     }
 }
@@ -83,8 +94,8 @@ impl Simulation {
             weight: g.weight,
             passed,
             horizon: forecasts.horizon,
-            with: forecasts.with,
-            without: forecasts.without,
+            with: seed_forecast(&forecasts.with),
+            without: seed_forecast(&forecasts.without),
         }
     }
 
@@ -128,13 +139,24 @@ impl Simulation {
     pub(super) fn turn_out(&mut self, number: u32, proposal: Proposal) -> OpenVote {
         let kind = proposal.kind();
         let g = &self.config.governance;
-        let (rule, voting, turnout) = (g.weight, g.voting, g.turnout);
+        let (rule, voting) = (g.weight, g.voting);
         let yes_probability = *g.fixed.of(kind);
+        // Each type's turnout and yes-probability, resolved once per vote.
+        let mut turnout = [None; crate::agent_type::MAX_TYPES];
+        let mut yes = [0.0; crate::agent_type::MAX_TYPES];
+        for t in self.types.types() {
+            let custom = self.config.agents.custom(t).filter(|c| c.member);
+            turnout[t.index()] = g.turnout.of(t).or(custom.map(|c| c.turnout));
+            yes[t.index()] = yes_probability
+                .of(t)
+                .or(custom.map(|c| c.fixed_yes))
+                .unwrap_or(0.0);
+        }
         let mut ballots = Vec::new();
         let mut eligible = 0.0;
         for i in 0..self.agents.len() {
             let kind = self.agents[i].kind;
-            let Some(p) = turnout.of(kind) else {
+            let Some(p) = turnout[kind.index()] else {
                 continue;
             };
             let weight = rule.weight(self.agents[i].ddt, self.members[i].crc_locked);
@@ -144,10 +166,7 @@ impl Simulation {
             }
             let fixed = match voting {
                 Voting::Foresight => None,
-                Voting::Fixed => {
-                    let p = yes_probability.of(kind).unwrap_or(0.0);
-                    Some(self.governance.rng.gen_bool(p))
-                }
+                Voting::Fixed => Some(self.governance.rng.gen_bool(yes[kind.index()])),
             };
             ballots.push(Ballot {
                 agent: i,
@@ -173,12 +192,12 @@ impl Simulation {
         forecasts: &Forecasts,
         observer: &mut O,
     ) -> Tally {
-        let g = &self.config.governance;
         let (with, without) = (&forecasts.with, &forecasts.without);
-        let mut preference = [None; 5];
-        for (kind, o) in g.objective.entries() {
-            preference[kind.index()] =
-                prefers(o, with.of(kind).flatten(), without.of(kind).flatten());
+        let mut preference = [None; crate::agent_type::MAX_TYPES];
+        for kind in self.types.types() {
+            if let Some(o) = self.objective_of(kind) {
+                preference[kind.index()] = prefers(o, with[kind.index()], without[kind.index()]);
+            }
         }
         let mut tally = Tally {
             eligible: vote.eligible,
