@@ -104,16 +104,18 @@ pub struct RunSink {
 impl RunSink {
     /// Open the CSVs in the staged `set`; `log` is `None` for no transaction log, or
     /// whether to write it with direct I/O; a governed `model` adds the governance
-    /// columns and `governance.csv`, and its `set` events their settings' columns.
+    /// columns and `governance.csv`, its `set` events their settings' columns, and
+    /// `wealth` (`output.distribution`) each type's spread of wealth.
     pub fn create(
         set: &OutputSet,
         log: Option<bool>,
         model: &datadao_core::Config,
+        wealth: bool,
     ) -> Result<Self> {
         let use_cases = &model.data.use_cases;
         let governed = model.governance.enabled;
         let mut data = create(&set.path(DATA_FILE))?;
-        let header = model.event_columns().join(",");
+        let header = model.columns(wealth).join(",");
         writeln!(data, "{header}").context("cannot write the data header")?;
         let governance = if governed {
             let mut w = create(&set.path(GOVERNANCE_FILE))?;

@@ -102,7 +102,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .output
         .transactions
         .then_some(settings.output.direct_io);
-    let mut sink = RunSink::create(&set, log, &settings.model)?;
+    let wealth = settings.output.distribution;
+    sim.set_measure_wealth(wealth)?;
+    let mut sink = RunSink::create(&set, log, &settings.model, wealth)?;
     let bar = progress_bar(settings.model.simulation.total_steps, "steps", args.quiet);
     let dir = set.dir().to_path_buf();
     let mut last = None;

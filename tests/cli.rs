@@ -1170,3 +1170,62 @@ fn a_scenario_file_declares_its_own_type() {
         .failure()
         .stderr(predicate::str::contains("agents.degen.share"));
 }
+
+/// `output.distribution = true`: four columns per type after every other, whose last
+/// row is the Gini coefficient and percentiles of `agents.csv`'s `wealth_xdai` of that
+/// type, computed here independently; off by default, and absent from the record then.
+#[test]
+fn the_distribution_columns_are_agents_csvs_spread() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args(["-q", "--steps", "150", "--no-plot", "--no-transactions"])
+        .args(["--set", "output.distribution=true", "--audit"])
+        .assert()
+        .success();
+    let data = rows(&dir.path().join("simulation_data.csv"));
+    let last = data.last().unwrap();
+    let agents = rows(&dir.path().join("agents.csv"));
+    for t in ["degen", "organization", "power", "active", "casual"] {
+        let mut w: Vec<f64> = agents
+            .iter()
+            .filter(|r| r["type"] == t)
+            .map(|r| num(r, "wealth_xdai"))
+            .collect();
+        w.sort_by(f64::total_cmp);
+        let n = w.len() as f64;
+        // Mean absolute difference over twice the mean.
+        let mut diff = 0.0;
+        for a in &w {
+            for b in &w {
+                diff += (a - b).abs();
+            }
+        }
+        let mean = w.iter().sum::<f64>() / n;
+        let gini = diff / (2.0 * n * n * mean);
+        let got = num(last, &format!("gini_wealth_{t}"));
+        assert!(
+            (got - gini).abs() <= 1e-9 * gini.max(1e-12),
+            "{t}: {got} vs {gini}"
+        );
+        let median = if w.len() % 2 == 1 {
+            w[w.len() / 2]
+        } else {
+            (w[w.len() / 2 - 1] + w[w.len() / 2]) / 2.0
+        };
+        let p50 = num(last, &format!("wealth_p50_{t}"));
+        assert!((p50 - median).abs() <= 1e-12 * median.abs().max(1.0), "{t}");
+        assert!(num(last, &format!("wealth_p10_{t}")) <= p50);
+        assert!(num(last, &format!("wealth_p90_{t}")) >= p50);
+    }
+    let config = fs::read_to_string(dir.path().join("run_config.toml")).unwrap();
+    assert!(config.contains("distribution = true"));
+    let plain = tempfile::tempdir().unwrap();
+    datadao(plain.path())
+        .args(["-q", "--steps", "20", "--no-plot", "--no-transactions"])
+        .assert()
+        .success();
+    let header = fs::read_to_string(plain.path().join("simulation_data.csv")).unwrap();
+    assert!(!header.lines().next().unwrap().contains("gini"));
+    let config = fs::read_to_string(plain.path().join("run_config.toml")).unwrap();
+    assert!(!config.contains("distribution = "));
+}

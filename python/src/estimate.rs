@@ -94,7 +94,7 @@ pub fn check_run(r: &Resolved, transactions: bool) -> PyResult<()> {
     // The economy as the CLI estimates it (a foresight fork's copy and who joins during
     // it included), then what only the package holds.
     let (economy, agents, _) = limits::memory_need(c, 1);
-    let columns = c.event_columns().len() as u128;
+    let columns = c.columns(r.settings.output.distribution).len() as u128;
     let steps = u128::from(c.simulation.total_steps) * columns * u128::from(STEP_CELL_BYTES);
     let mut need = economy + steps;
     let mut what = format!(

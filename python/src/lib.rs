@@ -158,10 +158,14 @@ fn run<'py>(
     let has_events = !model.events.is_empty();
     let mut economy = Economy::new(model).map_err(|e| errors::config(e.into()))?;
     let types = economy.types();
+    let wealth = resolved.settings.output.distribution;
+    economy
+        .set_measure_wealth(wealth)
+        .map_err(|e| errors::config(e.into()))?;
     let stop = StopFlag::new();
     economy.set_stop(stop.clone());
     let mut sink = Collect {
-        names: resolved.settings.model.event_columns(),
+        names: resolved.settings.model.columns(wealth),
         columns: Vec::new(),
         tx: transactions.then(TxColumns::default),
         proposals: governed.then(Vec::new),
@@ -334,7 +338,12 @@ fn agent_table<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let (mut ints, mut kinds) = ([Vec::new(), Vec::new()], Vec::new());
     let mut floats: [Vec<f64>; 8] = Default::default();
+    let leaves = economy.agents_may_leave();
+    let mut left = Vec::new();
     economy.agent_rows(|r| {
+        if leaves {
+            left.push(r.left_step.map_or(f64::NAN, f64::from));
+        }
         ints[0].push(i64::from(r.agent_id));
         ints[1].push(i64::from(r.joined_step));
         kinds.push(r.kind.index() as u8);
@@ -360,7 +369,7 @@ fn agent_table<'py>(
             column.push(v);
         }
     });
-    let names: Vec<String> = datadao_scenario::agent_table::COLUMNS
+    let mut names: Vec<String> = datadao_scenario::agent_table::COLUMNS
         .split(',')
         .map(str::to_string)
         .collect();
@@ -372,6 +381,11 @@ fn agent_table<'py>(
     ];
     for column in floats {
         data.push(("f8", bytes_of(py, &column, f64::to_le_bytes)?));
+    }
+    if leaves {
+        // NaN for those still present: the step as a float, as pandas holds a gap.
+        names.push(datadao_scenario::agent_table::LEFT_COLUMN.to_string());
+        data.push(("f8", bytes_of(py, &left, f64::to_le_bytes)?));
     }
     let types = ("type".to_string(), economy.types().names().to_vec());
     table(py, names, data, vec![types])

@@ -278,3 +278,26 @@ def test_events_and_rules_as_python_values_equal_the_cli(cli, tmp_path):
         datadao.run(steps=5, events=[], settings={"events": []})
     with pytest.raises(datadao.ConfigError, match=r"events\[0\]\.step"):
         datadao.run(steps=5, events=[{"step": 99, "set": {"market.fee_rate": 0.01}}])
+
+
+def test_leavers_and_the_spread_of_wealth():
+    """A ``leave`` event adds ``left_step`` to ``r.agents``; ``output.distribution``
+    adds each type's spread of wealth to ``r.steps``, whose last row is that of
+    ``r.agents``'s ``wealth_xdai``."""
+    r = datadao.run(
+        steps=120,
+        audit=True,
+        events=[{"step": 60, "leave": {"type": "casual", "fraction": 0.5}}],
+        settings={"output.distribution": True},
+    )
+    left = r.agents["left_step"]
+    gone = r.agents[left.notna()]
+    assert len(gone) > 5 and (gone["type"] == "casual").all() and (gone["left_step"] == 60).all()
+    assert (gone["weight"] == 0).all()
+    present = r.agents[left.isna()]
+    last = r.steps.iloc[-1]
+    assert last["agents_casual"] == (present["type"] == "casual").sum()
+    power = present[present["type"] == "power"]["wealth_xdai"]
+    assert last["wealth_p50_power"] == pytest.approx(power.median(), rel=1e-12)
+    plain = datadao.run(steps=10)
+    assert "left_step" not in plain.agents and not any("gini" in c for c in plain.steps)

@@ -94,6 +94,32 @@ impl Economy {
         }
     }
 
+    /// Measure each type's spread of wealth every step (`output.distribution`); the
+    /// original-2024 rules refuse it (their replica keeps no such figures).
+    pub fn set_measure_wealth(&mut self, on: bool) -> Result<(), ConfigError> {
+        match self {
+            Economy::Model(sim) => {
+                sim.set_measure_wealth(on);
+                Ok(())
+            }
+            Economy::Original2024(_) if on => Err(crate::validation::err(
+                "output.distribution",
+                on,
+                "false under simulation.rules = original-2024",
+            )),
+            Economy::Original2024(_) => Ok(()),
+        }
+    }
+
+    /// Whether agents may leave during the run (a `leave` event): `agents.csv` then says
+    /// when each one left.
+    pub fn agents_may_leave(&self) -> bool {
+        match self {
+            Economy::Model(sim) => sim.agents_may_leave(),
+            Economy::Original2024(_) => false,
+        }
+    }
+
     /// Every agent as it stands, in join order (the rows of `agents.csv`).
     pub fn agent_rows(&self, row: impl FnMut(crate::metrics::AgentRow)) {
         match self {

@@ -1,8 +1,8 @@
 //! Shocks on a schedule: `[[events]]`, each at a `step` and of one kind: `set` (move
 //! settings that can change mid-run, the governed ones), `join` (a wave of agents of a
-//! type), `remove_data` or `revoke` (a fraction of a type's members take their data out
-//! or stop a use case; which members is drawn from the run's generator when the event
-//! fires). Events fire at the start of their step, in the order given, each writing an
+//! type), `leave` (a fraction of a type's agents leave with what they hold),
+//! `remove_data` or `revoke` (a fraction of a type's members take their data out or stop
+//! a use case); which agents is drawn from the run's generator when the event fires. Events fire at the start of their step, in the order given, each writing an
 //! `event` row to the transaction log.
 
 use std::collections::BTreeMap;
@@ -26,6 +26,9 @@ pub struct EventConfig {
     /// Agents who join.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join: Option<JoinEvent>,
+    /// Agents who leave, with what they hold (selling nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave: Option<FractionEvent>,
     /// Members who take their data out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_data: Option<FractionEvent>,
@@ -45,7 +48,7 @@ pub struct JoinEvent {
     pub count: u64,
 }
 
-/// `remove_data = { type = "...", fraction = f }`.
+/// `leave = { type = "...", fraction = f }` and `remove_data = { ... }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FractionEvent {
@@ -76,6 +79,8 @@ pub enum Event {
     Set(Vec<(Governable, f64)>),
     /// Admit `count` agents of `kind`.
     Join(AgentType, u64),
+    /// A `fraction` of `kind`'s agents leave.
+    Leave(AgentType, f64),
     /// A `fraction` of `kind`'s members remove their data.
     RemoveData(AgentType, f64),
     /// A `fraction` of `kind`'s members stop use case `u`.
@@ -157,6 +162,7 @@ pub fn compile(
             let given = [
                 e.set.is_some(),
                 e.join.is_some(),
+                e.leave.is_some(),
                 e.remove_data.is_some(),
                 e.revoke.is_some(),
             ];
@@ -164,7 +170,7 @@ pub fn compile(
                 return Err(err(
                     &format!("events[{n}]"),
                     format!("{} kinds", given.iter().filter(|g| **g).count()),
-                    "exactly one of set, join, remove_data, revoke",
+                    "exactly one of set, join, leave, remove_data, revoke",
                 ));
             }
             let event = if let Some(set) = &e.set {
@@ -196,6 +202,11 @@ pub fn compile(
                     ));
                 }
                 Event::Join(kind_of(&at("join.type"), &j.kind, false, agents)?, j.count)
+            } else if let Some(l) = &e.leave {
+                Event::Leave(
+                    kind_of(&at("leave.type"), &l.kind, false, agents)?,
+                    fraction_of(&at("leave.fraction"), l.fraction)?,
+                )
             } else if let Some(r) = &e.remove_data {
                 Event::RemoveData(
                     kind_of(&at("remove_data.type"), &r.kind, true, agents)?,
@@ -251,6 +262,7 @@ mod tests {
             step,
             set: None,
             join: None,
+            leave: None,
             remove_data: None,
             revoke: None,
         }

@@ -45,6 +45,7 @@ pub mod shares;
 pub mod transactions;
 pub mod treasury;
 pub mod validation;
+pub mod wealth;
 
 pub use agent_type::AgentType;
 pub use config::{Config, ConfigError};

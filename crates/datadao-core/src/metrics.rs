@@ -58,6 +58,8 @@ pub struct AgentRow {
     pub weight: f64,
     /// dDT received from The Pie over the run: its shares and grants.
     pub pie_received_total: f64,
+    /// The step it left at (a `leave` event), if it did.
+    pub left_step: Option<u32>,
 }
 
 impl AgentRow {
@@ -71,20 +73,11 @@ impl AgentRow {
         pool_xdai: f64,
         lp_supply: f64,
     ) -> Option<f64> {
-        let (lp_ddt, lp_xdai) = if self.lp > 0.0 && lp_supply > 0.0 {
-            (
-                pool_ddt * self.lp / lp_supply,
-                pool_xdai * self.lp / lp_supply,
-            )
-        } else {
-            (0.0, 0.0)
-        };
-        let ddt = self.ddt + lp_ddt;
-        match price {
-            Some(p) => Some(self.xdai + lp_xdai + ddt * p),
-            None if ddt == 0.0 => Some(self.xdai + lp_xdai),
-            None => None,
-        }
+        crate::wealth::in_xdai(
+            (self.ddt, self.xdai, self.lp),
+            price,
+            (pool_ddt, pool_xdai, lp_supply),
+        )
     }
 }
 
@@ -149,6 +142,9 @@ pub struct StepMetrics {
     /// Without governance, the settings `set` events move (a mask over
     /// [`Governable::ALL`]) and their values in force: a column each, at the end.
     pub event_settings: Option<(u8, GovernedSettings)>,
+    /// Each type's spread of wealth, when asked for (`output.distribution`): four
+    /// columns per type after every other.
+    pub wealth: Option<Vec<crate::wealth::WealthStats>>,
 }
 
 /// The governance columns of a step.
@@ -201,6 +197,7 @@ impl StepMetrics {
             orgs_out_of_xdai: 0,
             governance: None,
             event_settings: None,
+            wealth: None,
         }
     }
 
@@ -296,6 +293,13 @@ impl StepMetrics {
                 }
             }
         }
+        for (i, w) in self.wealth.iter().flatten().enumerate() {
+            let kind = AgentType::from_index(i);
+            out(ColumnName::OfType("gini_wealth", kind), w.gini.into());
+            out(ColumnName::OfType("wealth_p10", kind), w.p10.into());
+            out(ColumnName::OfType("wealth_p50", kind), w.p50.into());
+            out(ColumnName::OfType("wealth_p90", kind), w.p90.into());
+        }
     }
 
     /// Column names, in the order of [`StepMetrics::cells`], for these use cases and the
@@ -320,7 +324,22 @@ impl StepMetrics {
         governed: bool,
         event_mask: u8,
     ) -> Vec<String> {
+        Self::columns_of(use_cases, types, governed, event_mask, false)
+    }
+
+    /// [`StepMetrics::columns_with`], with each type's wealth columns at the end when
+    /// `wealth` (`output.distribution`).
+    pub fn columns_of(
+        use_cases: &[String],
+        types: &crate::agent_type::TypeNames,
+        governed: bool,
+        event_mask: u8,
+        wealth: bool,
+    ) -> Vec<String> {
         let mut shape = Self::empty_with_types(0, use_cases.len(), types.len());
+        if wealth {
+            shape.wealth = Some(vec![Default::default(); types.len()]);
+        }
         shape.governance = governed.then(GovernanceMetrics::default);
         if !governed && event_mask != 0 {
             shape.event_settings = Some((event_mask, GovernedSettings::default()));

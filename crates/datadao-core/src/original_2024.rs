@@ -305,6 +305,7 @@ impl Replica {
                 crc_locked: 0.0,
                 weight: 0.0,
                 pie_received_total: a.pie_received,
+                left_step: None,
             });
         }
     }
@@ -628,6 +629,7 @@ impl Replica {
                 .count() as u64,
             governance: None,
             event_settings: None,
+            wealth: None,
         }
     }
 

@@ -10,11 +10,14 @@ use crate::agent_type::{AgentType, MAX_TYPES};
 /// Deficits closer than this are ties.
 const TIE: f64 = 1e-9;
 
-/// Counts per type and the shares they track.
+/// Counts per type and the shares they track. Arrivals follow the shares of those who
+/// have *joined*, so agents who leave are not replaced by more of their type; the counts
+/// the run reports are of those *present*.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Population {
     shares: Vec<f64>,
-    counts: [u64; MAX_TYPES],
+    joined: [u64; MAX_TYPES],
+    present: [u64; MAX_TYPES],
 }
 
 impl Population {
@@ -23,18 +26,19 @@ impl Population {
         assert!(shares.len() <= MAX_TYPES);
         Self {
             shares,
-            counts: [0; MAX_TYPES],
+            joined: [0; MAX_TYPES],
+            present: [0; MAX_TYPES],
         }
     }
 
-    /// Agents of each type so far, in type order.
+    /// Agents of each type present (joined and not left), in type order.
     pub fn counts(&self) -> &[u64] {
-        &self.counts[..self.shares.len()]
+        &self.present[..self.shares.len()]
     }
 
-    /// All agents so far.
+    /// All agents who have joined so far.
     pub fn total(&self) -> u64 {
-        self.counts.iter().sum()
+        self.joined.iter().sum()
     }
 
     /// The type the next newcomer takes.
@@ -47,7 +51,7 @@ impl Population {
             if share <= 0.0 {
                 continue;
             }
-            let deficit = share * total - self.counts[i] as f64;
+            let deficit = share * total - self.joined[i] as f64;
             if deficit > best_deficit + TIE {
                 best = kind;
                 best_deficit = deficit;
@@ -58,7 +62,13 @@ impl Population {
 
     /// Count a newcomer of `kind`.
     pub fn admit(&mut self, kind: AgentType) {
-        self.counts[kind.index()] += 1;
+        self.joined[kind.index()] += 1;
+        self.present[kind.index()] += 1;
+    }
+
+    /// Count one of `kind` leaving.
+    pub fn leave(&mut self, kind: AgentType) {
+        self.present[kind.index()] -= 1;
     }
 }
 

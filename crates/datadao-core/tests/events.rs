@@ -33,6 +33,7 @@ fn event(step: u64) -> EventConfig {
         step,
         set: None,
         join: None,
+        leave: None,
         remove_data: None,
         revoke: None,
     }
@@ -137,4 +138,78 @@ fn bad_events_are_refused_with_their_keys() {
         datadao_core::Economy::new(original).unwrap_err().key,
         "events"
     );
+}
+
+/// `leave`: half of the active members leave at step 50 with what they hold. They are
+/// no longer counted, take no more turns (no transaction of theirs after 50 but the
+/// removal of their data at 50), get no more Pie shares, and keep their tokens, which the
+/// audit (on) still counts; the other active members share the group's Pie among fewer.
+#[test]
+fn leavers_keep_their_tokens_and_stop_taking_part() {
+    let mut c = Config::default();
+    c.simulation.total_steps = 120;
+    c.simulation.audit = true;
+    let mut leave = event(50);
+    leave.leave = Some(FractionEvent {
+        kind: "active".into(),
+        fraction: 0.5,
+    });
+    c.events = vec![leave];
+    let mut sim = Simulation::new(c.clone()).unwrap();
+    let mut log = Log::default();
+    sim.run(&mut log).unwrap();
+    let at = &log.steps[50];
+    let active = AgentType::ACTIVE.index();
+    let mut leavers = Vec::new();
+    let mut rows = Vec::new();
+    sim.agent_rows(|r| rows.push(r));
+    for r in &rows {
+        if let Some(step) = r.left_step {
+            assert_eq!(step, 50);
+            assert_eq!(r.kind, AgentType::ACTIVE);
+            assert_eq!(r.weight, 0.0, "a leaver's data left with it");
+            leavers.push(r.agent_id);
+        }
+    }
+    // Events fire after the step's newcomers join: half of those present then, to
+    // the nearest agent, and the count drops by as many.
+    let left = leavers.len() as u64;
+    let present_then = at.agents[active] + left;
+    assert_eq!(left, (present_then as f64 * 0.5).round() as u64);
+    assert!(left > 5);
+    // Nothing of theirs after the event row but the removal of their data.
+    let event_seq = log
+        .tx
+        .iter()
+        .find(|t| t.action == Action::Event)
+        .map(|t| (t.step, t.seq))
+        .unwrap();
+    let after = |t: &Transaction| (t.step, t.seq) > event_seq;
+    for t in &log.tx {
+        if leavers.contains(&t.agent_id) && after(t) {
+            assert!(t.step == 50 && t.action == Action::Remove, "{t:?}");
+        }
+    }
+    // They keep their tokens: each holds now what it held after its last turn, bar
+    // nothing (no demurrage in the default).
+    let last_ddt: std::collections::HashMap<u32, f64> = log
+        .tx
+        .iter()
+        .filter(|t| leavers.contains(&t.agent_id) && !after(t))
+        .map(|t| (t.agent_id, t.ddt_balance))
+        .collect();
+    for r in rows.iter().filter(|r| r.left_step.is_some()) {
+        assert_eq!(
+            Some(&r.ddt),
+            last_ddt.get(&r.agent_id),
+            "agent {}",
+            r.agent_id
+        );
+    }
+    // Arrivals are not changed by departures: the run without the event admits the
+    // same types at the same steps.
+    c.events.clear();
+    let plain = run(c);
+    let total = |m: &StepMetrics| m.agents.iter().sum::<u64>();
+    assert_eq!(total(&plain.steps[119]), total(&log.steps[119]) + left);
 }

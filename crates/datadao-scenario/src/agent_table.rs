@@ -12,12 +12,23 @@ use datadao_core::{AgentRow, Economy, StepMetrics};
 pub const COLUMNS: &str =
     "agent_id,type,joined_step,ddt,xdai,lp,crc,crc_locked,weight,pie_received_total,wealth_xdai";
 
+/// The column a run with `leave` events adds: the step each agent left at, empty for
+/// those still present.
+pub const LEFT_COLUMN: &str = "left_step";
+
 /// Bytes a row takes at most, for the disk estimate (11 numbers of at most 24 bytes,
 /// the type and the commas).
 pub const ROW_BYTES: u64 = 300;
 
-/// One row, in the CSVs' spelling; `wealth_xdai` is empty without a price.
-pub fn push_row(out: &mut Vec<u8>, row: &AgentRow, last: &StepMetrics, types: &TypeNames) {
+/// One row, in the CSVs' spelling; `wealth_xdai` is empty without a price, and
+/// `left_step` (written when `leaves`) for an agent still present.
+pub fn push_row(
+    out: &mut Vec<u8>,
+    row: &AgentRow,
+    last: &StepMetrics,
+    types: &TypeNames,
+    leaves: bool,
+) {
     out.extend_from_slice(row.agent_id.to_string().as_bytes());
     out.push(b',');
     out.extend_from_slice(types.name(row.kind).as_bytes());
@@ -44,6 +55,12 @@ pub fn push_row(out: &mut Vec<u8>, row: &AgentRow, last: &StepMetrics, types: &T
     ) {
         push_f64(out, w);
     }
+    if leaves {
+        out.push(b',');
+        if let Some(step) = row.left_step {
+            out.extend_from_slice(step.to_string().as_bytes());
+        }
+    }
     out.push(b'\n');
 }
 
@@ -55,6 +72,11 @@ pub fn write<W: Write + ?Sized>(
 ) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1 << 17);
     buf.extend_from_slice(COLUMNS.as_bytes());
+    let leaves = economy.agents_may_leave();
+    if leaves {
+        buf.push(b',');
+        buf.extend_from_slice(LEFT_COLUMN.as_bytes());
+    }
     buf.push(b'\n');
     let mut result = Ok(());
     let types = economy.types();
@@ -62,7 +84,7 @@ pub fn write<W: Write + ?Sized>(
         if result.is_err() {
             return;
         }
-        push_row(&mut buf, &row, last, &types);
+        push_row(&mut buf, &row, last, &types, leaves);
         if buf.len() >= 1 << 16 {
             result = out.write_all(&buf);
             buf.clear();

@@ -93,11 +93,12 @@ const LINES: &[(&str, &str)] = &[
     ("governance.set.*.step", "How far one set proposal moves this governed setting."),
     ("governance.set.*.min", "Lowest value set proposals may move this governed setting to."),
     ("governance.set.*.max", "Highest value set proposals may move this governed setting to."),
-    ("events", "Scheduled shocks: a list of tables with step and one of set, join, remove_data, revoke (see the README)."),
+    ("events", "Scheduled shocks: a list of tables with step and one of set, join, leave, remove_data, revoke (see the README)."),
     ("output.dir", "Folder the outputs are written into (replacing the previous set whole)."),
     ("output.plot", "Draw the figures (simulation_results.png and flows.png)."),
     ("output.transactions", "Write transaction_history.csv, one row per transaction (about 600 MB by default)."),
     ("output.agents", "Write agents.csv: every agent at the end of the run, with its balances and wealth."),
+    ("output.distribution", "Add each type's Gini coefficient and 10th/50th/90th percentiles of wealth (xDAI at the step's price) to simulation_data.csv."),
     ("output.direct_io", "Write the transaction log with O_DIRECT, bypassing the page cache."),
     ("output.allow_huge", "Start work that is estimated not to fit in memory or on disk anyway."),
 ];

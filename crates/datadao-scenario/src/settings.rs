@@ -35,10 +35,18 @@ pub struct OutputSettings {
     /// `run_config.toml` only when turned off, so earlier records stay as they were.
     #[serde(skip_serializing_if = "is_true")]
     pub agents: bool,
+    /// Add each type's spread of wealth (Gini, 10th/50th/90th percentiles) to
+    /// `simulation_data.csv`. Recorded only when on, so earlier records stay as they were.
+    #[serde(skip_serializing_if = "is_false")]
+    pub distribution: bool,
 }
 
 fn is_true(v: &bool) -> bool {
     *v
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Default for OutputSettings {
@@ -50,6 +58,7 @@ impl Default for OutputSettings {
             direct_io: true,
             allow_huge: false,
             agents: true,
+            distribution: false,
         }
     }
 }
@@ -282,6 +291,7 @@ fn defaults_table() -> toml::Table {
     let mut output = toml::Table::try_from(OutputSettings::default()).expect("defaults serialize");
     // Left out of records at its default, but a setting all the same.
     output.insert("agents".into(), toml::Value::Boolean(true));
+    output.insert("distribution".into(), toml::Value::Boolean(false));
     table.insert("output".into(), toml::Value::Table(output));
     table
 }
@@ -961,6 +971,20 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
             item: None,
             related,
             accepted: e.accepted,
+            reason: None,
+        });
+    }
+    if settings.output.distribution
+        && settings.model.simulation.rules == datadao_core::config::Rules::Original2024
+    {
+        let key = "output.distribution".to_string();
+        return Err(ScenarioError::InvalidSetting {
+            sources: sources_covered(&key, &sources),
+            key,
+            value: "true".into(),
+            item: None,
+            related: Vec::new(),
+            accepted: "false under simulation.rules = original-2024 (its replica keeps no per-type spread of wealth)".into(),
             reason: None,
         });
     }

@@ -38,6 +38,9 @@ pub struct Agent {
     pub lp: f64,
     /// Whether it has had its first step (degens act differently then).
     pub has_acted: bool,
+    /// Whether it has left (a `leave` event): it keeps what it holds, which decays as
+    /// every holder's does, and takes no turn, no Pie share and no vote.
+    pub left: bool,
 }
 
 /// The rest of an agent's state: Circles and its schedule of random events. Kept apart
@@ -57,6 +60,8 @@ pub struct Member {
     pub data_events: [u32; 3],
     /// Step at which it next skips its action (`u32::MAX`: never).
     pub next_skip: u32,
+    /// Step at which it left (`u32::MAX`: it has not).
+    pub left_step: u32,
 }
 
 impl Member {
@@ -69,6 +74,7 @@ impl Member {
             issued_since_mint: crc,
             data_events: [u32::MAX; 3],
             next_skip: u32::MAX,
+            left_step: u32::MAX,
         }
     }
 }
@@ -439,6 +445,7 @@ mod tests {
             xdai: 0.0,
             lp: 0.0,
             has_acted: false,
+            left: false,
         }
     }
 

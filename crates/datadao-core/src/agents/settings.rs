@@ -396,7 +396,11 @@ impl AgentsConfig {
         TypeNames::with_custom(self.custom.keys().take(MAX_TYPES - 5).map(String::as_str))
     }
 
-    /// A scenario's own type's settings (`None` for the seed's five).
+    /// A scenario's own type's settings (`None` for the seed's five). Kept out of line:
+    /// the hot per-agent lookups below inline their seed arms and reach this only for a
+    /// scenario's own types.
+    #[cold]
+    #[inline(never)]
     pub fn custom(&self, kind: AgentType) -> Option<&CustomTypeConfig> {
         kind.index()
             .checked_sub(5)
@@ -417,14 +421,16 @@ impl AgentsConfig {
     }
 
     /// Whether a type's agents are members (hold data and CRC, mint, vote, get shares).
+    #[inline]
     pub fn is_member(&self, kind: AgentType) -> bool {
-        match self.custom(kind) {
-            Some(c) => c.member,
-            None => kind != AgentType::ORGANIZATION,
+        if kind.is_seed() {
+            return kind != AgentType::ORGANIZATION;
         }
+        self.custom(kind).is_some_and(|c| c.member)
     }
 
     /// Data, consent and minting behaviour of a member type (`None` for customers).
+    #[inline]
     pub fn member(&self, kind: AgentType) -> Option<&MemberConfig> {
         match kind {
             AgentType::DEGEN => Some(&self.degen.member),
@@ -438,6 +444,7 @@ impl AgentsConfig {
 
     /// The rules that replace a type's built-in behaviour (empty: its own, or none for a
     /// scenario's type).
+    #[inline]
     pub fn rules(&self, kind: AgentType) -> &[RuleConfig] {
         match kind {
             AgentType::DEGEN => &self.degen.rules,
@@ -450,6 +457,7 @@ impl AgentsConfig {
     }
 
     /// What a type does with a Pie share.
+    #[inline]
     pub fn pie_share_use(&self, kind: AgentType) -> PieShareUse {
         match kind {
             AgentType::DEGEN => self.degen.pie_share,
@@ -462,9 +470,12 @@ impl AgentsConfig {
     }
 
     /// Use case of a type's compute jobs.
+    #[inline]
     pub fn job_use_case(&self, kind: AgentType) -> &str {
-        if let Some(c) = self.custom(kind) {
-            return &c.data.job_use_case;
+        if !kind.is_seed() {
+            return self
+                .custom(kind)
+                .map_or("", |c| c.data.job_use_case.as_str());
         }
         match self.member(kind) {
             Some(m) => &m.job_use_case,
@@ -473,6 +484,7 @@ impl AgentsConfig {
     }
 
     /// (initial dDT, initial xDAI) of a type.
+    #[inline]
     pub fn endowment(&self, kind: AgentType) -> (f64, f64) {
         match kind {
             AgentType::DEGEN => (self.degen.initial_ddt, self.degen.initial_xdai),

@@ -175,11 +175,18 @@ impl Config {
 
     /// The columns of `simulation_data.csv` for this scenario.
     pub fn event_columns(&self) -> Vec<String> {
-        crate::metrics::StepMetrics::columns_with(
+        self.columns(false)
+    }
+
+    /// The columns of `simulation_data.csv` for this scenario, with each type's wealth
+    /// columns when `wealth` (`output.distribution`).
+    pub fn columns(&self, wealth: bool) -> Vec<String> {
+        crate::metrics::StepMetrics::columns_of(
             &self.data.use_cases,
             &self.agents.type_names(),
             self.governance.enabled,
             crate::events::set_mask(&self.events),
+            wealth,
         )
     }
 

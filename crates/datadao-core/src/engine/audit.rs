@@ -18,6 +18,8 @@ impl Simulation {
             sum_ddt,
             sum_lp,
             orgs_out_of_xdai,
+            left_xdai,
+            left_ddt,
         } = *tally;
         let counts = self.population.counts();
         let mean = |sums: &[f64]| -> Vec<Option<f64>> {
@@ -59,10 +61,11 @@ impl Simulation {
             }),
             event_settings: (!self.config.governance.enabled && self.event_mask != 0)
                 .then_some((self.event_mask, self.settings)),
+            wealth: self.measure_wealth.then(|| self.wealth_by_type()),
         };
         let holdings = Holdings {
-            agents_ddt: sum_ddt.iter().sum(),
-            agents_xdai: sum_xdai.iter().sum(),
+            agents_ddt: sum_ddt.iter().sum::<f64>() + left_ddt,
+            agents_xdai: sum_xdai.iter().sum::<f64>() + left_xdai,
             pool_ddt: self.pool.ddt_reserve(),
             pool_xdai: self.pool.xdai_reserve(),
             pie_ddt: self.pie.balance(),

@@ -87,6 +87,9 @@ impl Simulation {
         observer: &mut O,
     ) {
         let kind = self.agents[i].kind;
+        if self.agents[i].left {
+            return;
+        }
         let share = match groups {
             Some(dist) => dist.share_of(kind),
             None => {

@@ -36,6 +36,7 @@ impl Simulation {
             xdai,
             lp: 0.0,
             has_acted: false,
+            left: false,
         });
         self.members.push(Member::new(crc));
         self.pie_accounts.push(super::PieAccount {

@@ -45,10 +45,20 @@ struct BalanceSums {
     sum_ddt: PerTypeArray<f64>,
     sum_lp: f64,
     orgs_out_of_xdai: u64,
+    /// What agents who have left hold: still tokens the ledger counts, but no longer
+    /// in their type's averages.
+    left_xdai: f64,
+    left_ddt: f64,
 }
 
 impl BalanceSums {
     fn add(&mut self, a: &Agent) {
+        if a.left {
+            self.left_xdai += a.xdai;
+            self.left_ddt += a.ddt;
+            self.sum_lp += a.lp;
+            return;
+        }
         let t = a.kind.index();
         self.sum_xdai[t] += a.xdai;
         self.sum_ddt[t] += a.ddt;
@@ -128,6 +138,9 @@ pub struct Simulation {
     /// agent's share of them is this less its value when it joined, so the Pie's pass
     /// over every agent writes nothing more.
     pie_per_agent: PerTypeArray<f64>,
+    /// Whether each step measures the spread of wealth within each type
+    /// (`output.distribution`, set by the front end: a sort per type per step).
+    measure_wealth: bool,
 }
 
 /// An agent's Pie receipts, kept apart from its balances: written when it joins and
@@ -229,12 +242,53 @@ impl Simulation {
             rule_memory: Vec::new(),
             pie_accounts: Vec::new(),
             pie_per_agent: [0.0; MAX_TYPES],
+            measure_wealth: false,
             events,
             event_numbers,
             next_event: 0,
             event_mask: crate::events::set_mask(&config.events),
             config,
         })
+    }
+
+    /// Measure each type's spread of wealth every step (`StepMetrics::wealth`).
+    pub fn set_measure_wealth(&mut self, on: bool) {
+        self.measure_wealth = on;
+    }
+
+    /// Each type's spread of wealth now, over the agents present, at the pool's price.
+    fn wealth_by_type(&self) -> Vec<crate::wealth::WealthStats> {
+        let price = self.pool.price();
+        let pool = (
+            self.pool.ddt_reserve(),
+            self.pool.xdai_reserve(),
+            self.pool.lp_supply(),
+        );
+        let mut by_type: Vec<Vec<f64>> = vec![Vec::new(); self.types.len()];
+        let mut priced = true;
+        for a in self.agents.iter().filter(|a| !a.left) {
+            match crate::wealth::in_xdai((a.ddt, a.xdai, a.lp), price, pool) {
+                Some(w) => by_type[a.kind.index()].push(w),
+                None => priced = false,
+            }
+        }
+        by_type
+            .iter_mut()
+            .map(|w| {
+                if priced {
+                    crate::wealth::WealthStats::of(w)
+                } else {
+                    crate::wealth::WealthStats::default()
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a `leave` event is scheduled.
+    pub fn agents_may_leave(&self) -> bool {
+        self.events
+            .iter()
+            .any(|(_, e)| matches!(e, crate::events::Event::Leave(..)))
     }
 
     /// Every agent as it stands, in join order (the rows of `agents.csv`).
@@ -252,8 +306,12 @@ impl Simulation {
                 crc: m.crc,
                 crc_locked: m.crc_locked,
                 weight: self.data.member(i).weight,
-                pie_received_total: self.pie_per_agent[a.kind.index()] - account.base
-                    + account.paid,
+                pie_received_total: if a.left {
+                    account.paid
+                } else {
+                    self.pie_per_agent[a.kind.index()] - account.base + account.paid
+                },
+                left_step: (m.left_step != u32::MAX).then_some(m.left_step),
             });
         }
     }
@@ -511,6 +569,9 @@ impl Simulation {
         if self.agents[i].joined_step < step {
             self.pass_a_day_for(i);
         }
+        if self.agents[i].left {
+            return;
+        }
         self.data_turn(step, i, observer);
         if self.outlook_stale {
             self.outlook = self.fresh_outlook();
@@ -598,6 +659,10 @@ impl Simulation {
             return;
         }
         a.crc *= crc_factor;
+        // One who has left claims no more issuance here; what it holds still decays.
+        if self.agents[i].left {
+            return;
+        }
         a.unclaimed_days += 1;
         if u64::from(a.unclaimed_days) >= interval {
             let claim =

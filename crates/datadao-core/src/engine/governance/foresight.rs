@@ -98,6 +98,8 @@ impl Simulation {
             type_rules: self.type_rules.clone(),
             pie_accounts: with_room(&self.pie_accounts, extra).ok_or_else(refused)?,
             pie_per_agent: self.pie_per_agent,
+            // A look-ahead needs no spread of wealth.
+            measure_wealth: false,
             events: self.events.clone(),
             event_numbers: self.event_numbers.clone(),
             next_event: self.next_event,

@@ -159,6 +159,10 @@ impl Simulation {
             let Some(p) = turnout[kind.index()] else {
                 continue;
             };
+            // One who has left has no vote, and its weight counts for no quorum.
+            if self.agents[i].left {
+                continue;
+            }
             let weight = rule.weight(self.agents[i].ddt, self.members[i].crc_locked);
             eligible += weight;
             if !self.governance.rng.gen_bool(p) {
