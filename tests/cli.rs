@@ -1229,3 +1229,56 @@ fn the_distribution_columns_are_agents_csvs_spread() {
     let config = fs::read_to_string(plain.path().join("run_config.toml")).unwrap();
     assert!(!config.contains("distribution = "));
 }
+
+/// `pie-farming`: without a reward budget farmers lose what they put in (The Pie returns
+/// less than was spent, less two fees); with the preset's budget they gain. The audit
+/// is on: the budget's dDT is counted apart.
+#[test]
+fn pie_farming_pays_only_with_a_reward_budget() {
+    let farmer_xdai = |subsidy: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        datadao(dir.path())
+            .args(["-q", "--preset", "pie-farming", "--steps", "300", "--audit"])
+            .args(["--no-plot", "--no-transactions"])
+            .args(["--set", &format!("pie.subsidy_per_step={subsidy}")])
+            .assert()
+            .success();
+        let data = rows(&dir.path().join("simulation_data.csv"));
+        num(data.last().unwrap(), "avg_xdai_farmer")
+    };
+    assert!(farmer_xdai("0") < 1.0);
+    assert!(farmer_xdai("25") > 1.0);
+}
+
+/// A sweep of a scenario with its own type: `sweep_runs.csv` and `sweep_points.csv`
+/// name its columns (`final_avg_xdai_farmer`, ...) and every row has the header's width.
+#[test]
+fn a_sweep_follows_the_scenarios_own_types() {
+    let dir = tempfile::tempdir().unwrap();
+    datadao(dir.path())
+        .args([
+            "sweep",
+            "-q",
+            "--preset",
+            "pie-farming",
+            "--steps",
+            "30",
+            "--runs",
+            "2",
+        ])
+        .args(["--grid", "market.fee_rate=0.003,0.01", "--no-plot"])
+        .assert()
+        .success();
+    for (file, column) in [
+        ("sweep_runs.csv", "final_avg_xdai_farmer"),
+        ("sweep_points.csv", "final_avg_xdai_farmer_mean"),
+    ] {
+        let text = fs::read_to_string(dir.path().join(file)).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert!(header.contains(&column), "{file}: {header:?}");
+        for line in lines {
+            assert_eq!(line.split(',').count(), header.len(), "{file}: {line}");
+        }
+    }
+}

@@ -44,3 +44,17 @@ def test_governance_example_compares_the_weight_rules(tmp_path):
     sums = table[["share_power", "share_active", "share_casual"]].sum(axis=1)
     assert ((sums - 1).abs() < 1e-12).all()
     assert figure.stat().st_size > 10_000
+
+
+def test_pie_farming_example_finds_where_farming_pays(tmp_path):
+    pytest.importorskip("matplotlib")
+    module = runpy.run_path(str(ROOT / "examples" / "pie_farming.py"))
+    figure = tmp_path / "p.png"
+    table = module["main"](steps=300, runs=1, figure=str(figure))
+    assert len(table) == 5 * 4 * 4
+    # No reward budget: farming loses at every fee and rate; the largest pays at the
+    # seed's fee.
+    assert (table[table["pie.subsidy_per_step"] == 0]["farmer_profit_xdai"] < 0).all()
+    rich = table[(table["pie.subsidy_per_step"] == 50) & (table["market.fee_rate"] == 0.003)]
+    assert (rich["farmer_profit_xdai"] > 0).all()
+    assert figure.stat().st_size > 10_000

@@ -57,6 +57,11 @@ pub const PRESETS: &[Preset] = &[
         summary: "the governed seed with token voting: each vote weighs the dDT its member holds",
         toml: include_str!("../../../presets/plutocracy.toml"),
     },
+    Preset {
+        name: "pie-farming",
+        summary: "an adversary: farmers buy compute over their own data to farm a usage-paid Pie with a 25 dDT/step reward budget",
+        toml: include_str!("../../../presets/pie-farming.toml"),
+    },
 ];
 
 /// The preset called `name`: the one place a name is looked up.

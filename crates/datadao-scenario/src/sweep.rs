@@ -658,13 +658,26 @@ pub fn is_governed(plan: &Plan) -> bool {
     plan.points.iter().any(|p| p.config.governance.enabled)
 }
 
-/// Columns of `sweep_runs.csv` for these axes; `governed` adds each run's final
-/// treasury, proposals and governed settings (`final_treasury_ddt`, ...).
-pub fn runs_header(axes: &[Axis], governed: bool) -> String {
+/// The sweep's agent types: every point's are the same (a grid varies values, and a
+/// type one point declares, every point declares), so the first point's.
+pub fn plan_types(plan: &Plan) -> datadao_core::agent_type::TypeNames {
+    plan.points
+        .first()
+        .map(|p| p.config.agents.type_names())
+        .unwrap_or_default()
+}
+
+/// Columns of `sweep_runs.csv` for these axes and types; `governed` adds each run's
+/// final treasury, proposals and governed settings (`final_treasury_ddt`, ...).
+pub fn runs_header(
+    axes: &[Axis],
+    governed: bool,
+    types: &datadao_core::agent_type::TypeNames,
+) -> String {
     let mut cols = vec!["point".to_string()];
     cols.extend(axes.iter().map(|a| a.key.clone()));
     cols.extend(["run".to_string(), "seed".to_string()]);
-    cols.extend(RunKpis::columns(governed));
+    cols.extend(RunKpis::columns_for(governed, types));
     cols.join(",")
 }
 
@@ -991,7 +1004,11 @@ pub fn execute_until(
     flag: &StopFlag,
 ) -> Result<(), SweepError> {
     let governed = is_governed(plan);
-    writeln!(runs_out, "{}", runs_header(&plan.axes, governed))?;
+    writeln!(
+        runs_out,
+        "{}",
+        runs_header(&plan.axes, governed, &plan_types(plan))
+    )?;
     writeln!(series_out, "{}", series_header(&plan.axes))?;
     reduce(
         plan,
