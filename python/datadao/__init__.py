@@ -79,6 +79,57 @@ def _with_events(settings: Any, events: Any) -> Any:
     return merged
 
 
+def _policies(agents: Any) -> Optional[Dict[str, Any]]:
+    """The ``"policy"`` entries of ``agents=``, by type name (``None`` without any)."""
+    if not isinstance(agents, Mapping):
+        return None
+    found = {
+        name: table["policy"]
+        for name, table in agents.items()
+        if isinstance(table, Mapping) and "policy" in table
+    }
+    return found or None
+
+
+def _with_agents(settings: Any, agents: Any) -> Any:
+    """``settings`` with a scenario's own agent types (``agents={"bot": {"share": 0.1,
+    ...}}``) as their dotted keys, ``agents.bot.share`` and so on: the scenario file's
+    ``[agents.bot]``. A nested table (``"data": {...}``) becomes its dotted keys, a list
+    (``"rules": [...]``) stays one value. A key given here and in ``settings`` is
+    refused, naming it; anything that is not a mapping of names to mappings too."""
+    if agents is None:
+        return settings
+    if not isinstance(agents, Mapping):
+        raise ConfigError(
+            f"invalid argument agents= {type(agents).__name__}: accepted: a mapping of type names to their settings, e.g. {{'bot': {{'share': 0.1}}}}"
+        )
+    if not isinstance(settings, (Mapping, type(None))):
+        return settings
+    merged = dict(settings or {})
+
+    def put(key: str, value: Any) -> None:
+        if key in merged:
+            raise ConfigError(
+                f"invalid setting {key} (from argument agents= and settings): given twice; accepted: one of them"
+            )
+        merged[key] = value
+
+    for name, table in agents.items():
+        if not isinstance(name, str) or not isinstance(table, Mapping):
+            raise ConfigError(
+                f"invalid argument agents= entry {name!r}: accepted: a type name (text) and a mapping of its settings"
+            )
+        for field_name, value in table.items():
+            if field_name == "policy":
+                continue  # not a setting: handed to the engine apart (see _policies)
+            if isinstance(value, Mapping):
+                for inner, v in value.items():
+                    put(f"agents.{name}.{field_name}.{inner}", v)
+            else:
+                put(f"agents.{name}.{field_name}", value)
+    return merged
+
+
 _DTYPES = {"i8": "<i8", "f8": "<f8", "u1": "u1", "u4": "<u4"}
 
 
@@ -217,6 +268,7 @@ def run(
     audit: bool = False,
     progress: Optional[bool] = None,
     events: Optional[Sequence[Mapping[str, Any]]] = None,
+    agents: Optional[Mapping[str, Mapping[str, Any]]] = None,
 ) -> Result:
     """Run one simulation and return its results as DataFrames.
 
@@ -234,6 +286,10 @@ def run(
             runs in an interactive session.
         events: scheduled shocks, as the scenario file's ``[[events]]``, e.g.
             ``[{"step": 100, "set": {"market.fee_rate": 0.05}}]``.
+        agents: a scenario's own agent types, as the scenario file's
+            ``[agents.<name>]``, e.g. ``{"holder": {"share": 0.1, "initial_ddt": 10,
+            "rules": [{"do": "sell", "amount": "ddt / 2"}]}}``; their columns
+            (``agents_holder``, ...) follow the seed's.
 
     Returns:
         A :class:`Result` with ``steps``, ``transactions``, ``config`` and ``summary``.
@@ -257,12 +313,13 @@ def run(
     try:
         out = _native.run(
             preset,
-            _with_events(settings, events),
+            _with_agents(_with_events(settings, events), agents),
             steps,
             seed,
             transactions,
             audit,
             bar,
+            _policies(agents),
         )
     finally:
         bar.close()
@@ -337,6 +394,7 @@ def sweep(
     progress: Optional[bool] = None,
     shards: Optional[int] = None,
     events: Optional[Sequence[Mapping[str, Any]]] = None,
+    agents: Optional[Mapping[str, Mapping[str, Any]]] = None,
 ) -> Sweep:
     """Sweep settings over a grid with Monte Carlo runs per point.
 
@@ -346,7 +404,7 @@ def sweep(
             give their cartesian product (the last varies fastest).
         runs: runs per point; run ``i`` of a point uses seed ``run_seed(point seed,
             i)``, the CLI's rule.
-        preset, settings, steps, events: the base scenario, as in :func:`run`.
+        preset, settings, steps, events, agents: the base scenario, as in :func:`run`.
         zip: pair the axes value by value instead of taking their product.
         jobs: threads for a local sweep (default: every core).
         executor: any ``concurrent.futures.Executor`` (a Dask
@@ -376,11 +434,15 @@ def sweep(
     values of a list setting. The CLI's spellings (``"KEY=V1,V2"``, or a list of
     them) are read by the CLI's parser.
     """
+    if _policies(agents):
+        raise ConfigError(
+            "invalid setting agents.<type>.policy (from argument agents= of sweep): accepted: rules in a sweep; Python policies run in run() only in this version"
+        )
     kwargs: Dict[str, Any] = dict(
         grid=_plain(grid),
         runs=runs,
         preset=preset,
-        settings=_with_events(settings, events),
+        settings=_with_agents(_with_events(settings, events), agents),
         steps=steps,
         zip=zip,
         jobs=jobs,

@@ -44,8 +44,9 @@ def run(
     transactions: Optional[bool] = None,
     audit: Optional[bool] = None,
     progress: Optional[Progress] = None,
+    policies: Optional[Dict[str, Callable[[Any], Any]]] = None,
 ) -> Dict[str, Any]:
-    """Run a simulation; returns ``steps`` and ``transactions`` as column buffers
+    """Run a simulation (``policies``: a callable per type name, its behaviour); returns ``steps`` and ``transactions`` as column buffers
     (``names``, ``kinds``, ``data``, ``categories``), ``governance`` (a dict of column
     lists, or ``None`` when governance is off), ``config``, ``summary`` and ``flows``
     (one dict per band of the flow diagram: ``from``, ``to``, ``token``, ``amount``) and

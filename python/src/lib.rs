@@ -23,6 +23,7 @@ mod collection;
 mod conversion;
 mod errors;
 mod estimate;
+mod policy;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -120,7 +121,7 @@ fn config<'py>(
 
 /// Run a simulation into columns. `progress(steps_done)` is called about every 50 ms.
 #[pyfunction]
-#[pyo3(signature = (preset=None, settings=None, steps=None, seed=None, transactions=None, audit=None, progress=None))]
+#[pyo3(signature = (preset=None, settings=None, steps=None, seed=None, transactions=None, audit=None, progress=None, policies=None))]
 #[allow(clippy::too_many_arguments)]
 fn run<'py>(
     py: Python<'py>,
@@ -131,6 +132,7 @@ fn run<'py>(
     transactions: Option<&Bound<'py, PyAny>>,
     audit: Option<&Bound<'py, PyAny>>,
     progress: Option<&Bound<'py, PyAny>>,
+    policies: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let preset = conversion::preset_name(preset)?;
     let typed = conversion::settings_values(settings)?;
@@ -162,6 +164,32 @@ fn run<'py>(
     economy
         .set_measure_wealth(wealth)
         .map_err(|e| errors::config(e.into()))?;
+    let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
+    if let Some(policies) = policies {
+        let use_cases: std::sync::Arc<[String]> = use_cases.clone().into();
+        for (name, callable) in policies.iter() {
+            let name: String = name.extract()?;
+            let key = format!("agents.{name}.policy");
+            let Some(kind) = types.find(&name) else {
+                return Err(ConfigError::new_err(format!(
+                    "invalid setting {key} (from argument agents=): no type '{name}' in the scenario; accepted: a policy for a declared type (give it a share)"
+                )));
+            };
+            if !callable.is_callable() {
+                return Err(ConfigError::new_err(format!(
+                    "invalid setting {key} = {callable} (from argument agents=): accepted: a callable f(o) returning a list of actions"
+                )));
+            }
+            let policy = policy::PyPolicy {
+                callable: callable.unbind(),
+                use_cases: std::sync::Arc::clone(&use_cases),
+                failure: std::sync::Arc::clone(&failure),
+            };
+            economy
+                .set_policy(kind, std::sync::Arc::new(policy))
+                .map_err(|e| errors::config(e.into()))?;
+        }
+    }
     let stop = StopFlag::new();
     economy.set_stop(stop.clone());
     let mut sink = Collect {
@@ -209,6 +237,12 @@ fn run<'py>(
         return Err(errors::out_of_memory(what, bytes));
     }
     if let Err(e) = outcome {
+        // A policy's own exception, with its traceback, rather than its message.
+        if let StepError::Policy(_) = e {
+            if let Some(err) = failure.lock().ok().and_then(|mut slot| slot.take()) {
+                return Err(err);
+            }
+        }
         return Err(errors::step(e.clone(), &e.to_string()));
     }
     let flows = last

@@ -301,3 +301,103 @@ def test_leavers_and_the_spread_of_wealth():
     assert last["wealth_p50_power"] == pytest.approx(power.median(), rel=1e-12)
     plain = datadao.run(steps=10)
     assert "left_step" not in plain.agents and not any("gini" in c for c in plain.steps)
+
+
+def test_agents_declare_a_scenarios_own_types(cli, tmp_path):
+    """``agents=`` is the scenario file's ``[agents.<name>]``: the same numbers as the
+    CLI's run of that file, in run and in sweep; misuse is refused by name."""
+    (tmp_path / "s.toml").write_text(
+        '[agents.holder]\nshare = 0.1\ninitial_ddt = 10\n\n[agents.holder.data]\nquantity = 500\n\n'
+        '[[agents.holder.rules]]\nwhen = "ddt > 5"\ndo = "sell"\namount = 1\n'
+    )
+    run_cli(cli, tmp_path, "-q", "--config", "s.toml", "--steps", "60", "--no-plot")
+    holder = {
+        "share": 0.1,
+        "initial_ddt": 10,
+        "data": {"quantity": 500},
+        "rules": [{"when": "ddt > 5", "do": "sell", "amount": 1}],
+    }
+    r = datadao.run(steps=60, agents={"holder": holder})
+    data = read_cli_csv(tmp_path / "simulation_data.csv")
+    pd.testing.assert_frame_equal(r.steps, data, check_exact=True, check_dtype=False)
+    assert r.steps["agents_holder"].iloc[-1] > 0
+    assert (r.agents["type"] == "holder").sum() == r.steps["agents_holder"].iloc[-1]
+    s = datadao.sweep({"market.fee_rate": [0.003, 0.01]}, steps=30, agents={"holder": holder})
+    assert "final_avg_xdai_holder" in s.runs
+    with pytest.raises(datadao.ConfigError, match="given twice"):
+        datadao.run(steps=5, agents={"holder": {"share": 0.1}}, settings={"agents.holder.share": 0.2})
+    with pytest.raises(datadao.ConfigError, match="agents="):
+        datadao.run(steps=5, agents=["holder"])
+    with pytest.raises(datadao.ConfigError, match="agents.Holder"):
+        datadao.run(steps=5, agents={"Holder": {"share": 0.1}})
+
+
+def test_a_policy_equal_to_rules_gives_their_numbers():
+    """A Python policy that says what a rules definition says gives the same numbers
+    cell for cell, transactions included, ``o.chance`` drawing as ``chance`` does."""
+    rules = [
+        {"when": "ddt > 5", "do": "sell", "amount": 1},
+        {"when": "chance(0.3)", "do": "buy", "amount": 2},
+        {"when": "age >= 3", "do": "spend", "amount": 1, "use_case": "research", "partial": True},
+    ]
+
+    def policy(o):
+        out = []
+        if o.ddt > 5:
+            out.append(("sell", 1))
+        if o.chance(0.3):
+            out.append(("buy", 2))
+        # Rules see the state each predecessor left; a policy reads before it acts, so
+        # this condition is one its predecessors cannot change.
+        if o.age >= 3:
+            out.append({"do": "spend", "amount": 1, "use_case": "research", "partial": True})
+        return out
+
+    bot = {"share": 0.1, "initial_ddt": 10, "initial_xdai": 1}
+    a = datadao.run(steps=150, audit=True, transactions=True, agents={"bot": {**bot, "rules": rules}})
+    b = datadao.run(steps=150, audit=True, transactions=True, agents={"bot": {**bot, "policy": policy}})
+    assert a.steps["agents_bot"].iloc[-1] > 5
+    assert (a.transactions["agent_type"].astype(str) == "bot").sum() > 100
+    pd.testing.assert_frame_equal(a.steps, b.steps, check_exact=True)
+    pd.testing.assert_frame_equal(a.transactions, b.transactions, check_exact=True)
+
+
+def test_a_policys_errors_stop_the_run_with_its_traceback():
+    """An exception inside the policy is raised by ``run()`` as itself, traceback and
+    all; a bad action, a bad return value or an observation kept past its call are
+    refused by name."""
+
+    def boom(o):
+        if o.step == 20:
+            raise ZeroDivisionError("the policy's own error")
+        return []
+
+    with pytest.raises(ZeroDivisionError, match="the policy's own error") as caught:
+        datadao.run(steps=60, agents={"bot": {"share": 0.2, "policy": boom}})
+    assert any(entry.name == "boom" for entry in caught.traceback)
+    for returned, message in [
+        (lambda o: [("fly", 1)], "action 'fly'"),
+        (lambda o: 5, "accepted: a list"),
+        (lambda o: [{"do": "spend", "amount": 1, "use_case": "nowhere"}], "use_case 'nowhere'"),
+        (lambda o: [("buy", "lots")], "amount = lots"),
+    ]:
+        with pytest.raises((ValueError, TypeError), match=message):
+            datadao.run(steps=30, agents={"bot": {"share": 0.2, "policy": returned}})
+    kept = []
+    with pytest.raises(RuntimeError, match="has ended"):
+        datadao.run(steps=30, agents={"bot": {"share": 0.2, "policy": lambda o: kept.append(o) or []}})
+        kept[0].ddt
+    with pytest.raises(datadao.ConfigError, match="callable"):
+        datadao.run(steps=5, agents={"bot": {"share": 0.2, "policy": 3}})
+    with pytest.raises(datadao.ConfigError, match="sweep"):
+        datadao.sweep({"market.fee_rate": [0.003]}, steps=5, agents={"bot": {"share": 0.2, "policy": boom}})
+
+
+def test_a_stateful_policy_example_runs():
+    """``examples/stateful_policy.py``: an object that learns across steps."""
+    import runpy
+    from pathlib import Path
+
+    module = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples" / "stateful_policy.py"))
+    trader, result = module["main"](steps=120)
+    assert trader.calls > 0 and result.steps["agents_trader"].iloc[-1] > 0

@@ -81,6 +81,10 @@ pub enum StepError {
     /// A broken invariant (the audit), or a figure that became NaN or infinite.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// A type's policy failed (a Python exception, an action it may not take): the run
+    /// stops, and the front end reports it.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyFailure),
     /// The run's [`StopFlag`] was raised. The economy is left mid-step: a front end
     /// drops it and writes nothing from it.
     #[error("stopped on request before the run ended")]

@@ -94,6 +94,23 @@ impl Economy {
         }
     }
 
+    /// Give a type a policy (behaviour as code, e.g. a Python function); the
+    /// original-2024 rules refuse it.
+    pub fn set_policy(
+        &mut self,
+        kind: crate::AgentType,
+        policy: std::sync::Arc<dyn crate::policy::Policy>,
+    ) -> Result<(), ConfigError> {
+        match self {
+            Economy::Model(sim) => sim.set_policy(kind, policy),
+            Economy::Original2024(_) => Err(crate::validation::err(
+                "policy",
+                "a policy",
+                "no policy under simulation.rules = original-2024",
+            )),
+        }
+    }
+
     /// Measure each type's spread of wealth every step (`output.distribution`); the
     /// original-2024 rules refuse it (their replica keeps no such figures).
     pub fn set_measure_wealth(&mut self, on: bool) -> Result<(), ConfigError> {

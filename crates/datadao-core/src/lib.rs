@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod numbers;
 pub mod original_2024;
 pub mod pie;
+pub mod policy;
 pub mod population;
 pub mod rules;
 pub mod shares;

@@ -43,7 +43,7 @@ impl Simulation {
             base: self.pie_per_agent[kind.index()],
             paid: 0.0,
         });
-        if self.type_rules.iter().any(Option::is_some) {
+        if self.remembers() {
             self.rule_memory.push(super::rules::RuleMemory {
                 price_at_join: self.pool.price().unwrap_or(f64::NAN),
                 ..Default::default()

@@ -138,6 +138,10 @@ pub struct Simulation {
     /// agent's share of them is this less its value when it joined, so the Pie's pass
     /// over every agent writes nothing more.
     pie_per_agent: PerTypeArray<f64>,
+    /// Each type's policy (behaviour as code from the front end), if it has one.
+    policies: PerTypeArray<Option<std::sync::Arc<dyn crate::policy::Policy>>>,
+    /// The first policy that failed this step: the step ends with it.
+    policy_failure: Option<crate::policy::PolicyFailure>,
     /// Whether each step measures the spread of wealth within each type
     /// (`output.distribution`, set by the front end: a sort per type per step).
     measure_wealth: bool,
@@ -243,12 +247,39 @@ impl Simulation {
             pie_accounts: Vec::new(),
             pie_per_agent: [0.0; MAX_TYPES],
             measure_wealth: false,
+            policies: Default::default(),
+            policy_failure: None,
             events,
             event_numbers,
             next_event: 0,
             event_mask: crate::events::set_mask(&config.events),
             config,
         })
+    }
+
+    /// Give type `kind` a policy: its agents then act by it alone, in place of rules or
+    /// built-in behaviour. Before the first step only (agents keep memory for it from
+    /// their joining).
+    pub fn set_policy(
+        &mut self,
+        kind: crate::AgentType,
+        policy: std::sync::Arc<dyn crate::policy::Policy>,
+    ) -> Result<(), ConfigError> {
+        let name = self.types.name(kind).to_owned();
+        if kind.index() >= self.types.len() || self.next_step > 0 || !self.agents.is_empty() {
+            return Err(crate::validation::err(
+                &format!("agents.{name}.policy"),
+                "a policy",
+                "a policy for a type of the scenario, given before the run starts",
+            ));
+        }
+        self.policies[kind.index()] = Some(policy);
+        Ok(())
+    }
+
+    /// Whether agents keep what rules and policies observe beyond their balances.
+    fn remembers(&self) -> bool {
+        self.type_rules.iter().any(Option::is_some) || self.policies.iter().any(Option::is_some)
     }
 
     /// Measure each type's spread of wealth every step (`StepMetrics::wealth`).
@@ -414,6 +445,9 @@ impl Simulation {
             Some(done) => done,
             None => self.advance(step, observer),
         };
+        if let Some(failure) = self.policy_failure.take() {
+            return Err(StepError::Policy(failure));
+        }
         if self.stop.is_raised() {
             return Err(StepError::Stopped);
         }
@@ -459,7 +493,7 @@ impl Simulation {
         self.pie_accounts
             .try_reserve_exact(n)
             .map_err(|_| refused())?;
-        if self.type_rules.iter().any(Option::is_some) {
+        if self.remembers() {
             self.rule_memory
                 .try_reserve_exact(n)
                 .map_err(|_| refused())?;
@@ -541,6 +575,9 @@ impl Simulation {
             let i = if shuffled { self.order[n] as usize } else { n };
             self.agent_turn(step, i, &mut plan, &type_rules, observer);
             crc_held += self.members[i].crc;
+            if self.policy_failure.is_some() {
+                return (crc_held, None);
+            }
         }
 
         let subsidy = self.config.pie.subsidy_per_step;
@@ -582,7 +619,15 @@ impl Simulation {
         if self.noisy && self.skips_today(step, i) {
             return;
         }
-        if let Some(rules) = &type_rules[self.agents[i].kind.index()] {
+        let kind = self.agents[i].kind;
+        if let Some(policy) = self.policies[kind.index()].clone() {
+            if let Err(message) = self.policy_turn(step, i, &*policy, observer) {
+                self.policy_failure = Some(crate::policy::PolicyFailure {
+                    type_name: self.types.name(kind).to_owned(),
+                    message,
+                });
+            }
+        } else if let Some(rules) = &type_rules[kind.index()] {
             self.rules_turn(step, i, rules, observer);
         } else {
             agents::decide(&self.agents[i], &self.config.agents, &self.outlook, plan);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::Simulation;
 use crate::agents::{self, DataIntent, Intent, Plan};
 use crate::circles::{self, MintPolicy};
+use crate::policy::{Deed, Policy};
 use crate::rules::expr::Environment;
 use crate::rules::{ActionKind, Observable, Rule};
 use crate::transactions::Observer;
@@ -94,6 +95,17 @@ impl Environment for View<'_> {
     }
 }
 
+impl crate::policy::PolicyView for View<'_> {
+    fn read(&mut self, observable: Observable) -> f64 {
+        Environment::read(self, observable)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        // As the rule language's `chance(p)`: one draw, compared the same way.
+        self.draw() < p
+    }
+}
+
 impl Simulation {
     /// Agent `i`'s turn by its type's `rules`, in order.
     pub(super) fn rules_turn<O: Observer>(
@@ -108,69 +120,120 @@ impl Simulation {
             if !rule.when.eval(&mut view) {
                 continue;
             }
-            let amount = rule.amount.eval(&mut view);
-            let intent = match rule.action {
-                ActionKind::Buy => Intent::BuyDdtExact {
-                    amount,
-                    max_price: rule.max_price.eval(&mut view),
-                },
-                ActionKind::BuyWith => Intent::BuyWithXdai { amount },
-                ActionKind::Sell => Intent::SellDdt { amount },
-                ActionKind::Spend => Intent::Compute {
-                    amount,
-                    partial: rule.partial,
-                    use_case: rule.use_case,
-                },
-                ActionKind::BuyAndSpend => Intent::BuyForJob {
-                    amount,
-                    use_case: rule.use_case,
-                },
-                ActionKind::AddLiquidity => Intent::AddLiquidity {
-                    ddt: amount,
-                    xdai: rule.xdai.eval(&mut view),
-                },
-                ActionKind::RemoveLiquidity => Intent::RemoveLiquidity { lp: amount },
-                ActionKind::Mint => Intent::Mint { amount },
-                ActionKind::Redeem => Intent::Redeem { amount },
-                ActionKind::Contribute | ActionKind::Revoke | ActionKind::RemoveData => {
-                    let data = match rule.action {
-                        ActionKind::Contribute => {
-                            let quality = rule.quality.eval(&mut view);
-                            let quantity = rule.quantity.eval(&mut view);
-                            let all = ((1u16 << self.use_cases) - 1) as u8;
-                            DataIntent::Contribute {
-                                quantity,
-                                quality,
-                                allowed: if rule.use_case_given {
-                                    1 << rule.use_case
-                                } else {
-                                    all
-                                },
-                            }
-                        }
-                        ActionKind::Revoke => DataIntent::Revoke {
-                            use_case: rule.use_case,
-                        },
-                        _ => DataIntent::Remove,
-                    };
-                    if self.data_action_is_possible(i, &data) {
-                        self.apply_data(step, i, data, observer);
-                    }
-                    continue;
+            let mut deed = Deed::new(rule.action, rule.amount.eval(&mut view));
+            match rule.action {
+                ActionKind::Buy => deed.max_price = rule.max_price.eval(&mut view),
+                ActionKind::AddLiquidity => deed.xdai = rule.xdai.eval(&mut view),
+                ActionKind::Contribute => {
+                    deed.quality = rule.quality.eval(&mut view);
+                    deed.quantity = rule.quantity.eval(&mut view);
                 }
-            };
-            if amount.is_nan() {
-                continue;
+                _ => {}
             }
-            let mut plan = Plan::new();
-            plan.push(intent);
-            if self.noisy {
-                let jitter = self.amount_jitter[self.agents[i].kind.index()];
-                agents::jitter(&mut plan, jitter, &mut self.rng);
-            }
-            self.apply(step, i, plan[0], observer);
+            deed.use_case = (rule.use_case_given || rule.action != ActionKind::Contribute)
+                .then_some(rule.use_case);
+            deed.partial = rule.partial;
+            self.carry_out_deed(step, i, deed, observer);
         }
         self.rule_memory[i].turns += 1;
+    }
+
+    /// Agent `i`'s turn by its type's `policy`: the actions it returns, in order, each
+    /// checked as a rule's `do` is at load (a known use case; no CRC or data actions for
+    /// a customer). An `Err` names what was wrong and stops the run.
+    pub(super) fn policy_turn<O: Observer>(
+        &mut self,
+        step: u32,
+        i: usize,
+        policy: &dyn Policy,
+        observer: &mut O,
+    ) -> Result<(), String> {
+        let mut deeds = Vec::new();
+        policy.decide(&mut View { sim: self, i, step }, &mut deeds)?;
+        let member = self.is_member[self.agents[i].kind.index()];
+        for deed in deeds {
+            if deed.action == ActionKind::Revoke && deed.use_case.is_none() {
+                return Err("revoke without a use case; accepted: revoke with one".into());
+            }
+            if deed
+                .use_case
+                .is_some_and(|u| usize::from(u) >= self.use_cases)
+            {
+                return Err(format!(
+                    "use case number {} of an action; accepted: 0 to {}",
+                    deed.use_case.unwrap_or(0),
+                    self.use_cases - 1
+                ));
+            }
+            if !member && !deed.action.is_for_customers() {
+                return Err(format!(
+                    "{:?} by a customer (organizations, and types with member = false, hold no CRC and no data); accepted: buy, buy_with, sell, spend, buy_and_spend, add_liquidity, remove_liquidity",
+                    deed.action
+                ));
+            }
+            self.carry_out_deed(step, i, deed, observer);
+        }
+        self.rule_memory[i].turns += 1;
+        Ok(())
+    }
+
+    /// One action of a rule or a policy, through the one apply path: data actions when
+    /// they can happen, the rest as intents (an amount that is not a number does
+    /// nothing), jittered as a native plan is under behaviour noise.
+    fn carry_out_deed<O: Observer>(&mut self, step: u32, i: usize, deed: Deed, observer: &mut O) {
+        let use_case = deed
+            .use_case
+            .unwrap_or(self.job_use_case[self.agents[i].kind.index()]);
+        let amount = deed.amount;
+        let intent = match deed.action {
+            ActionKind::Buy => Intent::BuyDdtExact {
+                amount,
+                max_price: deed.max_price,
+            },
+            ActionKind::BuyWith => Intent::BuyWithXdai { amount },
+            ActionKind::Sell => Intent::SellDdt { amount },
+            ActionKind::Spend => Intent::Compute {
+                amount,
+                partial: deed.partial,
+                use_case,
+            },
+            ActionKind::BuyAndSpend => Intent::BuyForJob { amount, use_case },
+            ActionKind::AddLiquidity => Intent::AddLiquidity {
+                ddt: amount,
+                xdai: deed.xdai,
+            },
+            ActionKind::RemoveLiquidity => Intent::RemoveLiquidity { lp: amount },
+            ActionKind::Mint => Intent::Mint { amount },
+            ActionKind::Redeem => Intent::Redeem { amount },
+            ActionKind::Contribute | ActionKind::Revoke | ActionKind::RemoveData => {
+                let data = match deed.action {
+                    ActionKind::Contribute => {
+                        let all = ((1u16 << self.use_cases) - 1) as u8;
+                        DataIntent::Contribute {
+                            quantity: deed.quantity,
+                            quality: deed.quality,
+                            allowed: deed.use_case.map_or(all, |u| 1 << u),
+                        }
+                    }
+                    ActionKind::Revoke => DataIntent::Revoke { use_case },
+                    _ => DataIntent::Remove,
+                };
+                if self.data_action_is_possible(i, &data) {
+                    self.apply_data(step, i, data, observer);
+                }
+                return;
+            }
+        };
+        if amount.is_nan() {
+            return;
+        }
+        let mut plan = Plan::new();
+        plan.push(intent);
+        if self.noisy {
+            let jitter = self.amount_jitter[self.agents[i].kind.index()];
+            agents::jitter(&mut plan, jitter, &mut self.rng);
+        }
+        self.apply(step, i, plan[0], observer);
     }
 
     /// Whether a data action of a rule can happen: a dataset needs a finite positive

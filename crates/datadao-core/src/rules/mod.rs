@@ -156,6 +156,26 @@ const ACTIONS: &[(&str, ActionKind)] = &[
     ("remove_data", ActionKind::RemoveData),
 ];
 
+/// The action called `name`, as a rule's `do` or a policy's action names it.
+pub fn action(name: &str) -> Option<ActionKind> {
+    ACTIONS.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+}
+
+impl ActionKind {
+    /// Whether a customer (organizations, `member = false`) may take it: no CRC, no
+    /// data.
+    pub fn is_for_customers(self) -> bool {
+        !matches!(
+            self,
+            ActionKind::Mint
+                | ActionKind::Redeem
+                | ActionKind::Contribute
+                | ActionKind::Revoke
+                | ActionKind::RemoveData
+        )
+    }
+}
+
 /// A rule, compiled.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {

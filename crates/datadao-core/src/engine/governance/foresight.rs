@@ -100,6 +100,9 @@ impl Simulation {
             pie_per_agent: self.pie_per_agent,
             // A look-ahead needs no spread of wealth.
             measure_wealth: false,
+            // A fork acts as the run does: the same policies, shared.
+            policies: self.policies.clone(),
+            policy_failure: None,
             events: self.events.clone(),
             event_numbers: self.event_numbers.clone(),
             next_event: self.next_event,
