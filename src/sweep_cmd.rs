@@ -247,6 +247,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         runs,
         jobs,
         shard,
+        policies: Vec::new(),
     };
     let bar = progress_bar(runs, "runs", args.quiet);
     bar.set_length((mine.len() as u64).saturating_mul(runs));

@@ -25,6 +25,7 @@ values are converted with a depth limit and a cycle check. Ctrl-C raises
 from __future__ import annotations
 
 import io
+import pickle
 import sys
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -434,10 +435,7 @@ def sweep(
     values of a list setting. The CLI's spellings (``"KEY=V1,V2"``, or a list of
     them) are read by the CLI's parser.
     """
-    if _policies(agents):
-        raise ConfigError(
-            "invalid setting agents.<type>.policy (from argument agents= of sweep): accepted: rules in a sweep; Python policies run in run() only in this version"
-        )
+    policies = _policies(agents)
     kwargs: Dict[str, Any] = dict(
         grid=_plain(grid),
         runs=runs,
@@ -450,13 +448,23 @@ def sweep(
     if executor is None:
         bar = _Progress("runs", progress)
         try:
-            runs_csv, series_csv, _, _ = _native.sweep_tables(progress=bar, **kwargs)
+            runs_csv, series_csv, _, _ = _native.sweep_tables(progress=bar, policies=policies, **kwargs)
         finally:
             bar.close()
     else:
         kwargs["jobs"] = jobs or 1
         # Every point resolved and checked here, before anything is shipped.
         n = _native.sweep_shards(shards=shards, **kwargs)
+        if policies:
+            # Shipped to the executor's workers: each must pickle.
+            for name, policy in policies.items():
+                try:
+                    pickle.dumps(policy)
+                except Exception as e:  # pickle raises many types
+                    raise ConfigError(
+                        f"invalid setting agents.{name}.policy (from argument agents=): it cannot be pickled for the executor ({e}); accepted: a module-level function or a picklable object"
+                    ) from e
+            kwargs["policies"] = policies
         futures = [executor.submit(_sweep_shard, kwargs, k, n) for k in range(1, n + 1)]
         bar = _Progress("shards", progress)
         bar.start(n)

@@ -169,17 +169,7 @@ fn run<'py>(
         let use_cases: std::sync::Arc<[String]> = use_cases.clone().into();
         for (name, callable) in policies.iter() {
             let name: String = name.extract()?;
-            let key = format!("agents.{name}.policy");
-            let Some(kind) = types.find(&name) else {
-                return Err(ConfigError::new_err(format!(
-                    "invalid setting {key} (from argument agents=): no type '{name}' in the scenario; accepted: a policy for a declared type (give it a share)"
-                )));
-            };
-            if !callable.is_callable() {
-                return Err(ConfigError::new_err(format!(
-                    "invalid setting {key} = {callable} (from argument agents=): accepted: a callable f(o) returning a list of actions"
-                )));
-            }
+            let kind = policy_type(&types, &name, &callable)?;
             let policy = policy::PyPolicy {
                 callable: callable.unbind(),
                 use_cases: std::sync::Arc::clone(&use_cases),
@@ -364,6 +354,26 @@ fn run<'py>(
     Ok(out)
 }
 
+/// The type a policy given for `name` drives, or why not.
+fn policy_type(
+    types: &TypeNames,
+    name: &str,
+    callable: &Bound<'_, PyAny>,
+) -> PyResult<datadao_core::AgentType> {
+    let key = format!("agents.{name}.policy");
+    let Some(kind) = types.find(name) else {
+        return Err(ConfigError::new_err(format!(
+            "invalid setting {key} (from argument agents=): no type '{name}' in the scenario; accepted: a policy for a declared type (give it a share)"
+        )));
+    };
+    if !callable.is_callable() {
+        return Err(ConfigError::new_err(format!(
+            "invalid setting {key} = {callable} (from argument agents=): accepted: a callable f(o) returning a list of actions"
+        )));
+    }
+    Ok(kind)
+}
+
 /// `agents.csv` as column buffers: every agent at the end of the run.
 fn agent_table<'py>(
     py: Python<'py>,
@@ -545,6 +555,7 @@ fn prepare(
             runs,
             jobs,
             shard,
+            policies: Vec::new(),
         },
         base,
         zip,
@@ -586,7 +597,7 @@ fn sweep_shards<'py>(
 /// shard.toml, sweep.toml)`: the CLI's tables as bytes, and the texts `merge_shards`
 /// checks the shards with (`shard.toml` is `None` without a shard).
 #[pyfunction]
-#[pyo3(signature = (grid, runs, preset=None, settings=None, steps=None, zip=None, jobs=None, shard=None, progress=None))]
+#[pyo3(signature = (grid, runs, preset=None, settings=None, steps=None, zip=None, jobs=None, shard=None, progress=None, policies=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep_tables<'py>(
     py: Python<'py>,
@@ -599,8 +610,30 @@ fn sweep_tables<'py>(
     jobs: Option<&Bound<'py, PyAny>>,
     shard: Option<(usize, usize)>,
     progress: Option<&Bound<'py, PyAny>>,
+    policies: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let p = prepare(grid, runs, preset, settings, steps, zip, jobs, shard)?;
+    let mut p = prepare(grid, runs, preset, settings, steps, zip, jobs, shard)?;
+    let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
+    if let Some(policies) = policies {
+        let types = sweep::plan_types(&p.plan);
+        let use_cases: std::sync::Arc<[String]> = p
+            .plan
+            .points
+            .first()
+            .map(|pt| pt.config.data.use_cases.clone())
+            .unwrap_or_default()
+            .into();
+        for (name, callable) in policies.iter() {
+            let name: String = name.extract()?;
+            let kind = policy_type(&types, &name, &callable)?;
+            let source = policy::PySource {
+                callable: callable.unbind(),
+                use_cases: std::sync::Arc::clone(&use_cases),
+                failure: std::sync::Arc::clone(&failure),
+            };
+            p.plan.policies.push((kind, std::sync::Arc::new(source)));
+        }
+    }
     let plan = &p.plan;
     if let Some(cb) = progress {
         let mine = sweep::shard_points(plan.points.len(), plan.shard).len() as u64;
@@ -617,7 +650,13 @@ fn sweep_tables<'py>(
         sweep::execute_until(plan, &mut runs_out, &mut series_out, &on_run, &stop)?;
         Ok::<_, anyhow::Error>((runs_out, series_out))
     })?
-    .map_err(errors::work)?;
+    .map_err(|e| {
+        // A policy's own exception, with its traceback, rather than its message.
+        match failure.lock().ok().and_then(|mut slot| slot.take()) {
+            Some(err) => err,
+            None => errors::work(e),
+        }
+    })?;
     let shard_toml = plan.shard.map(|s| merge::shard_toml(s, plan.points.len()));
     let sweep_toml = merge::sweep_toml(plan.runs, p.zip, &plan.axes, &p.base.settings);
     PyTuple::new(

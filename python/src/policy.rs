@@ -8,7 +8,7 @@
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 
-use datadao_core::policy::{Deed, Policy, PolicyView};
+use datadao_core::policy::{Deed, Policy, PolicySource, PolicyView};
 use datadao_core::rules;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -201,6 +201,44 @@ impl Policy for PyPolicy {
                     slot.get_or_insert(e);
                 }
                 Err(message)
+            }
+        })
+    }
+}
+
+/// A sweep's policy: each run gets a deep copy of the user's callable (a function is
+/// its own copy), so every run starts from the same state whatever the threads do.
+pub struct PySource {
+    pub callable: Py<PyAny>,
+    pub use_cases: Arc<[String]>,
+    pub failure: Arc<Mutex<Option<PyErr>>>,
+}
+
+impl std::fmt::Debug for PySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PySource")
+    }
+}
+
+impl PolicySource for PySource {
+    fn fresh(&self) -> Result<Arc<dyn Policy>, String> {
+        Python::attach(|py| {
+            let copied = py
+                .import("copy")
+                .and_then(|copy| copy.call_method1("deepcopy", (self.callable.bind(py),)));
+            match copied {
+                Ok(callable) => Ok(Arc::new(PyPolicy {
+                    callable: callable.unbind(),
+                    use_cases: Arc::clone(&self.use_cases),
+                    failure: Arc::clone(&self.failure),
+                }) as Arc<dyn Policy>),
+                Err(e) => {
+                    let message = format!("the policy cannot be copied for each run ({e}); accepted: a callable copy.deepcopy can copy");
+                    if let Ok(mut slot) = self.failure.lock() {
+                        slot.get_or_insert(PyTypeError::new_err(message.clone()));
+                    }
+                    Err(message)
+                }
             }
         })
     }

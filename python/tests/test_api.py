@@ -389,8 +389,39 @@ def test_a_policys_errors_stop_the_run_with_its_traceback():
         kept[0].ddt
     with pytest.raises(datadao.ConfigError, match="callable"):
         datadao.run(steps=5, agents={"bot": {"share": 0.2, "policy": 3}})
-    with pytest.raises(datadao.ConfigError, match="sweep"):
-        datadao.sweep({"market.fee_rate": [0.003]}, steps=5, agents={"bot": {"share": 0.2, "policy": boom}})
+    with pytest.raises(ZeroDivisionError, match="the policy's own error"):
+        datadao.sweep({"market.fee_rate": [0.003]}, steps=30, agents={"bot": {"share": 0.2, "policy": boom}})
+
+
+class Counter:
+    """A stateful policy: sells 1 dDT on every third call it gets."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, o):
+        self.calls += 1
+        return [("sell", 1)] if self.calls % 3 == 0 and o.ddt >= 1 else []
+
+
+def test_a_sweep_gives_every_run_a_fresh_copy_of_a_policy():
+    """Each run of a sweep starts from a copy of the policy, so a stateful policy gives
+    the same numbers on one thread or many, and run ``i`` of a point equals ``run()``
+    with that seed; a policy that cannot be pickled is refused for an executor."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bot = {"bot": {"share": 0.1, "initial_ddt": 10, "policy": Counter()}}
+    grid = {"market.fee_rate": [0.003, 0.01]}
+    one = datadao.sweep(grid, runs=2, steps=40, jobs=1, agents=bot)
+    many = datadao.sweep(grid, runs=2, steps=40, jobs=2, agents=bot)
+    pd.testing.assert_frame_equal(one.runs, many.runs, check_exact=True)
+    assert bot["bot"]["policy"].calls == 0, "the user's object itself is not called"
+    with ThreadPoolExecutor(2) as pool:
+        shipped = datadao.sweep(grid, runs=2, steps=40, agents=bot, executor=pool)
+    pd.testing.assert_frame_equal(one.runs, shipped.runs, check_exact=True)
+    with pytest.raises(datadao.ConfigError, match="pickled"):
+        with ThreadPoolExecutor(1) as pool:
+            datadao.sweep(grid, steps=5, executor=pool, agents={"bot": {"share": 0.1, "policy": lambda o: []}})
 
 
 def test_a_stateful_policy_example_runs():

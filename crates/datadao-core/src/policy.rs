@@ -71,3 +71,11 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
     /// stops the run.
     fn decide(&self, view: &mut dyn PolicyView, deeds: &mut Vec<Deed>) -> Result<(), String>;
 }
+
+/// Where each run of a sweep gets its policy: a fresh one per run (a copy of the
+/// user's object, in the Python package), so a policy that keeps state starts every run
+/// from the same state and a sweep's numbers do not depend on how runs share threads.
+pub trait PolicySource: Send + Sync + std::fmt::Debug {
+    /// A policy for one run.
+    fn fresh(&self) -> Result<std::sync::Arc<dyn Policy>, String>;
+}

@@ -512,6 +512,7 @@ mod tests {
             runs,
             jobs: 1,
             shard,
+            policies: Vec::new(),
         };
         let (mut r, mut s) = (Vec::new(), Vec::new());
         sweep::execute(&plan, &mut r, &mut s, &|| {}).unwrap();

@@ -632,7 +632,7 @@ impl Observer for RunWatch {
     }
 }
 
-fn run_one(config: &Config, flag: &StopFlag) -> Result<RunResult, RunFailure> {
+fn run_one(config: &Config, plan: &Plan, flag: &StopFlag) -> Result<RunResult, RunFailure> {
     let steps = config.simulation.total_steps;
     let mut watch = RunWatch {
         kpis: KpiTracker::default(),
@@ -641,6 +641,17 @@ fn run_one(config: &Config, flag: &StopFlag) -> Result<RunResult, RunFailure> {
         last: steps - 1,
     };
     let mut economy = Economy::new(config.clone()).map_err(RunFailure::Config)?;
+    for (kind, source) in &plan.policies {
+        let policy = source.fresh().map_err(|message| {
+            RunFailure::Step(StepError::Policy(datadao_core::policy::PolicyFailure {
+                type_name: config.agents.type_names().name(*kind).to_owned(),
+                message,
+            }))
+        })?;
+        economy
+            .set_policy(*kind, policy)
+            .map_err(RunFailure::Config)?;
+    }
     economy.set_stop(flag.clone());
     while !economy.is_finished() {
         // A raised flag ends the step (and so the run) with `StepError::Stopped`.
@@ -966,6 +977,12 @@ pub struct Plan {
     pub jobs: usize,
     /// This machine's slice of the points, if it runs one shard.
     pub shard: Option<ShardIndex>,
+    /// Types whose behaviour is a policy (the Python package's), each run given a fresh
+    /// one; empty from the CLI.
+    pub policies: Vec<(
+        datadao_core::AgentType,
+        std::sync::Arc<dyn datadao_core::policy::PolicySource>,
+    )>,
 }
 
 /// The units of a sweep in their fixed global order (point by point, run by run),
@@ -1084,7 +1101,7 @@ fn reduce(
                     stop()?;
                     let mut config = plan.points[u.point].config.clone();
                     config.simulation.seed = unit_seed(plan, u);
-                    let r = run_one(&config, flag).map_err(|cause| match cause {
+                    let r = run_one(&config, plan, flag).map_err(|cause| match cause {
                         RunFailure::Step(StepError::Stopped) => SweepError::Stopped,
                         cause => SweepError::Run {
                             point: u.point,
