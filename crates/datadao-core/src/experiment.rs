@@ -23,18 +23,7 @@ pub fn run_seed(base: u64, index: u64) -> u64 {
 /// Largest seed a run can have (`i64::MAX`).
 pub const MAX_SEED: u64 = i64::MAX as u64;
 
-/// The `q`-quantile (0..=1) of sorted values by linear interpolation between closest
-/// ranks (numpy's default, "type 7"): position `(n - 1) q`.
-pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = h.ceil() as usize;
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
-}
+pub use crate::quantile::percentile;
 
 /// Values of one quantity across runs, in bounded memory. Exact up to `2 * CAPACITY`
 /// values; beyond that, sorted values are merged pairwise into weighted centroids

@@ -41,6 +41,7 @@ pub mod original_2024;
 pub mod pie;
 pub mod policy;
 pub mod population;
+pub mod quantile;
 pub mod rules;
 pub mod shares;
 pub mod transactions;

@@ -40,8 +40,8 @@ pub struct WealthStats {
 }
 
 impl WealthStats {
-    /// The figures of `wealth` (sorted here, in place). Percentiles interpolate
-    /// linearly between the two nearest ranks (numpy's default, `(n - 1) p`); the Gini
+    /// The figures of `wealth` (sorted here, in place). Percentiles are the sweeps'
+    /// ([`crate::quantile::percentile`], numpy's default); the Gini
     /// coefficient is `sum_i (2i - n - 1) x_i / (n sum x)` over the sorted values
     /// (1-based `i`), the mean absolute difference over twice the mean.
     pub fn of(wealth: &mut [f64]) -> Self {
@@ -57,13 +57,7 @@ impl WealthStats {
             .map(|(i, &x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
             .sum();
         let gini = (total > 0.0).then(|| weighted / (n * total));
-        let at = |p: f64| {
-            let position = (n - 1.0) * p;
-            let below = position.floor() as usize;
-            let above = (below + 1).min(wealth.len() - 1);
-            let fraction = position - below as f64;
-            Some(wealth[below] + (wealth[above] - wealth[below]) * fraction)
-        };
+        let at = |q: f64| crate::quantile::percentile(wealth, q);
         Self {
             gini,
             p10: at(0.1),
