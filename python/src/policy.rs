@@ -14,6 +14,9 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+/// Most actions one call may return.
+const MAX_ACTIONS: usize = 10_000;
+
 /// The view of one call, valid only while the call lasts.
 type ViewPtr = NonNull<dyn PolicyView + 'static>;
 
@@ -180,6 +183,12 @@ impl PyPolicy {
                 "the policy returned {result}: accepted: a list of (action, amount) pairs or dicts, or None"
             ))
         })? {
+            // An endless generator would hold the run (and the GIL) forever.
+            if deeds.len() >= MAX_ACTIONS {
+                return Err(PyValueError::new_err(format!(
+                    "the policy returned more than {MAX_ACTIONS} actions for one turn; accepted: at most {MAX_ACTIONS}"
+                )));
+            }
             deeds.push(self.deed(&item?)?);
         }
         Ok(())

@@ -380,6 +380,7 @@ def test_a_policys_errors_stop_the_run_with_its_traceback():
         (lambda o: 5, "accepted: a list"),
         (lambda o: [{"do": "spend", "amount": 1, "use_case": "nowhere"}], "use_case 'nowhere'"),
         (lambda o: [("buy", "lots")], "amount = lots"),
+        (lambda o: iter(lambda: ("sell", 1), None), "more than 10000 actions"),
     ]:
         with pytest.raises((ValueError, TypeError), match=message):
             datadao.run(steps=30, agents={"bot": {"share": 0.2, "policy": returned}})

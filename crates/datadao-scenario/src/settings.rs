@@ -542,6 +542,27 @@ fn build(
     }
 }
 
+/// The type a key of a scenario's own type names (`agents.<name>.<setting>`): not a
+/// seed type's, nor one edit from one (`degn` is a typo, left unknown so the error
+/// suggests the key meant), and a name of letters, digits, `_` and `-` (anything else,
+/// `agents."../x"`, is no type; the core refuses the rest of a bad name with its rule).
+fn own_type_of(key: &str) -> Option<&str> {
+    let mut parts = key.splitn(3, '.');
+    let (Some("agents"), Some(name), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let seed = datadao_core::AgentType::SEED_NAMES;
+    let shaped = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let typo = seed
+        .iter()
+        .any(|s| strsim::damerau_levenshtein(s, name) <= 1);
+    (shaped && !typo).then_some(name)
+}
+
 /// The key an environment variable sets, if it is one of ours.
 fn key_for_variable(var: &str, source: &Source, known: &Flat) -> Option<Result<String>> {
     if let Some((_, key, _)) = NAMED_VARIABLES.iter().find(|(v, _, _)| *v == var) {
@@ -552,7 +573,8 @@ fn key_for_variable(var: &str, source: &Source, known: &Flat) -> Option<Result<S
         return None;
     }
     let key = rest.to_ascii_lowercase().replace("__", ".");
-    if known.contains_key(&key) {
+    // A scenario's own type's key is declared when it is set.
+    if known.contains_key(&key) || own_type_of(&key).is_some() {
         Some(Ok(key))
     } else {
         Some(Err(unknown_key_error(&key, source, known)))
@@ -717,20 +739,10 @@ impl Layers {
     /// of the seed's): the first such key makes every setting of that type known, at its
     /// default, and gives it a Pie group (`pie.shares.<name>`, 0 until set).
     fn declare_type(&mut self, key: &str) {
-        let mut parts = key.splitn(3, '.');
-        let (Some("agents"), Some(name), Some(_)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let Some(name) = own_type_of(key) else {
             return;
         };
-        // A name one edit from a seed type's (`degn`) is a typo, not a new type: it
-        // stays unknown, and the error suggests the key meant.
-        let seed = datadao_core::AgentType::SEED_NAMES;
-        if seed.contains(&name)
-            || seed
-                .iter()
-                .any(|s| strsim::damerau_levenshtein(s, name) <= 1)
-            || self.known.contains_key(&format!("agents.{name}.share"))
-        {
+        if self.known.contains_key(&format!("agents.{name}.share")) {
             return;
         }
         let template = toml::Table::try_from(datadao_core::agents::CustomTypeConfig::default())
@@ -1319,6 +1331,18 @@ mod tests {
         .unwrap();
         assert_eq!(r.settings.model.market.fee_rate, 0.01);
         assert_eq!(r.settings.model.agents.power.max_buy_price, 3.0);
+    }
+
+    /// A scenario's own type can be declared through the environment too; a name that
+    /// is no type's (`agents."../x"`) stays an unknown key.
+    #[test]
+    fn every_channel_declares_a_scenarios_own_type() {
+        let r = resolve(&env(&[("DATADAO_AGENTS__FARMER__SHARE", "0.1")])).unwrap();
+        assert_eq!(r.settings.model.agents.custom["farmer"].share, 0.1);
+        assert_eq!(own_type_of("agents.../x.share"), None);
+        assert_eq!(own_type_of("agents..share"), None);
+        assert_eq!(own_type_of("agents.degn.share"), None);
+        assert_eq!(own_type_of("agents.farmer.data.quantity"), Some("farmer"));
     }
 
     #[test]
