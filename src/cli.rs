@@ -175,9 +175,28 @@ pub struct ScenarioArgs {
     /// (output.allow_huge = true).
     #[arg(long)]
     pub allow_huge: bool,
+    /// A success criterion, "NAME: METRIC OP VALUE" with OP one of >=, <=, >, < and
+    /// METRIC a column of sweep_runs.csv, e.g. "floor: final_price >= 0.5"
+    /// (repeatable; added to the file's [[criteria]], replacing one of the same name).
+    #[arg(long = "criterion", value_name = "CRITERION")]
+    pub criterion: Vec<String>,
 }
 
 impl ScenarioArgs {
+    /// `--criterion` flags, as the scenario crate reads them.
+    pub fn criteria(&self) -> Vec<Given<toml::Value>> {
+        self.criterion
+            .iter()
+            .map(|text| {
+                Given::new(
+                    "criteria",
+                    toml::Value::String(text.clone()),
+                    Source::Flag(format!("--criterion {text}")),
+                )
+            })
+            .collect()
+    }
+
     /// The flags as (dotted key, raw value, the flag as typed), `--set` first so that the
     /// dedicated flags win.
     pub fn overrides(&self) -> Result<Vec<Given<String>>, String> {

@@ -61,6 +61,7 @@ pub fn resolve_with(args: &ScenarioArgs, scenario_file: Option<PathBuf>) -> Resu
         env: environment()?,
         typed: Vec::new(),
         flags,
+        criteria: args.criteria(),
     };
     Ok(settings::resolve(&inputs)?)
 }

@@ -66,7 +66,12 @@ pub struct BandedPanel {
     /// Draw each line segment on its own, with no joins between them (see
     /// [`render_segmented`]).
     pub segments: bool,
+    /// What the x axis is (`step (day)` unless a panel says otherwise).
+    pub x_label: &'static str,
 }
+
+/// The x axis of a panel over a run's steps.
+pub const STEP_AXIS: &str = "step (day)";
 
 /// Attach bands to a panel.
 pub fn with_bands(panel: Panel, bands: Vec<Band>) -> BandedPanel {
@@ -74,6 +79,7 @@ pub fn with_bands(panel: Panel, bands: Vec<Band>) -> BandedPanel {
         panel,
         bands,
         segments: false,
+        x_label: STEP_AXIS,
     }
 }
 
@@ -83,6 +89,7 @@ impl From<Panel> for BandedPanel {
             panel,
             bands: Vec::new(),
             segments: false,
+            x_label: STEP_AXIS,
         }
     }
 }
@@ -492,7 +499,7 @@ where
     let panel = &banded.panel;
     chart
         .configure_mesh()
-        .x_desc("step (day)")
+        .x_desc(banded.x_label)
         .y_desc(panel.y_label.as_str())
         .x_label_formatter(&tick)
         .y_label_formatter(&tick)

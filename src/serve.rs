@@ -892,6 +892,7 @@ async fn band(State(state): State<Arc<AppState>>, bytes: Bytes) -> ApiResult<Jso
             runs: seeds,
             jobs,
             shard: None,
+            criteria: Vec::new(),
             policies: Vec::new(),
         };
         let done = sweep::bands_until(&plan, &|| {}, &task_flag);

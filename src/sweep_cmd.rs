@@ -38,6 +38,8 @@ fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
     let mut table: toml::Table = toml::from_str(&text)
         .map_err(|e| anyhow!("cannot parse sweep file {}: {e}", path.display()))?;
     let mut section = SweepSection::default();
+    // `datadao optimize` reads `[optimize]`; one file may serve both commands.
+    table.remove("optimize");
     if let Some(sweep) = table.remove("sweep") {
         let sweep = sweep
             .as_table()
@@ -114,7 +116,16 @@ fn shared_inputs(shared: &ScenarioArgs, file: Option<&ConfigText>) -> Result<Inp
         env: environment()?,
         typed: Vec::new(),
         flags: shared.overrides().map_err(anyhow::Error::msg)?,
+        criteria: shared.criteria(),
     })
+}
+
+/// Where criterion `c` was given, for a refusal of its metric.
+fn criterion_source(
+    resolved: &settings::Resolved,
+    c: &datadao_scenario::criteria::Criterion,
+) -> Source {
+    resolved.criterion_source(&c.name)
 }
 
 /// The effective sweep as TOML: `[sweep]` plus the base scenario. Identical for every
@@ -247,8 +258,10 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         runs,
         jobs,
         shard,
+        criteria: base.criteria.clone(),
         policies: Vec::new(),
     };
+    sweep::check_criteria(&plan, &|c| criterion_source(&base_resolved, c))?;
     let bar = progress_bar(runs, "runs", args.quiet);
     bar.set_length((mine.len() as u64).saturating_mul(runs));
     let mut runs_out = output::create(&set.path(sweep::RUNS_FILE))?;

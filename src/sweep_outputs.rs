@@ -65,7 +65,9 @@ const ABRIDGED_POINTS: usize = 12;
 const ABRIDGED_KPIS: [&str; 3] = ["final_price", "final_pie", "volatility"];
 
 /// `sweep_points.csv` abridged for the terminal: the first points' settings, runs, and
-/// the median [5th, 95th percentile] of a few KPIs.
+/// the median [5th, 95th percentile] of a few KPIs. With criteria, the points with the
+/// highest `all_pass_rate` first (ties in point order), each criterion's pass rate and
+/// Wilson 95% interval before the KPIs.
 pub fn points_abridged(set: &OutputSet) -> Result<String> {
     let text = std::fs::read_to_string(set.path(sweep::POINTS_FILE))
         .with_context(|| format!("cannot read {}", sweep::POINTS_FILE))?;
@@ -82,30 +84,51 @@ pub fn points_abridged(set: &OutputSet) -> Result<String> {
             }
         })
     };
+    // The criteria, by their `_pass_rate` columns (`all` last).
+    let passes: Vec<&str> = header
+        .iter()
+        .filter_map(|c| c.strip_suffix("_pass_rate"))
+        .collect();
+    let all_col = col("all_pass_rate");
     let mut rows = vec![{
         let mut h: Vec<String> = header.iter().take(runs_col + 1).map(String::from).collect();
+        h.extend(passes.iter().map(|n| format!("{n} pass [95%]")));
         h.extend(ABRIDGED_KPIS.iter().map(|k| format!("{k} p50 [p5, p95]")));
         h
     }];
+    // The points shown: the first ones, or with criteria the best by all_pass_rate.
+    let mut shown: Vec<(f64, usize, csv::StringRecord)> = Vec::new();
     let mut total = 0;
     for record in reader.records() {
         let record = record?;
+        let rank = all_col
+            .and_then(|c| record.get(c))
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(f64::NEG_INFINITY);
+        shown.push((rank, total, record));
         total += 1;
-        if rows.len() > ABRIDGED_POINTS {
-            continue;
+        if all_col.is_some() {
+            shown.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         }
+        shown.truncate(ABRIDGED_POINTS);
+    }
+    for (_, _, record) in &shown {
         let mut row: Vec<String> = record.iter().take(runs_col + 1).map(String::from).collect();
-        for k in ABRIDGED_KPIS {
-            let get = |s: &str| {
-                col(&format!("{k}_{s}"))
-                    .and_then(|c| record.get(c))
-                    .unwrap_or("")
-            };
+        let get = |name: String| col(&name).and_then(|c| record.get(c)).unwrap_or("");
+        for n in &passes {
             row.push(format!(
                 "{} [{}, {}]",
-                num(get("p50")),
-                num(get("p5")),
-                num(get("p95"))
+                num(get(format!("{n}_pass_rate"))),
+                num(get(format!("{n}_pass_lo"))),
+                num(get(format!("{n}_pass_hi")))
+            ));
+        }
+        for k in ABRIDGED_KPIS {
+            row.push(format!(
+                "{} [{}, {}]",
+                num(get(format!("{k}_p50"))),
+                num(get(format!("{k}_p5"))),
+                num(get(format!("{k}_p95")))
             ));
         }
         rows.push(row);
@@ -145,23 +168,108 @@ pub fn finish_outputs_with(
     plot: bool,
     plot_points: Option<&[usize]>,
 ) -> Result<()> {
-    // The points table, from the runs table as written (a merge gets the same).
+    // The points table, from the runs table as written (a merge gets the same), with
+    // the criteria the effective sweep (`sweep.toml`, written first) lists.
+    let effective = std::fs::read_to_string(set.path(SWEEP_FILE))
+        .with_context(|| format!("cannot read {SWEEP_FILE}"))?;
+    let criteria = datadao_scenario::criteria::names_in_toml(&effective);
     let runs = std::fs::File::open(set.path(sweep::RUNS_FILE))
         .with_context(|| format!("cannot read {}", sweep::RUNS_FILE))?;
     let mut points = crate::output::create(&set.path(sweep::POINTS_FILE))?;
-    sweep::points_table(std::io::BufReader::new(runs), &mut points)?;
+    sweep::points_table(std::io::BufReader::new(runs), &criteria, &mut points)?;
     drop(points);
     if plot {
         let path = set.path(sweep::SERIES_FILE);
         let series = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", sweep::SERIES_FILE))?;
-        let (title, panels) = sweep_panels(&series, plot_points)?;
+        let (title, mut panels) = sweep_panels(&series, plot_points)?;
+        if !criteria.is_empty() {
+            let points = std::fs::read_to_string(set.path(sweep::POINTS_FILE))
+                .with_context(|| format!("cannot read {}", sweep::POINTS_FILE))?;
+            panels.push(pass_rate_panel(&points)?);
+        }
         plot::render(&set.path(PLOT_FILE), &title, &panels)?;
     }
     if format == Format::Parquet {
         tables::write_parquet(set)?;
     }
     Ok(())
+}
+
+/// Pass-rate colours, from none of the runs to all of them (red, amber, green).
+const PASS_COLOURS: [(f64, &str, plotters::style::RGBColor); 4] = [
+    (
+        0.5,
+        "all pass < 50%",
+        plotters::style::RGBColor(0xd6, 0x27, 0x28),
+    ),
+    (0.9, "50-90%", plotters::style::RGBColor(0xff, 0x7f, 0x0e)),
+    (1.0, "90-99%", plotters::style::RGBColor(0xbc, 0xbd, 0x22)),
+    (
+        f64::INFINITY,
+        "100%",
+        plotters::style::RGBColor(0x2c, 0xa0, 0x2c),
+    ),
+];
+
+/// Every point's `all_pass_rate` (the share of its runs meeting every criterion) with
+/// its Wilson 95% band, each dot coloured by the rate, from `sweep_points.csv`.
+fn pass_rate_panel(points_csv: &str) -> Result<BandedPanel> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(points_csv.as_bytes());
+    let header = reader.headers()?.clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| anyhow!("{}: no {name} column", sweep::POINTS_FILE))
+    };
+    let (rate, lo, hi) = (
+        col("all_pass_rate")?,
+        col("all_pass_lo")?,
+        col("all_pass_hi")?,
+    );
+    let mut lines: Vec<Line> = PASS_COLOURS
+        .iter()
+        .map(|(_, label, color)| Line {
+            label: label.to_string(),
+            color: *color,
+            points: Vec::new(),
+            dots: true,
+            dashed: false,
+        })
+        .collect();
+    let mut band = Band {
+        color: plotters::style::RGBColor(0x7f, 0x7f, 0x7f),
+        lower: Vec::new(),
+        upper: Vec::new(),
+    };
+    for (i, record) in reader.records().enumerate() {
+        let record = record?;
+        let get = |c: usize| record.get(c).and_then(|t| t.parse::<f64>().ok());
+        let x = i as f64;
+        if let Some(r) = get(rate) {
+            let bucket = PASS_COLOURS
+                .iter()
+                .position(|(below, _, _)| r < *below)
+                .unwrap_or(PASS_COLOURS.len() - 1);
+            lines[bucket].points.push((x, r));
+        }
+        if let (Some(l), Some(h)) = (get(lo), get(hi)) {
+            band.lower.push((x, l));
+            band.upper.push((x, h));
+        }
+    }
+    lines.retain(|l| !l.points.is_empty());
+    let mut panel = plot::with_bands(
+        Panel {
+            title: "Runs meeting every criterion (all_pass_rate, Wilson 95% band)".into(),
+            y_label: "share of runs".into(),
+            lines,
+        },
+        vec![band],
+    );
+    panel.x_label = "point (sweep_points.csv row)";
+    Ok(panel)
 }
 
 /// (step, [p5, p50, p95] of each series).

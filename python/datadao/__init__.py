@@ -54,6 +54,9 @@ __version__ = "0.1.0"
 
 Settings = Mapping[str, Any]
 Grid = Union[Mapping[str, Union[Sequence[Any], str]], str, Sequence[str]]
+#: A success criterion: ``"name: metric >= value"`` or a dict with ``name``, ``metric``,
+#: ``op`` (``">="``, ``"<="``, ``">"``, ``"<"``) and ``threshold``.
+Criterion = Union[str, Mapping[str, Any]]
 
 
 def _plain(arg: Any) -> Any:
@@ -364,6 +367,17 @@ class Sweep:
     points_csv: bytes = field(repr=False, default=b"")
 
 
+def _criteria(criteria: Optional[Sequence[Criterion]]) -> Optional[List[Any]]:
+    """``criteria=`` as the native layer reads it: a list of texts and plain dicts."""
+    if criteria is None:
+        return None
+    if isinstance(criteria, (str, bytes, Mapping)):
+        raise ConfigError(
+            f"argument criteria={criteria!r}: accepted: a list of \"name: metric >= value\" texts or dicts with name, metric, op and threshold (a list, even of one)"
+        )
+    return [dict(c) if isinstance(c, Mapping) else c for c in criteria]
+
+
 def _sweep_shard(kwargs: Dict[str, Any], k: int, n: int) -> Tuple[Any, ...]:
     """Run shard ``k`` of ``n`` of a sweep (a task shipped to an executor's worker):
     its tables and the texts the merge checks them with."""
@@ -396,6 +410,7 @@ def sweep(
     shards: Optional[int] = None,
     events: Optional[Sequence[Mapping[str, Any]]] = None,
     agents: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    criteria: Optional[Sequence[Criterion]] = None,
 ) -> Sweep:
     """Sweep settings over a grid with Monte Carlo runs per point.
 
@@ -416,6 +431,12 @@ def sweep(
         progress: a progress bar over runs (local) or shards (executor).
         shards: how many shards to cut for an executor (default: one per point, at
             most 256).
+        criteria: success criteria, each ``"name: metric >= value"`` (``>=``, ``<=``,
+            ``>``, ``<``; ``metric`` a column of ``runs``) or a dict with ``name``,
+            ``metric``, ``op`` and ``threshold``. ``runs`` gains a 0/1 column per
+            criterion and ``points`` its ``<name>_pass_rate`` with the Wilson 95%
+            interval (``_pass_lo``, ``_pass_hi``) and ``all_pass_rate``. A metric that is
+            empty in a run (an event that never happened) counts as +infinity.
 
     Returns:
         A :class:`Sweep` with ``runs`` and ``series`` DataFrames.
@@ -444,6 +465,7 @@ def sweep(
         steps=steps,
         zip=zip,
         jobs=jobs,
+        criteria=_criteria(criteria),
     )
     if executor is None:
         bar = _Progress("runs", progress)
@@ -477,7 +499,7 @@ def sweep(
             bar.close()
         runs_csv, series_csv = _native.merge_shards(parts)
     runs_csv, series_csv = bytes(runs_csv), bytes(series_csv)
-    points_csv = bytes(_native.points_table(runs_csv))
+    points_csv = bytes(_native.points_table(runs_csv, kwargs["criteria"]))
     return Sweep(
         runs=pd.read_csv(io.BytesIO(runs_csv)),
         series=pd.read_csv(io.BytesIO(series_csv)),

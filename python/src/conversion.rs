@@ -366,3 +366,72 @@ fn axis_values(key: &str, label: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<tom
     }
     Ok(values)
 }
+
+/// `criteria=`: a list of `"name: metric >= value"` texts or dicts with `name`,
+/// `metric`, `op` and `threshold`, as the scenario crate reads `--criterion` and
+/// `[[criteria]]`; each named `criteria[i]` in messages.
+pub fn criteria_values(criteria: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Given<toml::Value>>> {
+    let mut out = Vec::new();
+    let Some(list) = criteria.filter(|c| !c.is_none()) else {
+        return Ok(out);
+    };
+    let accepted = "accepted: a list of \"name: metric >= value\" texts or dicts with name, metric, op and threshold";
+    if list.is_instance_of::<PyString>() || list.is_instance_of::<PyDict>() {
+        return Err(ConfigError::new_err(format!(
+            "argument criteria={}: {accepted} (a list, even of one)",
+            describe(list)
+        )));
+    }
+    let items = list.try_iter().map_err(|_| {
+        ConfigError::new_err(format!("argument criteria={}: {accepted}", describe(list)))
+    })?;
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        let label = format!("criteria[{i}]");
+        let value = if item.is_instance_of::<PyString>() {
+            toml::Value::String(item.extract()?)
+        } else if item.is_instance_of::<PyDict>() {
+            let mut table = toml::Table::new();
+            for (key, v) in dict_items(&label, &item)? {
+                let path = format!("{label}[{key:?}]");
+                let value = if v.is_instance_of::<PyBool>() {
+                    return Err(ConfigError::new_err(format!(
+                        "argument {path}={}: {accepted}",
+                        describe(&v)
+                    )));
+                } else if let Ok(s) = v.extract::<String>() {
+                    toml::Value::String(s)
+                } else if let Ok(n) = v.extract::<i64>() {
+                    toml::Value::Integer(n)
+                } else if let Ok(f) = v.extract::<f64>() {
+                    toml::Value::Float(f)
+                } else {
+                    return Err(ConfigError::new_err(format!(
+                        "argument {path}={}: {accepted}",
+                        describe(&v)
+                    )));
+                };
+                table.insert(key, value);
+            }
+            toml::Value::Table(table)
+        } else {
+            return Err(ConfigError::new_err(format!(
+                "argument {label}={}: {accepted}",
+                describe(&item)
+            )));
+        };
+        out.push(Given::new(
+            "criteria",
+            value,
+            Source::Api(format!("argument {label}")),
+        ));
+        if out.len() > datadao_scenario::criteria::MAX_CRITERIA {
+            return Err(ConfigError::new_err(format!(
+                "argument criteria=: {} criteria or more; accepted: at most {}",
+                out.len(),
+                datadao_scenario::criteria::MAX_CRITERIA
+            )));
+        }
+    }
+    Ok(out)
+}

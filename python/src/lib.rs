@@ -506,6 +506,7 @@ fn prepare(
     zip: Option<&Bound<'_, PyAny>>,
     jobs: Option<&Bound<'_, PyAny>>,
     shard: Option<(usize, usize)>,
+    criteria: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Prepared> {
     let py = runs.py();
     let runs = conversion::count("runs", runs, 1, i64::MAX as u64)?;
@@ -522,7 +523,8 @@ fn prepare(
     let axes = conversion::grid_axes(grid)?;
     let args = explicit(steps, None)?;
     // What every point shares; each point's grid values go on top.
-    let shared = inputs(preset.as_deref(), &typed, &args)?;
+    let mut shared = inputs(preset.as_deref(), &typed, &args)?;
+    shared.criteria = conversion::criteria_values(criteria)?;
     let base = settings::resolve(&shared).map_err(errors::scenario)?;
     let indices = sweep::point_indices(&axes, zip).map_err(errors::scenario)?;
     let shard = match shard {
@@ -548,18 +550,17 @@ fn prepare(
         });
     }
     estimate::check_sweep_tables(&points, runs, shard)?;
-    Ok(Prepared {
-        plan: sweep::Plan {
-            axes,
-            points,
-            runs,
-            jobs,
-            shard,
-            policies: Vec::new(),
-        },
-        base,
-        zip,
-    })
+    let plan = sweep::Plan {
+        axes,
+        points,
+        runs,
+        jobs,
+        shard,
+        criteria: base.settings.criteria.clone(),
+        policies: Vec::new(),
+    };
+    sweep::check_criteria(&plan, &|c| base.criterion_source(&c.name)).map_err(errors::scenario)?;
+    Ok(Prepared { plan, base, zip })
 }
 
 /// How many shards an executor cuts a sweep into: `shards` (at least 1, at most one per
@@ -567,7 +568,7 @@ fn prepare(
 /// resolved and checked first, so nothing is shipped that a worker would refuse (nothing
 /// is run).
 #[pyfunction]
-#[pyo3(signature = (grid, runs=None, preset=None, settings=None, steps=None, zip=None, jobs=None, shards=None))]
+#[pyo3(signature = (grid, runs=None, preset=None, settings=None, steps=None, zip=None, jobs=None, shards=None, criteria=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep_shards<'py>(
     py: Python<'py>,
@@ -579,6 +580,7 @@ fn sweep_shards<'py>(
     zip: Option<&Bound<'py, PyAny>>,
     jobs: Option<&Bound<'py, PyAny>>,
     shards: Option<&Bound<'py, PyAny>>,
+    criteria: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<usize> {
     let requested = match shards.filter(|s| !s.is_none()) {
         None => None,
@@ -586,10 +588,12 @@ fn sweep_shards<'py>(
     };
     let one = 1u8.into_pyobject(py)?.into_any();
     let runs = runs.unwrap_or(&one);
-    let points = prepare(grid, runs, preset, settings, steps, zip, jobs, None)?
-        .plan
-        .points
-        .len();
+    let points = prepare(
+        grid, runs, preset, settings, steps, zip, jobs, None, criteria,
+    )?
+    .plan
+    .points
+    .len();
     Ok(sweep::ShardIndex::count(points, requested))
 }
 
@@ -597,7 +601,7 @@ fn sweep_shards<'py>(
 /// shard.toml, sweep.toml)`: the CLI's tables as bytes, and the texts `merge_shards`
 /// checks the shards with (`shard.toml` is `None` without a shard).
 #[pyfunction]
-#[pyo3(signature = (grid, runs, preset=None, settings=None, steps=None, zip=None, jobs=None, shard=None, progress=None, policies=None))]
+#[pyo3(signature = (grid, runs, preset=None, settings=None, steps=None, zip=None, jobs=None, shard=None, progress=None, policies=None, criteria=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep_tables<'py>(
     py: Python<'py>,
@@ -611,8 +615,11 @@ fn sweep_tables<'py>(
     shard: Option<(usize, usize)>,
     progress: Option<&Bound<'py, PyAny>>,
     policies: Option<&Bound<'py, PyDict>>,
+    criteria: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let mut p = prepare(grid, runs, preset, settings, steps, zip, jobs, shard)?;
+    let mut p = prepare(
+        grid, runs, preset, settings, steps, zip, jobs, shard, criteria,
+    )?;
     let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
     if let Some(policies) = policies {
         let types = sweep::plan_types(&p.plan);
@@ -731,11 +738,28 @@ fn merge_shards<'py>(
 }
 
 /// `sweep_points.csv` of a sweep from its `sweep_runs.csv` (bytes): per point, each
-/// KPI's mean, 5/50/95th percentiles and count over its runs, as `datadao sweep` writes it.
+/// KPI's mean, 5/50/95th percentiles and count over its runs, and each criterion's pass
+/// rate with its Wilson interval, as `datadao sweep` writes it.
 #[pyfunction]
-fn points_table<'py>(py: Python<'py>, runs_csv: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+#[pyo3(signature = (runs_csv, criteria=None))]
+fn points_table<'py>(
+    py: Python<'py>,
+    runs_csv: &[u8],
+    criteria: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let given = settings::resolve(&Inputs {
+        criteria: conversion::criteria_values(criteria)?,
+        ..Inputs::default()
+    })
+    .map_err(errors::scenario)?;
+    let names: Vec<String> = given
+        .settings
+        .criteria
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     let mut out = Vec::new();
-    py.detach(|| sweep::points_table(runs_csv, &mut out))
+    py.detach(|| sweep::points_table(runs_csv, &names, &mut out))
         .map_err(|e| errors::work(e.into()))?;
     Ok(PyBytes::new(py, &out))
 }

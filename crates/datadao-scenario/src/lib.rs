@@ -19,6 +19,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod agent_table;
+pub mod criteria;
 pub mod error;
 pub mod flows;
 pub mod help;

@@ -512,6 +512,7 @@ mod tests {
             runs,
             jobs: 1,
             shard,
+            criteria: Vec::new(),
             policies: Vec::new(),
         };
         let (mut r, mut s) = (Vec::new(), Vec::new());

@@ -70,6 +70,9 @@ pub struct Settings {
     pub model: Config,
     /// Output options.
     pub output: OutputSettings,
+    /// Success criteria (`[[criteria]]`, `--criterion`), in the order given: what a
+    /// sweep's pass rates and an optimiser's objective read. Not the model's.
+    pub criteria: Vec<crate::criteria::Criterion>,
 }
 
 /// Environment variables with names of their own (the seed's names and a few more).
@@ -201,6 +204,10 @@ pub struct Inputs {
     pub typed: Vec<Given<toml::Value>>,
     /// Overrides from the command line (or a sweep's `--grid`), in order, as typed.
     pub flags: Vec<Given<String>>,
+    /// Success criteria given outside a file, after the files' own: `--criterion` text
+    /// (`"name: metric >= value"`, a TOML string) or a library's table (`name`, `metric`,
+    /// `op`, `threshold`). The `key` is unused (`criteria`).
+    pub criteria: Vec<Given<toml::Value>>,
 }
 
 /// A scenario file to read, and what it is to the user ("config file" for `--config`,
@@ -257,9 +264,19 @@ pub struct Resolved {
     /// The preset the scenario starts from, if any (`--preset`, or `preset = "..."` in a
     /// config file).
     pub preset: Option<String>,
+    /// Where each criterion (by name) was given.
+    pub criteria_sources: BTreeMap<String, Source>,
 }
 
 impl Resolved {
+    /// Where the criterion named `name` was given (the built-in default if it was not).
+    pub fn criterion_source(&self, name: &str) -> Source {
+        self.criteria_sources
+            .get(name)
+            .cloned()
+            .unwrap_or(Source::Default)
+    }
+
     /// `key (from SOURCE)`, for messages about a setting.
     pub fn describe(&self, key: &str) -> String {
         format!("{key} (from {})", sources_of(key, &self.sources))
@@ -502,7 +519,11 @@ fn build(
     let model = Config::deserialize(toml::Value::Table(table.clone()));
     let output_settings = OutputSettings::deserialize(output);
     match (model, output_settings) {
-        (Ok(model), Ok(output)) => Ok(Settings { model, output }),
+        (Ok(model), Ok(output)) => Ok(Settings {
+            model,
+            output,
+            criteria: Vec::new(),
+        }),
         (model, output) => {
             let defaults = known_keys();
             for (key, source) in sources {
@@ -882,6 +903,8 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
         let source = given.origin.source();
         files.push((parse_toml(&given.text, &source)?, source));
     }
+    let mut criteria = Vec::new();
+    let mut criteria_sources = BTreeMap::new();
     let mut preset = given_preset;
     for (table, source) in &mut files {
         if let Some(named) = take_preset(table, source)? {
@@ -899,11 +922,23 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     }
     if let Some(p) = preset {
         let source = Source::Preset(p.name.to_string());
-        let table = parse_toml(p.toml, &source)?;
+        let mut table = parse_toml(p.toml, &source)?;
+        take_criteria(&mut table, &source, &mut criteria, &mut criteria_sources)?;
         layers.merge_toml(table, source)?;
     }
-    for (table, source) in files {
+    for (mut table, source) in files {
+        take_criteria(&mut table, &source, &mut criteria, &mut criteria_sources)?;
         layers.merge_toml(table, source)?;
+    }
+    for given in &inputs.criteria {
+        let c = match &given.value {
+            toml::Value::String(text) => {
+                crate::criteria::Criterion::parse_text(text, &given.source)?
+            }
+            other => crate::criteria::Criterion::from_table(other, 1, &given.source)?,
+        };
+        criteria_sources.insert(c.name.clone(), given.source.clone());
+        crate::criteria::add(&mut criteria, c, &given.source)?;
     }
 
     // `.env` first, then the environment, so the environment wins. Within one layer,
@@ -960,7 +995,8 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
     let Layers {
         flat, sources, raw, ..
     } = layers;
-    let settings = build(&flat, &sources, &raw)?;
+    let mut settings = build(&flat, &sources, &raw)?;
+    settings.criteria = criteria;
     if let Err(e) = settings.model.validate() {
         let value = raw.get(&e.key).cloned().unwrap_or(e.value);
         // Settings that broke the rule together with this one, where the user set them.
@@ -1005,7 +1041,38 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved> {
         sources,
         raw,
         preset: preset.map(|p| p.name.to_string()),
+        criteria_sources,
     })
+}
+
+/// Take a file's `[[criteria]]` out of its table (they are not the model's settings),
+/// adding them to `list` in order.
+fn take_criteria(
+    table: &mut toml::Table,
+    source: &Source,
+    list: &mut Vec<crate::criteria::Criterion>,
+    sources: &mut BTreeMap<String, Source>,
+) -> Result<()> {
+    let Some(value) = table.remove("criteria") else {
+        return Ok(());
+    };
+    let items = match value {
+        toml::Value::Array(items) => items,
+        other => {
+            return Err(invalid(
+                "criteria",
+                other.to_string(),
+                source,
+                "a list of tables: [[criteria]] with name, metric, op and threshold".into(),
+            ))
+        }
+    };
+    for (i, item) in items.iter().enumerate() {
+        let c = crate::criteria::Criterion::from_table(item, i + 1, source)?;
+        sources.insert(c.name.clone(), source.clone());
+        crate::criteria::add(list, c, source)?;
+    }
+    Ok(())
 }
 
 /// Whether dotted `key` is covered by `pattern`: the same key, a key below it
@@ -1197,6 +1264,13 @@ fn spell(settings: &Settings, every: bool) -> String {
         "output".into(),
         toml::Value::try_from(&settings.output).expect("settings serialize"),
     );
+    // Only when there are any, so a scenario without criteria records what it did.
+    if !settings.criteria.is_empty() {
+        table.insert(
+            "criteria".into(),
+            toml::Value::try_from(&settings.criteria).expect("criteria serialize"),
+        );
+    }
     toml::to_string_pretty(&table).expect("settings serialize")
 }
 

@@ -17,6 +17,7 @@ use datadao_core::numbers::push_f64;
 use datadao_core::{Cell, Config, Economy, Observer, StepError, StepMetrics, StopFlag};
 use rayon::prelude::*;
 
+use crate::criteria::{self, Criterion};
 use crate::error::{Result, ScenarioError};
 use crate::settings::{self, Source};
 
@@ -684,12 +685,70 @@ pub fn runs_header(
     axes: &[Axis],
     governed: bool,
     types: &datadao_core::agent_type::TypeNames,
+    criteria: &[Criterion],
 ) -> String {
+    let mut cols = value_columns(axes, governed, types);
+    cols.extend(criteria.iter().map(|c| c.name.clone()));
+    cols.join(",")
+}
+
+/// The columns of `sweep_runs.csv` before the criteria' 0/1 columns: what a criterion's
+/// metric may name.
+pub fn value_columns(
+    axes: &[Axis],
+    governed: bool,
+    types: &datadao_core::agent_type::TypeNames,
+) -> Vec<String> {
     let mut cols = vec!["point".to_string()];
     cols.extend(axes.iter().map(|a| a.key.clone()));
     cols.extend(["run".to_string(), "seed".to_string()]);
     cols.extend(RunKpis::columns_for(governed, types));
-    cols.join(",")
+    cols
+}
+
+/// Refuse a criterion of `plan` whose metric is not a column of its `sweep_runs.csv`,
+/// naming the columns there are; `source_of` says where a criterion was given.
+pub fn check_criteria(plan: &Plan, source_of: &dyn Fn(&Criterion) -> Source) -> Result<()> {
+    let columns = value_columns(&plan.axes, is_governed(plan), &plan_types(plan));
+    crate::criteria::check_metrics(&plan.criteria, &columns, source_of)
+}
+
+/// The values of one row of `sweep_runs.csv` before the criteria, in [`value_columns`]
+/// order, as numbers (`None`: an empty cell, or a swept value that is not a number).
+pub fn run_values(
+    point: usize,
+    values: &[(String, String)],
+    run: u64,
+    seed: u64,
+    k: &RunKpis,
+    governed: bool,
+) -> Vec<Option<f64>> {
+    let mut out = vec![Some(point as f64)];
+    out.extend(values.iter().map(|(_, v)| v.trim().parse::<f64>().ok()));
+    out.extend([Some(run as f64), Some(seed as f64)]);
+    k.report(governed, &mut |_, cell| {
+        out.push(match cell {
+            Cell::Int(i) => Some(i as f64),
+            Cell::Float(v) => Some(v),
+            Cell::Empty => None,
+        })
+    });
+    out
+}
+
+/// Where each criterion's metric is among [`value_columns`] (checked by
+/// [`check_criteria`] before a sweep starts).
+fn metric_columns(plan: &Plan, governed: bool) -> Vec<usize> {
+    let columns = value_columns(&plan.axes, governed, &plan_types(plan));
+    plan.criteria
+        .iter()
+        .map(|c| {
+            columns
+                .iter()
+                .position(|col| *col == c.metric)
+                .expect("criteria are checked before a sweep runs")
+        })
+        .collect()
 }
 
 /// Columns of `sweep_series.csv` for these axes.
@@ -770,7 +829,9 @@ fn push_text(line: &mut Vec<u8>, text: &str) {
 }
 
 /// One row of `sweep_runs.csv`. With `governed`, an ungoverned run (a point with
-/// `governance.enabled = false`) leaves the governance cells empty.
+/// `governance.enabled = false`) leaves the governance cells empty. Each criterion adds
+/// 1 (met) or 0, read from its metric's column (`metrics`).
+#[allow(clippy::too_many_arguments)]
 fn runs_row(
     point: usize,
     values: &[(String, String)],
@@ -778,6 +839,8 @@ fn runs_row(
     seed: u64,
     k: &RunKpis,
     governed: bool,
+    criteria: &[Criterion],
+    metrics: &[usize],
 ) -> Vec<u8> {
     let mut l = point.to_string().into_bytes();
     for (_, v) in values {
@@ -790,6 +853,12 @@ fn runs_row(
         Cell::Float(v) => push_opt(&mut l, Some(v)),
         Cell::Empty => push_opt(&mut l, None),
     });
+    if !criteria.is_empty() {
+        let cells = run_values(point, values, run, seed, k, governed);
+        for (c, &at) in criteria.iter().zip(metrics) {
+            push_text(&mut l, if c.passes(cells[at]) { "1" } else { "0" });
+        }
+    }
     l.push(b'\n');
     l
 }
@@ -851,10 +920,16 @@ fn series_rows(point: usize, values: &[(String, String)], band: &[BandStep]) -> 
 pub const POINT_STATS: [&str; 5] = ["mean", "p5", "p50", "p95", "n"];
 
 /// `sweep_points.csv` from `sweep_runs.csv`: one row per point with `point`, the point's
-/// settings and `runs`, then each KPI's [`POINT_STATS`]. Read from the runs table itself
-/// (streamed, a point at a time, in constant memory), so a sweep, a merge of its shards
-/// and a reader of the runs table all get the same numbers.
-pub fn points_table(runs_csv: impl std::io::Read, out: &mut dyn Write) -> Result<(), SweepError> {
+/// settings and `runs`, then each KPI's [`POINT_STATS`], then, with criteria (the last
+/// columns of the runs table, named `criteria`), each one's pass rate and Wilson 95%
+/// interval and those of all of them together ([`criteria::point_columns`]). Read from
+/// the runs table itself (streamed, a point at a time, in constant memory), so a sweep,
+/// a merge of its shards and a reader of the runs table all get the same numbers.
+pub fn points_table(
+    runs_csv: impl std::io::Read,
+    criteria: &[String],
+    out: &mut dyn Write,
+) -> Result<(), SweepError> {
     let bad = |what: String| {
         SweepError::Write(std::io::Error::new(std::io::ErrorKind::InvalidData, what))
     };
@@ -867,72 +942,113 @@ pub fn points_table(runs_csv: impl std::io::Read, out: &mut dyn Write) -> Result
         .iter()
         .position(|c| c == "run")
         .ok_or_else(|| bad(format!("{RUNS_FILE}: no run column")))?;
-    let kpis: Vec<&str> = header.iter().skip(run_col + 2).collect();
+    let width = header.len();
+    let tail: Vec<&str> = header
+        .iter()
+        .skip(width.saturating_sub(criteria.len()))
+        .collect();
+    if width < run_col + 2 + criteria.len() || tail != criteria {
+        return Err(bad(format!(
+            "{RUNS_FILE}: its last columns are not the criteria {criteria:?}"
+        )));
+    }
+    let kpi_end = width - criteria.len();
+    let kpis: Vec<&str> = header.iter().take(kpi_end).skip(run_col + 2).collect();
     let mut head: Vec<String> = header.iter().take(run_col).map(cell).collect();
     head.push("runs".into());
     for k in &kpis {
         head.extend(POINT_STATS.iter().map(|s| format!("{k}_{s}")));
     }
+    head.extend(criteria::point_columns(criteria));
     writeln!(out, "{}", head.join(","))?;
-    let mut current: Option<(String, Vec<String>, u64, Vec<Digest>)> = None;
-    let flush =
-        |out: &mut dyn Write, p: &(String, Vec<String>, u64, Vec<Digest>)| -> std::io::Result<()> {
-            let (point, values, runs, digests) = p;
-            let mut line = point.clone().into_bytes();
-            for v in values {
-                line.push(b',');
-                line.extend_from_slice(cell(v).as_bytes());
-            }
-            line.push(b',');
-            line.extend_from_slice(runs.to_string().as_bytes());
-            for d in digests {
-                for v in [
-                    d.mean(),
-                    d.quantile(0.05),
-                    d.quantile(0.5),
-                    d.quantile(0.95),
-                ] {
-                    push_opt(&mut line, v);
-                }
-                line.push(b',');
-                line.extend_from_slice(d.count().to_string().as_bytes());
-            }
-            line.push(b'\n');
-            out.write_all(&line)
-        };
+    let mut current: Option<PointTally> = None;
     for record in reader.records() {
         let record = record.map_err(|e| bad(format!("{RUNS_FILE}: {e}")))?;
         let point = record.get(0).unwrap_or_default();
-        if current.as_ref().is_none_or(|c| c.0 != point) {
+        if current.as_ref().is_none_or(|c| c.point != point) {
             if let Some(done) = current.take() {
-                flush(out, &done)?;
+                done.write(out)?;
             }
-            let values = record
-                .iter()
-                .skip(1)
-                .take(run_col - 1)
-                .map(str::to_string)
-                .collect();
-            current = Some((
-                point.to_string(),
-                values,
-                0,
-                vec![Digest::default(); kpis.len()],
-            ));
+            current = Some(PointTally {
+                point: point.to_string(),
+                values: record
+                    .iter()
+                    .skip(1)
+                    .take(run_col - 1)
+                    .map(str::to_string)
+                    .collect(),
+                runs: 0,
+                digests: vec![Digest::default(); kpis.len()],
+                passed: vec![0; criteria.len()],
+                all_passed: 0,
+            });
         }
         let c = current.as_mut().expect("just set");
-        c.2 += 1;
-        for (d, text) in c.3.iter_mut().zip(record.iter().skip(run_col + 2)) {
+        c.runs += 1;
+        for (d, text) in c.digests.iter_mut().zip(record.iter().skip(run_col + 2)) {
             if let Ok(v) = text.parse::<f64>() {
                 d.add(v);
             }
         }
+        let mut all = true;
+        for (n, text) in c.passed.iter_mut().zip(record.iter().skip(kpi_end)) {
+            let met = text == "1";
+            *n += u64::from(met);
+            all &= met;
+        }
+        c.all_passed += u64::from(all);
     }
     if let Some(done) = current.take() {
-        flush(out, &done)?;
+        done.write(out)?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// One point of `sweep_points.csv` while its runs are read.
+struct PointTally {
+    point: String,
+    values: Vec<String>,
+    runs: u64,
+    digests: Vec<Digest>,
+    /// Runs that met each criterion.
+    passed: Vec<u64>,
+    /// Runs that met every criterion.
+    all_passed: u64,
+}
+
+impl PointTally {
+    fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut line = self.point.clone().into_bytes();
+        for v in &self.values {
+            line.push(b',');
+            line.extend_from_slice(cell(v).as_bytes());
+        }
+        line.push(b',');
+        line.extend_from_slice(self.runs.to_string().as_bytes());
+        for d in &self.digests {
+            for v in [
+                d.mean(),
+                d.quantile(0.05),
+                d.quantile(0.5),
+                d.quantile(0.95),
+            ] {
+                push_opt(&mut line, v);
+            }
+            line.push(b',');
+            line.extend_from_slice(d.count().to_string().as_bytes());
+        }
+        if !self.passed.is_empty() {
+            for &k in self.passed.iter().chain(std::iter::once(&self.all_passed)) {
+                let interval = criteria::wilson(k, self.runs);
+                push_opt(&mut line, criteria::pass_rate(k, self.runs));
+                push_opt(&mut line, interval.map(|i| i.0));
+                push_opt(&mut line, interval.map(|i| i.1));
+            }
+        }
+        line.push(b'\n');
+        out.write_all(&line)
+    }
 }
 
 /// A CSV cell for `text`: quoted when it holds a comma, a quote or a line break.
@@ -977,6 +1093,9 @@ pub struct Plan {
     pub jobs: usize,
     /// This machine's slice of the points, if it runs one shard.
     pub shard: Option<ShardIndex>,
+    /// Success criteria: each adds a 0/1 column to `sweep_runs.csv` (checked by
+    /// [`check_criteria`]).
+    pub criteria: Vec<Criterion>,
     /// Types whose behaviour is a policy (the Python package's), each run given a fresh
     /// one; empty from the CLI.
     pub policies: Vec<(
@@ -1024,8 +1143,9 @@ pub fn execute_until(
     writeln!(
         runs_out,
         "{}",
-        runs_header(&plan.axes, governed, &plan_types(plan))
+        runs_header(&plan.axes, governed, &plan_types(plan), &plan.criteria)
     )?;
+    let metrics = metric_columns(plan, governed);
     writeln!(series_out, "{}", series_header(&plan.axes))?;
     reduce(
         plan,
@@ -1034,7 +1154,16 @@ pub fn execute_until(
         &mut |u, kpis| {
             let values = &plan.points[u.point].values;
             let seed = unit_seed(plan, u);
-            runs_out.write_all(&runs_row(u.point, values, u.run, seed, kpis, governed))?;
+            runs_out.write_all(&runs_row(
+                u.point,
+                values,
+                u.run,
+                seed,
+                kpis,
+                governed,
+                &plan.criteria,
+                &metrics,
+            ))?;
             Ok(())
         },
         &mut |point, band| {
@@ -1293,6 +1422,44 @@ mod tests {
         assert_eq!(idx.len(), 6);
         assert_eq!(idx[4], vec![1, 1]);
         assert_eq!(pts[4][1].1, "2");
+    }
+
+    /// Pass rates by hand: point 0 meets `a` in 3 of 4 runs and both in 2 of 4; point 1
+    /// meets `a` in none and `b` in all. Wilson at 95% (z = 1.959964): 3/4 -> [0.30064,
+    /// 0.95441], 2/4 -> [0.15004, 0.84996], 0/4 -> [0, 0.48989], 4/4 -> [0.51011, 1].
+    #[test]
+    fn points_table_counts_passes_and_their_intervals() {
+        let runs = "point,market.fee_rate,run,seed,final_price,a,b\n\
+                    0,0.1,0,1,1.0,1,1\n0,0.1,1,2,2.0,1,0\n0,0.1,2,3,3.0,1,1\n0,0.1,3,4,,0,1\n\
+                    1,0.2,0,1,1.0,0,1\n1,0.2,1,2,1.0,0,1\n1,0.2,2,3,1.0,0,1\n1,0.2,3,4,1.0,0,1\n";
+        let mut out = Vec::new();
+        points_table(runs.as_bytes(), &["a".into(), "b".into()], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        let get = |row: usize, col: &str| -> f64 {
+            let at = header
+                .iter()
+                .position(|c| c == col)
+                .unwrap_or_else(|| panic!("{col}"));
+            rows[row][at].parse().unwrap()
+        };
+        assert!(!header.iter().any(|c| c.starts_with("a_mean")));
+        assert_eq!(get(0, "final_price_n"), 3.0);
+        let close = |a: f64, b: f64| (a - b).abs() < 5e-5;
+        assert_eq!(get(0, "a_pass_rate"), 0.75);
+        assert!(close(get(0, "a_pass_lo"), 0.30064) && close(get(0, "a_pass_hi"), 0.95441));
+        assert_eq!(get(0, "all_pass_rate"), 0.5);
+        assert!(close(get(0, "all_pass_lo"), 0.15004) && close(get(0, "all_pass_hi"), 0.84996));
+        assert_eq!(get(1, "a_pass_rate"), 0.0);
+        assert!(get(1, "a_pass_lo") == 0.0 && close(get(1, "a_pass_hi"), 0.48989));
+        assert_eq!(get(1, "b_pass_rate"), 1.0);
+        assert!(close(get(1, "b_pass_lo"), 0.51011) && get(1, "b_pass_hi") == 1.0);
+        assert_eq!(get(1, "all_pass_rate"), 0.0);
+        // The criteria must be the table's last columns.
+        let mut out = Vec::new();
+        assert!(points_table(runs.as_bytes(), &["b".into(), "a".into()], &mut out).is_err());
     }
 
     #[test]
