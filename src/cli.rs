@@ -42,6 +42,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Combine the outputs of sweep shards into the tables of the whole sweep.
     Merge(MergeArgs),
+    /// Search settings for the best objective (CMA-ES, TPE or random), Monte Carlo runs
+    /// per trial, in parallel: optimize_trials.csv, best.toml, optimize_results.png.
+    Optimize(OptimizeArgs),
     /// Start the interactive dashboard: a local web page that re-runs on every change.
     Serve(ServeArgs),
 }
@@ -102,6 +105,48 @@ pub struct SweepArgs {
     #[arg(long, value_name = "LIST")]
     pub plot_points: Option<String>,
     /// Settings shared by every point (--steps, --seed, --set, --out, --preset, ...).
+    #[command(flatten)]
+    pub shared: ScenarioArgs,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Options of `optimize`.
+#[derive(Debug, Clone, Args)]
+pub struct OptimizeArgs {
+    /// A TOML file with an [optimize] section (trials, runs, maximize or minimize,
+    /// algorithm, seed, batch, [optimize.space]), [[criteria]] and scenario settings.
+    #[arg(long = "sweep", value_name = "FILE")]
+    pub sweep_file: Option<PathBuf>,
+    /// A searched setting: KEY=LOW..HIGH, KEY=LOW..HIGH:STEP or KEY=V1,V2,... (repeatable;
+    /// added to [optimize.space]).
+    #[arg(long = "space", value_name = "KEY=SPEC")]
+    pub space: Vec<String>,
+    /// Trials (default 50, or the file's).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u64>,
+    /// Monte Carlo runs per trial (default 10, or the file's).
+    #[arg(long, value_name = "N")]
+    pub runs: Option<u64>,
+    /// Maximise this column of sweep_points.csv (<metric>_mean|_p5|_p50|_p95,
+    /// all_pass_rate, <criterion>_pass_rate).
+    #[arg(long, value_name = "STAT", conflicts_with = "minimize")]
+    pub maximize: Option<String>,
+    /// Minimise this column of sweep_points.csv.
+    #[arg(long, value_name = "STAT")]
+    pub minimize: Option<String>,
+    /// cmaes (default for numbers), tpe (default with a list) or random.
+    #[arg(long, value_name = "NAME")]
+    pub algorithm: Option<String>,
+    /// Trials asked together (default: CMA-ES's population, else 8). Results do not
+    /// depend on the number of cores, but they do on this.
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Settings shared by every trial (--steps, --seed, --set, --out, --criterion, ...).
     #[command(flatten)]
     pub shared: ScenarioArgs,
     /// No progress bar and no summary.

@@ -11,6 +11,7 @@ mod config_text;
 mod flow_figure;
 mod inputs;
 mod merge_cmd;
+mod optimize_cmd;
 mod output;
 mod output_set;
 mod plot;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Sweep(args)) => sweep_cmd::sweep(&args),
         Some(Command::Merge(args)) => merge_cmd::merge(&args),
+        Some(Command::Optimize(args)) => optimize_cmd::optimize(&args),
         Some(Command::Serve(args)) => serve::serve(&args),
         Some(Command::Presets) => presets_cmd::presets(),
         None => run::run(&cli.run),

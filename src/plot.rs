@@ -67,7 +67,7 @@ pub struct BandedPanel {
     /// [`render_segmented`]).
     pub segments: bool,
     /// What the x axis is (`step (day)` unless a panel says otherwise).
-    pub x_label: &'static str,
+    pub x_label: String,
 }
 
 /// The x axis of a panel over a run's steps.
@@ -79,7 +79,7 @@ pub fn with_bands(panel: Panel, bands: Vec<Band>) -> BandedPanel {
         panel,
         bands,
         segments: false,
-        x_label: STEP_AXIS,
+        x_label: STEP_AXIS.to_string(),
     }
 }
 
@@ -89,7 +89,7 @@ impl From<Panel> for BandedPanel {
             panel,
             bands: Vec::new(),
             segments: false,
-            x_label: STEP_AXIS,
+            x_label: STEP_AXIS.to_string(),
         }
     }
 }
@@ -499,7 +499,7 @@ where
     let panel = &banded.panel;
     chart
         .configure_mesh()
-        .x_desc(banded.x_label)
+        .x_desc(banded.x_label.as_str())
         .y_desc(panel.y_label.as_str())
         .x_label_formatter(&tick)
         .y_label_formatter(&tick)

@@ -72,7 +72,7 @@ fn read_sweep_file(path: &Path) -> Result<(SweepSection, String)> {
 /// writes every value as text, repeats it), any other item is typed (a list item is
 /// one value of a list setting). Text is a range `"START..END:STEP"`; any other value
 /// is the axis's one value. The tables show a text item as written.
-fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
+pub(crate) fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
     let items = match values {
         toml::Value::String(range) => return Ok(Axis::from_range(key, range, origin)?),
         toml::Value::Array(items) => items.as_slice(),
@@ -104,7 +104,7 @@ fn grid_axis(key: &str, values: &toml::Value, origin: Source) -> Result<Axis> {
 /// What every point of the sweep shares: the preset, `--config` or the sweep file's
 /// settings, `.env`, the environment and the `--set` flags (each point's values go on
 /// top, [`sweep::point_inputs`]).
-fn shared_inputs(shared: &ScenarioArgs, file: Option<&ConfigText>) -> Result<Inputs> {
+pub(crate) fn shared_inputs(shared: &ScenarioArgs, file: Option<&ConfigText>) -> Result<Inputs> {
     Ok(Inputs {
         preset: shared.preset.as_deref().map(PresetChoice::flag),
         config_file: shared.config.clone().map(|path| ConfigFile {

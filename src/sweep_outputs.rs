@@ -268,7 +268,7 @@ fn pass_rate_panel(points_csv: &str) -> Result<BandedPanel> {
         },
         vec![band],
     );
-    panel.x_label = "point (sweep_points.csv row)";
+    panel.x_label = "point (sweep_points.csv row)".into();
     Ok(panel)
 }
 

@@ -291,7 +291,7 @@ pub fn check_metrics(
     source_of: &dyn Fn(&Criterion) -> Source,
 ) -> Result<()> {
     for c in criteria {
-        if !columns.iter().any(|col| *col == c.metric) {
+        if !columns.contains(&c.metric) {
             return Err(refuse(
                 format!("criteria.{}.metric", c.name),
                 c.metric.clone(),
@@ -299,7 +299,7 @@ pub fn check_metrics(
                 format!("a column of sweep_runs.csv: {}", columns.join(", ")),
             ));
         }
-        if columns.iter().any(|col| *col == c.name) {
+        if columns.contains(&c.name) {
             return Err(refuse(
                 format!("criteria.{}", c.name),
                 c.name.clone(),

@@ -25,6 +25,7 @@ pub mod flows;
 pub mod help;
 pub mod limits;
 pub mod merge;
+pub mod optimize;
 pub mod outputs;
 pub mod palette;
 pub mod presets;

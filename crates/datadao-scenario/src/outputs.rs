@@ -65,3 +65,12 @@ pub const SWEEP_FILES: &[&str] = &[
     RUNS_PARQUET,
     SERIES_PARQUET,
 ];
+
+/// `datadao optimize`'s table of trials.
+pub const TRIALS_FILE: &str = "optimize_trials.csv";
+/// The best trial's settings, as a scenario.
+pub const BEST_FILE: &str = "best.toml";
+/// `datadao optimize`'s figure.
+pub const OPTIMIZE_PLOT_FILE: &str = "optimize_results.png";
+/// Everything `datadao optimize` writes, replaced together.
+pub const OPTIMIZE_FILES: &[&str] = &[TRIALS_FILE, BEST_FILE, OPTIMIZE_PLOT_FILE];

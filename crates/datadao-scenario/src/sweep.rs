@@ -1198,6 +1198,27 @@ pub fn bands_until(
     Ok(bands)
 }
 
+/// Run the plan and return every run's KPIs in the fixed order (point by point, run by
+/// run), without tables: what an optimiser's trials need.
+pub fn kpis_until(
+    plan: &Plan,
+    on_run: &(dyn Fn() + Sync),
+    flag: &StopFlag,
+) -> Result<Vec<(Unit, RunKpis)>, SweepError> {
+    let mut out = Vec::new();
+    reduce(
+        plan,
+        on_run,
+        flag,
+        &mut |u, kpis| {
+            out.push((u, kpis.clone()));
+            Ok(())
+        },
+        &mut |_, _| Ok(()),
+    )?;
+    Ok(out)
+}
+
 /// Runs the units of this shard in chunks and reduces them in the fixed order: each
 /// run's KPIs to `on_kpis`, each point's band to `on_band` once its last run is in.
 fn reduce(
