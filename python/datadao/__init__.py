@@ -39,6 +39,7 @@ from ._native import ConfigError, MergeError, ResourceError
 
 __all__ = [
     "ConfigError",
+    "Optimization",
     "MergeError",
     "ResourceError",
     "Result",
@@ -48,6 +49,7 @@ __all__ = [
     "presets",
     "run",
     "sweep",
+    "optimize",
 ]
 
 __version__ = "0.1.0"
@@ -507,4 +509,184 @@ def sweep(
         runs_csv=runs_csv,
         series_csv=series_csv,
         points_csv=points_csv,
+    )
+
+
+@dataclass
+class Optimization:
+    """What :func:`optimize` found.
+
+    Attributes:
+        best_params: the best trial's settings, dotted key -> value.
+        best_value: its objective.
+        trials: one row per trial: ``trial``, each searched setting, ``objective``,
+            each criterion's ``<name>_pass_rate`` and ``all_pass_rate``.
+        study: the optuna ``Study`` itself.
+    """
+
+    best_params: Dict[str, Any]
+    best_value: float
+    trials: pd.DataFrame
+    study: Any = field(repr=False, default=None)
+
+
+def _objective_of(result: "Sweep", statistic: str) -> float:
+    """A one-point sweep's objective as ``datadao optimize`` computes it: the
+    ``sweep_points.csv`` column, except that a metric empty in some run counts as
+    +infinity (its mean is infinite; a percentile reaches it or not)."""
+    if statistic.endswith("_pass_rate"):
+        return float(result.points[statistic].iloc[0])
+    for stat, q in (("mean", None), ("p5", 5), ("p50", 50), ("p95", 95)):
+        if statistic.endswith("_" + stat):
+            metric = statistic[: -len(stat) - 1]
+            break
+    else:
+        raise ConfigError(
+            f"invalid setting optimize.objective = {statistic!r}: accepted: <metric>_mean, _p5, _p50 or _p95 of a column of sweep_runs.csv, all_pass_rate or <criterion>_pass_rate"
+        )
+    if metric not in result.runs.columns:
+        raise ConfigError(
+            f"invalid setting optimize.objective = {statistic!r}: accepted: a statistic of a column of sweep_runs.csv: {', '.join(result.runs.columns)}"
+        )
+    values = result.runs[metric]
+    if not values.isna().any():
+        return float(result.points[statistic].iloc[0])
+    filled = values.astype(float).fillna(np.inf).to_numpy()
+    if q is None:
+        return float("inf")
+    return float(np.percentile(filled, q))
+
+
+def optimize(
+    space: Mapping[str, Any],
+    maximize: Optional[str] = None,
+    minimize: Optional[str] = None,
+    criteria: Optional[Sequence[Criterion]] = None,
+    trials: int = 50,
+    runs: int = 10,
+    preset: Optional[str] = None,
+    settings: Optional[Settings] = None,
+    steps: Optional[int] = None,
+    seed: Optional[int] = None,
+    sampler: str = "tpe",
+    executor: Optional[Executor] = None,
+    n_jobs: int = 1,
+    progress: Optional[bool] = None,
+) -> Optimization:
+    """Search settings for the best objective with optuna (``pip install "./python[optimize]"``).
+
+    Each trial is a one-point :func:`sweep` of ``runs`` runs of the scenario with the
+    trial's settings on top; run ``i`` of every trial uses the same seed (common random
+    numbers), so trials differ by their settings, not their luck.
+
+    Args:
+        space: dotted key -> ``(low, high)`` (continuous; whole numbers for a
+            whole-number setting), ``(low, high, step)``, ``"LOW..HIGH"``,
+            ``"LOW..HIGH:STEP"``, or a list of values (categorical).
+        maximize, minimize: exactly one: a column of ``sweep_points.csv``:
+            ``<metric>_mean|_p5|_p50|_p95``, ``all_pass_rate`` or
+            ``<criterion>_pass_rate``. A metric empty in a run counts as +infinity.
+        criteria: success criteria, as for :func:`sweep`.
+        trials: trials.
+        runs: runs per trial.
+        preset, settings, steps: the base scenario, as in :func:`run`.
+        seed: the seed of the sampler and of the runs (``simulation.seed``); with a
+            fixed seed and ``n_jobs=1`` the search is reproducible.
+        sampler: ``"tpe"`` or ``"cmaes"`` (optuna's), or ``"random"``.
+        executor: a ``concurrent.futures.Executor`` (a Dask
+            ``distributed.Client(...).get_executor()``): every trial's runs are
+            distributed over its workers as :func:`sweep` distributes a sweep.
+        n_jobs: trials evaluated at once (optuna's ``n_jobs``).
+        progress: optuna's progress bar.
+
+    Returns:
+        An :class:`Optimization` with ``best_params``, ``best_value``, ``trials`` and
+        the optuna ``study``.
+
+    Raises:
+        ConfigError: a space, objective, criterion or setting is not accepted.
+        ImportError: optuna is not installed.
+    """
+    try:
+        import optuna
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError('datadao.optimize needs optuna: pip install "./python[optimize]"') from e
+    if (maximize is None) == (minimize is None):
+        raise ConfigError(
+            f"arguments maximize={maximize!r}, minimize={minimize!r}: accepted: exactly one of them, e.g. maximize=\"all_pass_rate\""
+        )
+    statistic = maximize if maximize is not None else minimize
+    assert statistic is not None
+    if not isinstance(space, Mapping) or not space:
+        raise ConfigError(f"argument space={space!r}: accepted: a dict of dotted key -> (low, high), (low, high, step) or a list of values")
+    base = dict(settings or {})
+    if seed is not None:
+        base["simulation.seed"] = seed
+    # Check the scenario, the criteria and the space's ends before the first trial.
+    defaults = config(preset, base)
+
+    def parse(key: str, spec: Any) -> Callable[[Any], Any]:
+        integer = isinstance(defaults.get(key), int) and not isinstance(defaults.get(key), bool)
+        if key not in defaults:
+            raise ConfigError(f"invalid setting space[{key!r}]: unknown setting; `datadao config` lists every setting")
+        if isinstance(spec, str) and ".." in spec:
+            lo_text, _, rest = spec.partition("..")
+            hi_text, _, step_text = rest.partition(":")
+            spec = (float(lo_text), float(hi_text)) + ((float(step_text),) if step_text else ())
+        if isinstance(spec, tuple) and len(spec) in (2, 3):
+            lo, hi = float(spec[0]), float(spec[1])
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                raise ConfigError(f"invalid setting space[{key!r}] = {spec!r}: accepted: (low, high) with low < high, finite")
+            step = float(spec[2]) if len(spec) == 3 else None
+            if integer:
+                return lambda t: t.suggest_int(key, int(round(lo)), int(round(hi)), step=int(step or 1))
+            return lambda t: t.suggest_float(key, lo, hi, step=step)
+        if isinstance(spec, (list, tuple)) and spec:
+            choices = list(spec)
+            return lambda t: t.suggest_categorical(key, choices)
+        raise ConfigError(
+            f"invalid setting space[{key!r}] = {spec!r}: accepted: (low, high), (low, high, step), \"LOW..HIGH[:STEP]\" or a list of values"
+        )
+
+    suggest = {key: parse(key, spec) for key, spec in space.items()}
+    crit = _criteria(criteria)
+    rows: List[Dict[str, Any]] = []
+
+    def objective(trial: Any) -> float:
+        params = {key: s(trial) for key, s in suggest.items()}
+        result = sweep(
+            grid={},
+            runs=runs,
+            preset=preset,
+            settings={**base, **params},
+            steps=steps,
+            executor=executor,
+            progress=False,
+            criteria=crit,
+        )
+        value = _objective_of(result, statistic)
+        row: Dict[str, Any] = {"trial": trial.number, **params, "objective": value}
+        for column in result.points.columns:
+            if column.endswith("_pass_rate"):
+                row[column] = float(result.points[column].iloc[0])
+        rows.append(row)
+        return value
+
+    if sampler == "tpe":
+        chosen = optuna.samplers.TPESampler(seed=seed)
+    elif sampler == "cmaes":
+        chosen = optuna.samplers.CmaEsSampler(seed=seed)
+    elif sampler == "random":
+        chosen = optuna.samplers.RandomSampler(seed=seed)
+    else:
+        raise ConfigError(f"argument sampler={sampler!r}: accepted: \"tpe\", \"cmaes\" or \"random\"")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize" if maximize is not None else "minimize", sampler=chosen)
+    study.optimize(objective, n_trials=trials, n_jobs=n_jobs, show_progress_bar=bool(progress))
+    table = pd.DataFrame(sorted(rows, key=lambda r: r["trial"]))
+    return Optimization(
+        best_params=dict(study.best_params),
+        best_value=float(study.best_value),
+        trials=table,
+        study=study,
     )

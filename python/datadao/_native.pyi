@@ -63,6 +63,7 @@ def sweep_shards(
     zip: Optional[bool] = None,
     jobs: Optional[int] = None,
     shards: Optional[int] = None,
+    criteria: Optional[List[Any]] = None,
 ) -> int:
     """How many shards an executor cuts the sweep into: ``shards`` (at least 1, at most
     one per point), by default one per point up to 256. Every point is resolved and
@@ -78,6 +79,7 @@ def sweep_tables(
     jobs: Optional[int] = None,
     shard: Optional[Tuple[int, int]] = None,
     progress: Optional[Progress] = None,
+    criteria: Optional[List[Any]] = None,
 ) -> Tuple[bytes, bytes, Optional[str], str]:
     """Run a sweep (or shard k of n); returns the CSV bytes of ``sweep_runs.csv`` and
     ``sweep_series.csv`` (exactly the CLI's tables), the shard's ``shard.toml`` (or
@@ -88,7 +90,7 @@ def merge_shards(results: Iterable[Tuple[bytes, bytes, Optional[str], str]]) -> 
     """Merge ``sweep_tables(..., shard=(k, n))`` results, in the order the shards were
     submitted, with every check of ``datadao merge``; raises :class:`MergeError`."""
 
-def points_table(runs_csv: bytes) -> bytes:
+def points_table(runs_csv: bytes, criteria: Optional[List[Any]] = None) -> bytes:
     """``sweep_points.csv`` of a sweep from its ``sweep_runs.csv``: per point, each KPI's
     mean, 5/50/95th percentiles and count over its runs, as ``datadao sweep`` writes it."""
 

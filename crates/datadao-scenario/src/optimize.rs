@@ -559,7 +559,11 @@ struct Epoch {
 type Feed = Box<dyn FnMut(&cmaes::DVector<f64>) -> f64>;
 type Replay = cmaes::CMAES<Feed>;
 /// A replayed epoch: its state, the queue of told values, the points it was asked.
-type Replayed = (Replay, Rc<RefCell<VecDeque<f64>>>, Rc<RefCell<Vec<Vec<f64>>>>);
+type Replayed = (
+    Replay,
+    Rc<RefCell<VecDeque<f64>>>,
+    Rc<RefCell<Vec<Vec<f64>>>>,
+);
 
 impl CmaesSampler {
     fn new(dim: usize, lambda: usize, seed: u64) -> CmaesSampler {
@@ -578,9 +582,7 @@ impl CmaesSampler {
 
     /// The current epoch replayed: its state after every told generation, with the
     /// queue the objective reads and the points it is asked (`None`: it converged).
-    fn replay(
-        &self,
-    ) -> Option<Replayed> {
+    fn replay(&self) -> Option<Replayed> {
         let epoch = self.epochs.last().expect("an epoch");
         let feed: Rc<RefCell<VecDeque<f64>>> = Rc::default();
         let seen: Rc<RefCell<Vec<Vec<f64>>>> = Rc::default();
