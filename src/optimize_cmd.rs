@@ -209,11 +209,23 @@ pub fn optimize(args: &OptimizeArgs) -> Result<()> {
     let statistic = Statistic::parse(&stat_text).ok_or_else(|| {
         anyhow!("invalid setting optimize.objective = '{stat_text}' (from {stat_source}): accepted: <metric>_mean, _p5, _p50 or _p95 of a column of sweep_runs.csv, all_pass_rate or <criterion>_pass_rate")
     })?;
-    let algorithm = match args.algorithm.clone().or(section.text("algorithm")?) {
-        None => Algorithm::default_for(&space),
-        Some(name) => Algorithm::parse(&name).ok_or_else(|| {
-            anyhow!("invalid setting optimize.algorithm = '{name}': accepted: cmaes, tpe or random")
-        })?,
+    // The file's values are checked even where a flag overrides them.
+    let file_algorithm = section.text("algorithm")?;
+    let file_trials = section.whole("trials", 1, optimize::MAX_TRIALS)?;
+    let file_runs = section.whole("runs", 1, 1_000_000)?;
+    let file_batch = section.whole("batch", 1, optimize::MAX_BATCH as u64)?;
+    let parse_algorithm = |name: &str, source: String| {
+        Algorithm::parse(name).ok_or_else(|| {
+            anyhow!("invalid setting optimize.algorithm = '{name}' (from {source}): accepted: cmaes, tpe or random")
+        })
+    };
+    if let Some(name) = &file_algorithm {
+        parse_algorithm(name, section.source("algorithm").to_string())?;
+    }
+    let algorithm = match (&args.algorithm, &file_algorithm) {
+        (Some(name), _) => parse_algorithm(name, format!("flag --algorithm {name}"))?,
+        (None, Some(name)) => parse_algorithm(name, section.source("algorithm").to_string())?,
+        (None, None) => Algorithm::default_for(&space),
     };
     let trials = match args.trials {
         Some(n) if (1..=optimize::MAX_TRIALS).contains(&n) => n,
@@ -221,14 +233,12 @@ pub fn optimize(args: &OptimizeArgs) -> Result<()> {
             "--trials {n}: accepted: a whole number from 1 to {}",
             optimize::MAX_TRIALS
         ),
-        None => section
-            .whole("trials", 1, optimize::MAX_TRIALS)?
-            .unwrap_or(DEFAULT_TRIALS),
+        None => file_trials.unwrap_or(DEFAULT_TRIALS),
     };
     let runs = match args.runs {
         Some(n) if (1..=1_000_000).contains(&n) => n,
         Some(n) => bail!("--runs {n}: accepted: a whole number from 1 to 1000000"),
-        None => section.whole("runs", 1, 1_000_000)?.unwrap_or(DEFAULT_RUNS),
+        None => file_runs.unwrap_or(DEFAULT_RUNS),
     };
     let batch = match args.batch {
         Some(n) if (1..=optimize::MAX_BATCH).contains(&n) => Some(n),
@@ -236,9 +246,7 @@ pub fn optimize(args: &OptimizeArgs) -> Result<()> {
             "--batch {n}: accepted: a whole number from 1 to {}",
             optimize::MAX_BATCH
         ),
-        None => section
-            .whole("batch", 1, optimize::MAX_BATCH as u64)?
-            .map(|n| n as usize),
+        None => file_batch.map(|n| n as usize),
     };
     let jobs = args
         .jobs
@@ -263,6 +271,21 @@ pub fn optimize(args: &OptimizeArgs) -> Result<()> {
         .saturating_mul(runs)
         .clamp(1, jobs as u64);
     limits::check_memory(&base.settings.model, in_flight, Some(&base), allow)?;
+    // A batch keeps its objective's metric for every run (16 bytes each), and the
+    // trials table a row per trial.
+    let need =
+        u128::from(search.batch_size() as u64) * u128::from(runs) * 16 + u128::from(trials) * 256;
+    if !allow {
+        if let Some((limit, counted)) = limits::exceeded(need, jobs as u64) {
+            bail!(
+                "batches of {} trials x runs = {runs} need about {} of memory, more than {} allows; accepted: fewer runs or a smaller batch, or {}",
+                search.batch_size(),
+                limits::bytes(counted),
+                limit.name,
+                limits::OVERRIDE
+            );
+        }
+    }
     let set = OutputSet::begin(
         &base.settings.output.dir,
         OPTIMIZE_FILES,

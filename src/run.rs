@@ -75,6 +75,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let resolved = resolve(&args.scenario)?;
     let settings = resolved.settings.clone();
     let allow = settings.output.allow_huge;
+    datadao_scenario::sweep::check_run_criteria(&settings.criteria, &settings.model, &|c| {
+        resolved.criterion_source(&c.name)
+    })?;
     limits::check_memory(&settings.model, 1, Some(&resolved), allow)?;
     let set = OutputSet::begin(
         &settings.output.dir,
@@ -171,6 +174,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
         if let Some(defects) = sim.defects() {
             text.push_str(&summary::render_defects(defects));
         }
+        text.push_str(&summary::render_criteria(
+            &settings.criteria,
+            &datadao_scenario::sweep::run_criteria(
+                &settings.criteria,
+                &settings.model,
+                &stats.kpis(),
+            ),
+        ));
         emit(&text)?;
     }
     Ok(())

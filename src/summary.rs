@@ -22,6 +22,33 @@ fn price(p: Option<f64>) -> String {
     })
 }
 
+/// One line per criterion: met or not, and the metric's value in this run (empty: the
+/// event never happened, counted as +infinity). Nothing without criteria.
+pub fn render_criteria(
+    criteria: &[datadao_scenario::criteria::Criterion],
+    verdicts: &[(Option<f64>, bool)],
+) -> String {
+    let mut s = String::new();
+    for (i, (c, (value, met))) in criteria.iter().zip(verdicts).enumerate() {
+        let label = if i == 0 {
+            "  criteria    "
+        } else {
+            "              "
+        };
+        let _ = writeln!(
+            s,
+            "{label} {} ({} {} {}): {} ({})",
+            c.name,
+            c.metric,
+            c.op.symbol(),
+            c.threshold,
+            if *met { "met" } else { "NOT met" },
+            value.map_or("empty, counted as +infinity".to_string(), sig)
+        );
+    }
+    s
+}
+
 /// The summary text, from the run's figures (the core's `KpiTracker`, which also
 /// gives Python's `Result.summary`, the page's summary and a row of `sweep_runs.csv`).
 pub fn render(

@@ -557,6 +557,14 @@ def _objective_of(result: "Sweep", statistic: str) -> float:
     return float(np.percentile(filled, q))
 
 
+def _optimize_trial(kwargs: Dict[str, Any], statistic: str) -> Tuple[float, Dict[str, float]]:
+    """One trial of :func:`optimize` on an executor's worker: its one-point sweep, its
+    objective and its pass rates."""
+    result = sweep(**kwargs)
+    rates = {c: float(result.points[c].iloc[0]) for c in result.points.columns if c.endswith("_pass_rate")}
+    return _objective_of(result, statistic), rates
+
+
 def optimize(
     space: Mapping[str, Any],
     maximize: Optional[str] = None,
@@ -594,9 +602,11 @@ def optimize(
             fixed seed and ``n_jobs=1`` the search is reproducible.
         sampler: ``"tpe"`` or ``"cmaes"`` (optuna's), or ``"random"``.
         executor: a ``concurrent.futures.Executor`` (a Dask
-            ``distributed.Client(...).get_executor()``): every trial's runs are
-            distributed over its workers as :func:`sweep` distributes a sweep.
-        n_jobs: trials evaluated at once (optuna's ``n_jobs``).
+            ``distributed.Client(...).get_executor()``): trials are asked in batches of
+            ``n_jobs`` and each trial's runs go to a worker; they are told in trial
+            order, so a seed gives the same search on any cluster.
+        n_jobs: trials evaluated at once (optuna's ``n_jobs``; with an executor, the
+            batch size).
         progress: optuna's progress bar.
 
     Returns:
@@ -617,6 +627,13 @@ def optimize(
         )
     statistic = maximize if maximize is not None else minimize
     assert statistic is not None
+    for name, value in (("trials", trials), ("n_jobs", n_jobs)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
+            raise ConfigError(f"argument {name}={value!r}: accepted: a whole number from 1 to 100000")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ConfigError(f"argument seed={seed!r}: accepted: a whole number of at least 0")
+    if sampler not in ("tpe", "cmaes", "random"):
+        raise ConfigError(f"argument sampler={sampler!r}: accepted: \"tpe\", \"cmaes\" or \"random\"")
     if not isinstance(space, Mapping) or not space:
         raise ConfigError(f"argument space={space!r}: accepted: a dict of dotted key -> (low, high), (low, high, step) or a list of values")
     base = dict(settings or {})
@@ -632,8 +649,15 @@ def optimize(
         if isinstance(spec, str) and ".." in spec:
             lo_text, _, rest = spec.partition("..")
             hi_text, _, step_text = rest.partition(":")
-            spec = (float(lo_text), float(hi_text)) + ((float(step_text),) if step_text else ())
+            try:
+                spec = (float(lo_text), float(hi_text)) + ((float(step_text),) if step_text else ())
+            except ValueError:
+                raise ConfigError(
+                    f"invalid setting space[{key!r}] = {spec!r}: accepted: \"LOW..HIGH\" or \"LOW..HIGH:STEP\" with numbers"
+                ) from None
         if isinstance(spec, tuple) and len(spec) in (2, 3):
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec):
+                raise ConfigError(f"invalid setting space[{key!r}] = {spec!r}: accepted: (low, high) or (low, high, step) of numbers")
             lo, hi = float(spec[0]), float(spec[1])
             if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
                 raise ConfigError(f"invalid setting space[{key!r}] = {spec!r}: accepted: (low, high) with low < high, finite")
@@ -682,7 +706,28 @@ def optimize(
         raise ConfigError(f"argument sampler={sampler!r}: accepted: \"tpe\", \"cmaes\" or \"random\"")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize" if maximize is not None else "minimize", sampler=chosen)
-    study.optimize(objective, n_trials=trials, n_jobs=n_jobs, show_progress_bar=bool(progress))
+    if executor is None:
+        study.optimize(objective, n_trials=trials, n_jobs=n_jobs, show_progress_bar=bool(progress))
+    else:
+        # Batches of n_jobs trials asked together, each trial's runs shipped to a worker,
+        # told in trial order: the same seed gives the same search on any cluster.
+        done = 0
+        while done < trials:
+            asked = [study.ask() for _ in range(min(n_jobs, trials - done))]
+            params = [{key: s(t) for key, s in suggest.items()} for t in asked]
+            futures = [
+                executor.submit(
+                    _optimize_trial,
+                    dict(grid={}, runs=runs, preset=preset, settings={**base, **p}, steps=steps, progress=False, criteria=crit),
+                    statistic,
+                )
+                for p in params
+            ]
+            for t, p, f in zip(asked, params, futures):
+                value, rates = f.result()
+                study.tell(t, value)
+                rows.append({"trial": t.number, **p, "objective": value, **rates})
+            done += len(asked)
     table = pd.DataFrame(sorted(rows, key=lambda r: r["trial"]))
     return Optimization(
         best_params=dict(study.best_params),

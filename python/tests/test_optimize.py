@@ -76,3 +76,25 @@ def test_misuse_is_refused():
         )
     with pytest.raises(datadao.ConfigError):
         datadao.sweep(grid={}, criteria="x: final_price >= 1", steps=5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"trials": 0},
+        {"trials": True},
+        {"trials": "10"},
+        {"n_jobs": 0},
+        {"seed": -1},
+        {"sampler": "bayes"},
+        {"runs": 0},
+        {"space": {"pie.distribution_rate": "x..y"}},
+        {"space": {"no.such": (0, 1)}},
+        {"space": []},
+    ],
+)
+def test_bad_arguments_are_config_errors(kwargs):
+    args = dict(space={"pie.distribution_rate": (0.1, 0.5)}, maximize="final_pie_mean", trials=1, steps=5)
+    args.update(kwargs)
+    with pytest.raises(datadao.ConfigError):
+        datadao.optimize(**args)

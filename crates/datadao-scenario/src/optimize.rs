@@ -25,7 +25,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use datadao_core::experiment::{run_seed, Digest, RunKpis};
+use datadao_core::experiment::{run_seed, Digest};
 use datadao_core::numbers::push_f64;
 use datadao_core::StopFlag;
 use rand::{Rng, SeedableRng};
@@ -345,12 +345,16 @@ pub struct Search {
 }
 
 impl Search {
-    /// Trials asked together.
+    /// Trials asked together: for CMA-ES its population (at least 2, which the
+    /// algorithm needs), else `batch` or [`DEFAULT_BATCH`].
     pub fn batch_size(&self) -> usize {
-        self.batch.unwrap_or(match self.algorithm {
-            Algorithm::Cmaes => 4 + (3.0 * (self.space.len() as f64).ln()).floor() as usize,
-            _ => DEFAULT_BATCH,
-        })
+        match self.algorithm {
+            Algorithm::Cmaes => self
+                .batch
+                .unwrap_or(4 + (3.0 * (self.space.len() as f64).ln()).floor() as usize)
+                .max(2),
+            _ => self.batch.unwrap_or(DEFAULT_BATCH).max(1),
+        }
     }
 
     /// The axes of the trials' tables: one per parameter, in order.
@@ -463,9 +467,10 @@ impl Sampler for RandomSampler {
     fn tell(&mut self, _: &[Vec<f64>], _: &[f64]) {}
 }
 
-/// One TPE estimator per parameter; a list or stepped parameter is categorical.
+/// One TPE estimator per parameter; a list or stepped parameter is categorical. Its
+/// generator is rand 0.10's ChaCha8, the `tpe` crate's `rand`.
 struct TpeSampler {
-    rng: ChaCha8Rng,
+    rng: rand_tpe::rngs::ChaCha8Rng,
     counts: Vec<Option<usize>>,
     estimators: Vec<tpe::TpeOptimizer>,
     told: usize,
@@ -488,7 +493,7 @@ impl TpeSampler {
             })
             .collect();
         TpeSampler {
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: <rand_tpe::rngs::ChaCha8Rng as rand_tpe::SeedableRng>::seed_from_u64(seed),
             counts,
             estimators,
             told: 0,
@@ -506,9 +511,10 @@ impl Sampler for TpeSampler {
                     .zip(&self.counts)
                     .map(|(e, count)| {
                         let raw = if random {
+                            use rand_tpe::RngExt;
                             match count {
-                                None => self.rng.gen::<f64>(),
-                                Some(n) => self.rng.gen_range(0..*n) as f64,
+                                None => self.rng.random::<f64>(),
+                                Some(n) => self.rng.random_range(0..*n) as f64,
                             }
                         } else {
                             e.ask(&mut self.rng).unwrap_or(0.5)
@@ -614,6 +620,16 @@ impl Sampler for CmaesSampler {
                 let _ = cma.next();
                 let asked = seen.borrow();
                 return asked.iter().take(n).cloned().collect();
+            }
+            if self.epochs.last().is_some_and(|e| e.told.is_empty()) {
+                // A fresh epoch that cannot start (options the crate refuses, which the
+                // population of at least 2 rules out): its mean, rather than no answer.
+                let mean = self
+                    .epochs
+                    .last()
+                    .map(|e| e.mean.clone())
+                    .unwrap_or_default();
+                return vec![mean; n];
             }
             // Converged: restart from the best trial.
             let k = self.epochs.len() as u64;
@@ -741,14 +757,14 @@ pub fn run(
 ) -> Result<Outcome, OptimizeError> {
     check(search, base)?;
     let dim = search.space.len();
-    let batch = search.batch_size().max(1);
+    let batch = search.batch_size();
     let mut sampler: Box<dyn Sampler> = match search.algorithm {
         Algorithm::Random => Box::new(RandomSampler {
             rng: ChaCha8Rng::seed_from_u64(search.seed),
             dim,
         }),
         Algorithm::Tpe => Box::new(TpeSampler::new(&search.space, search.seed)),
-        Algorithm::Cmaes => Box::new(CmaesSampler::new(dim, batch.max(2), search.seed)),
+        Algorithm::Cmaes => Box::new(CmaesSampler::new(dim, batch, search.seed)),
     };
     let governed = governed(search, base);
     let axes = search.axes();
@@ -789,37 +805,32 @@ pub fn run(
             .iter()
             .map(|c| columns.iter().position(|col| *col == c.metric).unwrap_or(0))
             .collect();
-        let results = sweep::kpis_until(&plan, on_run, flag)?;
-        let mut per_point: Vec<Vec<&RunKpis>> = vec![Vec::new(); plan.points.len()];
-        for (u, k) in &results {
-            per_point[u.point].push(k);
-        }
+        // Per point: the objective's metric in every run (for its percentiles), and the
+        // runs that met each criterion and all of them (counts only).
+        let points_n = plan.points.len();
+        let mut metric_values: Vec<Vec<Option<f64>>> = vec![Vec::new(); points_n];
+        let mut met: Vec<Vec<u64>> = vec![vec![0; criteria.len()]; points_n];
+        let mut met_all: Vec<u64> = vec![0; points_n];
+        sweep::kpis_until(&plan, on_run, flag, &mut |u, k| {
+            let point = &plan.points[u.point];
+            let seed = run_seed(point.config.simulation.seed, u.run);
+            let row = sweep::run_values(u.point, &point.values, u.run, seed, k, governed);
+            if metric_at.is_some() {
+                metric_values[u.point].push(metric_at.and_then(|at| row[at]));
+            }
+            let mut all = true;
+            for (i, (c, &at)) in criteria.iter().zip(&criteria_at).enumerate() {
+                let ok = c.passes(row[at]);
+                met[u.point][i] += u64::from(ok);
+                all &= ok;
+            }
+            met_all[u.point] += u64::from(all);
+        })?;
         let mut losses = Vec::with_capacity(asked.len());
-        for (p, runs) in per_point.iter().enumerate() {
-            let point = &plan.points[p];
-            let rows: Vec<Vec<Option<f64>>> = runs
-                .iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    let seed = run_seed(point.config.simulation.seed, i as u64);
-                    sweep::run_values(p, &point.values, i as u64, seed, k, governed)
-                })
-                .collect();
-            let n_runs = rows.len() as u64;
-            let passed: Vec<u64> = criteria
-                .iter()
-                .zip(&criteria_at)
-                .map(|(c, &at)| rows.iter().filter(|r| c.passes(r[at])).count() as u64)
-                .collect();
-            let all = rows
-                .iter()
-                .filter(|r| {
-                    criteria
-                        .iter()
-                        .zip(&criteria_at)
-                        .all(|(c, &at)| c.passes(r[at]))
-                })
-                .count() as u64;
+        for (p, point) in plan.points.iter().enumerate() {
+            let n_runs = search.runs;
+            let passed = &met[p];
+            let all = met_all[p];
             let pass_rates: Vec<f64> = passed
                 .iter()
                 .map(|&k| criteria::pass_rate(k, n_runs).unwrap_or(0.0))
@@ -827,11 +838,7 @@ pub fn run(
             let all_pass =
                 (!criteria.is_empty()).then(|| criteria::pass_rate(all, n_runs).unwrap_or(0.0));
             let objective = match &search.statistic {
-                Statistic::Metric { stat, .. } => {
-                    let at = metric_at.expect("checked before the search");
-                    let values: Vec<Option<f64>> = rows.iter().map(|r| r[at]).collect();
-                    statistic_of(&values, stat)
-                }
+                Statistic::Metric { stat, .. } => statistic_of(&metric_values[p], stat),
                 Statistic::AllPass => all_pass.unwrap_or(0.0),
                 Statistic::PassRate(name) => {
                     let i = criteria

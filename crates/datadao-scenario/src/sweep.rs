@@ -713,6 +713,39 @@ pub fn check_criteria(plan: &Plan, source_of: &dyn Fn(&Criterion) -> Source) -> 
     crate::criteria::check_metrics(&plan.criteria, &columns, source_of)
 }
 
+/// Refuse a criterion that a single run (`datadao run`) cannot evaluate: its metric must
+/// be a column of the run's row of `sweep_runs.csv` (no swept settings).
+pub fn check_run_criteria(
+    criteria: &[Criterion],
+    config: &Config,
+    source_of: &dyn Fn(&Criterion) -> Source,
+) -> Result<()> {
+    let columns = value_columns(&[], config.governance.enabled, &config.agents.type_names());
+    criteria::check_metrics(criteria, &columns, source_of)
+}
+
+/// Each criterion's metric in one run and whether the run meets it, as a one-run sweep
+/// would write them (run 0 of the seed `seed`).
+pub fn run_criteria(
+    criteria: &[Criterion],
+    config: &Config,
+    kpis: &RunKpis,
+) -> Vec<(Option<f64>, bool)> {
+    let governed = config.governance.enabled;
+    let columns = value_columns(&[], governed, &config.agents.type_names());
+    let values = run_values(0, &[], 0, config.simulation.seed, kpis, governed);
+    criteria
+        .iter()
+        .map(|c| {
+            let v = columns
+                .iter()
+                .position(|col| *col == c.metric)
+                .and_then(|at| values[at]);
+            (v, c.passes(v))
+        })
+        .collect()
+}
+
 /// The values of one row of `sweep_runs.csv` before the criteria, in [`value_columns`]
 /// order, as numbers (`None`: an empty cell, or a swept value that is not a number).
 pub fn run_values(
@@ -1198,25 +1231,25 @@ pub fn bands_until(
     Ok(bands)
 }
 
-/// Run the plan and return every run's KPIs in the fixed order (point by point, run by
-/// run), without tables: what an optimiser's trials need.
+/// Run the plan and hand every run's KPIs to `on_kpis` in the fixed order (point by
+/// point, run by run), without tables: what an optimiser's trials need. Nothing is
+/// kept, so a trial of a million runs costs what `on_kpis` keeps of each.
 pub fn kpis_until(
     plan: &Plan,
     on_run: &(dyn Fn() + Sync),
     flag: &StopFlag,
-) -> Result<Vec<(Unit, RunKpis)>, SweepError> {
-    let mut out = Vec::new();
+    on_kpis: &mut dyn FnMut(Unit, &RunKpis),
+) -> Result<(), SweepError> {
     reduce(
         plan,
         on_run,
         flag,
         &mut |u, kpis| {
-            out.push((u, kpis.clone()));
+            on_kpis(u, kpis);
             Ok(())
         },
         &mut |_, _| Ok(()),
-    )?;
-    Ok(out)
+    )
 }
 
 /// Runs the units of this shard in chunks and reduces them in the fixed order: each
