@@ -46,6 +46,7 @@ pub mod rules;
 pub mod shares;
 pub mod transactions;
 pub mod treasury;
+pub mod uniswap_v2;
 pub mod validation;
 pub mod wealth;
 
