@@ -139,10 +139,20 @@ pub const GENERIC_PREFIX: &str = "DATADAO_";
 /// never settings: a scenario cannot be changed by them, and they are not refused as
 /// unknown settings (so `.ci/run` can export them around every command). Each with what
 /// it switches.
-pub const SWITCHES: &[(&str, &str)] = &[(
-    "DATADAO_REQUIRE_BROWSER",
-    "=1: the browser tests fail, instead of skipping, when headless Chromium is missing",
-)];
+pub const SWITCHES: &[(&str, &str)] = &[
+    (
+        "DATADAO_REQUIRE_BROWSER",
+        "=1: the browser tests fail, instead of skipping, when headless Chromium is missing",
+    ),
+    (
+        "DATADAO_REQUIRE_CONTRACTS",
+        "=1: the contract proofs fail, instead of skipping, when scripts/fetch-contracts has not run",
+    ),
+    (
+        "DATADAO_CONTRACTS_DIR",
+        "the cache folder of scripts/fetch-contracts (default ~/.cache/datadao/contracts)",
+    ),
+];
 
 pub use crate::source::{Source, TextSource};
 

@@ -1,0 +1,454 @@
+//! # datadao-evm
+//!
+//! The real contracts in an in-process EVM (revm): the deployed Uniswap v2 pair's
+//! bytecode, driven by the calls a client would send, to prove that datadao's wei-mode
+//! arithmetic (`datadao_core::uniswap_v2`) is the chain's to the wei.
+//!
+//! The bytecode is not in this repository: `scripts/fetch-contracts` fetches the pinned
+//! npm packages into a cache folder and writes each creation bytecode as hex
+//! (`bin/NAME.hex`); [`Contracts::load`] reads them from there. Nothing is downloaded
+//! here.
+
+use std::path::{Path, PathBuf};
+
+use revm::context::TxEnv;
+use revm::context_interface::result::{ExecutionResult, Output};
+use revm::context_interface::ContextTr;
+use revm::database::{CacheDB, EmptyDB};
+use revm::primitives::{keccak256, Address, Bytes, TxKind, U256};
+use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+
+/// Why the chain could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EvmError {
+    /// The cache of `scripts/fetch-contracts` is missing or damaged.
+    #[error("{path}: {problem}; run scripts/fetch-contracts (it fetches the pinned npm packages into {dir})")]
+    Contracts {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// The cache folder.
+        dir: PathBuf,
+    },
+    /// A deployment failed.
+    #[error("deploying {name} failed: {reason}")]
+    Deploy {
+        /// The contract.
+        name: &'static str,
+        /// The EVM's answer.
+        reason: String,
+    },
+    /// The EVM refused a transaction (not a revert: a malformed transaction).
+    #[error("the EVM refused the transaction: {0}")]
+    Transaction(String),
+}
+
+/// The cache folder of `scripts/fetch-contracts`: `DATADAO_CONTRACTS_DIR`, else
+/// `$XDG_CACHE_HOME/datadao/contracts`, else `~/.cache/datadao/contracts`.
+pub fn contracts_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DATADAO_CONTRACTS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("datadao").join("contracts")
+}
+
+/// Creation bytecode of the contracts the proof deploys.
+#[derive(Clone, Debug)]
+pub struct Contracts {
+    /// `UniswapV2Pair` (`@uniswap/v2-core@1.0.1`).
+    pub pair: Vec<u8>,
+    /// `UniswapV2Factory` (`@uniswap/v2-core@1.0.1`): it creates the pair, and the pair
+    /// asks it for `feeTo` on every mint and burn.
+    pub factory: Vec<u8>,
+    /// The test `ERC20` of `@uniswap/v2-core@1.0.1` (`constructor(uint totalSupply)`).
+    pub erc20: Vec<u8>,
+}
+
+/// keccak256 of the pair's creation code: the init-code hash of every Uniswap v2
+/// deployment.
+pub const PAIR_INIT_CODE_HASH: &str =
+    "96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f";
+
+impl Contracts {
+    /// Read the bytecode from `dir` (see [`contracts_dir`]), checking the pair's
+    /// init-code hash.
+    pub fn load(dir: &Path) -> Result<Contracts, EvmError> {
+        let read = |name: &str| -> Result<Vec<u8>, EvmError> {
+            let path = dir.join("bin").join(format!("{name}.hex"));
+            let fail = |problem: String| EvmError::Contracts {
+                path: path.clone(),
+                problem,
+                dir: dir.to_path_buf(),
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?;
+            decode_hex(text.trim()).ok_or_else(|| fail("not hex".into()))
+        };
+        let pair = read("UniswapV2Pair")?;
+        let hash = keccak256(&pair);
+        if hex(hash.as_slice()) != PAIR_INIT_CODE_HASH {
+            return Err(EvmError::Contracts {
+                path: dir.join("bin/UniswapV2Pair.hex"),
+                problem: format!(
+                    "init-code hash 0x{}, expected 0x{PAIR_INIT_CODE_HASH}",
+                    hex(hash.as_slice())
+                ),
+                dir: dir.to_path_buf(),
+            });
+        }
+        Ok(Contracts {
+            pair,
+            factory: read("UniswapV2Factory")?,
+            erc20: read("ERC20")?,
+        })
+    }
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The 4-byte selector of a function signature.
+pub fn selector(signature: &str) -> [u8; 4] {
+    let h = keccak256(signature.as_bytes());
+    [h[0], h[1], h[2], h[3]]
+}
+
+/// One ABI word.
+#[derive(Clone, Copy, Debug)]
+pub enum Word {
+    /// A `uint256`.
+    Uint(U256),
+    /// An `address`.
+    Address(Address),
+}
+
+/// Calldata: the selector of `signature`, then its static arguments, then `tail` (the
+/// head and body of a trailing `bytes` argument, when there is one).
+pub fn calldata(signature: &str, args: &[Word], tail: &[u8]) -> Bytes {
+    let mut out = selector(signature).to_vec();
+    for a in args {
+        match a {
+            Word::Uint(v) => out.extend_from_slice(&v.to_be_bytes::<32>()),
+            Word::Address(addr) => {
+                out.extend_from_slice(&[0u8; 12]);
+                out.extend_from_slice(addr.as_slice());
+            }
+        }
+    }
+    out.extend_from_slice(tail);
+    Bytes::from(out)
+}
+
+/// The `n`-th 32-byte word of a call's output as a number.
+pub fn word(output: &[u8], n: usize) -> Option<U256> {
+    let w = output.get(n * 32..n * 32 + 32)?;
+    Some(U256::from_be_slice(w))
+}
+
+/// The reason of a reverted call: the `Error(string)` message, or the raw bytes in hex.
+pub fn revert_reason(output: &[u8]) -> String {
+    if output.len() >= 68 && output[..4] == selector("Error(string)") {
+        let len = word(&output[4..], 1).map_or(0, |l| l.to::<usize>());
+        if let Some(text) = output.get(68..68 + len) {
+            return String::from_utf8_lossy(text).into_owned();
+        }
+    }
+    format!("0x{}", hex(output))
+}
+
+type Evm = revm::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>>;
+
+/// An in-memory chain: accounts, contracts, and calls committed one by one.
+pub struct Chain {
+    evm: Evm,
+}
+
+/// What a call did: returned its output, or reverted with a reason.
+pub type CallResult = Result<Bytes, String>;
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain::new()
+    }
+}
+
+impl Chain {
+    /// An empty chain of the latest hard fork, gas free.
+    pub fn new() -> Chain {
+        let evm = Context::mainnet()
+            .with_db(CacheDB::<EmptyDB>::default())
+            .modify_cfg_chained(|cfg| cfg.disable_nonce_check = true)
+            .build_mainnet();
+        Chain { evm }
+    }
+
+    fn transact(
+        &mut self,
+        caller: Address,
+        kind: TxKind,
+        data: Bytes,
+    ) -> Result<ExecutionResult, EvmError> {
+        let tx = TxEnv {
+            caller,
+            kind,
+            data,
+            gas_limit: 16_000_000,
+            ..Default::default()
+        };
+        self.evm
+            .transact_commit(tx)
+            .map_err(|e| EvmError::Transaction(format!("{e:?}")))
+    }
+
+    /// Deploy `code` with ABI-encoded constructor arguments from `caller`.
+    pub fn deploy(
+        &mut self,
+        name: &'static str,
+        caller: Address,
+        code: &[u8],
+        args: &[Word],
+    ) -> Result<Address, EvmError> {
+        let mut data = code.to_vec();
+        data.extend_from_slice(&calldata("x()", args, &[])[4..]);
+        match self.transact(caller, TxKind::Create, Bytes::from(data))? {
+            ExecutionResult::Success {
+                output: Output::Create(_, Some(address)),
+                ..
+            } => Ok(address),
+            other => Err(EvmError::Deploy {
+                name,
+                reason: format!("{other:?}"),
+            }),
+        }
+    }
+
+    /// The whole state, to go back to ([`Chain::restore`]): a client's transfer and
+    /// call are one transaction through a router, undone together when the call
+    /// reverts.
+    pub fn snapshot(&self) -> CacheDB<EmptyDB> {
+        self.evm.ctx.db_ref().clone()
+    }
+
+    /// Go back to a [`Chain::snapshot`].
+    pub fn restore(&mut self, state: CacheDB<EmptyDB>) {
+        *self.evm.ctx.db_mut() = state;
+    }
+
+    /// Call `to` from `caller`, committing what it changed.
+    pub fn call(
+        &mut self,
+        caller: Address,
+        to: Address,
+        data: Bytes,
+    ) -> Result<CallResult, EvmError> {
+        Ok(match self.transact(caller, TxKind::Call(to), data)? {
+            ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+            ExecutionResult::Revert { output, .. } => Err(revert_reason(&output)),
+            ExecutionResult::Halt { reason, .. } => Err(format!("halt: {reason:?}")),
+        })
+    }
+}
+
+/// The real pair between two test tokens, and the account that trades on it.
+pub struct PairOnChain {
+    /// The chain.
+    pub chain: Chain,
+    /// The pair.
+    pub pair: Address,
+    /// token0 and token1, in the pair's order.
+    pub tokens: [Address; 2],
+    /// The trader: holds both tokens' whole supply and every LP token.
+    pub trader: Address,
+}
+
+impl PairOnChain {
+    /// Deploy two tokens of `supply` each to the trader, the real factory, and the pair
+    /// through `UniswapV2Factory.createPair` (CREATE2 of the pair's init code; its
+    /// protocol fee `feeTo` stays off).
+    pub fn deploy(contracts: &Contracts, supply: U256) -> Result<PairOnChain, EvmError> {
+        let mut chain = Chain::new();
+        let trader = Address::with_last_byte(0xaa);
+        let setter = Address::with_last_byte(0xfe);
+        let a = chain.deploy("ERC20", trader, &contracts.erc20, &[Word::Uint(supply)])?;
+        let b = chain.deploy("ERC20", trader, &contracts.erc20, &[Word::Uint(supply)])?;
+        let tokens = if a < b { [a, b] } else { [b, a] };
+        let factory = chain.deploy(
+            "UniswapV2Factory",
+            setter,
+            &contracts.factory,
+            &[Word::Address(setter)],
+        )?;
+        let create = calldata(
+            "createPair(address,address)",
+            &[Word::Address(tokens[0]), Word::Address(tokens[1])],
+            &[],
+        );
+        let out = chain
+            .call(trader, factory, create)?
+            .map_err(|reason| EvmError::Deploy {
+                name: "UniswapV2Factory.createPair",
+                reason,
+            })?;
+        let word = out.get(12..32).ok_or_else(|| EvmError::Deploy {
+            name: "UniswapV2Factory.createPair",
+            reason: "no pair address returned".into(),
+        })?;
+        let pair = Address::from_slice(word);
+        Ok(PairOnChain {
+            chain,
+            pair,
+            tokens,
+            trader,
+        })
+    }
+
+    fn transfer(
+        &mut self,
+        token: Address,
+        to: Address,
+        amount: U256,
+    ) -> Result<CallResult, EvmError> {
+        let data = calldata(
+            "transfer(address,uint256)",
+            &[Word::Address(to), Word::Uint(amount)],
+            &[],
+        );
+        self.chain.call(self.trader, token, data)
+    }
+
+    /// `getReserves()`: (reserve0, reserve1).
+    pub fn reserves(&mut self) -> Result<(U256, U256), EvmError> {
+        let out = self
+            .chain
+            .call(self.trader, self.pair, calldata("getReserves()", &[], &[]))?
+            .map_err(EvmError::Transaction)?;
+        Ok((
+            word(&out, 0).unwrap_or_default(),
+            word(&out, 1).unwrap_or_default(),
+        ))
+    }
+
+    /// `totalSupply()` of the LP token.
+    pub fn total_supply(&mut self) -> Result<U256, EvmError> {
+        let out = self
+            .chain
+            .call(self.trader, self.pair, calldata("totalSupply()", &[], &[]))?
+            .map_err(EvmError::Transaction)?;
+        Ok(word(&out, 0).unwrap_or_default())
+    }
+
+    /// Send `amount0` and `amount1` to the pair and call `mint(trader)`: the liquidity
+    /// minted, or the revert.
+    pub fn mint(&mut self, amount0: U256, amount1: U256) -> Result<Result<U256, String>, EvmError> {
+        let before = self.chain.snapshot();
+        let r = self.mint_steps(amount0, amount1)?;
+        if r.is_err() {
+            self.chain.restore(before);
+        }
+        Ok(r)
+    }
+
+    fn mint_steps(
+        &mut self,
+        amount0: U256,
+        amount1: U256,
+    ) -> Result<Result<U256, String>, EvmError> {
+        let [t0, t1] = self.tokens;
+        if let Err(e) = self.transfer(t0, self.pair, amount0)? {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.transfer(t1, self.pair, amount1)? {
+            return Ok(Err(e));
+        }
+        let data = calldata("mint(address)", &[Word::Address(self.trader)], &[]);
+        Ok(self
+            .chain
+            .call(self.trader, self.pair, data)?
+            .map(|out| word(&out, 0).unwrap_or_default()))
+    }
+
+    /// Send `liquidity` LP tokens to the pair and call `burn(trader)`: the amounts paid.
+    pub fn burn(&mut self, liquidity: U256) -> Result<Result<(U256, U256), String>, EvmError> {
+        let before = self.chain.snapshot();
+        let r = self.burn_steps(liquidity)?;
+        if r.is_err() {
+            self.chain.restore(before);
+        }
+        Ok(r)
+    }
+
+    fn burn_steps(&mut self, liquidity: U256) -> Result<Result<(U256, U256), String>, EvmError> {
+        if let Err(e) = self.transfer(self.pair, self.pair, liquidity)? {
+            return Ok(Err(e));
+        }
+        let data = calldata("burn(address)", &[Word::Address(self.trader)], &[]);
+        Ok(self.chain.call(self.trader, self.pair, data)?.map(|out| {
+            (
+                word(&out, 0).unwrap_or_default(),
+                word(&out, 1).unwrap_or_default(),
+            )
+        }))
+    }
+
+    /// Send `amount_in` of token0 (`zero_for_one`) or token1 to the pair and call
+    /// `swap` for `amount_out` of the other, as the router's `_swap` does.
+    pub fn swap(
+        &mut self,
+        amount_in: U256,
+        amount_out: U256,
+        zero_for_one: bool,
+    ) -> Result<CallResult, EvmError> {
+        let before = self.chain.snapshot();
+        let r = self.swap_steps(amount_in, amount_out, zero_for_one)?;
+        if r.is_err() {
+            self.chain.restore(before);
+        }
+        Ok(r)
+    }
+
+    fn swap_steps(
+        &mut self,
+        amount_in: U256,
+        amount_out: U256,
+        zero_for_one: bool,
+    ) -> Result<CallResult, EvmError> {
+        let token_in = self.tokens[usize::from(!zero_for_one)];
+        if let Err(e) = self.transfer(token_in, self.pair, amount_in)? {
+            return Ok(Err(e));
+        }
+        let (out0, out1) = if zero_for_one {
+            (U256::ZERO, amount_out)
+        } else {
+            (amount_out, U256::ZERO)
+        };
+        // swap(uint amount0Out, uint amount1Out, address to, bytes data) with empty data.
+        let mut tail = U256::from(0x80u32).to_be_bytes::<32>().to_vec();
+        tail.extend_from_slice(&[0u8; 32]);
+        let data = calldata(
+            "swap(uint256,uint256,address,bytes)",
+            &[
+                Word::Uint(out0),
+                Word::Uint(out1),
+                Word::Address(self.trader),
+            ],
+            &tail,
+        );
+        self.chain.call(self.trader, self.pair, data)
+    }
+}
