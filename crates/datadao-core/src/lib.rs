@@ -24,6 +24,7 @@
 pub mod agent_type;
 pub mod agents;
 pub mod circles;
+pub mod circles_v2;
 pub mod config;
 pub mod control;
 pub mod data_pool;

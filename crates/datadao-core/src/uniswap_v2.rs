@@ -204,7 +204,7 @@ pub fn add_liquidity_amounts(
 }
 
 /// A pair's state: its reserves and its LP supply (the locked `MINIMUM_LIQUIDITY`
-/// included). Every change goes through [`Pair::update`], as the contract's `_update`.
+/// included). Every change goes through `update`, as the contract's `_update`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pair {
     /// Reserve of token0.

@@ -67,6 +67,8 @@ pub struct Contracts {
     pub factory: Vec<u8>,
     /// The test `ERC20` of `@uniswap/v2-core@1.0.1` (`constructor(uint totalSupply)`).
     pub erc20: Vec<u8>,
+    /// The Circles v2 `Hub` (`@circles-sdk/abi-v2@0.29.2`).
+    pub hub: Vec<u8>,
 }
 
 /// keccak256 of the pair's creation code: the init-code hash of every Uniswap v2
@@ -104,6 +106,7 @@ impl Contracts {
             pair,
             factory: read("UniswapV2Factory")?,
             erc20: read("ERC20")?,
+            hub: read("Hub")?,
         })
     }
 }
@@ -224,8 +227,20 @@ impl Chain {
         code: &[u8],
         args: &[Word],
     ) -> Result<Address, EvmError> {
+        self.deploy_with_tail(name, caller, code, args, &[])
+    }
+
+    /// As [`Chain::deploy`], with the encoded dynamic arguments after the static ones.
+    pub fn deploy_with_tail(
+        &mut self,
+        name: &'static str,
+        caller: Address,
+        code: &[u8],
+        args: &[Word],
+        tail: &[u8],
+    ) -> Result<Address, EvmError> {
         let mut data = code.to_vec();
-        data.extend_from_slice(&calldata("x()", args, &[])[4..]);
+        data.extend_from_slice(&calldata("x()", args, tail)[4..]);
         match self.transact(caller, TxKind::Create, Bytes::from(data))? {
             ExecutionResult::Success {
                 output: Output::Create(_, Some(address)),
@@ -450,5 +465,61 @@ impl PairOnChain {
             &tail,
         );
         self.chain.call(self.trader, self.pair, data)
+    }
+}
+
+/// The Circles v2 Hub, deployed with stand-in addresses for the contracts its
+/// constructor only records (v1 hub, name registry, migration, ERC20 lift, standard
+/// treasury): enough for its pure demurrage arithmetic, which calls none of them.
+pub struct HubOnChain {
+    /// The chain.
+    pub chain: Chain,
+    /// The Hub.
+    pub hub: Address,
+    /// Who calls it.
+    pub caller: Address,
+}
+
+/// `inflationDayZero` of the deployed Hub: midnight before Circles v1's deployment
+/// (15 October 2020), as `Demurrage.sol` prescribes for production.
+pub const INFLATION_DAY_ZERO: u64 = 1_602_720_000;
+
+impl HubOnChain {
+    /// Deploy the Hub.
+    pub fn deploy(contracts: &Contracts) -> Result<HubOnChain, EvmError> {
+        let mut chain = Chain::new();
+        let caller = Address::with_last_byte(0xcc);
+        let stand_in = |b: u8| Word::Address(Address::with_last_byte(b));
+        let args = [
+            stand_in(1),
+            stand_in(2),
+            stand_in(3),
+            stand_in(4),
+            stand_in(5),
+            Word::Uint(U256::from(INFLATION_DAY_ZERO)),
+            Word::Uint(U256::from(365u64 * 86_400)),
+            // The gateway URL, a string: its offset after the eight head words.
+            Word::Uint(U256::from(8u64 * 32)),
+        ];
+        // The empty string: its length word, zero.
+        let tail = [0u8; 32];
+        let hub = chain.deploy_with_tail("Hub", caller, &contracts.hub, &args, &tail)?;
+        Ok(HubOnChain { chain, hub, caller })
+    }
+
+    /// `convertInflationaryToDemurrageValue(value, day)`: the value, or the revert.
+    pub fn demurrage_value(&mut self, value: U256, day: u64) -> Result<CallResult, EvmError> {
+        let data = calldata(
+            "convertInflationaryToDemurrageValue(uint256,uint64)",
+            &[Word::Uint(value), Word::Uint(U256::from(day))],
+            &[],
+        );
+        self.chain.call(self.caller, self.hub, data)
+    }
+
+    /// `day(timestamp)`.
+    pub fn day(&mut self, timestamp: u64) -> Result<CallResult, EvmError> {
+        let data = calldata("day(uint256)", &[Word::Uint(U256::from(timestamp))], &[]);
+        self.chain.call(self.caller, self.hub, data)
     }
 }

@@ -1,0 +1,80 @@
+//! datadao's Circles v2 demurrage (`datadao_core::circles_v2`) against the Hub's own
+//! bytecode in revm: its `convertInflationaryToDemurrageValue` and `day` for values from
+//! one atto-CRC to the uint192 limit and days from zero to a century, each equal to the
+//! atto-CRC (or both refusing).
+//!
+//! Needs the bytecode of `scripts/fetch-contracts`, like `tests/pair.rs`.
+
+use datadao_core::circles_v2;
+use datadao_evm::{contracts_dir, word, Contracts, HubOnChain, INFLATION_DAY_ZERO};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use revm::primitives::U256;
+
+fn contracts() -> Option<Contracts> {
+    match Contracts::load(&contracts_dir()) {
+        Ok(c) => Some(c),
+        Err(e) if std::env::var("DATADAO_REQUIRE_CONTRACTS").as_deref() == Ok("1") => {
+            panic!("DATADAO_REQUIRE_CONTRACTS=1 but the contracts are missing: {e}")
+        }
+        Err(e) => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\nSKIPPED the Hub proof: it needs the contracts: {e}\n"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn demurrage_equals_the_hubs_to_the_atto_crc() {
+    let Some(contracts) = contracts() else {
+        return;
+    };
+    let mut hub = HubOnChain::deploy(&contracts).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(93);
+    let mut compared = 0;
+    for i in 0..20_000u64 {
+        // Every day of the first 60 years once in a while, and random ones up to a century.
+        let day = if i < 400 { i } else { rng.gen_range(0..36_525) };
+        let bits = rng.gen_range(0..=192u32);
+        let value = if bits == 0 {
+            U256::from(1u8)
+        } else {
+            (U256::from(rng.gen::<u128>()) << rng.gen_range(0..=64usize))
+                % (U256::from(1u8) << bits)
+        };
+        let got = hub.demurrage_value(value, day).unwrap();
+        let expected = circles_v2::demurrage_value(value, day);
+        match (&got, expected) {
+            (Ok(out), Some(v)) => assert_eq!(word(out, 0), Some(v), "value {value}, day {day}"),
+            (Err(_), None) => {}
+            _ => panic!("value {value}, day {day}: hub {got:?}, datadao {expected:?}"),
+        }
+        compared += 1;
+    }
+    // 30+ simulated days of a balance held: each day's discount, day over day.
+    let mut balance = U256::from(1_000u64) * U256::from(circles_v2::EXA);
+    for d in 0..45u64 {
+        let got = hub.demurrage_value(balance, d).unwrap().unwrap();
+        assert_eq!(word(&got, 0), circles_v2::discounted(balance, d), "day {d}");
+    }
+    balance = circles_v2::discounted(balance, 45).unwrap();
+    assert!(balance < U256::from(1_000u64) * U256::from(circles_v2::EXA));
+    for t in [
+        INFLATION_DAY_ZERO,
+        INFLATION_DAY_ZERO + 86_399,
+        INFLATION_DAY_ZERO + 86_400,
+        1_767_225_600,
+    ] {
+        let got = hub.day(t).unwrap().unwrap();
+        assert_eq!(
+            word(&got, 0),
+            circles_v2::day(t, INFLATION_DAY_ZERO).map(U256::from),
+            "timestamp {t}"
+        );
+    }
+    eprintln!("{compared} demurrage values compared with the Circles v2 Hub, all equal");
+}
