@@ -10,11 +10,13 @@
 //!   `day(t) = (t - inflationDayZero) / 86400`, floored.
 //! - A demurraged value on day `d` is `mulu(pow(GAMMA, d), inflationary)`: `pow` by
 //!   binary exponentiation at 127 fractional bits, `mulu` a floored product.
-//! - Personal issuance is 1 CRC per hour (`10^18` atto-CRC), in inflationary terms; the
-//!   Hub lets a human claim at most 14 days at once.
+//! - Personal issuance is 1 CRC per hour (`10^18` atto-CRC) on the day it is issued,
+//!   claimed in whole hours and at most two weeks back (`Circles.calculateIssuance`,
+//!   with the table `T` of `Demurrage.sol`).
 //!
 //! Nothing here is wired into the engine yet; `crates/datadao-evm` proves it against
-//! the Hub's own `convertInflationaryToDemurrageValue`.
+//! the Hub's own `convertInflationaryToDemurrageValue`, `calculateIssuance`,
+//! `personalMint` and `balanceOf`.
 
 use ruint::aliases::U256;
 
@@ -33,6 +35,84 @@ pub const MAX_CLAIM_DAYS: u64 = 14;
 
 /// One in 64.64.
 const ONE_64X64: u128 = 1 << 64;
+
+/// Seconds per hour, and the longest claim (`MAX_CLAIM_DURATION`, two weeks).
+const HOUR: u64 = 3_600;
+const MAX_CLAIM_SECONDS: u64 = MAX_CLAIM_DAYS * DEMURRAGE_WINDOW;
+
+/// The Hub's issuance table `T(n)` (`Demurrage.sol`): the demurraged hours of `n + 1`
+/// whole days, `sum_{i<=n} 24 GAMMA^i`, in 64.64, as the contract stores it.
+pub const T_TABLE_64X64: [i128; 15] = [
+    442_721_857_769_029_238_784,
+    885_355_760_875_826_166_476,
+    1_327_901_726_794_166_863_126,
+    1_770_359_772_994_355_928_788,
+    2_212_729_916_943_227_173_193,
+    2_655_012_176_104_144_305_282,
+    3_097_206_567_937_001_622_606,
+    3_539_313_109_898_224_700_583,
+    3_981_331_819_440_771_081_628,
+    4_423_262_714_014_130_964_135,
+    4_865_105_811_064_327_891_331,
+    5_306_861_128_033_919_439_986,
+    5_748_528_682_361_997_908_993,
+    6_190_108_491_484_191_007_805,
+    6_631_600_572_832_662_544_739,
+];
+
+/// A personal mint: the atto-CRC claimed and the claimed period (`calculateIssuance`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Issuance {
+    /// atto-CRC minted (demurraged: today's units).
+    pub amount: U256,
+    /// Start of the claimed period (a whole hour of its day).
+    pub start: u64,
+    /// End of the claimed period.
+    pub end: u64,
+}
+
+/// What a human who last minted (or registered) at `last_mint` can claim at `now`, as
+/// the Hub's `calculateIssuance` computes it: whole hours only, at most two weeks back,
+/// each day's hours discounted by the days since (the table `T`, less the hours of the
+/// first and last day that fall outside the claim). `None` where the Hub would revert.
+pub fn issuance(last_mint: u64, now: u64, day_zero: u64) -> Option<Issuance> {
+    if last_mint.saturating_add(HOUR) > now {
+        return Some(Issuance {
+            amount: U256::ZERO,
+            start: 0,
+            end: 0,
+        });
+    }
+    let start = now.checked_sub(MAX_CLAIM_SECONDS)?.max(last_mint);
+    let day_a = day(start, day_zero)?;
+    let day_b = day(now, day_zero)?;
+    let n = day_b - day_a;
+    let k = i128::from((start - (day_a * DEMURRAGE_WINDOW + day_zero)) / HOUR) << 64;
+    // The hours of day B not yet begun, counting the one under way (as deployed: a whole
+    // hour that has just ended is not counted twice).
+    let l = i128::from(((day_b + 1) * DEMURRAGE_WINDOW + day_zero - now).div_ceil(HOUR)) << 64;
+    // R[n] = GAMMA^n, the Hub's table computed with the same `pow`.
+    let r = pow(GAMMA_64X64, n)?;
+    let t = *T_TABLE_64X64.get(usize::try_from(n).ok()?)?;
+    let overcount = mul_64x64(r, k)?.checked_add(l)?;
+    let claim = t.checked_sub(overcount)?;
+    Some(Issuance {
+        amount: mulu(claim, U256::from(EXA))?,
+        start: day_zero + day_a * DEMURRAGE_WINDOW + mulu(k, U256::from(HOUR))?.to::<u64>(),
+        end: day_zero + day_b * DEMURRAGE_WINDOW + DEMURRAGE_WINDOW
+            - mulu(l, U256::from(HOUR))?.to::<u64>(),
+    })
+}
+
+/// `Math64x64.mul` of two non-negative values: `a * b >> 64`, floored (`None` where it
+/// would leave int128).
+fn mul_64x64(a: i128, b: i128) -> Option<i128> {
+    if a < 0 || b < 0 {
+        return None;
+    }
+    let p: U256 = (U256::from(a as u128) * U256::from(b as u128)) >> 64usize;
+    (p <= U256::from(i128::MAX as u128)).then(|| p.to::<u128>() as i128)
+}
 
 /// The day of `timestamp` since `day_zero` (`Demurrage.day`), or `None` before it.
 pub fn day(timestamp: u64, day_zero: u64) -> Option<u64> {
@@ -183,5 +263,28 @@ mod tests {
         assert_eq!(day(1_602_720_000 + 86_399, 1_602_720_000), Some(0));
         assert_eq!(day(1_602_720_000 + 86_400, 1_602_720_000), Some(1));
         assert_eq!(day(5, 6), None);
+    }
+
+    /// One whole hour after joining at a whole hour is one CRC exactly (T(0) = 24 hours,
+    /// less the hour before joining, k = 1, and the 22 hours of the day not begun, l =
+    /// 22); less than an hour is nothing. (The Hub gives the same: `tests/hub.rs`.)
+    #[test]
+    fn an_hour_mints_one_crc() {
+        let zero = 1_602_720_000;
+        let joined = zero + 86_400 + 3_600;
+        let one = issuance(joined, joined + 3_600, zero).unwrap();
+        assert_eq!(one.amount, U256::from(EXA));
+        assert_eq!((one.start, one.end), (joined, joined + 3_600));
+        assert_eq!(
+            issuance(joined, joined + 3_599, zero).unwrap().amount,
+            U256::ZERO
+        );
+        // Two weeks at most: a month's wait claims the same as two weeks' at that hour.
+        let month = issuance(joined, joined + 30 * 86_400, zero).unwrap();
+        let fortnight = issuance(joined + 16 * 86_400, joined + 30 * 86_400, zero).unwrap();
+        assert_eq!(month.amount, fortnight.amount);
+        // 14 days of 24 hours, each discounted by its age: a little under 336 CRC.
+        let crc = month.amount.to::<u128>() as f64 / EXA as f64;
+        assert!(crc > 334.0 && crc < 336.0, "{crc}");
     }
 }

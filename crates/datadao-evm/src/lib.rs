@@ -265,6 +265,20 @@ impl Chain {
         *self.evm.ctx.db_mut() = state;
     }
 
+    /// Put `runtime` code at `address` (a stand-in contract, without a constructor).
+    pub fn put_code(&mut self, address: Address, runtime: &[u8]) {
+        let code = revm::bytecode::Bytecode::new_raw(Bytes::from(runtime.to_vec()));
+        self.evm
+            .ctx
+            .db_mut()
+            .insert_account_info(address, revm::state::AccountInfo::from_bytecode(code));
+    }
+
+    /// Set the block's timestamp for the calls that follow.
+    pub fn set_time(&mut self, timestamp: u64) {
+        self.evm.ctx.block.timestamp = U256::from(timestamp);
+    }
+
     /// Call `to` from `caller`, committing what it changed.
     pub fn call(
         &mut self,
@@ -480,6 +494,33 @@ pub struct HubOnChain {
     pub caller: Address,
 }
 
+/// Stand-ins for what the Hub's constructor records and registration calls, as raw
+/// runtime bytecode (none has a constructor):
+/// - Hub v1 answers every call with the address of the v1-token stand-in
+///   (`userToToken`: every human had a v1 token);
+/// - the v1 token answers every call with `true` (`stopped`: it no longer mints, so the
+///   human may register in v2 without an inviter during the bootstrap year);
+/// - the name registry answers every call with nothing (it records metadata only).
+pub const HUB_V1_STAND_IN: Address = Address::new([0x11; 20]);
+/// The v1 token stand-in's address.
+pub const V1_TOKEN_STAND_IN: Address = Address::new([0x12; 20]);
+/// The name registry stand-in's address.
+pub const NAME_REGISTRY_STAND_IN: Address = Address::new([0x13; 20]);
+
+/// `PUSH20 V1_TOKEN_STAND_IN PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`.
+fn hub_v1_code() -> Vec<u8> {
+    let mut code = vec![0x73];
+    code.extend_from_slice(V1_TOKEN_STAND_IN.as_slice());
+    code.extend_from_slice(&[0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3]);
+    code
+}
+
+/// `PUSH1 1 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`: one word, `true`.
+const TRUE_CODE: [u8; 10] = [0x60, 0x01, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
+
+/// `STOP`: succeeds and returns nothing.
+const STOP_CODE: [u8; 1] = [0x00];
+
 /// `inflationDayZero` of the deployed Hub: midnight before Circles v1's deployment
 /// (15 October 2020), as `Demurrage.sol` prescribes for production.
 pub const INFLATION_DAY_ZERO: u64 = 1_602_720_000;
@@ -488,11 +529,15 @@ impl HubOnChain {
     /// Deploy the Hub.
     pub fn deploy(contracts: &Contracts) -> Result<HubOnChain, EvmError> {
         let mut chain = Chain::new();
+        chain.set_time(INFLATION_DAY_ZERO + 86_400);
+        chain.put_code(HUB_V1_STAND_IN, &hub_v1_code());
+        chain.put_code(V1_TOKEN_STAND_IN, &TRUE_CODE);
+        chain.put_code(NAME_REGISTRY_STAND_IN, &STOP_CODE);
         let caller = Address::with_last_byte(0xcc);
         let stand_in = |b: u8| Word::Address(Address::with_last_byte(b));
         let args = [
-            stand_in(1),
-            stand_in(2),
+            Word::Address(HUB_V1_STAND_IN),
+            Word::Address(NAME_REGISTRY_STAND_IN),
             stand_in(3),
             stand_in(4),
             stand_in(5),
@@ -512,6 +557,56 @@ impl HubOnChain {
         let data = calldata(
             "convertInflationaryToDemurrageValue(uint256,uint64)",
             &[Word::Uint(value), Word::Uint(U256::from(day))],
+            &[],
+        );
+        self.chain.call(self.caller, self.hub, data)
+    }
+
+    /// `registerHuman(address(0), 0)` from `human` at `now`: a v1 human whose v1 token
+    /// stopped registers without an inviter during the bootstrap year.
+    pub fn register_human(&mut self, human: Address, now: u64) -> Result<CallResult, EvmError> {
+        self.chain.set_time(now);
+        let data = calldata(
+            "registerHuman(address,bytes32)",
+            &[Word::Address(Address::ZERO), Word::Uint(U256::ZERO)],
+            &[],
+        );
+        self.chain.call(human, self.hub, data)
+    }
+
+    /// `personalMint()` from `human` at `now`.
+    pub fn personal_mint(&mut self, human: Address, now: u64) -> Result<CallResult, EvmError> {
+        self.chain.set_time(now);
+        self.chain
+            .call(human, self.hub, calldata("personalMint()", &[], &[]))
+    }
+
+    /// `calculateIssuance(human)` at `now`: (issuance, start, end), or the revert.
+    pub fn issuance(
+        &mut self,
+        human: Address,
+        now: u64,
+    ) -> Result<Result<[U256; 3], String>, EvmError> {
+        self.chain.set_time(now);
+        let data = calldata("calculateIssuance(address)", &[Word::Address(human)], &[]);
+        Ok(self
+            .chain
+            .call(self.caller, self.hub, data)?
+            .map(|out| [0, 1, 2].map(|i| word(&out, i).unwrap_or_default())))
+    }
+
+    /// `balanceOf(account, toTokenId(avatar))` at `now` (demurraged to its day).
+    pub fn balance(
+        &mut self,
+        account: Address,
+        avatar: Address,
+        now: u64,
+    ) -> Result<CallResult, EvmError> {
+        self.chain.set_time(now);
+        let id = U256::from_be_slice(avatar.as_slice());
+        let data = calldata(
+            "balanceOf(address,uint256)",
+            &[Word::Address(account), Word::Uint(id)],
             &[],
         );
         self.chain.call(self.caller, self.hub, data)

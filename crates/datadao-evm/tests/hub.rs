@@ -1,7 +1,9 @@
-//! datadao's Circles v2 demurrage (`datadao_core::circles_v2`) against the Hub's own
-//! bytecode in revm: its `convertInflationaryToDemurrageValue` and `day` for values from
-//! one atto-CRC to the uint192 limit and days from zero to a century, each equal to the
-//! atto-CRC (or both refusing).
+//! datadao's Circles v2 arithmetic (`datadao_core::circles_v2`) against the Hub's own
+//! bytecode in revm: `convertInflationaryToDemurrageValue` and `day` for values from one
+//! atto-CRC to the uint192 limit and days from zero to a century, and twenty humans'
+//! personal mints over 60 days (`calculateIssuance`, `personalMint`, `balanceOf`), each
+//! equal to the atto-CRC (or both refusing). The Hub runs with stand-ins for v1 and the
+//! name registry (`datadao_evm::HUB_V1_STAND_IN`).
 //!
 //! Needs the bytecode of `scripts/fetch-contracts`, like `tests/pair.rs`.
 
@@ -76,5 +78,56 @@ fn demurrage_equals_the_hubs_to_the_atto_crc() {
             "timestamp {t}"
         );
     }
+    // Personal mints: twenty humans registered in the bootstrap year claim at random
+    // times over 60 days (whole hours, at most two weeks back), and their balances lose
+    // value day by day; each claim, each claimed period and each balance equal to the
+    // atto-CRC.
+    let mut mints = 0;
+    let start = INFLATION_DAY_ZERO + 86_400 + 3_600;
+    for h in 0..20u8 {
+        let human = revm::primitives::Address::with_last_byte(0x40 + h);
+        // Half the humans join on a whole hour.
+        let joined = start + u64::from(h) * if h % 2 == 0 { 3_600 } else { 1_234 };
+        hub.register_human(human, joined).unwrap().unwrap();
+        let (mut last, mut held) = (joined, U256::ZERO);
+        let mut held_day = circles_v2::day(joined, INFLATION_DAY_ZERO).unwrap();
+        let mut now = joined;
+        while now < joined + 60 * 86_400 {
+            now += rng.gen_range(1_800..20 * 86_400);
+            // A third of the claims on a whole hour, where the hour counts end exactly.
+            if rng.gen_range(0..3) == 0 {
+                now -= (now - INFLATION_DAY_ZERO) % 3_600;
+            }
+            let expected = circles_v2::issuance(last, now, INFLATION_DAY_ZERO).unwrap();
+            let got = hub.issuance(human, now).unwrap().unwrap();
+            assert_eq!(
+                got,
+                [
+                    expected.amount,
+                    U256::from(expected.start),
+                    U256::from(expected.end)
+                ],
+                "human {h} at {now}, last mint {last}"
+            );
+            hub.personal_mint(human, now).unwrap().unwrap();
+            let today = circles_v2::day(now, INFLATION_DAY_ZERO).unwrap();
+            if expected.amount > U256::ZERO {
+                held = circles_v2::discounted(held, today - held_day).unwrap() + expected.amount;
+                held_day = today;
+                last = now;
+            }
+            let later = now + rng.gen_range(0..3 * 86_400);
+            let balance = hub.balance(human, human, later).unwrap().unwrap();
+            let days = circles_v2::day(later, INFLATION_DAY_ZERO).unwrap() - held_day;
+            assert_eq!(
+                word(&balance, 0),
+                circles_v2::discounted(held, days),
+                "human {h}: balance at {later}"
+            );
+            mints += 1;
+        }
+    }
+    assert!(mints > 100, "{mints} mints");
+    eprintln!("{mints} personal mints and balances compared with the Circles v2 Hub, all equal");
     eprintln!("{compared} demurrage values compared with the Circles v2 Hub, all equal");
 }
