@@ -500,12 +500,20 @@ pub struct HubOnChain {
 ///   (`userToToken`: every human had a v1 token);
 /// - the v1 token answers every call with `true` (`stopped`: it no longer mints, so the
 ///   human may register in v2 without an inviter during the bootstrap year);
-/// - the name registry answers every call with nothing (it records metadata only).
+/// - the name registry answers every call with `true` (it records names and metadata,
+///   and validates names; none of it is arithmetic);
+/// - the ERC20 lift answers every call with its own address (`ensureERC20`: the wrapper
+///   a group's registration asks for).
 pub const HUB_V1_STAND_IN: Address = Address::new([0x11; 20]);
 /// The v1 token stand-in's address.
 pub const V1_TOKEN_STAND_IN: Address = Address::new([0x12; 20]);
 /// The name registry stand-in's address.
 pub const NAME_REGISTRY_STAND_IN: Address = Address::new([0x13; 20]);
+/// The ERC20 lift stand-in's address.
+pub const LIFT_ERC20_STAND_IN: Address = Address::new([0x16; 20]);
+
+/// `ADDRESS PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`: one word, its own address.
+const SELF_CODE: [u8; 9] = [0x30, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
 
 /// `PUSH20 V1_TOKEN_STAND_IN PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`.
 fn hub_v1_code() -> Vec<u8> {
@@ -518,8 +526,28 @@ fn hub_v1_code() -> Vec<u8> {
 /// `PUSH1 1 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`: one word, `true`.
 const TRUE_CODE: [u8; 10] = [0x60, 0x01, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
 
-/// `STOP`: succeeds and returns nothing.
-const STOP_CODE: [u8; 1] = [0x00];
+/// A group's mint policy stand-in: answers `true` to every call (`beforeMintPolicy`
+/// approves every mint, as the base mint policy does for trusted collateral).
+pub const MINT_POLICY_STAND_IN: Address = Address::new([0x14; 20]);
+/// A group's treasury stand-in (the vault the collateral goes to): accepts every
+/// ERC1155 transfer, as the standard treasury does for its group's mints.
+pub const TREASURY_STAND_IN: Address = Address::new([0x15; 20]);
+
+/// `PUSH1 0 CALLDATALOAD PUSH1 224 SHR PUSH1 224 SHL PUSH1 0 MSTORE PUSH1 32 PUSH1 0
+/// RETURN`: answers any call with the called function's own selector, which is what an
+/// ERC1155 receiver returns to accept (`onERC1155Received`, `onERC1155BatchReceived`).
+const ACCEPT_CODE: [u8; 17] = [
+    0x60, 0x00, 0x35, 0x60, 0xe0, 0x1c, 0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00,
+    0xf3,
+];
+
+/// ABI encoding of a string argument's body: its length and its bytes, padded.
+fn abi_string(text: &str) -> Vec<u8> {
+    let mut out = U256::from(text.len()).to_be_bytes::<32>().to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out.resize(32 + text.len().div_ceil(32) * 32, 0);
+    out
+}
 
 /// `inflationDayZero` of the deployed Hub: midnight before Circles v1's deployment
 /// (15 October 2020), as `Demurrage.sol` prescribes for production.
@@ -532,15 +560,18 @@ impl HubOnChain {
         chain.set_time(INFLATION_DAY_ZERO + 86_400);
         chain.put_code(HUB_V1_STAND_IN, &hub_v1_code());
         chain.put_code(V1_TOKEN_STAND_IN, &TRUE_CODE);
-        chain.put_code(NAME_REGISTRY_STAND_IN, &STOP_CODE);
+        chain.put_code(NAME_REGISTRY_STAND_IN, &TRUE_CODE);
+        chain.put_code(LIFT_ERC20_STAND_IN, &SELF_CODE);
+        chain.put_code(MINT_POLICY_STAND_IN, &TRUE_CODE);
+        chain.put_code(TREASURY_STAND_IN, &ACCEPT_CODE);
         let caller = Address::with_last_byte(0xcc);
         let stand_in = |b: u8| Word::Address(Address::with_last_byte(b));
         let args = [
             Word::Address(HUB_V1_STAND_IN),
             Word::Address(NAME_REGISTRY_STAND_IN),
             stand_in(3),
-            stand_in(4),
-            stand_in(5),
+            Word::Address(LIFT_ERC20_STAND_IN),
+            Word::Address(TREASURY_STAND_IN),
             Word::Uint(U256::from(INFLATION_DAY_ZERO)),
             Word::Uint(U256::from(365u64 * 86_400)),
             // The gateway URL, a string: its offset after the eight head words.
@@ -610,6 +641,82 @@ impl HubOnChain {
             &[],
         );
         self.chain.call(self.caller, self.hub, data)
+    }
+
+    /// `registerCustomGroup(policy, treasury, name, symbol, 0)` from `group` at `now`,
+    /// with the mint policy and treasury stand-ins.
+    pub fn register_group(
+        &mut self,
+        group: Address,
+        now: u64,
+        name: &str,
+        symbol: &str,
+    ) -> Result<CallResult, EvmError> {
+        self.chain.set_time(now);
+        let name_body = abi_string(name);
+        let mut tail = name_body.clone();
+        tail.extend_from_slice(&abi_string(symbol));
+        let data = calldata(
+            "registerCustomGroup(address,address,string,string,bytes32)",
+            &[
+                Word::Address(MINT_POLICY_STAND_IN),
+                Word::Address(TREASURY_STAND_IN),
+                Word::Uint(U256::from(5u64 * 32)),
+                Word::Uint(U256::from(5 * 32 + name_body.len())),
+                Word::Uint(U256::ZERO),
+            ],
+            &tail,
+        );
+        self.chain.call(group, self.hub, data)
+    }
+
+    /// `trust(trustee, uint96::MAX)` from `truster` at `now`.
+    pub fn trust(
+        &mut self,
+        truster: Address,
+        trustee: Address,
+        now: u64,
+    ) -> Result<CallResult, EvmError> {
+        self.chain.set_time(now);
+        let forever = (U256::from(1u8) << 96) - U256::from(1u8);
+        let data = calldata(
+            "trust(address,uint96)",
+            &[Word::Address(trustee), Word::Uint(forever)],
+            &[],
+        );
+        self.chain.call(truster, self.hub, data)
+    }
+
+    /// `groupMint(group, [collateral], [amount], "")` from `sender` at `now`: the group's
+    /// tokens minted 1:1 against `amount` of `collateral`'s personal CRC, which go to the
+    /// group's treasury.
+    pub fn group_mint(
+        &mut self,
+        sender: Address,
+        group: Address,
+        collateral: Address,
+        amount: U256,
+        now: u64,
+    ) -> Result<CallResult, EvmError> {
+        self.chain.set_time(now);
+        let mut tail = Vec::new();
+        for w in [U256::from(1u8), U256::from_be_slice(collateral.as_slice())] {
+            tail.extend_from_slice(&w.to_be_bytes::<32>());
+        }
+        for w in [U256::from(1u8), amount, U256::ZERO] {
+            tail.extend_from_slice(&w.to_be_bytes::<32>());
+        }
+        let data = calldata(
+            "groupMint(address,address[],uint256[],bytes)",
+            &[
+                Word::Address(group),
+                Word::Uint(U256::from(4u64 * 32)),
+                Word::Uint(U256::from(6u64 * 32)),
+                Word::Uint(U256::from(8u64 * 32)),
+            ],
+            &tail,
+        );
+        self.chain.call(sender, self.hub, data)
     }
 
     /// `day(timestamp)`.

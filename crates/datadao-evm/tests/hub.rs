@@ -1,9 +1,13 @@
 //! datadao's Circles v2 arithmetic (`datadao_core::circles_v2`) against the Hub's own
 //! bytecode in revm: `convertInflationaryToDemurrageValue` and `day` for values from one
 //! atto-CRC to the uint192 limit and days from zero to a century, and twenty humans'
-//! personal mints over 60 days (`calculateIssuance`, `personalMint`, `balanceOf`), each
-//! equal to the atto-CRC (or both refusing). The Hub runs with stand-ins for v1 and the
-//! name registry (`datadao_evm::HUB_V1_STAND_IN`).
+//! personal mints over 60 days (`calculateIssuance`, `personalMint`, `balanceOf`), and
+//! a group mint (`registerCustomGroup`, `trust`, `groupMint`: the group's token 1:1
+//! against the collateral, which goes to the treasury), each equal to the atto-CRC (or
+//! both refusing). The Hub runs with raw-bytecode stand-ins for Hub v1 and its v1
+//! token, the name registry, the ERC20 lift, the mint policy and the treasury
+//! (`datadao_evm::HUB_V1_STAND_IN` and its neighbours): they answer, they compute
+//! nothing.
 //!
 //! Needs the bytecode of `scripts/fetch-contracts`, like `tests/pair.rs`.
 
@@ -128,6 +132,52 @@ fn demurrage_equals_the_hubs_to_the_atto_crc() {
         }
     }
     assert!(mints > 100, "{mints} mints");
+
+    // The group mint, as far as the real Hub goes with a stand-in policy and treasury:
+    // a member locks part of its personal CRC and gets the group's token 1:1; the
+    // collateral sits in the treasury; both then lose value day by day alike.
+    let group = revm::primitives::Address::with_last_byte(0x77);
+    let member = revm::primitives::Address::with_last_byte(0x40);
+    let t0 = start + 80 * 86_400;
+    hub.personal_mint(member, t0).unwrap().unwrap();
+    hub.register_group(group, t0, "datadao", "dDT")
+        .unwrap()
+        .unwrap();
+    hub.trust(group, member, t0).unwrap().unwrap();
+    let own = word(&hub.balance(member, member, t0).unwrap().unwrap(), 0).unwrap();
+    let lock = own / U256::from(3u8);
+    hub.group_mint(member, group, member, lock, t0)
+        .unwrap()
+        .unwrap();
+    let minted = word(&hub.balance(member, group, t0).unwrap().unwrap(), 0).unwrap();
+    assert_eq!(minted, lock, "group tokens 1:1");
+    let vault = word(
+        &hub.balance(datadao_evm::TREASURY_STAND_IN, member, t0)
+            .unwrap()
+            .unwrap(),
+        0,
+    )
+    .unwrap();
+    assert_eq!(vault, lock, "collateral in the treasury");
+    let left = word(&hub.balance(member, member, t0).unwrap().unwrap(), 0).unwrap();
+    assert_eq!(left, own - lock);
+    for days in [1u64, 7, 30, 45] {
+        let t = t0 + days * 86_400;
+        let g = word(&hub.balance(member, group, t).unwrap().unwrap(), 0).unwrap();
+        let v = word(
+            &hub.balance(datadao_evm::TREASURY_STAND_IN, member, t)
+                .unwrap()
+                .unwrap(),
+            0,
+        )
+        .unwrap();
+        let expected = circles_v2::discounted(lock, days);
+        assert_eq!(
+            (Some(g), Some(v)),
+            (expected, expected),
+            "after {days} days"
+        );
+    }
     eprintln!("{mints} personal mints and balances compared with the Circles v2 Hub, all equal");
     eprintln!("{compared} demurrage values compared with the Circles v2 Hub, all equal");
 }
