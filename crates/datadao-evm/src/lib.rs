@@ -69,6 +69,8 @@ pub struct Contracts {
     pub erc20: Vec<u8>,
     /// The Circles v2 `Hub` (`@circles-sdk/abi-v2@0.29.2`).
     pub hub: Vec<u8>,
+    /// `UniswapV2Router02` (`@uniswap/v2-periphery@1.1.0-beta.0`).
+    pub router: Vec<u8>,
 }
 
 /// keccak256 of the pair's creation code: the init-code hash of every Uniswap v2
@@ -107,6 +109,7 @@ impl Contracts {
             factory: read("UniswapV2Factory")?,
             erc20: read("ERC20")?,
             hub: read("Hub")?,
+            router: read("UniswapV2Router02")?,
         })
     }
 }
@@ -304,6 +307,8 @@ pub struct PairOnChain {
     pub tokens: [Address; 2],
     /// The trader: holds both tokens' whole supply and every LP token.
     pub trader: Address,
+    /// The real factory.
+    pub factory: Address,
 }
 
 impl PairOnChain {
@@ -344,7 +349,107 @@ impl PairOnChain {
             pair,
             tokens,
             trader,
+            factory,
         })
+    }
+
+    /// Deploy the real `UniswapV2Router02` over this pair's factory (its WETH is a
+    /// stand-in address it never calls here) and let it move the trader's tokens and LP
+    /// tokens (`approve` of everything).
+    pub fn deploy_router(&mut self, contracts: &Contracts) -> Result<Address, EvmError> {
+        let weth = Address::with_last_byte(0xee);
+        let router = self.chain.deploy(
+            "UniswapV2Router02",
+            self.trader,
+            &contracts.router,
+            &[Word::Address(self.factory), Word::Address(weth)],
+        )?;
+        for token in [self.tokens[0], self.tokens[1], self.pair] {
+            let data = calldata(
+                "approve(address,uint256)",
+                &[Word::Address(router), Word::Uint(U256::MAX)],
+                &[],
+            );
+            self.chain
+                .call(self.trader, token, data)?
+                .map_err(|reason| EvmError::Deploy {
+                    name: "approve",
+                    reason,
+                })?;
+        }
+        Ok(router)
+    }
+
+    /// The router's `addLiquidity(token0, token1, desired0, desired1, min0, min1, trader,
+    /// deadline)`: (amount0, amount1, liquidity), or the revert.
+    pub fn router_add_liquidity(
+        &mut self,
+        router: Address,
+        desired: [U256; 2],
+        min: [U256; 2],
+    ) -> Result<Result<[U256; 3], String>, EvmError> {
+        let data = calldata(
+            "addLiquidity(address,address,uint256,uint256,uint256,uint256,address,uint256)",
+            &[
+                Word::Address(self.tokens[0]),
+                Word::Address(self.tokens[1]),
+                Word::Uint(desired[0]),
+                Word::Uint(desired[1]),
+                Word::Uint(min[0]),
+                Word::Uint(min[1]),
+                Word::Address(self.trader),
+                Word::Uint(U256::MAX),
+            ],
+            &[],
+        );
+        Ok(self
+            .chain
+            .call(self.trader, router, data)?
+            .map(|out| [0, 1, 2].map(|i| word(&out, i).unwrap_or_default())))
+    }
+
+    /// The router's `swapExactTokensForTokens(amount, min_out, [in, out], trader,
+    /// deadline)` (`exact_in`) or `swapTokensForExactTokens(amount, max_in, ...)`:
+    /// (amount in, amount out), or the revert.
+    pub fn router_swap(
+        &mut self,
+        router: Address,
+        exact_in: bool,
+        amount: U256,
+        limit: U256,
+        zero_for_one: bool,
+    ) -> Result<Result<[U256; 2], String>, EvmError> {
+        let path = if zero_for_one {
+            [self.tokens[0], self.tokens[1]]
+        } else {
+            [self.tokens[1], self.tokens[0]]
+        };
+        let signature = if exact_in {
+            "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
+        } else {
+            "swapTokensForExactTokens(uint256,uint256,address[],address,uint256)"
+        };
+        let mut tail = U256::from(2u8).to_be_bytes::<32>().to_vec();
+        for a in path {
+            tail.extend_from_slice(&[0u8; 12]);
+            tail.extend_from_slice(a.as_slice());
+        }
+        let data = calldata(
+            signature,
+            &[
+                Word::Uint(amount),
+                Word::Uint(limit),
+                Word::Uint(U256::from(5u64 * 32)),
+                Word::Address(self.trader),
+                Word::Uint(U256::MAX),
+            ],
+            &tail,
+        );
+        // The output: the `amounts` array (offset, length 2, in, out).
+        Ok(self
+            .chain
+            .call(self.trader, router, data)?
+            .map(|out| [2, 3].map(|i| word(&out, i).unwrap_or_default())))
     }
 
     fn transfer(
