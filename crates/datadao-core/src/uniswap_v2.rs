@@ -13,7 +13,8 @@
 //! off, as on a fresh factory, so `kLast` plays no part.
 //!
 //! Nothing here is wired into the engine yet: these functions are the wei mode's
-//! market, proven against the real pair (`tests/evm_pair.rs` with the `evm` feature).
+//! market, proven against the real pair and router (`crates/datadao-evm`, tests `pair.rs`
+//! and `router.rs`).
 
 use ruint::aliases::U256;
 
