@@ -71,6 +71,24 @@ pub struct Contracts {
     pub hub: Vec<u8>,
     /// `UniswapV2Router02` (`@uniswap/v2-periphery@1.1.0-beta.0`).
     pub router: Vec<u8>,
+    /// The Hub's stand-ins, compiled from `contracts/StandIns.sol`.
+    pub stand_ins: StandIns,
+}
+
+/// Creation bytecode of the stand-ins the Hub is deployed with (`contracts/StandIns.sol`,
+/// which says what each replaces). None computes an amount.
+#[derive(Clone, Debug)]
+pub struct StandIns {
+    /// Circles Hub v1 and a human's stopped v1 token.
+    pub hub_v1: Vec<u8>,
+    /// The name registry.
+    pub name_registry: Vec<u8>,
+    /// The ERC20 lift.
+    pub lift_erc20: Vec<u8>,
+    /// A group's mint policy.
+    pub mint_policy: Vec<u8>,
+    /// The StandardTreasury (a group's vault).
+    pub treasury: Vec<u8>,
 }
 
 /// keccak256 of the pair's creation code: the init-code hash of every Uniswap v2
@@ -110,6 +128,13 @@ impl Contracts {
             erc20: read("ERC20")?,
             hub: read("Hub")?,
             router: read("UniswapV2Router02")?,
+            stand_ins: StandIns {
+                hub_v1: read("StandInHubV1")?,
+                name_registry: read("StandInNameRegistry")?,
+                lift_erc20: read("StandInLiftERC20")?,
+                mint_policy: read("StandInMintPolicy")?,
+                treasury: read("StandInTreasury")?,
+            },
         })
     }
 }
@@ -266,15 +291,6 @@ impl Chain {
     /// Go back to a [`Chain::snapshot`].
     pub fn restore(&mut self, state: CacheDB<EmptyDB>) {
         *self.evm.ctx.db_mut() = state;
-    }
-
-    /// Put `runtime` code at `address` (a stand-in contract, without a constructor).
-    pub fn put_code(&mut self, address: Address, runtime: &[u8]) {
-        let code = revm::bytecode::Bytecode::new_raw(Bytes::from(runtime.to_vec()));
-        self.evm
-            .ctx
-            .db_mut()
-            .insert_account_info(address, revm::state::AccountInfo::from_bytecode(code));
     }
 
     /// Set the block's timestamp for the calls that follow.
@@ -597,54 +613,12 @@ pub struct HubOnChain {
     pub hub: Address,
     /// Who calls it.
     pub caller: Address,
+    /// The stand-in treasury (`StandInTreasury` of `contracts/StandIns.sol`): where a
+    /// group mint's collateral goes.
+    pub treasury: Address,
+    /// The stand-in mint policy of groups (`StandInMintPolicy`).
+    pub mint_policy: Address,
 }
-
-/// Stand-ins for what the Hub's constructor records and registration calls, as raw
-/// runtime bytecode (none has a constructor):
-/// - Hub v1 answers every call with the address of the v1-token stand-in
-///   (`userToToken`: every human had a v1 token);
-/// - the v1 token answers every call with `true` (`stopped`: it no longer mints, so the
-///   human may register in v2 without an inviter during the bootstrap year);
-/// - the name registry answers every call with `true` (it records names and metadata,
-///   and validates names; none of it is arithmetic);
-/// - the ERC20 lift answers every call with its own address (`ensureERC20`: the wrapper
-///   a group's registration asks for).
-pub const HUB_V1_STAND_IN: Address = Address::new([0x11; 20]);
-/// The v1 token stand-in's address.
-pub const V1_TOKEN_STAND_IN: Address = Address::new([0x12; 20]);
-/// The name registry stand-in's address.
-pub const NAME_REGISTRY_STAND_IN: Address = Address::new([0x13; 20]);
-/// The ERC20 lift stand-in's address.
-pub const LIFT_ERC20_STAND_IN: Address = Address::new([0x16; 20]);
-
-/// `ADDRESS PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`: one word, its own address.
-const SELF_CODE: [u8; 9] = [0x30, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
-
-/// `PUSH20 V1_TOKEN_STAND_IN PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`.
-fn hub_v1_code() -> Vec<u8> {
-    let mut code = vec![0x73];
-    code.extend_from_slice(V1_TOKEN_STAND_IN.as_slice());
-    code.extend_from_slice(&[0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3]);
-    code
-}
-
-/// `PUSH1 1 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`: one word, `true`.
-const TRUE_CODE: [u8; 10] = [0x60, 0x01, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
-
-/// A group's mint policy stand-in: answers `true` to every call (`beforeMintPolicy`
-/// approves every mint, as the base mint policy does for trusted collateral).
-pub const MINT_POLICY_STAND_IN: Address = Address::new([0x14; 20]);
-/// A group's treasury stand-in (the vault the collateral goes to): accepts every
-/// ERC1155 transfer, as the standard treasury does for its group's mints.
-pub const TREASURY_STAND_IN: Address = Address::new([0x15; 20]);
-
-/// `PUSH1 0 CALLDATALOAD PUSH1 224 SHR PUSH1 224 SHL PUSH1 0 MSTORE PUSH1 32 PUSH1 0
-/// RETURN`: answers any call with the called function's own selector, which is what an
-/// ERC1155 receiver returns to accept (`onERC1155Received`, `onERC1155BatchReceived`).
-const ACCEPT_CODE: [u8; 17] = [
-    0x60, 0x00, 0x35, 0x60, 0xe0, 0x1c, 0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00,
-    0xf3,
-];
 
 /// ABI encoding of a string argument's body: its length and its bytes, padded.
 fn abi_string(text: &str) -> Vec<u8> {
@@ -659,24 +633,26 @@ fn abi_string(text: &str) -> Vec<u8> {
 pub const INFLATION_DAY_ZERO: u64 = 1_602_720_000;
 
 impl HubOnChain {
-    /// Deploy the Hub.
+    /// Deploy the stand-ins of `contracts/StandIns.sol` (compiled by
+    /// `scripts/fetch-contracts`), then the Hub over them.
     pub fn deploy(contracts: &Contracts) -> Result<HubOnChain, EvmError> {
         let mut chain = Chain::new();
         chain.set_time(INFLATION_DAY_ZERO + 86_400);
-        chain.put_code(HUB_V1_STAND_IN, &hub_v1_code());
-        chain.put_code(V1_TOKEN_STAND_IN, &TRUE_CODE);
-        chain.put_code(NAME_REGISTRY_STAND_IN, &TRUE_CODE);
-        chain.put_code(LIFT_ERC20_STAND_IN, &SELF_CODE);
-        chain.put_code(MINT_POLICY_STAND_IN, &TRUE_CODE);
-        chain.put_code(TREASURY_STAND_IN, &ACCEPT_CODE);
         let caller = Address::with_last_byte(0xcc);
-        let stand_in = |b: u8| Word::Address(Address::with_last_byte(b));
+        let s = &contracts.stand_ins;
+        let hub_v1 = chain.deploy("StandInHubV1", caller, &s.hub_v1, &[])?;
+        let names = chain.deploy("StandInNameRegistry", caller, &s.name_registry, &[])?;
+        let lift = chain.deploy("StandInLiftERC20", caller, &s.lift_erc20, &[])?;
+        let treasury = chain.deploy("StandInTreasury", caller, &s.treasury, &[])?;
+        let mint_policy = chain.deploy("StandInMintPolicy", caller, &s.mint_policy, &[])?;
+        // Migration is only recorded: the Hub calls it for v1 balances, never here.
+        let migration = Address::with_last_byte(3);
         let args = [
-            Word::Address(HUB_V1_STAND_IN),
-            Word::Address(NAME_REGISTRY_STAND_IN),
-            stand_in(3),
-            Word::Address(LIFT_ERC20_STAND_IN),
-            Word::Address(TREASURY_STAND_IN),
+            Word::Address(hub_v1),
+            Word::Address(names),
+            Word::Address(migration),
+            Word::Address(lift),
+            Word::Address(treasury),
             Word::Uint(U256::from(INFLATION_DAY_ZERO)),
             Word::Uint(U256::from(365u64 * 86_400)),
             // The gateway URL, a string: its offset after the eight head words.
@@ -685,7 +661,13 @@ impl HubOnChain {
         // The empty string: its length word, zero.
         let tail = [0u8; 32];
         let hub = chain.deploy_with_tail("Hub", caller, &contracts.hub, &args, &tail)?;
-        Ok(HubOnChain { chain, hub, caller })
+        Ok(HubOnChain {
+            chain,
+            hub,
+            caller,
+            treasury,
+            mint_policy,
+        })
     }
 
     /// `convertInflationaryToDemurrageValue(value, day)`: the value, or the revert.
@@ -749,7 +731,7 @@ impl HubOnChain {
     }
 
     /// `registerCustomGroup(policy, treasury, name, symbol, 0)` from `group` at `now`,
-    /// with the mint policy and treasury stand-ins.
+    /// with the stand-in mint policy and treasury.
     pub fn register_group(
         &mut self,
         group: Address,
@@ -764,8 +746,8 @@ impl HubOnChain {
         let data = calldata(
             "registerCustomGroup(address,address,string,string,bytes32)",
             &[
-                Word::Address(MINT_POLICY_STAND_IN),
-                Word::Address(TREASURY_STAND_IN),
+                Word::Address(self.mint_policy),
+                Word::Address(self.treasury),
                 Word::Uint(U256::from(5u64 * 32)),
                 Word::Uint(U256::from(5 * 32 + name_body.len())),
                 Word::Uint(U256::ZERO),

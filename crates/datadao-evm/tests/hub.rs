@@ -4,10 +4,10 @@
 //! personal mints over 60 days (`calculateIssuance`, `personalMint`, `balanceOf`), and
 //! a group mint (`registerCustomGroup`, `trust`, `groupMint`: the group's token 1:1
 //! against the collateral, which goes to the treasury), each equal to the atto-CRC (or
-//! both refusing). The Hub runs with raw-bytecode stand-ins for Hub v1 and its v1
-//! token, the name registry, the ERC20 lift, the mint policy and the treasury
-//! (`datadao_evm::HUB_V1_STAND_IN` and its neighbours): they answer, they compute
-//! nothing.
+//! both refusing). The Hub runs over the stand-ins of `contracts/StandIns.sol` (Hub v1
+//! and a stopped v1 token, the name registry, the ERC20 lift, a mint policy, the
+//! treasury), compiled with npm solc by `scripts/fetch-contracts`: they answer, they
+//! compute nothing.
 //!
 //! Needs the bytecode of `scripts/fetch-contracts`, like `tests/pair.rs`.
 
@@ -151,26 +151,14 @@ fn demurrage_equals_the_hubs_to_the_atto_crc() {
         .unwrap();
     let minted = word(&hub.balance(member, group, t0).unwrap().unwrap(), 0).unwrap();
     assert_eq!(minted, lock, "group tokens 1:1");
-    let vault = word(
-        &hub.balance(datadao_evm::TREASURY_STAND_IN, member, t0)
-            .unwrap()
-            .unwrap(),
-        0,
-    )
-    .unwrap();
+    let vault = word(&hub.balance(hub.treasury, member, t0).unwrap().unwrap(), 0).unwrap();
     assert_eq!(vault, lock, "collateral in the treasury");
     let left = word(&hub.balance(member, member, t0).unwrap().unwrap(), 0).unwrap();
     assert_eq!(left, own - lock);
     for days in [1u64, 7, 30, 45] {
         let t = t0 + days * 86_400;
         let g = word(&hub.balance(member, group, t).unwrap().unwrap(), 0).unwrap();
-        let v = word(
-            &hub.balance(datadao_evm::TREASURY_STAND_IN, member, t)
-                .unwrap()
-                .unwrap(),
-            0,
-        )
-        .unwrap();
+        let v = word(&hub.balance(hub.treasury, member, t).unwrap().unwrap(), 0).unwrap();
         let expected = circles_v2::discounted(lock, days);
         assert_eq!(
             (Some(g), Some(v)),
