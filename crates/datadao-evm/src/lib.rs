@@ -57,6 +57,27 @@ pub fn contracts_dir() -> PathBuf {
     cache.join("datadao").join("contracts")
 }
 
+/// The contracts for a proof's test, or `None` after saying loudly that `proof` is
+/// skipped (to the process's stderr: libtest captures `eprintln!` of a passing test,
+/// which would make the skip read as a bare `ok`). Under `DATADAO_REQUIRE_CONTRACTS=1`
+/// (as `.ci/run` sets it) missing contracts are a failure instead.
+pub fn contracts_or_skip(proof: &str) -> Option<Contracts> {
+    match Contracts::load(&contracts_dir()) {
+        Ok(c) => Some(c),
+        Err(e) if std::env::var("DATADAO_REQUIRE_CONTRACTS").as_deref() == Ok("1") => {
+            panic!("DATADAO_REQUIRE_CONTRACTS=1 but the contracts are missing: {e}")
+        }
+        Err(e) => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\nSKIPPED {proof}: it needs the contracts: {e}\n"
+            );
+            None
+        }
+    }
+}
+
 /// Creation bytecode of the contracts the proof deploys.
 #[derive(Clone, Debug)]
 pub struct Contracts {

@@ -12,31 +12,14 @@
 //! Needs the bytecode of `scripts/fetch-contracts`, like `tests/pair.rs`.
 
 use datadao_core::circles_v2;
-use datadao_evm::{contracts_dir, word, Contracts, HubOnChain, INFLATION_DAY_ZERO};
+use datadao_evm::{contracts_or_skip, word, HubOnChain, INFLATION_DAY_ZERO};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use revm::primitives::U256;
 
-fn contracts() -> Option<Contracts> {
-    match Contracts::load(&contracts_dir()) {
-        Ok(c) => Some(c),
-        Err(e) if std::env::var("DATADAO_REQUIRE_CONTRACTS").as_deref() == Ok("1") => {
-            panic!("DATADAO_REQUIRE_CONTRACTS=1 but the contracts are missing: {e}")
-        }
-        Err(e) => {
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\nSKIPPED the Hub proof: it needs the contracts: {e}\n"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn demurrage_equals_the_hubs_to_the_atto_crc() {
-    let Some(contracts) = contracts() else {
+    let Some(contracts) = contracts_or_skip("the Hub proof") else {
         return;
     };
     let mut hub = HubOnChain::deploy(&contracts).unwrap();

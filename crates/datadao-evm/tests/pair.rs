@@ -8,29 +8,10 @@
 //! skipped.
 
 use datadao_core::uniswap_v2::{self as v2, Pair, PairError, PAIR_FEE_PPM};
-use datadao_evm::{contracts_dir, Contracts, PairOnChain};
+use datadao_evm::{contracts_or_skip, PairOnChain};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use revm::primitives::U256;
-
-fn contracts() -> Option<Contracts> {
-    match Contracts::load(&contracts_dir()) {
-        Ok(c) => Some(c),
-        Err(e) if std::env::var("DATADAO_REQUIRE_CONTRACTS").as_deref() == Ok("1") => {
-            panic!("DATADAO_REQUIRE_CONTRACTS=1 but the contracts are missing: {e}")
-        }
-        Err(e) => {
-            // Straight to the process's stderr: libtest captures `eprintln!` of a passing
-            // test, which would make the skip read as a bare `ok`.
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\nSKIPPED the pair proof: it needs the contracts: {e}\n"
-            );
-            None
-        }
-    }
-}
 
 /// Whether the chain's revert is the one the model predicts.
 fn same_revert(model: PairError, chain: &str) -> bool {
@@ -55,7 +36,7 @@ fn amount(rng: &mut ChaCha8Rng, scale: U256) -> U256 {
 
 #[test]
 fn a_hundred_thousand_calls_match_the_real_pair() {
-    let Some(contracts) = contracts() else {
+    let Some(contracts) = contracts_or_skip("the pair proof") else {
         return;
     };
     let mut rng = ChaCha8Rng::seed_from_u64(20241);

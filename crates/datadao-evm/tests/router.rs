@@ -7,27 +7,10 @@
 //! Needs the bytecode of `scripts/fetch-contracts`, like `tests/pair.rs`.
 
 use datadao_core::uniswap_v2::{self as v2, Pair, PAIR_FEE_PPM};
-use datadao_evm::{contracts_dir, Contracts, PairOnChain};
+use datadao_evm::{contracts_or_skip, PairOnChain};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use revm::primitives::U256;
-
-fn contracts() -> Option<Contracts> {
-    match Contracts::load(&contracts_dir()) {
-        Ok(c) => Some(c),
-        Err(e) if std::env::var("DATADAO_REQUIRE_CONTRACTS").as_deref() == Ok("1") => {
-            panic!("DATADAO_REQUIRE_CONTRACTS=1 but the contracts are missing: {e}")
-        }
-        Err(e) => {
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\nSKIPPED the router proof: it needs the contracts: {e}\n"
-            );
-            None
-        }
-    }
-}
 
 fn amount(rng: &mut ChaCha8Rng, scale: U256) -> U256 {
     let bits = 256 - scale.leading_zeros() as u32 + 1;
@@ -42,7 +25,7 @@ fn amount(rng: &mut ChaCha8Rng, scale: U256) -> U256 {
 
 #[test]
 fn twenty_thousand_router_calls_match_the_real_router() {
-    let Some(contracts) = contracts() else {
+    let Some(contracts) = contracts_or_skip("the router proof") else {
         return;
     };
     let mut rng = ChaCha8Rng::seed_from_u64(7);
